@@ -1,0 +1,80 @@
+"""Users, their role and place in the union tree, and API tokens for integration clients."""
+
+from __future__ import annotations
+
+import hashlib
+
+from django.contrib.auth.models import AbstractUser
+from django.db import models
+
+from huzhu.members.models import Member
+from huzhu.organisations.models import Organisation, Unit
+
+from .roles import Perm, Role, role_has
+
+
+class User(AbstractUser):
+    """A person who logs in. Staff belong to an organisation and see its subtree; an agent
+    belongs to a unit; a member user is tied to one member."""
+
+    role = models.CharField("角色", max_length=20, choices=Role.choices)
+    organisation = models.ForeignKey(
+        Organisation, verbose_name="所属组织", null=True, blank=True, on_delete=models.PROTECT,
+        related_name="users",
+    )
+    unit = models.ForeignKey(
+        Unit, verbose_name="所属单位", null=True, blank=True, on_delete=models.PROTECT,
+        related_name="users",
+    )
+    member = models.OneToOneField(
+        Member, verbose_name="会员", null=True, blank=True, on_delete=models.PROTECT,
+        related_name="user",
+    )
+    display_name = models.CharField("姓名", max_length=60, blank=True)
+    failed_logins = models.PositiveIntegerField(default=0, editable=False)
+    locked_until = models.DateTimeField(null=True, blank=True, editable=False)
+
+    class Meta:
+        verbose_name = "用户"
+        verbose_name_plural = "用户"
+        constraints = [
+            models.CheckConstraint(
+                name="user_scope_matches_role",
+                condition=(
+                    models.Q(role__in=["agent"], unit__isnull=False)
+                    | models.Q(role__in=["member"], member__isnull=False)
+                    | ~models.Q(role__in=["agent", "member"])
+                ),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.display_name or self.username
+
+    def can(self, perm: Perm) -> bool:
+        return self.is_active and role_has(self.role, perm)
+
+
+class ApiToken(models.Model):
+    """A bearer token for an integration client; it acts with its user's role and scope.
+    Only the SHA-256 of the token is stored."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="api_tokens")
+    name = models.CharField("用途", max_length=100)
+    prefix = models.CharField(max_length=8, editable=False)
+    digest = models.CharField(max_length=64, unique=True, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = "接口令牌"
+        verbose_name_plural = "接口令牌"
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"
+
+    @staticmethod
+    def digest_of(token: str) -> str:
+        return hashlib.sha256(token.encode()).hexdigest()

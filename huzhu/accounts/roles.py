@@ -1,0 +1,72 @@
+"""Roles and what each may do. The one table every permission check reads.
+
+三权分立 (MLPS 8.1.5): the system, security and audit administrators are separate roles, none
+holds business permissions, and none can grant itself another role.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from django.db import models
+
+
+class Role(models.TextChoices):
+    SYSTEM_ADMIN = "system_admin", "系统管理员"
+    SECURITY_ADMIN = "security_admin", "安全管理员"
+    AUDIT_ADMIN = "audit_admin", "审计管理员"
+    REVIEWER = "reviewer", "协会审核员"
+    FINANCE = "finance", "协会财务"
+    CITY_STAFF = "city_staff", "市级工会经办"
+    COUNTY_STAFF = "county_staff", "县级工会经办"
+    AGENT = "agent", "单位经办人"
+    MEMBER = "member", "会员"
+
+
+class Perm(StrEnum):
+    VIEW_ORGS = "organisations.view_tree"
+    MANAGE_ORGS = "organisations.manage_tree"
+    VIEW_UNITS = "organisations.view_unit"
+    MANAGE_UNITS = "organisations.manage_unit"
+    VIEW_MEMBERS = "members.view_member"
+    MANAGE_MEMBERS = "members.manage_member"
+    REVEAL_PII = "members.reveal_pii"
+    VIEW_AUDIT = "audit.view_event"
+    VIEW_LOGIN_LOG = "audit.view_login_log"
+    MANAGE_USERS = "accounts.manage_user"
+    MANAGE_ROLES = "accounts.manage_role"
+    MANAGE_TOKENS = "accounts.manage_token"
+
+
+_BUSINESS_READ = {Perm.VIEW_ORGS, Perm.VIEW_UNITS, Perm.VIEW_MEMBERS}
+_BUSINESS_WRITE = {Perm.MANAGE_UNITS, Perm.MANAGE_MEMBERS}
+
+ROLE_PERMISSIONS: dict[str, frozenset[Perm]] = {
+    Role.SYSTEM_ADMIN: frozenset(
+        {Perm.VIEW_ORGS, Perm.MANAGE_ORGS, Perm.VIEW_UNITS, Perm.MANAGE_USERS, Perm.MANAGE_TOKENS}
+    ),
+    Role.SECURITY_ADMIN: frozenset({Perm.MANAGE_ROLES, Perm.VIEW_LOGIN_LOG}),
+    Role.AUDIT_ADMIN: frozenset({Perm.VIEW_AUDIT, Perm.VIEW_LOGIN_LOG}),
+    Role.REVIEWER: frozenset(_BUSINESS_READ | _BUSINESS_WRITE | {Perm.REVEAL_PII}),
+    Role.FINANCE: frozenset(_BUSINESS_READ | {Perm.REVEAL_PII}),
+    Role.CITY_STAFF: frozenset(_BUSINESS_READ | _BUSINESS_WRITE | {Perm.MANAGE_ORGS}),
+    Role.COUNTY_STAFF: frozenset(_BUSINESS_READ | _BUSINESS_WRITE),
+    Role.AGENT: frozenset({Perm.VIEW_UNITS, Perm.VIEW_MEMBERS, Perm.MANAGE_MEMBERS}),
+    Role.MEMBER: frozenset({Perm.VIEW_MEMBERS}),
+}
+
+# Which roles each administrator may assign; nobody may assign the role they hold.
+ASSIGNABLE_BY: dict[str, frozenset[str]] = {
+    Role.SECURITY_ADMIN: frozenset(
+        r for r in Role.values if r not in {Role.SECURITY_ADMIN}
+    ),
+}
+
+STAFF_ROLES = frozenset(
+    {Role.REVIEWER, Role.FINANCE, Role.CITY_STAFF, Role.COUNTY_STAFF,
+     Role.SYSTEM_ADMIN, Role.SECURITY_ADMIN, Role.AUDIT_ADMIN}
+)
+
+
+def role_has(role: str, perm: Perm) -> bool:
+    return perm in ROLE_PERMISSIONS.get(role, frozenset())

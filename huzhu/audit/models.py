@@ -1,0 +1,69 @@
+"""The event log: append-only, hash-chained rows of everything that happens.
+
+Each row's hash covers its own content and the previous row's hash, so editing or deleting a
+row breaks every later link; ``huzhu audit verify`` walks the chain. On PostgreSQL a trigger
+refuses UPDATE and DELETE (migration 0002); SQLite refuses UPDATE the same way.
+"""
+
+from __future__ import annotations
+
+from django.db import models
+
+
+class Action(models.TextChoices):
+    LOGIN_SUCCEEDED = "auth.login", "登录成功"
+    LOGIN_FAILED = "auth.login_failed", "登录失败"
+    LOGIN_LOCKED = "auth.locked", "账号锁定"
+    LOGOUT = "auth.logout", "退出登录"
+    ORG_CREATED = "org.created", "新建组织"
+    ORG_UPDATED = "org.updated", "修改组织"
+    ORG_MOVED = "org.moved", "移动组织"
+    UNIT_CREATED = "unit.created", "新建单位"
+    UNIT_UPDATED = "unit.updated", "修改单位"
+    AGENT_CREATED = "agent.created", "新建经办人"
+    AGENT_UPDATED = "agent.updated", "修改经办人"
+    MEMBER_CREATED = "member.created", "新建会员"
+    MEMBER_UPDATED = "member.updated", "修改会员"
+    PII_REVEALED = "pii.revealed", "查看完整个人信息"
+    USER_CREATED = "user.created", "新建用户"
+    USER_UPDATED = "user.updated", "修改用户"
+    TOKEN_CREATED = "token.created", "新建接口令牌"
+    EXPORT = "data.exported", "导出数据"
+
+
+class Event(models.Model):
+    seq = models.BigIntegerField(unique=True)
+    created_at = models.DateTimeField()
+    actor_id = models.BigIntegerField(null=True, blank=True)
+    actor_label = models.CharField(max_length=150, blank=True)
+    org_path = models.CharField(max_length=255, blank=True)
+    action = models.CharField(max_length=40, choices=Action.choices)
+    object_type = models.CharField(max_length=60, blank=True)
+    object_id = models.CharField(max_length=64, blank=True)
+    before = models.JSONField(null=True, blank=True)
+    after = models.JSONField(null=True, blank=True)
+    outcome = models.CharField(max_length=20, default="ok")
+    request_id = models.CharField(max_length=64, blank=True)
+    ip = models.CharField(max_length=64, blank=True)
+    prev_hash = models.CharField(max_length=64)
+    hash = models.CharField(max_length=64)
+
+    class Meta:
+        ordering = ["-seq"]
+        indexes = [
+            models.Index(fields=["object_type", "object_id"]),
+            models.Index(fields=["action", "created_at"]),
+        ]
+        verbose_name = "事件"
+        verbose_name_plural = "事件日志"
+
+    def __str__(self) -> str:
+        return f"#{self.seq} {self.action} {self.object_type}:{self.object_id}"
+
+
+class ChainHead(models.Model):
+    """One row per chain; locking it serialises appends so the chain never forks."""
+
+    name = models.CharField(max_length=20, unique=True, default="events")
+    seq = models.BigIntegerField(default=0)
+    hash = models.CharField(max_length=64, default="0" * 64)

@@ -1,0 +1,55 @@
+"""A model field that stores a string encrypted with the configured FieldCipher."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import models
+
+from .crypto import cipher
+
+
+class EncryptedTextField(models.BinaryField):
+    """Hold a str in Python and AEAD ciphertext in the database.
+
+    The associated data is ``<app_label>.<model>.<field>``, so a value copied into another
+    column or table does not decrypt. Decryption failures raise ``DecryptionError`` loudly.
+    Lookups on this column are meaningless (random nonces): use the blind-index column.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any):
+        kwargs.setdefault("editable", True)
+        super().__init__(*args, **kwargs)
+
+    def aad(self) -> str:
+        return f"{self.model._meta.label_lower}.{self.name}"
+
+    def from_db_value(self, value: Any, expression: Any, connection: Any) -> str | None:
+        if value is None:
+            return None
+        return cipher().decrypt(bytes(value), field=self.aad())
+
+    def to_python(self, value: Any) -> Any:
+        return value
+
+    def get_prep_value(self, value: Any) -> Any:
+        if value is None or value == "":
+            return None
+        if isinstance(value, bytes | memoryview):
+            return bytes(value)
+        return cipher().encrypt(str(value), field=self.aad())
+
+    def get_db_prep_value(self, value: Any, connection: Any, prepared: bool = False) -> Any:
+        if not prepared:
+            value = self.get_prep_value(value)
+        if value is None:
+            return None
+        return connection.Database.Binary(value)
+
+    def value_to_string(self, obj: Any) -> str:
+        return "<encrypted>"
+
+    def formfield(self, **kwargs: Any) -> Any:
+        from django import forms
+
+        return forms.CharField(**{"required": not self.blank, **kwargs})

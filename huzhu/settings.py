@@ -1,0 +1,205 @@
+"""Django settings for huzhu, read from the environment.
+
+Every secret comes from the environment (or a ``*_FILE`` path). For local demo and test runs
+(``HUZHU_DEV=1``, which the Makefile sets) missing secrets are generated once into
+``var/dev-secrets.json``; production refuses to start without them.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+from pathlib import Path
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+VAR_DIR = Path(os.environ.get("HUZHU_VAR_DIR", BASE_DIR / "var"))
+
+
+def env_bool(name: str, default: bool = False) -> bool:
+    value = os.environ.get(name)
+    if value is None or value == "":
+        return default
+    if value.lower() in {"1", "true", "yes", "on"}:
+        return True
+    if value.lower() in {"0", "false", "no", "off"}:
+        return False
+    raise ImproperlyConfigured(f"{name} must be a boolean, got {value!r}")
+
+
+def env_int(name: str, default: int) -> int:
+    value = os.environ.get(name)
+    if value is None or value == "":
+        return default
+    try:
+        return int(value)
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"{name} must be an integer, got {value!r}") from exc
+
+
+DEV = env_bool("HUZHU_DEV", False)
+
+
+def _dev_secrets() -> dict[str, str]:
+    """Return (creating once) the generated secrets of a development checkout."""
+    path = VAR_DIR / "dev-secrets.json"
+    if path.exists():
+        return json.loads(path.read_text())
+    VAR_DIR.mkdir(parents=True, exist_ok=True)
+    data = {
+        "HUZHU_SECRET_KEY": secrets.token_urlsafe(50),
+        "HUZHU_PII_KEYS": "1:" + secrets.token_urlsafe(32),
+        "HUZHU_PII_INDEX_KEY": secrets.token_urlsafe(32),
+    }
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(data, indent=2))
+    tmp.chmod(0o600)
+    tmp.replace(path)
+    return data
+
+
+def env_secret(name: str) -> str:
+    """Return a secret from NAME, or from the file named by NAME_FILE."""
+    value = os.environ.get(name)
+    if value:
+        return value
+    file_name = os.environ.get(f"{name}_FILE")
+    if file_name:
+        return Path(file_name).read_text().strip()
+    if DEV:
+        return _dev_secrets()[name]
+    raise ImproperlyConfigured(f"{name} (or {name}_FILE) must be set")
+
+
+SECRET_KEY = env_secret("HUZHU_SECRET_KEY")
+DEBUG = env_bool("HUZHU_DEBUG", False)
+ALLOWED_HOSTS = [h for h in os.environ.get("HUZHU_ALLOWED_HOSTS", "127.0.0.1,localhost").split(",") if h]
+CSRF_TRUSTED_ORIGINS = [
+    o for o in os.environ.get("HUZHU_CSRF_TRUSTED_ORIGINS", "").split(",") if o
+]
+
+# Personal data encryption: "1:<base64 key>,2:<base64 key>"; the highest version encrypts new values.
+PII_KEYS = env_secret("HUZHU_PII_KEYS")
+PII_INDEX_KEY = env_secret("HUZHU_PII_INDEX_KEY")
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django_htmx",
+    "huzhu.audit",
+    "huzhu.organisations",
+    "huzhu.members",
+    "huzhu.accounts",
+    "huzhu.ledger",
+    "huzhu.web",
+    "huzhu.demo",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "huzhu.web.middleware.RequestIdMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
+    "huzhu.web.middleware.SecurityHeadersMiddleware",
+]
+
+ROOT_URLCONF = "huzhu.urls"
+WSGI_APPLICATION = "huzhu.wsgi.application"
+AUTH_USER_MODEL = "accounts.User"
+LOGIN_URL = "web:login"
+LOGIN_REDIRECT_URL = "web:home"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "huzhu.web.context.navigation",
+            ],
+        },
+    },
+]
+
+DATABASES = {
+    "default": dj_database_url.parse(
+        os.environ.get("DATABASE_URL", f"sqlite:///{VAR_DIR / 'huzhu.sqlite3'}"),
+        conn_max_age=env_int("HUZHU_DB_CONN_MAX_AGE", 0),
+    )
+}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    DATABASES["default"]["OPTIONS"] = {
+        "transaction_mode": "IMMEDIATE",
+        "timeout": 20,
+        "init_command": (
+            "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON; "
+            "PRAGMA case_sensitive_like=ON;"
+        ),
+    }
+    DATABASES["default"]["TEST"] = {"NAME": os.environ.get("HUZHU_TEST_SQLITE", "")}
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+     "OPTIONS": {"min_length": 8}},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+LANGUAGE_CODE = "zh-hans"
+LANGUAGES = [("zh-hans", "简体中文"), ("en", "English")]
+LOCALE_PATHS = [BASE_DIR / "huzhu" / "locale"]
+USE_I18N = True
+USE_TZ = True
+TIME_ZONE = "UTC"
+DISPLAY_TIME_ZONE = "Asia/Shanghai"
+
+STATIC_URL = "static/"
+STATIC_ROOT = VAR_DIR / "static"
+STATICFILES_DIRS = [BASE_DIR / "node_modules"] if (BASE_DIR / "node_modules").exists() else []
+MEDIA_ROOT = VAR_DIR / "media"
+
+SESSION_COOKIE_AGE = env_int("HUZHU_SESSION_SECONDS", 8 * 3600)
+SESSION_EXPIRE_AT_BROWSER_CLOSE = True
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SECURE = env_bool("HUZHU_SECURE_COOKIES", not DEV)
+CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+SECURE_HSTS_SECONDS = env_int("HUZHU_HSTS_SECONDS", 0 if DEV else 31536000)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = not DEV
+SECURE_SSL_REDIRECT = env_bool("HUZHU_SSL_REDIRECT", False)
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
+
+# Failed logins: lock a username for HUZHU_LOCKOUT_SECONDS after HUZHU_LOCKOUT_FAILURES failures.
+LOCKOUT_FAILURES = env_int("HUZHU_LOCKOUT_FAILURES", 5)
+LOCKOUT_SECONDS = env_int("HUZHU_LOCKOUT_SECONDS", 900)
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": os.environ.get("HUZHU_LOG_LEVEL", "WARNING")},
+}
+

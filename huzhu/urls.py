@@ -1,0 +1,16 @@
+from django.contrib import admin
+from django.urls import include, path
+
+from huzhu.api import api
+from huzhu.web import views as web_views
+
+admin.site.site_header = "互助保障管理平台 · 配置"
+admin.site.site_title = "互助保障管理平台"
+admin.site.index_title = "系统配置"
+
+urlpatterns = [
+    path("healthz", web_views.healthz, name="healthz"),
+    path("admin/", admin.site.urls),
+    path("api/", api.urls),
+    path("", include("huzhu.web.urls")),
+]

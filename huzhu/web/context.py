@@ -1,0 +1,32 @@
+"""The left menu, built from the user's permissions."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import HttpRequest
+from django.urls import reverse
+
+from huzhu.accounts.roles import Perm
+
+MENU: list[tuple[str, str, Perm | None]] = [
+    ("首页", "web:home", None),
+    ("组织架构", "web:org_tree", Perm.VIEW_ORGS),
+    ("参保单位", "web:unit_list", Perm.VIEW_UNITS),
+    ("会员管理", "web:member_list", Perm.VIEW_MEMBERS),
+    ("操作日志", "web:event_list", Perm.VIEW_AUDIT),
+    ("登录日志", "web:login_log", Perm.VIEW_LOGIN_LOG),
+]
+
+
+def navigation(request: HttpRequest) -> dict[str, Any]:
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return {"menu": []}
+    items = []
+    for label, name, perm in MENU:
+        if perm is None or user.can(perm):
+            url = reverse(name)
+            active = request.path == url or (url != "/" and request.path.startswith(url))
+            items.append({"label": label, "url": url, "active": active})
+    return {"menu": items}

@@ -1,0 +1,117 @@
+"""The persona world shared by the suite.
+
+广西 (the fund region) has two cities. In 南宁 → 青秀区 → 青秀区机关基层工会 sits unit A
+(南宁示范机械厂), whose agent is 李四 and whose members are 张三 and 陈八. 王五 reviews for the
+青秀区 county union. 柳州 → 城中区 holds unit B with member 孙七; 赵六 works for the 柳州 city
+union and must see none of 南宁's units or members. 钱九 is the association's finance officer at
+the province; 周审计, 吴安全 and 郑系统 are the three separated administrators.
+"""
+
+from __future__ import annotations
+
+import datetime
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from huzhu.demo.identities import bank_card, resident_id, social_credit_code
+
+PASSWORD = "Huzhu-Test-2026!"
+
+
+@dataclass
+class World:
+    province: Any
+    city_a: Any
+    county_a: Any
+    grassroots_a: Any
+    city_b: Any
+    county_b: Any
+    grassroots_b: Any
+    unit_a: Any
+    unit_b: Any
+    zhangsan: Any
+    chenba: Any
+    sunqi: Any
+    lisi: Any
+    wangwu: Any
+    zhaoliu: Any
+    qianjiu: Any
+    zhangsan_user: Any
+    auditor: Any
+    security: Any
+    sysadmin: Any
+    agent_record: Any
+
+    def ids(self) -> dict[str, str]:
+        return {
+            "zhangsan": self.zhangsan.id_number,
+            "chenba": self.chenba.id_number,
+            "sunqi": self.sunqi.id_number,
+        }
+
+
+ZHANGSAN_ID = resident_id("450103", datetime.date(1980, 5, 17), 31)
+CHENBA_ID = resident_id("450103", datetime.date(1990, 2, 8), 42)
+SUNQI_ID = resident_id("450202", datetime.date(1975, 11, 30), 13)
+
+
+def build_world() -> World:
+    from huzhu.accounts.models import User
+    from huzhu.accounts.roles import Role
+    from huzhu.members.services import MemberInput, member_create
+    from huzhu.organisations.models import OrgKind
+    from huzhu.organisations.services import agent_create, org_create, unit_create
+
+    province = org_create(actor=None, name="广西壮族自治区总工会", kind=OrgKind.PROVINCE,
+                          parent=None, is_fund_region=True)
+    city_a = org_create(actor=None, name="南宁市总工会", kind=OrgKind.CITY, parent=province)
+    county_a = org_create(actor=None, name="青秀区总工会", kind=OrgKind.COUNTY, parent=city_a)
+    grassroots_a = org_create(actor=None, name="青秀区机关基层工会", kind=OrgKind.GRASSROOTS,
+                              parent=county_a)
+    city_b = org_create(actor=None, name="柳州市总工会", kind=OrgKind.CITY, parent=province)
+    county_b = org_create(actor=None, name="城中区总工会", kind=OrgKind.COUNTY, parent=city_b)
+    grassroots_b = org_create(actor=None, name="城中区企业基层工会", kind=OrgKind.GRASSROOTS,
+                              parent=county_b)
+    unit_a = unit_create(actor=None, name="南宁示范机械厂", uscc=social_credit_code("450103", 1),
+                         organisation=grassroots_a)
+    unit_b = unit_create(actor=None, name="柳州钢圈制造公司", uscc=social_credit_code("450202", 2),
+                         organisation=grassroots_b)
+    zhangsan = member_create(actor=None, data=MemberInput(
+        name="张三", id_number=ZHANGSAN_ID, phone="13812341234", bank_card=bank_card(3029),
+        bank_name="中国工商银行南宁分行", unit=unit_a))
+    chenba = member_create(actor=None, data=MemberInput(
+        name="陈八", id_number=CHENBA_ID, phone="13912345678", unit=unit_a, is_hardship=True))
+    sunqi = member_create(actor=None, data=MemberInput(
+        name="孙七", id_number=SUNQI_ID, phone="13712345678", bank_card=bank_card(4455),
+        unit=unit_b))
+    agent_record = agent_create(actor=None, unit=unit_a, name="李四", phone="13612345678")
+
+    def user(username: str, role: str, **kw: Any) -> Any:
+        return User.objects.create_user(username=username, password=PASSWORD, role=role, **kw)
+
+    return World(
+        province=province, city_a=city_a, county_a=county_a, grassroots_a=grassroots_a,
+        city_b=city_b, county_b=county_b, grassroots_b=grassroots_b,
+        unit_a=unit_a, unit_b=unit_b, zhangsan=zhangsan, chenba=chenba, sunqi=sunqi,
+        lisi=user("lisi", Role.AGENT, unit=unit_a, display_name="李四"),
+        wangwu=user("wangwu", Role.REVIEWER, organisation=county_a, display_name="王五"),
+        zhaoliu=user("zhaoliu", Role.CITY_STAFF, organisation=city_b, display_name="赵六"),
+        qianjiu=user("qianjiu", Role.FINANCE, organisation=province, display_name="钱九"),
+        zhangsan_user=user("zhangsan", Role.MEMBER, member=zhangsan, display_name="张三"),
+        auditor=user("zhou", Role.AUDIT_ADMIN, organisation=province, display_name="周审计"),
+        security=user("wu", Role.SECURITY_ADMIN, organisation=province, display_name="吴安全"),
+        sysadmin=user("zheng", Role.SYSTEM_ADMIN, organisation=province, display_name="郑系统"),
+        agent_record=agent_record,
+    )
+
+
+@pytest.fixture
+def world(db: Any) -> World:
+    return build_world()
+
+
+@pytest.fixture(autouse=True)
+def _fast_hasher(settings: Any) -> None:
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
