@@ -12,5 +12,6 @@ urlpatterns = [
     path("healthz", web_views.healthz, name="healthz"),
     path("admin/", admin.site.urls),
     path("api/", api.urls),
+    path("ledger/", include("huzhu.ledger.urls")),
     path("", include("huzhu.web.urls")),
 ]

@@ -36,6 +36,8 @@ class Perm(StrEnum):
     MANAGE_USERS = "accounts.manage_user"
     MANAGE_ROLES = "accounts.manage_role"
     MANAGE_TOKENS = "accounts.manage_token"
+    VIEW_LEDGER = "ledger.view_ledger"
+    POST_LEDGER = "ledger.post_transaction"
 
 
 _BUSINESS_READ = {Perm.VIEW_ORGS, Perm.VIEW_UNITS, Perm.VIEW_MEMBERS}
@@ -46,9 +48,9 @@ ROLE_PERMISSIONS: dict[str, frozenset[Perm]] = {
         {Perm.VIEW_ORGS, Perm.MANAGE_ORGS, Perm.VIEW_UNITS, Perm.MANAGE_USERS, Perm.MANAGE_TOKENS}
     ),
     Role.SECURITY_ADMIN: frozenset({Perm.MANAGE_ROLES, Perm.VIEW_LOGIN_LOG}),
-    Role.AUDIT_ADMIN: frozenset({Perm.VIEW_AUDIT, Perm.VIEW_LOGIN_LOG}),
+    Role.AUDIT_ADMIN: frozenset({Perm.VIEW_AUDIT, Perm.VIEW_LOGIN_LOG, Perm.VIEW_LEDGER}),
     Role.REVIEWER: frozenset(_BUSINESS_READ | _BUSINESS_WRITE | {Perm.REVEAL_PII}),
-    Role.FINANCE: frozenset(_BUSINESS_READ | {Perm.REVEAL_PII}),
+    Role.FINANCE: frozenset(_BUSINESS_READ | {Perm.REVEAL_PII, Perm.VIEW_LEDGER, Perm.POST_LEDGER}),
     Role.CITY_STAFF: frozenset(_BUSINESS_READ | _BUSINESS_WRITE | {Perm.MANAGE_ORGS}),
     Role.COUNTY_STAFF: frozenset(_BUSINESS_READ | _BUSINESS_WRITE),
     Role.AGENT: frozenset({Perm.VIEW_UNITS, Perm.VIEW_MEMBERS, Perm.MANAGE_MEMBERS}),
