@@ -1,5 +1,8 @@
 from django.urls import path
 
+from huzhu.members import views as member_views
+from huzhu.organisations import views as org_views
+
 from . import views
 
 app_name = "web"
@@ -8,4 +11,21 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("login/", views.login_view, name="login"),
     path("logout/", views.logout_view, name="logout"),
+    path("organisations/", org_views.org_tree, name="org_tree"),
+    path("organisations/new/", org_views.org_edit, name="org_create"),
+    path("organisations/<int:pk>/", org_views.org_detail, name="org_detail"),
+    path("organisations/<int:pk>/edit/", org_views.org_edit, name="org_edit"),
+    path("units/", org_views.unit_list, name="unit_list"),
+    path("units/new/", org_views.unit_edit, name="unit_create"),
+    path("units/<int:pk>/", org_views.unit_detail, name="unit_detail"),
+    path("units/<int:pk>/edit/", org_views.unit_edit, name="unit_edit"),
+    path("units/<int:pk>/agents/", org_views.agent_add, name="agent_add"),
+    path("members/", member_views.member_list, name="member_list"),
+    path("members/new/", member_views.member_edit, name="member_create"),
+    path("members/<int:pk>/", member_views.member_detail, name="member_detail"),
+    path("members/<int:pk>/edit/", member_views.member_edit, name="member_edit"),
+    path("members/<int:pk>/reveal/<str:field>/", member_views.member_reveal_view,
+         name="member_reveal"),
+    path("audit/events/", views.event_list, name="event_list"),
+    path("audit/logins/", views.login_log, name="login_log"),
 ]

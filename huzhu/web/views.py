@@ -1,5 +1,25 @@
+"""Login, the home page, health, and the audit pages."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth import login, logout
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+
+from huzhu.accounts.roles import Perm
+from huzhu.accounts.services import LoginFailed, login_check
+from huzhu.audit.models import Action, Event
+from huzhu.audit.services import event_record
+from huzhu.members.access import members_visible_to
+from huzhu.organisations.access import organisations_visible_to, units_visible_to
+
+from .forms import LoginForm
+from .paging import paginate
 
 
 def healthz(request: HttpRequest) -> HttpResponse:
@@ -11,8 +31,67 @@ def healthz(request: HttpRequest) -> HttpResponse:
     return JsonResponse({"status": "ok", "database": "ok"})
 
 
-def home(request):  # placeholder replaced below
-    return HttpResponse("ok")
+def login_view(request: HttpRequest) -> HttpResponse:
+    form = LoginForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            user = login_check(request=request, username=form.cleaned_data["username"],
+                               password=form.cleaned_data["password"])
+        except LoginFailed as exc:
+            form.add_error(None, exc.message)
+        else:
+            login(request, user)
+            target = request.GET.get("next", "")
+            return redirect(target if target.startswith("/") and not target.startswith("//")
+                            else "web:home")
+    return render(request, "web/login.html", {"form": form})
 
 
-login_view = logout_view = home
+@require_POST
+def logout_view(request: HttpRequest) -> HttpResponse:
+    if request.user.is_authenticated:
+        event_record(action=Action.LOGOUT, actor=request.user, object_type="accounts.user",
+                     object_id=str(request.user.pk))
+    logout(request)
+    messages.info(request, "您已安全退出。")
+    return redirect("web:login")
+
+
+@login_required
+def home(request: HttpRequest) -> HttpResponse:
+    user = request.user
+    stats = []
+    if user.can(Perm.VIEW_ORGS):
+        stats.append(("工会组织", organisations_visible_to(user).count()))
+    if user.can(Perm.VIEW_UNITS):
+        stats.append(("参保单位", units_visible_to(user).count()))
+    if user.can(Perm.VIEW_MEMBERS):
+        stats.append(("会员", members_visible_to(user).count()))
+    return render(request, "web/home.html", {"stats": stats})
+
+
+def _events_page(request: HttpRequest, perm: Perm, actions: list[str] | None, title: str
+                 ) -> HttpResponse:
+    if not request.user.can(perm):
+        raise PermissionDenied
+    qs = Event.objects.all()
+    if actions is not None:
+        qs = qs.filter(action__in=actions)
+    action = request.GET.get("action", "")
+    if action:
+        qs = qs.filter(action=action)
+    page = paginate(request, qs.order_by("-seq"), per_page=50, count=False)
+    return render(request, "web/events.html", {
+        "page": page, "title": title, "actions": Action.choices, "action": action,
+    })
+
+
+@login_required
+def event_list(request: HttpRequest) -> HttpResponse:
+    return _events_page(request, Perm.VIEW_AUDIT, None, "操作日志")
+
+
+@login_required
+def login_log(request: HttpRequest) -> HttpResponse:
+    actions = [Action.LOGIN_SUCCEEDED, Action.LOGIN_FAILED, Action.LOGIN_LOCKED, Action.LOGOUT]
+    return _events_page(request, Perm.VIEW_LOGIN_LOG, actions, "登录日志")

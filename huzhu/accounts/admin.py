@@ -1,0 +1,20 @@
+from django.contrib import admin
+from django.contrib.auth.admin import UserAdmin
+
+from .models import ApiToken, User
+
+
+@admin.register(User)
+class HuzhuUserAdmin(UserAdmin):
+    list_display = ("username", "display_name", "role", "organisation", "unit", "is_active")
+    list_filter = ("role", "is_active")
+    fieldsets = UserAdmin.fieldsets + (
+        ("角色与数据范围", {"fields": ("role", "display_name", "organisation", "unit", "member")}),
+    )
+    raw_id_fields = ("organisation", "unit", "member")
+
+
+@admin.register(ApiToken)
+class ApiTokenAdmin(admin.ModelAdmin):
+    list_display = ("name", "user", "prefix", "created_at", "last_used_at", "revoked_at")
+    readonly_fields = ("prefix", "digest", "created_at", "last_used_at")

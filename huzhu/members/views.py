@@ -1,0 +1,143 @@
+"""Member pages: search, detail with masked personal data, create, edit, reveal."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+
+from huzhu.accounts.roles import Perm, Role
+from huzhu.errors import DomainError, NotAllowed
+from huzhu.organisations.access import organisation_get_for_user, units_visible_to
+from huzhu.organisations.access import unit_get_for_user
+from huzhu.pii.identifiers import IdentifierError, check_resident_id
+from huzhu.web.forms import MemberForm
+from huzhu.web.paging import paginate
+
+from .access import member_get_for_user, members_visible_to
+from .services import PII_FIELDS, MemberInput, member_create, member_reveal, member_update
+
+LIST_COLUMNS = (
+    "id", "name", "id_number", "gender", "birth_date", "insurance_type", "is_union_member",
+    "is_hardship", "is_model_worker", "is_new_form_worker", "unit__name", "organisation__name",
+    "org_path",
+)
+
+
+def full_names_for(user: Any) -> bool:
+    """Staff who manage members and agents see names in full; other roles see 张*三."""
+    return user.can(Perm.MANAGE_MEMBERS)
+
+
+def member_search(user: Any, params: Any) -> tuple[Any, dict[str, str]]:
+    """Return the scoped, filtered member queryset for the list page and its filters."""
+    qs = members_visible_to(user)
+    filters = {k: params.get(k, "").strip() for k in ("q", "org", "unit")}
+    q = filters["q"]
+    if q:
+        try:
+            rid = check_resident_id(q)
+        except IdentifierError:
+            qs = qs.filter(name__startswith=q) if len(q) < 18 else qs.none()
+        else:
+            from huzhu.pii.crypto import blind_index
+            from huzhu.pii.masking import mask_id_number
+
+            qs = qs.filter(id_number_bidx=blind_index(rid.number, field="id_number"))
+            # The full number is not echoed back into the page.
+            filters["q"] = ""
+            filters["id_searched"] = mask_id_number(rid.number)
+    if filters["org"].isdigit():
+        org = organisation_get_for_user(user, int(filters["org"]))[0]
+        qs = qs.filter(org_path__startswith=org.path)
+    if filters["unit"].isdigit():
+        unit = unit_get_for_user(user, int(filters["unit"]))[0]
+        qs = qs.filter(unit=unit)
+    return qs, filters
+
+
+@login_required
+def member_list(request: HttpRequest) -> HttpResponse:
+    if not request.user.can(Perm.VIEW_MEMBERS):
+        raise PermissionDenied
+    qs, filters = member_search(request.user, request.GET)
+    qs = qs.select_related("unit", "organisation").only(*LIST_COLUMNS).order_by("id")
+    page = paginate(request, qs)
+    template = "members/partials/rows.html" if request.htmx else "members/list.html"
+    return render(request, template, {
+        "page": page, "filters": filters, "full_names": full_names_for(request.user),
+        "can_create": request.user.can(Perm.MANAGE_MEMBERS) and request.user.role != Role.MEMBER,
+    })
+
+
+@login_required
+def member_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    member, can_write = member_get_for_user(request.user, pk)
+    return render(request, "members/detail.html", {
+        "member": member, "can_write": can_write,
+        "can_reveal": request.user.can(Perm.REVEAL_PII),
+        "full_names": full_names_for(request.user) or request.user.member_id == member.pk,
+    })
+
+
+@login_required
+@require_POST
+def member_reveal_view(request: HttpRequest, pk: int, field: str) -> HttpResponse:
+    member, _ = member_get_for_user(request.user, pk)
+    if field not in PII_FIELDS:
+        raise PermissionDenied
+    try:
+        value = member_reveal(actor=request.user, member=member, field_name=field)
+    except NotAllowed:
+        raise PermissionDenied from None
+    return render(request, "members/partials/revealed.html", {"value": value, "field": field})
+
+
+def _member_input(form: MemberForm, unit: Any) -> MemberInput:
+    data = {k: v for k, v in form.cleaned_data.items() if k not in {"unit", "confirm_warnings"}}
+    return MemberInput(unit=unit, **data)
+
+
+@login_required
+def member_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
+    if not request.user.can(Perm.MANAGE_MEMBERS) or request.user.role == Role.MEMBER:
+        raise PermissionDenied
+    member = None
+    initial: dict[str, Any] = {}
+    if pk is not None:
+        member, can_write = member_get_for_user(request.user, pk)
+        if not can_write:
+            raise PermissionDenied
+        # Personal data is never put back into the page: blank keeps the stored value.
+        initial = {f: getattr(member, f) for f in MemberForm.base_fields
+                   if f not in {"unit", "confirm_warnings", *PII_FIELDS}}
+        initial["unit"] = member.unit_id
+    elif request.GET.get("unit", "").isdigit():
+        initial["unit"] = int(request.GET["unit"])
+    units = units_visible_to(request.user).order_by("name")
+    form = MemberForm(request.POST or None, initial=initial, units=units, existing=member)
+    if request.method == "POST" and form.is_valid():
+        unit = unit_get_for_user(request.user, form.cleaned_data["unit"])[0]
+        data = _member_input(form, unit)
+        if member is not None:
+            for field in PII_FIELDS:
+                if not getattr(data, field):
+                    setattr(data, field, getattr(member, field) or "")
+        confirm = form.cleaned_data["confirm_warnings"]
+        try:
+            if member is None:
+                member = member_create(actor=request.user, data=data, confirm_warnings=confirm)
+            else:
+                member = member_update(actor=request.user, member=member, data=data,
+                                       confirm_warnings=confirm)
+        except DomainError as exc:
+            form.apply_error(exc)
+        else:
+            messages.success(request, f"已保存会员：{member.name}")
+            return redirect("web:member_detail", pk=member.pk)
+    return render(request, "members/form.html", {"form": form, "member": member})
