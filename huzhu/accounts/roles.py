@@ -15,7 +15,7 @@ class Role(models.TextChoices):
     SYSTEM_ADMIN = "system_admin", "系统管理员"
     SECURITY_ADMIN = "security_admin", "安全管理员"
     AUDIT_ADMIN = "audit_admin", "审计管理员"
-    REVIEWER = "reviewer", "协会审核员"
+    REVIEWER = "reviewer", "审核员"
     FINANCE = "finance", "协会财务"
     CITY_STAFF = "city_staff", "市级工会经办"
     COUNTY_STAFF = "county_staff", "县级工会经办"

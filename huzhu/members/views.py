@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from urllib.parse import urlencode
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
@@ -65,9 +67,15 @@ def member_search(user: Any, params: Any) -> tuple[Any, dict[str, str]]:
 def member_list(request: HttpRequest) -> HttpResponse:
     if not request.user.can(Perm.VIEW_MEMBERS):
         raise PermissionDenied
-    qs, filters = member_search(request.user, request.GET)
+    # The search box posts, so a full ID number never lands in a URL, a log or the history.
+    params = request.GET.copy()
+    if request.method == "POST":
+        params["q"] = request.POST.get("q", "")
+    qs, filters = member_search(request.user, params)
     qs = qs.select_related("unit", "organisation").only(*LIST_COLUMNS).order_by("id")
     page = paginate(request, qs)
+    page.query = urlencode({k: v for k, v in filters.items()
+                            if v and k in {"q", "org", "unit"}})
     template = "members/partials/rows.html" if request.htmx else "members/list.html"
     return render(request, template, {
         "page": page, "filters": filters, "full_names": full_names_for(request.user),

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from urllib.parse import urlencode
+
 from django.http import HttpRequest
 
 PAGE_SIZES = (20, 50, 100, 200)
@@ -17,6 +19,7 @@ class Page:
     per_page: int
     total: int | None
     has_next: bool
+    query: str = ""
 
     @property
     def has_previous(self) -> bool:
@@ -43,5 +46,8 @@ def paginate(request: HttpRequest, queryset: Any, *, per_page: int = 50, count: 
     start = (number - 1) * size
     rows = list(queryset[start:start + size + 1])
     total = queryset.count() if count else None
+    keep = {k: v for k, v in request.GET.items() if k != "page"}
+    if size != per_page:
+        keep["size"] = str(size)
     return Page(rows=rows[:size], number=number, per_page=size, total=total,
-                has_next=len(rows) > size)
+                has_next=len(rows) > size, query=urlencode(keep))
