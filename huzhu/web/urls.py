@@ -21,6 +21,7 @@ urlpatterns = [
     path("units/<int:pk>/edit/", org_views.unit_edit, name="unit_edit"),
     path("units/<int:pk>/agents/", org_views.agent_add, name="agent_add"),
     path("members/", member_views.member_list, name="member_list"),
+    path("members/export.xlsx", member_views.member_export, name="member_export"),
     path("members/new/", member_views.member_edit, name="member_create"),
     path("members/<int:pk>/", member_views.member_detail, name="member_detail"),
     path("members/<int:pk>/edit/", member_views.member_edit, name="member_edit"),

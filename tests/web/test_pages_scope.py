@@ -109,3 +109,34 @@ def test_only_auditor_reads_the_event_log(world):
 def test_anonymous_is_sent_to_login(db):
     response = Client().get(reverse("web:member_list"))
     assert response.status_code == 302 and "/login/" in response["Location"]
+
+
+def _export_names(response) -> list[str]:
+    import io
+
+    from python_calamine import CalamineWorkbook
+
+    book = CalamineWorkbook.from_filelike(io.BytesIO(response.content))
+    rows = book.get_sheet_by_name("会员").to_python()
+    return [str(r[0]) for r in rows[1:] if r and r[1]]
+
+
+def test_export_is_scoped_masked_and_recorded(world):
+    from huzhu.audit.models import Event
+
+    url = reverse("web:member_export")
+    assert _export_names(client_for(world.wangwu).get(url)) == ["张三", "陈八"]
+    assert _export_names(client_for(world.zhaoliu).get(url)) == ["孙七"]
+    assert client_for(world.zhaoliu).get(url + f"?org={world.county_a.pk}").status_code == 404
+    assert _export_names(client_for(world.lisi).get(url)) == ["张三", "陈八"]
+    assert _export_names(client_for(world.qianjiu).get(url)) == ["张*", "陈*", "孙*"]
+    import io
+
+    from python_calamine import CalamineWorkbook
+
+    book = CalamineWorkbook.from_filelike(io.BytesIO(client_for(world.wangwu).get(url).content))
+    cells = str(book.get_sheet_by_name("会员").to_python())
+    assert world.zhangsan.id_number not in cells
+    assert world.zhangsan.id_number[:6] + "********" + world.zhangsan.id_number[-4:] in cells
+    assert Event.objects.filter(action="data.exported", actor_id=world.wangwu.pk).exists()
+    assert client_for(world.zhangsan_user).get(url).status_code == 403
