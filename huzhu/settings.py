@@ -110,6 +110,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "huzhu.web.middleware.IdleTimeoutMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
@@ -180,6 +181,7 @@ MEDIA_ROOT = VAR_DIR / "media"
 
 SESSION_COOKIE_AGE = env_int("HUZHU_SESSION_SECONDS", 8 * 3600)
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
+IDLE_SECONDS = env_int("HUZHU_IDLE_SECONDS", 30 * 60)
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SECURE = env_bool("HUZHU_SECURE_COOKIES", not DEV)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE

@@ -51,3 +51,27 @@ class SecurityHeadersMiddleware:
         if not request.path.startswith("/static/"):
             response["Cache-Control"] = "no-store"
         return response
+
+
+class IdleTimeoutMiddleware:
+    """Log a session out after HUZHU_IDLE_SECONDS without a request (MLPS 8.1.4.1b)."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        import time
+
+        from django.conf import settings
+        from django.contrib.auth import logout
+
+        user = getattr(request, "user", None)
+        if user is not None and user.is_authenticated and hasattr(request, "session"):
+            now = int(time.time())
+            last = request.session.get("last_seen", now)
+            if now - last > settings.IDLE_SECONDS:
+                logout(request)
+            elif now - last >= 60 or "last_seen" not in request.session:
+                # Refreshed at most once a minute so most requests write no session row.
+                request.session["last_seen"] = now
+        return self.get_response(request)
