@@ -188,3 +188,23 @@ def test_ciphertexts_are_not_plaintext() -> None:
                             strict=True):
         if plain:
             assert plain.encode() not in bytes(value)
+
+
+def test_bulk_path_rebuilds_the_same_indexes(monkeypatch: Any) -> None:
+    """Large loads drop the member table's plain indexes and rebuild them: same data, same
+    indexes as the row-by-row path."""
+
+    def indexes() -> dict[str, Any]:
+        with connection.cursor() as cursor:
+            found = connection.introspection.get_constraints(cursor, Member._meta.db_table)
+        return {name: (c["columns"], c["unique"], c["index"]) for name, c in found.items()}
+
+    before = indexes()
+    seed(300, 9)
+    small = data_hash()
+    wipe()
+    monkeypatch.setattr(generator, "BULK_INDEX_THRESHOLD", 1)
+    monkeypatch.setattr(generator, "CHUNK", 100)
+    seed(300, 9)
+    assert data_hash() == small
+    assert indexes() == before
