@@ -201,6 +201,7 @@ def _read_timing(r: Reader) -> Timing:
         period_months=t.integer("period_months", default=12, minimum=0),
         waiting_days=t.integer("waiting_days", default=0, minimum=0),
         renewal_grace_days=t.integer("renewal_grace_days", minimum=0),
+        waiting_for=t.choice("waiting_for", ("first_time", "all"), default="first_time"),
         event_date=t.choice("event_date", ("admission", "discharge"), default="admission"),
         stay_days=t.choice("stay_days", ("nights", "inclusive"), default="nights"),
         deadline=kind,

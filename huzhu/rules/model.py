@@ -176,6 +176,7 @@ class Timing:
     period_months: int = 12
     waiting_days: int = 0  # first-time members, benefits without their own waiting tiers
     renewal_grace_days: int | None = None  # renewed within N days keeps the start, no waiting
+    waiting_for: str = "first_time"  # "first_time" (and lapsed) | "all" members every period
     event_date: str = "admission"  # which date of a stay decides the period: admission | discharge
     stay_days: str = "nights"  # "nights" (discharge − admission, at least 1) | "inclusive"
     deadline: str = "none"  # none | days_after_settlement | days_after_period_end | next_year_date | fixed_date

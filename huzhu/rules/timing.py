@@ -57,8 +57,8 @@ def event_date(facts: ClaimFacts, timing: Timing, kind: str) -> date | None:
 
 
 def waiting_applies(facts: ClaimFacts, timing: Timing) -> bool:
-    """Waiting periods bind first-time members and renewals later than the grace days."""
-    if facts.first_time:
+    """Waiting periods bind first-time members and late renewals (or everyone, if the product says so)."""
+    if facts.first_time or timing.waiting_for == "all":
         return True
     if facts.lapse_days is None:
         return False
