@@ -272,6 +272,10 @@ class _Plan:
                 i += 1
             for unit, size in zip(self.units, sizes, strict=True):
                 unit.size = size
+        # Members are numbered roster by roster (a unit's members together), the units' rosters
+        # in random order across the province, as enrollment happens over time.
+        self.enrollment = list(self.units)
+        rng.shuffle(self.enrollment)
 
     def _unit_name(self, city: City, county: County, style: str, form: Callable[[], str]) -> str:
         """A unit name not used before in this plan."""
@@ -565,7 +569,7 @@ def _member_rows(plan: _Plan, people: _People, enc: Callable[..., bytes],
     f_id, f_phone, f_card = "members.member.id_number", "members.member.phone", \
         "members.member.bank_card"
     member_id = 0
-    for unit in plan.units:
+    for unit in plan.enrollment:
         region = unit.county.code
         org = unit.org
         org_id, org_path, region_id, unit_id = org.id, org.path, org.fund_region_id, unit.id
