@@ -98,6 +98,9 @@ INSTALLED_APPS = [
     "huzhu.members",
     "huzhu.accounts",
     "huzhu.ledger",
+    "huzhu.products",
+    "huzhu.enrollment",
+    "huzhu.notices",
     "huzhu.web",
     "huzhu.demo",
 ]

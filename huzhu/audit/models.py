@@ -29,6 +29,9 @@ class Action(models.TextChoices):
     USER_UPDATED = "user.updated", "修改用户"
     TOKEN_CREATED = "token.created", "新建接口令牌"
     EXPORT = "data.exported", "导出数据"
+    ROSTER_COMMITTED = "roster.committed", "提交花名册"
+    ENROLLMENT_CONFIRMED = "enrollment.confirmed", "参保生效"
+    PAYMENT_RECORDED = "payment.recorded", "登记缴费"
 
 
 class Event(models.Model):

@@ -1,0 +1,110 @@
+"""Enrollments, the roster files they come from, and the unit's invoices and payments."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+
+from huzhu.members.models import Member
+from huzhu.organisations.models import Organisation, Unit
+from huzhu.products.models import Offer, Period, ProductVersion
+
+
+class EnrollmentStatus(models.TextChoices):
+    PENDING = "pending", "待缴费"
+    ACTIVE = "active", "已生效"
+    CANCELLED = "cancelled", "已取消"
+    REFUNDED = "refunded", "已退费"
+
+
+class Source(models.TextChoices):
+    ROSTER = "roster", "单位花名册"
+    STAFF = "staff", "工作人员录入"
+    SELF = "self", "个人参保"
+
+
+class Enrollment(models.Model):
+    member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="enrollments")
+    period = models.ForeignKey(Period, on_delete=models.PROTECT, related_name="enrollments")
+    product_version = models.ForeignKey(ProductVersion, on_delete=models.PROTECT,
+                                        related_name="enrollments")
+    offer = models.ForeignKey(Offer, on_delete=models.PROTECT, related_name="enrollments")
+    unit = models.ForeignKey(Unit, null=True, blank=True, on_delete=models.PROTECT,
+                             related_name="enrollments")
+    roster = models.ForeignKey("Roster", null=True, blank=True, on_delete=models.PROTECT,
+                               related_name="enrollments")
+    source = models.CharField(max_length=10, choices=Source.choices, default=Source.ROSTER)
+    status = models.CharField(max_length=10, choices=EnrollmentStatus.choices,
+                              default=EnrollmentStatus.PENDING)
+    shares = models.PositiveSmallIntegerField(default=1)
+    gifted = models.BooleanField("赠送参保", default=False)
+    premium_fen = models.BigIntegerField()
+    split = models.JSONField(default=list)  # [{"payer": kind, "fen": n}], adds up to premium_fen
+    first_time = models.BooleanField("首次参保", default=True)
+    continuous_since = models.DateField(null=True, blank=True)
+    coverage_start = models.DateField(null=True, blank=True)
+    waiting_until = models.DateField(null=True, blank=True)
+    org_path = models.CharField(max_length=255, editable=False)
+    fund_region = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["id"]
+        verbose_name = "参保记录"
+        verbose_name_plural = "参保记录"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["member", "period", "product_version"], name="enrollment_once",
+                condition=~models.Q(status__in=["cancelled", "refunded"]),
+            ),
+            models.CheckConstraint(name="enrollment_shares_positive",
+                                   condition=models.Q(shares__gte=1)),
+        ]
+        indexes = [models.Index(fields=["unit", "period", "status"])]
+
+    def __str__(self) -> str:
+        return f"{self.member_id}@{self.period_id}:{self.product_version_id}"
+
+
+class RosterStatus(models.TextChoices):
+    VALIDATING = "validating", "校验中"
+    INVALID = "invalid", "有错误"
+    VALID = "valid", "校验通过"
+    COMMITTED = "committed", "已提交"
+    FAILED = "failed", "处理失败"
+
+
+class Roster(models.Model):
+    """One uploaded roster file; the same file (by SHA-256) for the same unit and period is
+    one roster, so uploading it again changes nothing."""
+
+    unit = models.ForeignKey(Unit, on_delete=models.PROTECT, related_name="rosters")
+    period = models.ForeignKey(Period, on_delete=models.PROTECT, related_name="rosters")
+    file_name = models.CharField(max_length=200)
+    sha256 = models.CharField(max_length=64)
+    size = models.PositiveIntegerField()
+    status = models.CharField(max_length=12, choices=RosterStatus.choices,
+                              default=RosterStatus.VALIDATING)
+    progress = models.PositiveSmallIntegerField(default=0)
+    rows_total = models.PositiveIntegerField(default=0)
+    rows_valid = models.PositiveIntegerField(default=0)
+    error_count = models.PositiveIntegerField(default=0)
+    errors = models.JSONField(default=list, blank=True)  # [{"row": n, "field": f, "message": m}]
+    skipped_rows = models.JSONField(default=list, blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL,
+                                   related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    committed_at = models.DateTimeField(null=True, blank=True)
+    org_path = models.CharField(max_length=255, editable=False)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = "花名册"
+        verbose_name_plural = "花名册"
+        constraints = [
+            models.UniqueConstraint(fields=["unit", "period", "sha256"], name="roster_file_once"),
+        ]
+
+    def __str__(self) -> str:
+        return self.file_name

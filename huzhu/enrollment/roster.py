@@ -1,0 +1,350 @@
+"""Roster validation and commit: the whole file is checked first; nothing is written unless
+every row passes or the agent explicitly skips the rows listed as wrong (DESIGN decision 9)."""
+
+from __future__ import annotations
+
+import datetime
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from huzhu.audit.services import event_record
+from huzhu.errors import DomainError
+from huzhu.members.models import InsuranceType, Member
+from huzhu.members.services import FLAG_FIELDS, MemberInput, member_clean
+from huzhu.organisations.models import Unit
+from huzhu.pii.crypto import blind_index
+from huzhu.products.models import Offer, Period
+from huzhu.products.services import offers_for, product_rules, split_premium
+from huzhu.rules import eligibility as rules_eligibility
+from huzhu.rules.model import ClaimFacts
+
+from .models import Enrollment, EnrollmentStatus, Roster, RosterStatus, Source
+from .roster_file import HEADER_OF, RosterTable
+
+INSURANCE_WORDS = {
+    "职工医保": InsuranceType.EMPLOYEE, "职工": InsuranceType.EMPLOYEE,
+    "城镇职工基本医疗保险": InsuranceType.EMPLOYEE,
+    "居民医保": InsuranceType.RESIDENT, "居民": InsuranceType.RESIDENT,
+    "城乡居民基本医疗保险": InsuranceType.RESIDENT,
+    "未参加基本医保": InsuranceType.NONE, "无": InsuranceType.NONE, "未参保": InsuranceType.NONE,
+}
+# National platform insutype codes, which product files may also use.
+INSUTYPE_CODES = {InsuranceType.EMPLOYEE: "310", InsuranceType.RESIDENT: "390",
+                  InsuranceType.NONE: ""}
+YES = {"是", "Y", "y", "1", "√", "yes", "Yes", "TRUE", "true"}
+NO = {"否", "N", "n", "0", "×", "no", "No", "FALSE", "false", ""}
+EXACT_NUMBER_COLUMNS = {"id_number": 18, "bank_card": 16}
+
+
+@dataclass
+class RowResult:
+    row: int
+    cells: list[Any]
+    values: dict[str, Any] = field(default_factory=dict)
+    offer: Offer | None = None
+    shares: int = 1
+    errors: list[tuple[str, str]] = field(default_factory=list)
+    member_id: int | None = None
+    already_enrolled: bool = False
+
+    def error(self, key: str, message: str) -> None:
+        self.errors.append((key, message))
+
+
+@dataclass
+class Validation:
+    table: RosterTable
+    rows: list[RowResult]
+
+    @property
+    def errors(self) -> list[dict[str, Any]]:
+        return [{"row": r.row, "field": HEADER_OF.get(k, k), "message": m}
+                for r in self.rows for k, m in r.errors]
+
+    @property
+    def bad_rows(self) -> list[int]:
+        return [r.row for r in self.rows if r.errors]
+
+
+def _text(value: Any, key: str, row: RowResult) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "是" if value else "否"
+    if isinstance(value, float | int):
+        if key in EXACT_NUMBER_COLUMNS and abs(value) >= 10 ** (EXACT_NUMBER_COLUMNS[key] - 3):
+            row.error(key, f"{HEADER_OF[key]}被 Excel 当作数字保存（{value:.6g}），后几位已丢失；"
+                           "请把该列设为“文本”后重新填写")
+            return ""
+        if float(value).is_integer():
+            return str(int(value))
+        return str(value)
+    if isinstance(value, datetime.date | datetime.datetime):
+        return value.isoformat()
+    return str(value).strip()
+
+
+def _flag(text: str, key: str, default: bool, row: RowResult) -> bool:
+    if text == "":
+        return default
+    if text in YES:
+        return True
+    if text in NO:
+        return False
+    row.error(key, f"{HEADER_OF[key]}只能填“是”或“否”")
+    return default
+
+
+def _cell(cells: list[Any], columns: dict[str, int], key: str) -> Any:
+    index = columns.get(key)
+    return cells[index] if index is not None and index < len(cells) else None
+
+
+def _offer_lookup(offers: dict[str, Offer]) -> dict[str, Offer]:
+    lookup: dict[str, Offer] = {}
+    for code, offer in offers.items():
+        lookup[code] = offer
+        lookup[offer.product_version.name] = offer
+    return lookup
+
+
+def _parse_row(number: int, cells: list[Any], columns: dict[str, int],
+               offers: dict[str, Offer], unit: Unit) -> RowResult:
+    row = RowResult(row=number, cells=cells)
+    text = {key: _text(_cell(cells, columns, key), key, row) for key in HEADER_OF}
+    insurance = INSURANCE_WORDS.get(text["insurance_type"])
+    if insurance is None:
+        row.error("insurance_type", "医保类型应为：职工医保、居民医保或未参加基本医保")
+        insurance = InsuranceType.EMPLOYEE
+    flags = {k: _flag(text[k], k, k == "is_union_member", row) for k in FLAG_FIELDS}
+    try:
+        clean = member_clean(MemberInput(
+            name=text["name"], id_number=text["id_number"], phone=text["phone"],
+            bank_card=text["bank_card"], bank_name=text["bank_name"], insurance_type=insurance,
+            unit=unit, **flags))
+        row.values = clean.values
+    except DomainError as exc:
+        for key, messages in exc.field_errors.items():
+            for message in messages:
+                row.error(key, message)
+    row.offer = offers.get(text["product"])
+    if row.offer is None:
+        row.error("product", f"保障产品“{text['product']}”不在本期可选范围内" if text["product"]
+                  else "请选择保障产品")
+    shares = text["shares"] or "1"
+    if shares.isdigit() and int(shares) >= 1:
+        row.shares = int(shares)
+    else:
+        row.error("shares", "份数应为正整数")
+    return row
+
+
+def _check_eligibility(row: RowResult, period: Period, held: set[str]) -> None:
+    if row.offer is None or not row.values:
+        return
+    product = product_rules(row.offer.product_version)
+    elig = product.eligibility
+    insurance = row.values["insurance_type"]
+    allowed = set(elig.insurance_types)
+    if allowed and not allowed & {insurance, INSUTYPE_CODES[insurance]}:
+        row.error("insurance_type", f"{product.name}不接受“{InsuranceType(insurance).label}”参保人员")
+    facts = ClaimFacts(gender=row.values["gender"], birth_date=row.values["birth_date"],
+                       union_member=row.values["is_union_member"], shares=row.shares,
+                       held_products=tuple(held))
+    for reason in rules_eligibility.check(facts, elig.__class__(
+            age_bands=elig.age_bands, union_member=elig.union_member,
+            requires_products=elig.requires_products, max_shares=elig.max_shares),
+            period.coverage_start):
+        rule = reason.params.get("rule") if hasattr(reason, "params") else None
+        if rule == "age":
+            row.error("id_number", f"年龄 {reason.params['age']} 岁不在{product.name}的参保年龄范围内")
+        elif rule == "union_member":
+            row.error("is_union_member", f"{product.name}仅限工会会员参加")
+        elif rule == "requires_products":
+            row.error("product", f"{product.name}须同时参加前置产品：{'、'.join(reason.params['any_of'])}")
+        else:
+            row.error("product", f"不符合{product.name}的参保条件")
+    if row.shares > elig.max_shares:
+        row.error("shares", f"{product.name}每人最多 {elig.max_shares} 份")
+
+
+def roster_validate(*, table: RosterTable, unit: Unit, period: Period,
+                    progress: Callable[[int], None] | None = None) -> Validation:
+    """Check every row: identifiers, eligibility, duplicates in the file and in other units."""
+    offers = _offer_lookup(offers_for(org_path=unit.org_path, period=period))
+    rows: list[RowResult] = []
+    blank_seen: list[int] = []
+    total = max(len(table.rows), 1)
+    for i, (number, cells) in enumerate(table.rows):
+        if all(c in (None, "") for c in cells):
+            blank_seen.append(number)
+            continue
+        rows.append(_parse_row(number, cells, table.columns, offers, unit))
+        if progress and i % 2000 == 0:
+            progress(int(60 * i / total))
+    for number in blank_seen:
+        blank = RowResult(row=number, cells=[])
+        blank.error("name", "空行：请删除该行，或补全信息")
+        rows.append(blank)
+    rows.sort(key=lambda r: r.row)
+    _check_duplicates(rows)
+    _match_existing(rows, unit, period)
+    held_by_member: dict[str, set[str]] = defaultdict(set)
+    for r in rows:
+        if r.values and r.offer:
+            held_by_member[r.values["id_number"]].add(r.offer.product_version.code)
+    for r in rows:
+        if r.values:
+            _check_eligibility(r, period, held_by_member[r.values["id_number"]])
+    if progress:
+        progress(80)
+    return Validation(table=table, rows=rows)
+
+
+def _check_duplicates(rows: list[RowResult]) -> None:
+    seen: dict[tuple[str, str], int] = {}
+    for r in rows:
+        if not r.values or r.offer is None:
+            continue
+        key = (r.values["id_number"], r.offer.product_version.code)
+        if key in seen:
+            first = seen[key]
+            r.error("id_number", f"与第 {first} 行重复：同一会员同一产品只能登记一次")
+            for other in rows:
+                if other.row == first and not any("重复" in m for _, m in other.errors):
+                    other.error("id_number", f"与第 {r.row} 行重复")
+        else:
+            seen[key] = r.row
+
+
+def _match_existing(rows: list[RowResult], unit: Unit, period: Period) -> None:
+    """Find members already registered, and enrollments of this period elsewhere."""
+    by_index = {blind_index(r.values["id_number"], field="id_number"): r
+                for r in rows if r.values}
+    keys = list(by_index)
+    members: dict[str, int] = {}
+    for start in range(0, len(keys), 900):
+        chunk = keys[start:start + 900]
+        members.update(Member.objects.filter(id_number_bidx__in=chunk)
+                       .values_list("id_number_bidx", "id"))
+    id_to_index = {v: k for k, v in members.items()}
+    for key, member_id in members.items():
+        by_index[key].member_id = member_id
+    ids = list(id_to_index)
+    existing = []
+    for start in range(0, len(ids), 900):
+        existing.extend(
+            Enrollment.objects.filter(period=period, member_id__in=ids[start:start + 900])
+            .exclude(status__in=[EnrollmentStatus.CANCELLED, EnrollmentStatus.REFUNDED])
+            .select_related("unit", "product_version")
+            .values_list("member_id", "product_version_id", "unit_id", "unit__name"))
+    taken = {(m, pv): (u, name) for m, pv, u, name in existing}
+    for r in rows:
+        if r.member_id is None or r.offer is None:
+            continue
+        holder = taken.get((r.member_id, r.offer.product_version_id))
+        if holder is None:
+            continue
+        if holder[0] == unit.pk:
+            r.already_enrolled = True
+        else:
+            r.error("id_number", f"该会员本期已由其他单位（{holder[1] or '个人参保'}）参保")
+
+
+def _enrollment_for(r: RowResult, member_id: int, unit: Unit, period: Period, roster: Roster
+                    ) -> Enrollment:
+    offer = r.offer
+    assert offer is not None
+    flags = {f for f, attr in (("model_worker", "is_model_worker"), ("hardship", "is_hardship"))
+             if r.values.get(attr)}
+    gifted = bool(flags & set(offer.gift_flags))
+    total = offer.premium_per_share_fen * r.shares
+    if gifted:
+        split = [{"payer": offer.gift_payer, "fen": total}]
+    else:
+        split = [{"payer": p.payer, "fen": p.fen} for p in split_premium(
+            split=offer.split, per_share_fen=offer.premium_per_share_fen, shares=r.shares)]
+    return Enrollment(
+        member_id=member_id, period=period, product_version_id=offer.product_version_id,
+        offer=offer, unit=unit, roster=roster, source=Source.ROSTER, shares=r.shares,
+        gifted=gifted, premium_fen=total, split=split, org_path=unit.org_path,
+        fund_region_id=period.fund_region_id)
+
+
+@transaction.atomic
+def roster_commit(*, roster: Roster, validation: Validation, actor: Any,
+                  skip_rows: list[int] | None = None) -> dict[str, int]:
+    """Write the roster in one transaction. Rows with errors must all be listed in
+    ``skip_rows`` (the agent's explicit choice); anything else refuses the whole file."""
+    skip = set(skip_rows or [])
+    unlisted = [r.row for r in validation.rows if r.errors and r.row not in skip]
+    if unlisted:
+        raise DomainError(f"还有 {len(unlisted)} 行有错误，未提交任何数据", code="roster_invalid")
+    roster = Roster.objects.select_for_update().get(pk=roster.pk)
+    if roster.status == RosterStatus.COMMITTED:
+        return {"members_created": 0, "members_updated": 0, "enrollments": 0}
+    unit, period = roster.unit, roster.period
+    good = [r for r in validation.rows if not r.errors and r.row not in skip]
+    new_members = []
+    updates = []
+    for r in good:
+        if r.member_id is None:
+            new_members.append((r, _new_member(r.values, unit)))
+        else:
+            updates.append(r)
+    Member.objects.bulk_create([m for _, m in new_members], batch_size=2000)
+    # PostgreSQL returns the new keys; SQLite too (3.35+): Django sets pk on bulk_create.
+    for r, m in new_members:
+        r.member_id = m.pk
+    moved = _update_members(updates, unit)
+    enrollments = [_enrollment_for(r, r.member_id, unit, period, roster)
+                   for r in good if not r.already_enrolled]
+    Enrollment.objects.bulk_create(enrollments, batch_size=2000)
+    counts = {"members_created": len(new_members), "members_updated": moved,
+              "enrollments": len(enrollments)}
+    Roster.objects.filter(pk=roster.pk).update(
+        status=RosterStatus.COMMITTED, committed_at=timezone.now(), progress=100,
+        skipped_rows=sorted(skip))
+    event_record(action="roster.committed", actor=actor, obj=roster,
+                 after={**counts, "skipped_rows": len(skip), "file": roster.file_name})
+    return counts
+
+
+def _new_member(values: dict[str, Any], unit: Unit) -> Member:
+    member = Member(**{k: v for k, v in values.items() if k != "organisation"})
+    member.organisation_id = unit.organisation_id
+    member.id_number_bidx = blind_index(values["id_number"], field="id_number")
+    member.phone_bidx = blind_index(values["phone"], field="phone") if values["phone"] else ""
+    member.org_path, member.fund_region_id = unit.org_path, unit.fund_region_id
+    return member
+
+
+def _update_members(rows: list[RowResult], unit: Unit) -> int:
+    """Bring registered members' unit and flags up to date with the roster (joining a unit
+    from another is a transfer). Personal numbers change only when the roster gives them."""
+    if not rows:
+        return 0
+    members = Member.objects.in_bulk([r.member_id for r in rows])
+    changed = []
+    for r in rows:
+        m = members[r.member_id]
+        v = r.values
+        m.name, m.unit_id, m.organisation_id = v["name"], unit.pk, unit.organisation_id
+        m.org_path, m.fund_region_id = unit.org_path, unit.fund_region_id
+        m.insurance_type = v["insurance_type"]
+        for flag in FLAG_FIELDS:
+            setattr(m, flag, v[flag])
+        if v["phone"]:
+            m.phone, m.phone_bidx = v["phone"], blind_index(v["phone"], field="phone")
+        if v["bank_card"]:
+            m.bank_card, m.bank_name = v["bank_card"], v["bank_name"]
+        changed.append(m)
+    Member.objects.bulk_update(changed, [
+        "name", "unit", "organisation", "org_path", "fund_region", "insurance_type", "phone",
+        "phone_bidx", "bank_card", "bank_name", *FLAG_FIELDS], batch_size=1000)
+    return len(changed)

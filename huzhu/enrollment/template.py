@@ -1,0 +1,94 @@
+"""The roster template a unit downloads: Chinese headers, drop-downs, identifiers as text, and
+last period's members pre-filled for renewal (续保)."""
+
+from __future__ import annotations
+
+import io
+
+import xlsxwriter
+
+from huzhu.members.models import InsuranceType, Member
+from huzhu.organisations.models import Unit
+from huzhu.products.models import Period
+from huzhu.products.services import offers_for
+
+from .models import Enrollment, EnrollmentStatus
+from .roster_file import COLUMNS, DATA_SHEET, OPTIONS_SHEET
+
+TEXT_COLUMNS = {"id_number", "phone", "bank_card", "name", "bank_name"}
+YES_NO_COLUMNS = {"is_union_member", "is_hardship", "is_model_worker", "is_new_form_worker"}
+PREFILL_ROWS_MAX = 50_000
+BLANK_ROWS = 500
+
+
+def previous_period(period: Period) -> Period | None:
+    return (Period.objects.filter(fund_region=period.fund_region,
+                                  coverage_end__lt=period.coverage_start)
+            .order_by("-coverage_end").first())
+
+
+def renewal_rows(unit: Unit, period: Period) -> list[tuple[Member, str, int]]:
+    """Last period's active enrollments of the unit: (member, product name, shares)."""
+    prev = previous_period(period)
+    if prev is None:
+        return []
+    enrollments = (Enrollment.objects.filter(unit=unit, period=prev,
+                                             status=EnrollmentStatus.ACTIVE)
+                   .select_related("member", "product_version").order_by("member_id")
+                   [:PREFILL_ROWS_MAX])
+    offered = offers_for(org_path=unit.org_path, period=period)
+    rows = []
+    for e in enrollments:
+        offer = offered.get(e.product_version.code)
+        if offer is not None:
+            rows.append((e.member, offer.product_version.name, e.shares))
+    return rows
+
+
+def roster_template(unit: Unit, period: Period) -> bytes:
+    out = io.BytesIO()
+    book = xlsxwriter.Workbook(out, {"in_memory": True})
+    sheet = book.add_worksheet(DATA_SHEET)
+    options = book.add_worksheet(OPTIONS_SHEET)
+    head = book.add_format({"bold": True, "bg_color": "#DDE6F3", "border": 1, "align": "center"})
+    required = book.add_format({"bold": True, "bg_color": "#FCE4D6", "border": 1,
+                                "align": "center"})
+    text = book.add_format({"num_format": "@"})
+    products = [o.product_version.name for o in offers_for(org_path=unit.org_path,
+                                                           period=period).values()]
+    insurance = [label for _, label in InsuranceType.choices]
+    for i, values in enumerate([products, insurance, ["是", "否"]]):
+        options.write_column(0, i, values)
+    options.hide()
+    last = BLANK_ROWS + PREFILL_ROWS_MAX
+    for col, (key, title, is_required) in enumerate(COLUMNS):
+        sheet.write_string(0, col, title, required if is_required else head)
+        sheet.set_column(col, col, 20 if key in TEXT_COLUMNS else 12,
+                         text if key in TEXT_COLUMNS else None)
+        source = None
+        if key == "product" and products:
+            source = f"={OPTIONS_SHEET}!$A$1:$A${len(products)}"
+        elif key == "insurance_type":
+            source = f"={OPTIONS_SHEET}!$B$1:$B${len(insurance)}"
+        elif key in YES_NO_COLUMNS:
+            source = f"={OPTIONS_SHEET}!$C$1:$C$2"
+        if source:
+            sheet.data_validation(1, col, last, col, {"validate": "list", "source": source,
+                                                      "error_title": "请从下拉列表选择"})
+    sheet.freeze_panes(1, 2)
+    keys = [k for k, _, _ in COLUMNS]
+    for r, (member, product, shares) in enumerate(renewal_rows(unit, period), start=1):
+        values = {
+            "name": member.name, "id_number": member.id_number, "phone": member.phone or "",
+            "bank_card": member.bank_card or "", "bank_name": member.bank_name,
+            "insurance_type": member.get_insurance_type_display(),
+            "is_union_member": "是" if member.is_union_member else "否",
+            "is_hardship": "是" if member.is_hardship else "否",
+            "is_model_worker": "是" if member.is_model_worker else "否",
+            "is_new_form_worker": "是" if member.is_new_form_worker else "否",
+            "product": product, "shares": str(shares),
+        }
+        for c, key in enumerate(keys):
+            sheet.write_string(r, c, values[key], text)
+    book.close()
+    return out.getvalue()
