@@ -143,7 +143,7 @@ def _ratio(ln: _Line, f: ClaimFacts, u: BenefitUsage) -> None:
     assert b.base is not None and b.tiers is not None
     base = max(b.base.evaluate(f.amounts), 0)
     ln.base = base
-    ln.note("base", f"费用基数 {b.base.text} = {y(base)} 元", f"cost base {b.base.text} = {y(base)} yuan")
+    ln.tr and ln.note("base", f"费用基数 {b.base.text} = {y(base)} 元", f"cost base {b.base.text} = {y(base)} yuan")
     if base == 0:
         return ln.why(Reason.NO_COST)
     d = b.deductible_fen
@@ -153,14 +153,14 @@ def _ratio(ln: _Line, f: ClaimFacts, u: BenefitUsage) -> None:
         hi, why, parts = formulas.tier_amount(b.tiers, max(prev + base - d, 0))
         lo = formulas.tier_amount(b.tiers, max(prev - d, 0))[0]
         amount = max(hi - lo, 0)
-        ln.note("cumulate", f"本期累计基数 {y(prev)} + {y(base)}，累计给付 {y(hi)} − 此前 {y(lo)} = {y(amount)} 元",
+        ln.tr and ln.note("cumulate", f"本期累计基数 {y(prev)} + {y(base)}，累计给付 {y(hi)} − 此前 {y(lo)} = {y(amount)} 元",
                 f"period base {y(prev)} + {y(base)}; benefit {y(hi)} − earlier {y(lo)} = {y(amount)} yuan")
     else:
         net = base - d
         amount, why, parts = formulas.tier_amount(b.tiers, max(net, 0))
         _note_tiers(ln, parts, amount)
     if d:
-        ln.note("deductible", f"起付线 {y(d)} 元，扣除后 {y(max(net, 0))} 元",
+        ln.tr and ln.note("deductible", f"起付线 {y(d)} 元，扣除后 {y(max(net, 0))} 元",
                 f"deductible {y(d)}, leaves {y(max(net, 0))} yuan")
     if net <= 0:
         return ln.why(Reason.DEDUCTIBLE_NOT_MET, deductible_fen=d, base_fen=base)
@@ -169,14 +169,14 @@ def _ratio(ln: _Line, f: ClaimFacts, u: BenefitUsage) -> None:
     elif b.min_benefit_fen and amount < b.min_benefit_fen:
         floor = min(b.min_benefit_fen, net) if b.min_benefit_within_base else b.min_benefit_fen
         if floor > amount:
-            ln.note("floor", f"不足最低给付 {y(b.min_benefit_fen)} 元，按 {y(floor)} 元",
+            ln.tr and ln.note("floor", f"不足最低给付 {y(b.min_benefit_fen)} 元，按 {y(floor)} 元",
                     f"below the minimum {y(b.min_benefit_fen)}: paid {y(floor)}")
             ln.why(Reason.MIN_BENEFIT, min_fen=b.min_benefit_fen, computed_fen=amount)
             amount = floor
     ln.amount = amount
     if b.share_cap is not None:
         cap = apply_ratio(max(b.share_cap.base.evaluate(f.amounts), 0), b.share_cap.bp)
-        ln.note("share_cap", f"不超过 {b.share_cap.base.text} 的 {pct(b.share_cap.bp)} = {y(cap)} 元",
+        ln.tr and ln.note("share_cap", f"不超过 {b.share_cap.base.text} 的 {pct(b.share_cap.bp)} = {y(cap)} 元",
                 f"at most {pct(b.share_cap.bp)} of {b.share_cap.base.text} = {y(cap)} yuan")
         if amount > cap:
             ln.why(Reason.RATIO_SHARE_CAP, rate_bp=b.share_cap.bp, cap_fen=cap, computed_fen=amount)
@@ -189,7 +189,7 @@ def _note_tiers(ln: _Line, parts: list, amount: int) -> None:
     mode = ln.b.tiers.mode if ln.b.tiers else "marginal"
     terms = " + ".join(f"{y(seg)}×{pct(t.bp)}" for t, seg in parts) or "0"
     label = "分段累进" if mode == "marginal" else "全额分档"
-    ln.note("tiers", f"{label}: {terms} = {y(amount)} 元（四舍五入到分）",
+    ln.tr and ln.note("tiers", f"{label}: {terms} = {y(amount)} 元（四舍五入到分）",
             f"{mode} tiers: {terms} = {y(amount)} yuan (half up to the fen)")
 
 
@@ -197,21 +197,21 @@ def _daily(ln: _Line, f: ClaimFacts, product: Product) -> None:
     b = ln.b
     days = timing.stay_days(f, product.timing)
     if days < b.min_stay_days:
-        ln.note("stay", f"住院 {days} 天，需至少 {b.min_stay_days} 天", f"stay {days} days, needs {b.min_stay_days}")
+        ln.tr and ln.note("stay", f"住院 {days} 天，需至少 {b.min_stay_days} 天", f"stay {days} days, needs {b.min_stay_days}")
         return ln.why(Reason.STAY_TOO_SHORT, days=days, min_stay_days=b.min_stay_days)
     paid = formulas.paid_days(days, b.count_from_day)
     if paid == 0:
         return ln.why(Reason.STAY_TOO_SHORT, days=days, count_from_day=b.count_from_day)
     rate = formulas.daily_rate(b.per_day_fen, b.rates_by_year, f.membership_years)
     ln.amount = paid * rate
-    ln.note("days", f"住院 {days} 天，从第 {b.count_from_day} 天起计 {paid} 天 × {y(rate)} 元 = {y(ln.amount)} 元",
+    ln.tr and ln.note("days", f"住院 {days} 天，从第 {b.count_from_day} 天起计 {paid} 天 × {y(rate)} 元 = {y(ln.amount)} 元",
             f"stay {days} days, from day {b.count_from_day}: {paid} × {y(rate)} = {y(ln.amount)} yuan")
 
 
 def _lump(ln: _Line, row: LumpAmount, shares: int) -> None:
     n = shares if ln.b.per_share else 1
     ln.amount = row.amount_fen * n
-    ln.note("lump", f"{row.label}: {y(row.amount_fen)} 元 × {n} 份 = {y(ln.amount)} 元",
+    ln.tr and ln.note("lump", f"{row.label}: {y(row.amount_fen)} 元 × {n} 份 = {y(ln.amount)} 元",
             f"{row.label}: {y(row.amount_fen)} × {n} share(s) = {y(ln.amount)} yuan")
 
 
@@ -224,7 +224,7 @@ def _accident(ln: _Line, f: ClaimFacts) -> None:
         return ln.why(Reason.NOT_APPLICABLE, outcome=f.accident_outcome, grade=f.disability_grade)
     ln.amount = amount
     stay = "（住院期间）" if f.during_stay else ""
-    ln.note("accident", f"意外{f.accident_outcome} {f.disability_grade or ''}{stay}: {y(amount)} 元",
+    ln.tr and ln.note("accident", f"意外{f.accident_outcome} {f.disability_grade or ''}{stay}: {y(amount)} 元",
             f"accident {f.accident_outcome} {f.disability_grade or ''}: {y(amount)} yuan")
 
 
@@ -234,24 +234,24 @@ def _consolation(ln: _Line, f: ClaimFacts) -> None:
     base = max(b.base.evaluate(f.amounts), 0)
     ln.base = base
     if base < b.threshold_fen:
-        ln.note("threshold", f"{b.base.text} = {y(base)} 元，未达 {y(b.threshold_fen)} 元",
+        ln.tr and ln.note("threshold", f"{b.base.text} = {y(base)} 元，未达 {y(b.threshold_fen)} 元",
                 f"{b.base.text} = {y(base)}, below {y(b.threshold_fen)}")
         return ln.why(Reason.BELOW_THRESHOLD, base_fen=base, threshold_fen=b.threshold_fen)
     ln.amount = b.amount_fen
-    ln.note("consolation", f"{y(base)} 元 ≥ {y(b.threshold_fen)} 元，慰问金 {y(b.amount_fen)} 元",
+    ln.tr and ln.note("consolation", f"{y(base)} 元 ≥ {y(b.threshold_fen)} 元，慰问金 {y(b.amount_fen)} 元",
             f"{y(base)} ≥ {y(b.threshold_fen)}: consolation {y(b.amount_fen)} yuan")
 
 
 def _limits(ln: _Line, u: BenefitUsage) -> None:
     b = ln.b
     if b.per_claim_cap_fen is not None and ln.amount > b.per_claim_cap_fen:
-        ln.note("per_claim_cap", f"单次上限 {y(b.per_claim_cap_fen)} 元", f"per-claim cap {y(b.per_claim_cap_fen)}")
+        ln.tr and ln.note("per_claim_cap", f"单次上限 {y(b.per_claim_cap_fen)} 元", f"per-claim cap {y(b.per_claim_cap_fen)}")
         ln.why(Reason.PER_CLAIM_CAP, cap_fen=b.per_claim_cap_fen, computed_fen=ln.amount)
         ln.amount = b.per_claim_cap_fen
     if ln.amount <= 0:
         return
     if b.claim_limit is not None and u.claims >= b.claim_limit:
-        ln.note("claim_limit", f"本期已理赔 {u.claims} 次，上限 {b.claim_limit} 次",
+        ln.tr and ln.note("claim_limit", f"本期已理赔 {u.claims} 次，上限 {b.claim_limit} 次",
                 f"{u.claims} claims already this period, limit {b.claim_limit}")
         ln.why(Reason.CLAIM_COUNT_EXCEEDED, limit=b.claim_limit, claims=u.claims)
         ln.amount = 0
@@ -264,7 +264,7 @@ def _limits(ln: _Line, u: BenefitUsage) -> None:
     if b.period_cap_fen is not None:
         room = max(b.period_cap_fen - u.paid_fen, 0)
         if ln.amount > room:
-            ln.note("period_cap", f"本期上限 {y(b.period_cap_fen)} 元，已付 {y(u.paid_fen)} 元，余 {y(room)} 元",
+            ln.tr and ln.note("period_cap", f"本期上限 {y(b.period_cap_fen)} 元，已付 {y(u.paid_fen)} 元，余 {y(room)} 元",
                     f"period cap {y(b.period_cap_fen)}, paid {y(u.paid_fen)}, room {y(room)}")
             ln.why(Reason.PERIOD_CAP, cap_fen=b.period_cap_fen, paid_fen=u.paid_fen, computed_fen=ln.amount)
             ln.amount = room
@@ -280,7 +280,7 @@ def _apply_waiting(ln: _Line, tier: WaitingTier, day: int, shares: int) -> None:
         ln.amount = apply_ratio(full, tier.bp)
         ln.why(Reason.WAITING_CONSOLATION, day=day, upto_day=tier.upto_day, share_bp=tier.bp, full_fen=full)
     ln.ends = tier.ends_coverage
-    ln.note("waiting", f"等待期第 {day} 天（≤{tier.upto_day}），给付 {y(ln.amount)} 元",
+    ln.tr and ln.note("waiting", f"等待期第 {day} 天（≤{tier.upto_day}），给付 {y(ln.amount)} 元",
             f"day {day} of the waiting period (≤{tier.upto_day}): pays {y(ln.amount)} yuan")
 
 
@@ -306,7 +306,7 @@ def benefit_line(b: Benefit, f: ClaimFacts, product: Product, usage: Usage, ctx:
         gates.append(ReasonItem(Reason.WAITING_PERIOD, {"day": day, "upto_day": tier.upto_day}))
     if gates:
         ln.reasons.extend(gates)
-        ln.note("gate", "不予给付: " + ", ".join(g.code.value for g in gates),
+        ln.tr and ln.note("gate", "不予给付: " + ", ".join(g.code.value for g in gates),
                 "not payable: " + ", ".join(g.code.value for g in gates))
         return ln.freeze()
     u = usage.of(b.id)
@@ -345,16 +345,45 @@ def _product_cap(lines: list[Line], product: Product, usage: Usage, tr: Trace | 
     return out
 
 
+# Canonical facts omit fields left at their defaults: the same claim always hashes the same.
+_FACT_DEFAULTS = {f.name: (f.default if f.default is not dataclasses.MISSING else {})
+                  for f in dataclasses.fields(ClaimFacts)}
+
+
 def _jsonable(v: object) -> object:
     return v.isoformat() if isinstance(v, date) else str(v)
 
 
+_ENCODER = json.JSONEncoder(separators=(",", ":"), default=_jsonable, ensure_ascii=False)
+
+
+def _usage_doc(usage: Usage) -> dict:
+    return {"benefits": {k: [u.paid_fen, u.claims, u.base_fen, u.lifetime_claims]
+                         for k, u in usage.benefits.items()},
+            "product_paid_fen": usage.product_paid_fen, "coverage_ended": usage.coverage_ended,
+            "prior_period_paid": usage.prior_period_paid}
+
+
 def input_hash(f: ClaimFacts, product: Product, usage: Usage, as_of: date) -> str:
     """Return sha256 over a canonical JSON of facts, usage, product version and as_of."""
-    doc = {"facts": dataclasses.asdict(f), "usage": dataclasses.asdict(usage),
+    # Keys follow the dataclass field order and amounts are sorted, so no sort_keys is needed.
+    facts = {k: (v.isoformat() if type(v) is date else v)
+             for k, v in vars(f).items() if v != _FACT_DEFAULTS[k]}
+    facts["amounts"] = sorted(f.amounts.items())
+    doc = {"facts": facts, "usage": _usage_doc(usage) if usage is not EMPTY_USAGE else None,
            "product": [product.id, product.version, product.digest], "as_of": as_of.isoformat()}
-    text = json.dumps(doc, sort_keys=True, separators=(",", ":"), default=_jsonable, ensure_ascii=False)
+    text = _ENCODER.encode(doc)
     return hashlib.sha256(text.encode()).hexdigest()
+
+
+_FLAGS: dict[tuple[str, str, str], tuple[str, ...]] = {}
+
+
+def _flags(product: Product) -> tuple[str, ...]:
+    key = (product.id, product.version, product.digest)
+    if key not in _FLAGS:
+        _FLAGS[key] = tuple(f"{a.key}: {a.text}" for a in product.flags)
+    return _FLAGS[key]
 
 
 def assess(facts: ClaimFacts, product: Product, usage: Usage | None = None,
@@ -370,7 +399,7 @@ def assess(facts: ClaimFacts, product: Product, usage: Usage | None = None,
         product_id=product.id, product_version=product.version, claim_id=facts.claim_id,
         payable_fen=sum(ln.payable_fen for ln in lines), lines=tuple(lines),
         input_hash=input_hash(facts, product, usage, as_of), as_of=as_of,
-        trace=tuple(tr.steps) if tr else (), flags=tuple(a.key + ": " + a.text for a in product.flags),
+        trace=tuple(tr.steps) if tr else (), flags=_flags(product),
     )
 
 
