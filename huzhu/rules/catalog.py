@@ -102,7 +102,7 @@ def read_lists(path: Path, issues: list[Issue]) -> dict[str, DiseaseList]:
     for list_id in tables.keys():
         t = tables.table(list_id, required=True)
         names: dict[str, str] = {}
-        for i, d in enumerate(t.tables("diseases", required=True)):
+        for d in t.tables("diseases", required=True):
             code, name = d.text("code", required=True), d.text("name", required=True)
             if code in names:
                 d.issue("code", f"病种代码重复 (duplicate code) {code!r}")

@@ -62,7 +62,7 @@ def _read_tiers(r: Reader) -> Tiers | None:
         if hi is None and i != len(rows) - 1:
             t.issue("to", "只有最后一档可以没有上限 (only the last tier may be open-ended)")
         if lo is not None and hi is not None and hi < lo:
-            t.issue("to", f"分档上限小于下限 (tier to < from)")
+            t.issue("to", "分档上限小于下限 (tier to < from)")
         if published and lo is not None and published[-1][0] is not None:
             prev_lo, prev_hi = published[-1][0], published[-1][1]
             if lo <= prev_lo:

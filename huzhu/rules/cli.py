@@ -15,7 +15,13 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from huzhu.rules.catalog import Catalog, CatalogError, check_catalog, default_catalog_dir, load_catalog
+from huzhu.rules.catalog import (
+    Catalog,
+    CatalogError,
+    check_catalog,
+    default_catalog_dir,
+    load_catalog,
+)
 from huzhu.rules.facts import RecordError, iter_raw, read_record
 from huzhu.rules.model import Assessment, Usage
 from huzhu.rules.money import format_yuan

@@ -1,6 +1,6 @@
 """Table-driven cases for the other catalog products, at the published boundaries."""
 
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
 

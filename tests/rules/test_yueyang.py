@@ -2,7 +2,7 @@
 
 import pytest
 
-from tests.rules.support import codes, facts, pay, pay_sequence, stay
+from tests.rules.support import codes, pay, pay_sequence, stay
 
 P = "yueyang-2014-hospital"
 
