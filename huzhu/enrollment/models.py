@@ -33,6 +33,8 @@ class Enrollment(models.Model):
                              related_name="enrollments")
     roster = models.ForeignKey("Roster", null=True, blank=True, on_delete=models.PROTECT,
                                related_name="enrollments")
+    invoice = models.ForeignKey("Invoice", null=True, blank=True, on_delete=models.PROTECT,
+                                related_name="enrollments")
     source = models.CharField(max_length=10, choices=Source.choices, default=Source.ROSTER)
     status = models.CharField(max_length=10, choices=EnrollmentStatus.choices,
                               default=EnrollmentStatus.PENDING)
@@ -108,3 +110,79 @@ class Roster(models.Model):
 
     def __str__(self) -> str:
         return self.file_name
+
+
+class InvoiceStatus(models.TextChoices):
+    OPEN = "open", "待缴费"
+    PARTLY_PAID = "partly_paid", "部分缴费"
+    PAID = "paid", "已缴清"
+    OVERPAID = "overpaid", "多缴"
+
+
+# Payers whose share the unit collects and pays; the others (unions, government, donors)
+# settle their subsidy with the fund directly and are receivable until they do.
+UNIT_PAYERS = ("member", "employer")
+
+
+class Invoice(models.Model):
+    """缴费通知: what a unit owes for its enrollments of a period, split by payer."""
+
+    unit = models.ForeignKey(Unit, on_delete=models.PROTECT, related_name="invoices")
+    period = models.ForeignKey(Period, on_delete=models.PROTECT, related_name="invoices")
+    number = models.CharField(max_length=40, unique=True)
+    status = models.CharField(max_length=12, choices=InvoiceStatus.choices,
+                              default=InvoiceStatus.OPEN)
+    total_fen = models.BigIntegerField()
+    due_fen = models.BigIntegerField()  # the unit's part: member + employer shares
+    paid_fen = models.BigIntegerField(default=0)
+    lines = models.JSONField(default=list)  # [{"payer": kind, "fen": n, "members": k}]
+    org_path = models.CharField(max_length=255, editable=False)
+    fund_region = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = "缴费通知"
+        verbose_name_plural = "缴费通知"
+        constraints = [
+            models.CheckConstraint(name="invoice_amounts_sane", condition=(
+                models.Q(total_fen__gte=0) & models.Q(due_fen__gte=0) & models.Q(paid_fen__gte=0)
+                & models.Q(due_fen__lte=models.F("total_fen")))),
+        ]
+
+    def __str__(self) -> str:
+        return self.number
+
+    @property
+    def outstanding_fen(self) -> int:
+        return max(self.due_fen - self.paid_fen, 0)
+
+    @property
+    def overpaid_fen(self) -> int:
+        return max(self.paid_fen - self.due_fen, 0)
+
+
+class Payment(models.Model):
+    """A bank transfer registered against an invoice; its receipt number is its own."""
+
+    invoice = models.ForeignKey(Invoice, on_delete=models.PROTECT, related_name="payments")
+    bank_ref = models.CharField("银行流水号", max_length=60)
+    amount_fen = models.BigIntegerField()
+    paid_on = models.DateField("到账日期")
+    payer_name = models.CharField("付款单位", max_length=200)
+    receipt_serial = models.CharField(max_length=40, unique=True)
+    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True,
+                                    on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at"]
+        verbose_name = "缴费记录"
+        verbose_name_plural = "缴费记录"
+        constraints = [
+            models.UniqueConstraint(fields=["invoice", "bank_ref"], name="payment_once"),
+            models.CheckConstraint(name="payment_positive", condition=models.Q(amount_fen__gt=0)),
+        ]
+
+    def __str__(self) -> str:
+        return self.receipt_serial

@@ -1,0 +1,126 @@
+"""Invoices from committed rosters, payments against them, and coverage once a unit has paid.
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections import defaultdict
+from typing import Any
+
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from huzhu.audit.models import Action
+from huzhu.audit.services import event_record
+from huzhu.errors import DomainError
+from huzhu.notices.services import notice_enqueue
+from huzhu.organisations.models import Unit
+from huzhu.products.models import Period
+
+from .coverage import coverage_dates
+from .models import (
+    UNIT_PAYERS,
+    Enrollment,
+    EnrollmentStatus,
+    Invoice,
+    InvoiceStatus,
+    Payment,
+)
+
+
+@transaction.atomic
+def invoice_create(*, unit: Unit, period: Period, actor: Any) -> Invoice:
+    """Bill the unit for every pending enrollment of the period not yet on an invoice."""
+    pending = list(Enrollment.objects.select_for_update()
+                   .filter(unit=unit, period=period, status=EnrollmentStatus.PENDING,
+                           invoice__isnull=True))
+    if not pending:
+        raise DomainError("没有待开具缴费通知的参保记录", code="nothing_to_bill")
+    by_payer: dict[str, int] = defaultdict(int)
+    members: dict[str, int] = defaultdict(int)
+    for e in pending:
+        for part in e.split:
+            by_payer[part["payer"]] += part["fen"]
+            members[part["payer"]] += 1
+    total = sum(by_payer.values())
+    due = sum(fen for payer, fen in by_payer.items() if payer in UNIT_PAYERS)
+    invoice = Invoice.objects.create(
+        unit=unit, period=period, number=f"pending-{timezone.now().timestamp()}-{unit.pk}",
+        total_fen=total, due_fen=due, org_path=unit.org_path, fund_region=period.fund_region,
+        lines=[{"payer": p, "fen": by_payer[p], "members": members[p]} for p in sorted(by_payer)])
+    invoice.number = f"JF{period.code}-{invoice.pk:06d}"
+    invoice.save(update_fields=["number"])
+    Enrollment.objects.filter(pk__in=[e.pk for e in pending]).update(invoice=invoice)
+    if due == 0:
+        _confirm(invoice, timezone.localdate(), actor)
+    return invoice
+
+
+def _status_for(due: int, paid: int) -> str:
+    if paid == 0:
+        return InvoiceStatus.OPEN
+    if paid < due:
+        return InvoiceStatus.PARTLY_PAID
+    return InvoiceStatus.PAID if paid == due else InvoiceStatus.OVERPAID
+
+
+@transaction.atomic
+def payment_record(*, invoice: Invoice, bank_ref: str, amount_fen: int, paid_on: datetime.date,
+                   payer_name: str, actor: Any) -> Payment:
+    """Register a bank transfer. The same bank reference twice is the same payment; a
+    different amount under a known reference is refused."""
+    bank_ref = bank_ref.strip()
+    if not bank_ref:
+        raise DomainError("请填写银行流水号", field_errors={"bank_ref": ["请填写银行流水号"]})
+    if amount_fen <= 0:
+        raise DomainError("金额必须大于 0", field_errors={"amount": ["金额必须大于 0"]})
+    invoice = Invoice.objects.select_for_update().get(pk=invoice.pk)
+    existing = invoice.payments.filter(bank_ref=bank_ref).first()
+    if existing is not None:
+        if existing.amount_fen != amount_fen:
+            raise DomainError(f"流水号 {bank_ref} 已登记为 {existing.amount_fen / 100:.2f} 元",
+                              field_errors={"bank_ref": ["该流水号已登记，金额不一致"]})
+        return existing
+    was_paid = invoice.paid_fen >= invoice.due_fen
+    payment = Payment.objects.create(
+        invoice=invoice, bank_ref=bank_ref, amount_fen=amount_fen, paid_on=paid_on,
+        payer_name=payer_name or invoice.unit.name, recorded_by=actor if getattr(
+            actor, "pk", None) else None, receipt_serial=f"tmp-{bank_ref}-{invoice.pk}")
+    payment.receipt_serial = f"SJ{invoice.period.code}-{payment.pk:08d}"
+    payment.save(update_fields=["receipt_serial"])
+    Invoice.objects.filter(pk=invoice.pk).update(paid_fen=F("paid_fen") + amount_fen)
+    invoice.refresh_from_db()
+    invoice.status = _status_for(invoice.due_fen, invoice.paid_fen)
+    invoice.save(update_fields=["status"])
+    event_record(action=Action.PAYMENT_RECORDED, actor=actor, obj=payment,
+                 org_path=invoice.org_path,
+                 after={"invoice": invoice.number, "amount_fen": amount_fen, "bank_ref": bank_ref})
+    if not was_paid and invoice.paid_fen >= invoice.due_fen:
+        _confirm(invoice, paid_on, actor)
+    return payment
+
+
+def _confirm(invoice: Invoice, confirmed_on: datetime.date, actor: Any) -> int:
+    """Put every enrollment of a paid invoice into force and tell each member by SMS."""
+    enrollments = list(invoice.enrollments.filter(status=EnrollmentStatus.PENDING)
+                       .select_related("member", "period", "product_version"))
+    now = timezone.now()
+    for e in enrollments:
+        start, waiting, first, since = coverage_dates(e, confirmed_on)
+        e.status, e.coverage_start, e.waiting_until = EnrollmentStatus.ACTIVE, start, waiting
+        e.first_time, e.continuous_since, e.confirmed_at = first, since, now
+        params = {"name": e.member.name, "product": e.product_version.name,
+                  "period": e.period.name, "start": start.isoformat()}
+        template = "ENROLLED"
+        if waiting:
+            template, params["waiting"] = "ENROLLED_WAITING", waiting.isoformat()
+        notice_enqueue(key=f"enrolled:{e.pk}", template=template, phone=e.member.phone or "",
+                       params=params, member_id=e.member_id, org_path=e.org_path)
+    Enrollment.objects.bulk_update(enrollments, ["status", "coverage_start", "waiting_until",
+                                                 "first_time", "continuous_since",
+                                                 "confirmed_at"], batch_size=1000)
+    event_record(action=Action.ENROLLMENT_CONFIRMED, actor=actor, obj=invoice,
+                 org_path=invoice.org_path, after={"enrollments": len(enrollments),
+                                                    "confirmed_on": confirmed_on.isoformat()})
+    return len(enrollments)
