@@ -13,5 +13,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/", api.urls),
     path("ledger/", include("huzhu.ledger.urls")),
+    path("enrollment/", include("huzhu.enrollment.urls")),
+    path("billing/", include("huzhu.enrollment.urls_billing")),
     path("", include("huzhu.web.urls")),
 ]
