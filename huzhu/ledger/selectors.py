@@ -1,0 +1,119 @@
+"""Reads from the ledger: balances as of a date, the trial balance, an account's movements.
+
+Every balance comes from the maintained tables in one query: the running balance minus the
+daily movements after the date asked for (``AccountBalance`` − Σ ``DailyBalance.day > as_of``).
+``ledger verify`` proves both tables equal the replay of the legs.
+"""
+
+from __future__ import annotations
+
+import datetime
+from dataclasses import dataclass, field
+
+from django.db import connection
+from django.db.models import F, OuterRef, QuerySet, Subquery, Sum, Value
+from django.db.models.functions import Coalesce
+
+from .models import CHART, Account, AccountKind, Category, DailyBalance, Leg
+
+
+def accounts_under(path: str) -> QuerySet[Account]:
+    """Accounts kept by the org with this path or any org below it."""
+    return Account.objects.filter(org_path__startswith=path)
+
+
+def balance_as_of(*, accounts: QuerySet[Account] | Account,
+                  as_of: datetime.date | None = None) -> int:
+    """Return the summed balance (debit positive) of an account or a group, in one query."""
+    if isinstance(accounts, Account):
+        accounts = Account.objects.filter(pk=accounts.pk)
+    ids_sql, ids_params = accounts.values("pk").query.sql_with_params()
+    sql = (f"SELECT (SELECT coalesce(sum(balance_fen), 0) FROM ledger_accountbalance"
+           f" WHERE account_id IN ({ids_sql}))")
+    params: list[object] = list(ids_params)
+    if as_of is not None:
+        sql += (f" - (SELECT coalesce(sum(delta_fen), 0) FROM ledger_dailybalance"
+                f" WHERE account_id IN ({ids_sql}) AND day > %s)")
+        params += [*ids_params, as_of]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return int(cursor.fetchone()[0])
+
+
+def movement_between(*, accounts: QuerySet[Account], start: datetime.date,
+                     end: datetime.date) -> int:
+    """Return the net movement (debit positive) of a group over ``start``..``end`` inclusive."""
+    total = DailyBalance.objects.filter(
+        account__in=accounts, day__gte=start, day__lte=end
+    ).aggregate(s=Sum("delta_fen"))["s"]
+    return int(total or 0)
+
+
+def _later_movements(as_of: datetime.date) -> Subquery:
+    return Subquery(
+        DailyBalance.objects.filter(account=OuterRef("pk"), day__gt=as_of)
+        .values("account").annotate(s=Sum("delta_fen")).values("s")
+    )
+
+
+def accounts_with_balances(*, accounts: QuerySet[Account],
+                           as_of: datetime.date | None = None) -> QuerySet[Account]:
+    """Annotate ``balance_fen`` and ``leg_total`` on each account, as of a date, in one query."""
+    qs = accounts.select_related("org").annotate(
+        balance_now=Coalesce(F("balance__balance_fen"), Value(0)),
+        leg_total=Coalesce(F("balance__leg_count"), Value(0)),
+    )
+    if as_of is None:
+        return qs.annotate(balance_fen=F("balance_now"))
+    return qs.annotate(balance_fen=F("balance_now") - Coalesce(_later_movements(as_of), Value(0)))
+
+
+@dataclass
+class TrialLine:
+    account: Account
+    debit_fen: int
+    credit_fen: int
+
+
+@dataclass
+class TrialBalance:
+    as_of: datetime.date | None
+    lines: list[TrialLine] = field(default_factory=list)
+
+    @property
+    def debit_total(self) -> int:
+        return sum(line.debit_fen for line in self.lines)
+
+    @property
+    def credit_total(self) -> int:
+        return sum(line.credit_fen for line in self.lines)
+
+    @property
+    def difference(self) -> int:
+        return self.debit_total - self.credit_total
+
+
+def trial_balance(*, path: str, as_of: datetime.date | None = None) -> TrialBalance:
+    """Every account under ``path`` with its debit or credit balance. Region totals agree."""
+    tb = TrialBalance(as_of=as_of)
+    for account in accounts_with_balances(accounts=accounts_under(path), as_of=as_of):
+        b = int(account.balance_fen)
+        if b == 0 and account.leg_total == 0:
+            continue
+        tb.lines.append(TrialLine(account, max(b, 0), max(-b, 0)))
+    return tb
+
+
+def account_legs(*, account: Account) -> QuerySet[Leg]:
+    """The account's legs, newest first, with their transactions for the source column."""
+    return (Leg.objects.filter(account=account).select_related("transaction")
+            .order_by("-business_date", "-id"))
+
+
+def kinds_in(*categories: str) -> list[str]:
+    return [kind for kind, (_code, cat) in CHART.items() if cat in categories]
+
+
+P_AND_L_KINDS = kinds_in(Category.EQUITY, Category.INCOME, Category.EXPENSE, Category.INTERNAL)
+ASSET_LIABILITY_KINDS = kinds_in(Category.ASSET, Category.LIABILITY)
+__all__ = ["AccountKind"]
