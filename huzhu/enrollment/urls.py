@@ -1,5 +1,16 @@
 from django.urls import path
 
+from . import views
+
 app_name = "enrollment"
 
-urlpatterns: list = []
+urlpatterns = [
+    path("", views.dashboard, name="dashboard"),
+    path("units/<int:unit_id>/", views.unit_enrollment, name="unit"),
+    path("units/<int:unit_id>/template.xlsx", views.template_download, name="template"),
+    path("units/<int:unit_id>/upload/", views.roster_upload_view, name="upload"),
+    path("rosters/<int:roster_id>/", views.roster_detail, name="roster_detail"),
+    path("rosters/<int:roster_id>/errors.xlsx", views.roster_errors_download,
+         name="roster_errors"),
+    path("rosters/<int:roster_id>/commit/", views.roster_commit_view, name="roster_commit"),
+]

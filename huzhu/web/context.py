@@ -14,6 +14,7 @@ MENU: list[tuple[str, str, Perm | None]] = [
     ("组织架构", "web:org_tree", Perm.VIEW_ORGS),
     ("参保单位", "web:unit_list", Perm.VIEW_UNITS),
     ("会员管理", "web:member_list", Perm.VIEW_MEMBERS),
+    ("参保进度", "enrollment:dashboard", Perm.MANAGE_UNITS),
     ("操作日志", "web:event_list", Perm.VIEW_AUDIT),
     ("登录日志", "web:login_log", Perm.VIEW_LOGIN_LOG),
 ]
@@ -29,4 +30,7 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
             url = reverse(name)
             active = request.path == url or (url != "/" and request.path.startswith(url))
             items.append({"label": label, "url": url, "active": active})
+    if user.role == "agent" and user.unit_id:
+        url = reverse("enrollment:unit", args=[user.unit_id])
+        items.insert(2, {"label": "单位参保", "url": url, "active": request.path.startswith(url)})
     return {"menu": items}

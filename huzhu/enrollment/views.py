@@ -1,0 +1,149 @@
+"""Enrollment pages: the unit's roster page (template, upload, check, commit) and the staff
+dashboard (targets against enrolled members, countdown)."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+
+from huzhu.accounts.roles import Perm, Role
+from huzhu.errors import DomainError
+from huzhu.organisations.access import organisation_get_for_user, staff_path, unit_get_for_user
+from huzhu.products.models import Period
+
+from .models import Roster, RosterStatus
+from .roster_file import MAX_BYTES
+from .selectors import countdown_days, period_current, progress_by_child, progress_total
+from .selectors import unit_summary
+from .services import INLINE_BYTES, error_workbook, roster_check, roster_confirm, roster_upload
+from .template import roster_template
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def _unit_and_period(request: HttpRequest, unit_id: int) -> tuple:
+    unit, _ = unit_get_for_user(request.user, unit_id)
+    period_id = request.GET.get("period") or request.POST.get("period")
+    if period_id and str(period_id).isdigit():
+        period = Period.objects.filter(pk=int(period_id), fund_region_id=unit.fund_region_id).first()
+    else:
+        period = period_current(unit.fund_region_id)
+    if period is None:
+        raise Http404("本统筹区尚未设立保障期")
+    return unit, period
+
+
+def _can_upload(user) -> bool:
+    return user.can(Perm.MANAGE_MEMBERS) and user.role != Role.MEMBER
+
+
+def _roster_for(request: HttpRequest, roster_id: int) -> Roster:
+    roster = Roster.objects.select_related("unit", "period").filter(pk=roster_id).first()
+    if roster is None:
+        raise Http404
+    unit_get_for_user(request.user, roster.unit_id)  # 404 outside the user's scope
+    return roster
+
+
+@login_required
+def unit_enrollment(request: HttpRequest, unit_id: int) -> HttpResponse:
+    unit, period = _unit_and_period(request, unit_id)
+    rosters = Roster.objects.filter(unit=unit, period=period).order_by("-created_at")[:20]
+    return render(request, "enrollment/unit.html", {
+        "unit": unit, "period": period, "rosters": rosters, "days_left": countdown_days(period),
+        "summary": unit_summary(unit.pk, period), "can_upload": _can_upload(request.user),
+        "max_mb": MAX_BYTES // 1024 // 1024,
+        "periods": Period.objects.filter(fund_region_id=unit.fund_region_id),
+    })
+
+
+@login_required
+def template_download(request: HttpRequest, unit_id: int) -> HttpResponse:
+    unit, period = _unit_and_period(request, unit_id)
+    response = HttpResponse(roster_template(unit, period), content_type=XLSX)
+    response["Content-Disposition"] = f"attachment; filename=roster-{unit.pk}-{period.code}.xlsx"
+    return response
+
+
+@login_required
+@require_POST
+def roster_upload_view(request: HttpRequest, unit_id: int) -> HttpResponse:
+    unit, period = _unit_and_period(request, unit_id)
+    if not _can_upload(request.user):
+        raise PermissionDenied
+    upload = request.FILES.get("file")
+    if upload is None:
+        messages.error(request, "请选择要上传的花名册文件")
+        return redirect(f"/enrollment/units/{unit.pk}/?period={period.pk}")
+    if upload.size > MAX_BYTES:
+        messages.error(request, f"文件超过 {MAX_BYTES // 1024 // 1024} MB 上限，未保存")
+        return redirect(f"/enrollment/units/{unit.pk}/?period={period.pk}")
+    roster, created = roster_upload(unit=unit, period=period, file_name=upload.name,
+                                    data=upload.read(), actor=request.user)
+    if not created:
+        messages.info(request, "同一文件此前已上传过，没有任何改变")
+    elif roster.size <= INLINE_BYTES:
+        roster_check(roster)
+    else:
+        messages.info(request, "文件较大，正在后台校验；您可以离开本页，稍后回来查看结果")
+    return redirect("enrollment:roster_detail", roster_id=roster.pk)
+
+
+@login_required
+def roster_detail(request: HttpRequest, roster_id: int) -> HttpResponse:
+    roster = _roster_for(request, roster_id)
+    template = ("enrollment/partials/roster_status.html" if request.htmx
+                else "enrollment/roster.html")
+    return render(request, template, {
+        "roster": roster, "errors": roster.errors[:500], "can_upload": _can_upload(request.user),
+        "working": roster.status == RosterStatus.VALIDATING,
+    })
+
+
+@login_required
+def roster_errors_download(request: HttpRequest, roster_id: int) -> HttpResponse:
+    roster = _roster_for(request, roster_id)
+    if roster.status != RosterStatus.INVALID:
+        raise Http404
+    response = HttpResponse(error_workbook(roster), content_type=XLSX)
+    response["Content-Disposition"] = f"attachment; filename=roster-{roster.pk}-errors.xlsx"
+    return response
+
+
+@login_required
+@require_POST
+def roster_commit_view(request: HttpRequest, roster_id: int) -> HttpResponse:
+    roster = _roster_for(request, roster_id)
+    if not _can_upload(request.user):
+        raise PermissionDenied
+    skip = request.POST.get("skip_listed") == "1"
+    try:
+        counts = roster_confirm(roster=roster, actor=request.user, skip_listed=skip)
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, f"已提交：新增会员 {counts['members_created']} 人，"
+                                  f"更新 {counts['members_updated']} 人，"
+                                  f"参保记录 {counts['enrollments']} 条")
+    return redirect("enrollment:roster_detail", roster_id=roster.pk)
+
+
+@login_required
+def dashboard(request: HttpRequest) -> HttpResponse:
+    """Targets against enrolled members for the user's organisation and its children."""
+    if staff_path(request.user) is None or not request.user.can(Perm.VIEW_MEMBERS):
+        raise PermissionDenied
+    org = request.user.organisation
+    if request.GET.get("org", "").isdigit():
+        org = organisation_get_for_user(request.user, int(request.GET["org"]))[0]
+    period = period_current(org.fund_region_id)
+    if period is None:
+        return render(request, "enrollment/dashboard.html", {"org": org, "period": None})
+    return render(request, "enrollment/dashboard.html", {
+        "org": org, "period": period, "days_left": countdown_days(period),
+        "total": progress_total(org, period), "rows": progress_by_child(org, period),
+    })
