@@ -105,11 +105,15 @@ def main() -> int:
              "/".join(str(n) for n in r["county_list"]["queries_by_page_size"].values()),
              "固定", r["county_list"]["fixed_query_count"]),
             ("查询计划无全表扫描", "是" if not r["plans"]["full_scan"] else
-             "否：" + ", ".join(r["plans"]["full_scan"]), "无全表扫描", not r["plans"]["full_scan"]),
+             "否：" + _short(r["plans"]["full_scan"]), "无全表扫描", not r["plans"]["full_scan"]),
         ]
         for name, value, target, passed in checks:
             ok &= bool(passed)
             rows.append((db, name, value, target, "PASS" if passed else "FAIL"))
+        extra = r.get("small_county_list")
+        if extra:
+            rows.append((db, f"（参考）最小县 {r['small_county']['name']} 会员列表页",
+                         f"{extra['median_ms']:.1f} ms", "—", "info"))
         extra = r.get("province_list")
         if extra:
             rows.append((db, "（参考）自治区审核员会员列表首页", f"{extra['median_ms']:.1f} ms",
@@ -131,6 +135,10 @@ def main() -> int:
     }, ensure_ascii=False, indent=2))
     print(f"结果已写入 {RESULTS.relative_to(ROOT)}")
     return 0 if ok else 1
+
+
+def _short(names: list[str]) -> str:
+    return ", ".join(names[:2]) + (f" 等 {len(names)} 项" if len(names) > 2 else "")
 
 
 def _width(text: str) -> int:
@@ -237,11 +245,27 @@ def _measure(args: argparse.Namespace, result: dict[str, Any], env: dict[str, st
                         "members": Member.objects.filter(org_path__startswith=county.path).count()}
     result["county_list"] = _list_page(args, county_staff, {"org": str(county.pk)})
     print(f"county list: median {result['county_list']['median_ms']:.1f} ms", flush=True)
+    small = _smallest_county()
+    small_staff = User.objects.create_user("bench_county_small", role=Role.COUNTY_STAFF,
+                                           organisation=small, password=None)
+    result["small_county"] = {
+        "id": small.pk, "name": small.name,
+        "members": Member.objects.filter(org_path__startswith=small.path).count()}
+    result["small_county_list"] = _list_page(args, small_staff, {"org": str(small.pk)},
+                                             sizes=(50,))
     result["province_list"] = _list_page(args, reviewer, {}, sizes=(50,))
-    result["plans"] = _plans(reviewer, county_staff, county)
+    result["plans"] = _plans(result)
 
 
 def _largest_county() -> Any:
+    return _county_by_size(max)
+
+
+def _smallest_county() -> Any:
+    return _county_by_size(min)
+
+
+def _county_by_size(pick: Any) -> Any:
     from django.db.models import Count
 
     from huzhu.members.models import Member
@@ -256,10 +280,13 @@ def _largest_county() -> Any:
             if prefix in counties:
                 sizes[prefix] = sizes.get(prefix, 0) + row["n"]
                 break
-    return counties[max(sizes, key=lambda p: sizes[p])]
+    return counties[pick(sizes, key=lambda p: sizes[p])]
 
 
 def _lookups(args: argparse.Namespace, user: Any) -> dict[str, Any]:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
     from huzhu.members.access import members_visible_to
     from huzhu.members.models import Member
     from huzhu.members.services import member_find_by_id_number
@@ -279,7 +306,10 @@ def _lookups(args: argparse.Namespace, user: Any) -> dict[str, Any]:
         times.append((time.perf_counter() - t) * 1000)
         misses += found is None or found.pk != pk
     times.sort()
+    with CaptureQueriesContext(connection) as ctx:
+        member_find_by_id_number(members_visible_to(user), numbers[0][1])
     return {
+        "sql": ctx.captured_queries[-1]["sql"],
         "count": len(times), "misses": misses,
         "median_ms": round(statistics.median(times), 3),
         "p95_ms": round(times[int(len(times) * 0.95) - 1], 3),
@@ -356,42 +386,31 @@ def _list_queryset(args: argparse.Namespace, user: Any, params: dict[str, str]) 
             "queries": [q["sql"] for q in ctx.captured_queries]}
 
 
-def _plans(reviewer: Any, county_staff: Any, county: Any) -> dict[str, Any]:
+def _plans(result: dict[str, Any]) -> dict[str, Any]:
+    """EXPLAIN the member-table queries the measured code actually ran."""
     from django.db import connection
 
-    from huzhu.members.access import members_visible_to
-    from huzhu.members.models import Member
-    from huzhu.pii.crypto import blind_index
-
-    sample = Member.objects.order_by("pk").first()
-    queries = {
-        "lookup": members_visible_to(reviewer).filter(
-            id_number_bidx=blind_index(sample.id_number, field="id_number")),
-        "county_list": members_visible_to(county_staff)
-        .filter(org_path__startswith=county.path).order_by("id")[:50],
-        "county_count": members_visible_to(county_staff)
-        .filter(org_path__startswith=county.path),
-        "province_list": members_visible_to(reviewer).order_by("id")[:50],
-    }
+    sqls: dict[str, str] = {"lookup": result["lookup"]["sql"]}
+    for key in ("county_list", "small_county_list", "province_list"):
+        member_sql = [q for q in result[key]["queries"] if 'FROM "members_member"' in q]
+        for i, sql in enumerate(member_sql):
+            sqls[f"{key}.{'count' if 'COUNT(' in sql else 'page'}" if len(member_sql) > 1
+                 else f"{key}.{i}"] = sql
     plans: dict[str, Any] = {"full_scan": []}
-    for name, qs in queries.items():
-        sql, sql_params = qs.query.sql_with_params()
-        if name == "county_count":
-            sql, sql_params = qs.values("pk").query.sql_with_params()
-            sql = f"SELECT COUNT(*) FROM ({sql}) sub"
+    for name, sql in sqls.items():
         with connection.cursor() as cursor:
             if connection.vendor == "sqlite":
-                cursor.execute(f"EXPLAIN QUERY PLAN {sql}", sql_params)
+                cursor.execute(f"EXPLAIN QUERY PLAN {sql}")
                 text = "\n".join(str(r[-1]) for r in cursor.fetchall())
                 full = any(line.startswith("SCAN members_member") and "INDEX" not in line
                            for line in text.splitlines())
             else:
-                cursor.execute(f"EXPLAIN {sql}", sql_params)
+                cursor.execute(f"EXPLAIN {sql}")
                 text = "\n".join(r[0] for r in cursor.fetchall())
                 full = "Seq Scan on members_member" in text
-        plans[name] = text
-        # The province list scans in primary-key order by design (it is the whole province).
-        if full and name != "province_list":
+        plans[name] = {"sql": sql, "plan": text, "full_scan": full}
+        # The province list walks the whole province by design; only flag the others.
+        if full and not name.startswith("province_list"):
             plans["full_scan"].append(name)
     return plans
 
