@@ -34,6 +34,8 @@ from .services import (
 )
 
 CHUNK = 50_000
+# Below this many postings the temporary tables of the COPY path cost more than they save.
+COPY_MIN_ROWS = 500
 
 
 @dataclass(frozen=True)
@@ -116,7 +118,7 @@ def _post_chunk(postings: Sequence[Posting], actor: Any, result: BulkResult) -> 
     rows = _prepare(postings)
     regions = _regions(rows)
     region_of = {r.key: _region_of_row(r, regions) for r in rows}
-    if connection.vendor == "postgresql":
+    if connection.vendor == "postgresql" and len(rows) >= COPY_MIN_ROWS:
         posted = _copy_chunk(rows, region_of, actor)
     else:
         posted = _orm_chunk(rows, region_of, actor)
@@ -209,5 +211,7 @@ def _copy_chunk(rows: Sequence[_Row], region_of: dict[str, int], actor: Any) -> 
             " GROUP BY account_id, business_date"
         )
         deltas = {(a, d): (int(s), int(n)) for a, d, s, n in raw.fetchall()}
+        # Dropped here as well as on commit: several chunks may share one outer transaction.
+        raw.execute("DROP TABLE ledger_tmp_txn, ledger_tmp_leg, ledger_tmp_ins")
     apply_balances(deltas)
     return posted
