@@ -1,7 +1,7 @@
 """Foundation benchmarks: demo seed, member lookup by ID number, a county's member list.
 
     HUZHU_DEV=1 .venv/bin/python bench/bench_foundation.py [--members N] [--db sqlite|postgres|both]
-                                                           [--quick] [--keep]
+                                                           [--quick] [--keep] [--probe-index]
 
 For each database a child process gets a throwaway database (a SQLite file under /tmp, or a
 PostgreSQL database ``huzhu_bench_<pid>`` on 127.0.0.1:5432 as user postgres), migrates it and
@@ -58,6 +58,9 @@ def main() -> int:
     parser.add_argument("--requests", type=int, default=20)
     parser.add_argument("--seed", type=int, default=2026)
     parser.add_argument("--keep", action="store_true", help="keep the databases afterwards")
+    parser.add_argument("--probe-index", action="store_true",
+                        help="PostgreSQL: afterwards add (org_path varchar_pattern_ops, id) to the "
+                             "throwaway database and measure the list pages again (what-if)")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--out", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -77,6 +80,8 @@ def main() -> int:
                "--requests", str(args.requests), "--seed", str(args.seed)]
         if args.keep:
             cmd.append("--keep")
+        if args.probe_index:
+            cmd.append("--probe-index")
         proc = subprocess.run(cmd, cwd=ROOT)
         try:
             results[db] = json.loads(Path(out).read_text() or "{}")
@@ -114,6 +119,14 @@ def main() -> int:
         if extra:
             rows.append((db, f"（参考）最小县 {r['small_county']['name']} 会员列表页",
                          f"{extra['median_ms']:.1f} ms", "—", "info"))
+        probe = r.get("probe_index")
+        if probe:
+            rows.append((db, "（试验）加 varchar_pattern_ops 索引后县级列表页",
+                         f"{probe['county_list']['median_ms']:.1f} ms", "≤ 200 ms", "info"))
+            rows.append((db, "（试验）加索引后最小县列表页",
+                         f"{probe['small_county_list']['median_ms']:.1f} ms", "—", "info"))
+            rows.append((db, "（试验）加索引后全表扫描",
+                         _short(probe["plans"]["full_scan"]) or "无", "无", "info"))
         extra = r.get("province_list")
         if extra:
             rows.append((db, "（参考）自治区审核员会员列表首页", f"{extra['median_ms']:.1f} ms",
@@ -255,6 +268,31 @@ def _measure(args: argparse.Namespace, result: dict[str, Any], env: dict[str, st
                                              sizes=(50,))
     result["province_list"] = _list_page(args, reviewer, {}, sizes=(50,))
     result["plans"] = _plans(result)
+    if args.probe_index and connection.vendor == "postgresql":
+        result["probe_index"] = _probe_index(args, result, county_staff, small_staff, county,
+                                             small)
+
+
+def _probe_index(args: argparse.Namespace, result: dict[str, Any], county_staff: Any,
+                 small_staff: Any, county: Any, small: Any) -> dict[str, Any]:
+    """What-if: the scope index with varchar_pattern_ops, so LIKE 'prefix%' can use it."""
+    from django.db import connection
+
+    ddl = ("CREATE INDEX member_scope_probe_idx ON members_member "
+           "(org_path varchar_pattern_ops, id)")
+    with connection.cursor() as cursor:
+        cursor.execute(ddl)
+        cursor.execute("ANALYZE members_member")
+    probe: dict[str, Any] = {"ddl": ddl}
+    probe["county_list"] = _list_page(args, county_staff, {"org": str(county.pk)})
+    probe["small_county_list"] = _list_page(args, small_staff, {"org": str(small.pk)},
+                                            sizes=(50,))
+    probe["province_list"] = result["province_list"]
+    probe["lookup"] = result["lookup"]
+    probe["plans"] = _plans(probe)
+    print(f"probe index: county list median {probe['county_list']['median_ms']:.1f} ms",
+          flush=True)
+    return probe
 
 
 def _largest_county() -> Any:
