@@ -4,6 +4,7 @@ every row passes or the agent explicitly skips the rows listed as wrong (DESIGN 
 from __future__ import annotations
 
 import datetime
+import json
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -12,12 +13,13 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
+from huzhu import bulk
 from huzhu.audit.services import event_record
 from huzhu.errors import DomainError
 from huzhu.members.models import InsuranceType, Member
 from huzhu.members.services import FLAG_FIELDS, MemberInput, member_clean
 from huzhu.organisations.models import Unit
-from huzhu.pii.crypto import blind_index
+from huzhu.pii.crypto import blind_index, cipher
 from huzhu.products.models import Offer, Period
 from huzhu.products.services import offers_for, product_rules, split_premium
 from huzhu.rules import eligibility as rules_eligibility
@@ -41,7 +43,7 @@ NO = {"否", "N", "n", "0", "×", "no", "No", "FALSE", "false", ""}
 EXACT_NUMBER_COLUMNS = {"id_number": 18, "bank_card": 16}
 
 
-@dataclass
+@dataclass(eq=False)
 class RowResult:
     row: int
     cells: list[Any]
@@ -256,24 +258,31 @@ def _match_existing(rows: list[RowResult], unit: Unit, period: Period) -> None:
             r.error("id_number", f"该会员本期已由其他单位（{holder[1] or '个人参保'}）参保")
 
 
-def _enrollment_for(r: RowResult, member_id: int, unit: Unit, period: Period, roster: Roster
-                    ) -> Enrollment:
-    offer = r.offer
-    assert offer is not None
-    flags = {f for f, attr in (("model_worker", "is_model_worker"), ("hardship", "is_hardship"))
-             if r.values.get(attr)}
-    gifted = bool(flags & set(offer.gift_flags))
-    total = offer.premium_per_share_fen * r.shares
-    if gifted:
-        split = [{"payer": offer.gift_payer, "fen": total}]
-    else:
-        split = [{"payer": p.payer, "fen": p.fen} for p in split_premium(
-            split=offer.split, per_share_fen=offer.premium_per_share_fen, shares=r.shares)]
-    return Enrollment(
-        member_id=member_id, period=period, product_version_id=offer.product_version_id,
-        offer=offer, unit=unit, roster=roster, source=Source.ROSTER, shares=r.shares,
-        gifted=gifted, premium_fen=total, split=split, org_path=unit.org_path,
-        fund_region_id=period.fund_region_id)
+def _premium(offer: Offer, shares: int, gifted: bool,
+             cache: dict[tuple[int, int, bool], list[dict[str, Any]]]) -> list[dict[str, Any]]:
+    key = (offer.pk, shares, gifted)
+    if key not in cache:
+        total = offer.premium_per_share_fen * shares
+        if gifted:
+            cache[key] = [{"payer": offer.gift_payer, "fen": total}]
+        else:
+            cache[key] = [{"payer": p.payer, "fen": p.fen} for p in split_premium(
+                split=offer.split, per_share_fen=offer.premium_per_share_fen, shares=shares)]
+    return cache[key]
+
+
+MEMBER_COLUMNS = (
+    "id", "name", "id_number", "id_number_bidx", "birth_date", "gender", "phone", "phone_bidx",
+    "bank_card", "bank_card_warning_confirmed", "bank_name", "insurance_type",
+    "is_union_member", "employment_status", "is_hardship", "is_model_worker",
+    "is_new_form_worker", "unit_id", "organisation_id", "org_path", "fund_region_id",
+    "created_at", "updated_at",
+)
+ENROLLMENT_COLUMNS = (
+    "member_id", "period_id", "product_version_id", "offer_id", "unit_id", "roster_id",
+    "source", "status", "shares", "gifted", "premium_fen", "split", "first_time", "org_path",
+    "fund_region_id", "created_at",
+)
 
 
 @transaction.atomic
@@ -290,23 +299,19 @@ def roster_commit(*, roster: Roster, validation: Validation, actor: Any,
         return {"members_created": 0, "members_updated": 0, "enrollments": 0}
     unit, period = roster.unit, roster.period
     good = [r for r in validation.rows if not r.errors and r.row not in skip]
-    new_members = []
-    updates = []
-    for r in good:
-        if r.member_id is None:
-            new_members.append((r, _new_member(r.values, unit)))
-        else:
-            updates.append(r)
-    Member.objects.bulk_create([m for _, m in new_members], batch_size=2000)
-    # PostgreSQL returns the new keys; SQLite too (3.35+): Django sets pk on bulk_create.
-    for r, m in new_members:
-        r.member_id = m.pk
-    moved = _update_members(updates, unit)
-    enrollments = [_enrollment_for(r, r.member_id, unit, period, roster)
-                   for r in good if not r.already_enrolled]
-    Enrollment.objects.bulk_create(enrollments, batch_size=2000)
-    counts = {"members_created": len(new_members), "members_updated": moved,
-              "enrollments": len(enrollments)}
+    now = bulk.db_datetime(timezone.now())
+    new = [r for r in good if r.member_id is None]
+    known = [r for r in good if r.member_id is not None]
+    for r, pk in zip(new, bulk.reserve_ids(Member, len(new)), strict=True):
+        r.member_id = pk
+    bulk.insert_rows(Member, MEMBER_COLUMNS, (_member_row(r, unit, now) for r in new))
+    updated = _update_members(known, unit)
+    cache: dict[tuple[int, int, bool], list[dict[str, Any]]] = {}
+    fresh = [r for r in good if not r.already_enrolled]
+    bulk.insert_rows(Enrollment, ENROLLMENT_COLUMNS,
+                     (_enrollment_row(r, unit, period, roster, cache, now) for r in fresh))
+    counts = {"members_created": len(new), "members_updated": updated,
+              "enrollments": len(fresh)}
     Roster.objects.filter(pk=roster.pk).update(
         status=RosterStatus.COMMITTED, committed_at=timezone.now(), progress=100,
         skipped_rows=sorted(skip))
@@ -315,33 +320,66 @@ def roster_commit(*, roster: Roster, validation: Validation, actor: Any,
     return counts
 
 
-def _new_member(values: dict[str, Any], unit: Unit) -> Member:
-    member = Member(**{k: v for k, v in values.items() if k != "organisation"})
-    member.organisation_id = unit.organisation_id
-    member.id_number_bidx = blind_index(values["id_number"], field="id_number")
-    member.phone_bidx = blind_index(values["phone"], field="phone") if values["phone"] else ""
-    member.org_path, member.fund_region_id = unit.org_path, unit.fund_region_id
-    return member
+def _member_row(r: RowResult, unit: Unit, now: Any) -> tuple:
+    v = r.values
+    enc = cipher().encrypt
+    return (
+        r.member_id, v["name"], enc(v["id_number"], field="members.member.id_number"),
+        blind_index(v["id_number"], field="id_number"), v["birth_date"], v["gender"],
+        enc(v["phone"], field="members.member.phone") if v["phone"] else None,
+        blind_index(v["phone"], field="phone") if v["phone"] else "",
+        enc(v["bank_card"], field="members.member.bank_card") if v["bank_card"] else None,
+        False, v["bank_name"], v["insurance_type"], v["is_union_member"],
+        v["employment_status"], v["is_hardship"], v["is_model_worker"],
+        v["is_new_form_worker"], unit.pk, unit.organisation_id, unit.org_path,
+        unit.fund_region_id, now, now,
+    )
+
+
+def _enrollment_row(r: RowResult, unit: Unit, period: Period, roster: Roster,
+                    cache: dict[tuple[int, int, bool], list[dict[str, Any]]], now: Any) -> tuple:
+    offer = r.offer
+    assert offer is not None
+    gifted = bool({f for f, attr in (("model_worker", "is_model_worker"),
+                                     ("hardship", "is_hardship")) if r.values.get(attr)}
+                  & set(offer.gift_flags))
+    split = _premium(offer, r.shares, gifted, cache)
+    return (
+        r.member_id, period.pk, offer.product_version_id, offer.pk, unit.pk, roster.pk,
+        Source.ROSTER, EnrollmentStatus.PENDING, r.shares, gifted,
+        offer.premium_per_share_fen * r.shares, json.dumps(split), True, unit.org_path,
+        period.fund_region_id, now,
+    )
+
+
+TRACKED = ("name", "unit_id", "insurance_type", *FLAG_FIELDS)
 
 
 def _update_members(rows: list[RowResult], unit: Unit) -> int:
-    """Bring registered members' unit and flags up to date with the roster (joining a unit
-    from another is a transfer). Personal numbers change only when the roster gives them."""
+    """Bring registered members up to date with the roster (joining this unit from another
+    is a transfer); only members whose data differ are written. Personal numbers change only
+    when the roster gives them."""
     if not rows:
         return 0
-    members = Member.objects.in_bulk([r.member_id for r in rows])
+    members: dict[int, Member] = {}
+    ids = [r.member_id for r in rows]
+    for start in range(0, len(ids), 900):
+        members.update(Member.objects.in_bulk(ids[start:start + 900]))
     changed = []
     for r in rows:
-        m = members[r.member_id]
-        v = r.values
-        m.name, m.unit_id, m.organisation_id = v["name"], unit.pk, unit.organisation_id
-        m.org_path, m.fund_region_id = unit.org_path, unit.fund_region_id
-        m.insurance_type = v["insurance_type"]
-        for flag in FLAG_FIELDS:
-            setattr(m, flag, v[flag])
-        if v["phone"]:
+        m, v = members[r.member_id], r.values
+        wanted = {"name": v["name"], "unit_id": unit.pk, "insurance_type": v["insurance_type"],
+                  **{flag: v[flag] for flag in FLAG_FIELDS}}
+        numbers = {k: v[k] for k in ("phone", "bank_card") if v[k] and v[k] != getattr(m, k)}
+        if all(getattr(m, k) == wanted[k] for k in TRACKED) and not numbers:
+            continue
+        for k, value in wanted.items():
+            setattr(m, k, value)
+        m.organisation_id, m.org_path = unit.organisation_id, unit.org_path
+        m.fund_region_id = unit.fund_region_id
+        if "phone" in numbers:
             m.phone, m.phone_bidx = v["phone"], blind_index(v["phone"], field="phone")
-        if v["bank_card"]:
+        if "bank_card" in numbers:
             m.bank_card, m.bank_name = v["bank_card"], v["bank_name"]
         changed.append(m)
     Member.objects.bulk_update(changed, [

@@ -25,6 +25,8 @@ from huzhu.pii.masking import mask_bank_card, mask_id_number, mask_phone
 from .models import EmploymentStatus, InsuranceType, Member
 
 PII_FIELDS = ("id_number", "phone", "bank_card")
+INSURANCE_TYPES = frozenset(InsuranceType.values)  # Enum.values builds a list on every call
+EMPLOYMENT_STATUSES = frozenset(EmploymentStatus.values)
 FLAG_FIELDS = ("is_union_member", "is_hardship", "is_model_worker", "is_new_form_worker")
 
 
@@ -82,9 +84,9 @@ def member_clean(data: MemberInput) -> CleanMember:
                 warnings["bank_card"] = card.warnings
         except IdentifierError as exc:
             errors["bank_card"] = [exc.message]
-    if data.insurance_type not in InsuranceType.values:
+    if data.insurance_type not in INSURANCE_TYPES:
         errors["insurance_type"] = ["基本医保类型应为：职工医保、居民医保或未参加基本医保"]
-    if data.employment_status not in EmploymentStatus.values:
+    if data.employment_status not in EMPLOYMENT_STATUSES:
         errors["employment_status"] = ["就业状态无效"]
     organisation = data.organisation or (data.unit.organisation if data.unit else None)
     if organisation is None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from stdnum import luhn
 from stdnum.cn import ric, uscc
@@ -35,6 +36,7 @@ class ResidentId:
     gender: str  # "M" or "F"
 
 
+@lru_cache(maxsize=8192)
 def _region_known(code: str) -> bool:
     """Whether the 6-digit division code ever existed.
 
