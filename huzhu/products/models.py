@@ -5,19 +5,10 @@ from __future__ import annotations
 
 from django.db import models
 
+from huzhu.ledger.models import PayerKind  # one vocabulary of payers, the ledger's
 from huzhu.organisations.models import Organisation
 
-
-class PayerKind(models.TextChoices):
-    MEMBER = "member", "个人"
-    EMPLOYER = "employer", "单位"
-    UNION_GRASSROOTS = "union_grassroots", "基层工会"
-    UNION_COUNTY = "union_county", "县级工会"
-    UNION_CITY = "union_city", "市级工会"
-    UNION_REGION = "union_region", "省（区）级工会"
-    UNION_GROUP = "union_group", "产业（集团）工会"
-    GOVERNMENT = "government", "政府"
-    DONATION = "donation", "社会捐助"
+__all__ = ["PayerKind", "ProductVersion", "Period", "Offer", "Target"]
 
 
 class ProductVersion(models.Model):
@@ -88,7 +79,7 @@ class Offer(models.Model):
     split = models.JSONField("分担规则", default=list)
     gift_flags = models.JSONField("赠送对象", default=list, blank=True)
     gift_payer = models.CharField("赠送出资方", max_length=20, choices=PayerKind.choices,
-                                  default=PayerKind.UNION_REGION)
+                                  default=PayerKind.UNION_PROVINCE)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -127,7 +127,7 @@ GIFT_FLAGS = {"model_worker": "is_model_worker", "hardship": "is_hardship"}
 def offer_create(
     *, period: Period, organisation: Organisation, product_version: ProductVersion,
     premium_per_share_fen: int, split: list[dict[str, Any]],
-    gift_flags: list[str] | None = None, gift_payer: str = PayerKind.UNION_REGION,
+    gift_flags: list[str] | None = None, gift_payer: str = PayerKind.UNION_PROVINCE,
 ) -> Offer:
     if not organisation.path.startswith(period.fund_region.path):
         raise DomainError("提供产品的组织不在该保障期的统筹区内")

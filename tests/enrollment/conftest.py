@@ -32,7 +32,7 @@ def period_world(world: Any) -> Any:
         period=period, organisation=world.province,
         product_version=versions["chongqing-2015-medical"], premium_per_share_fen=11000,
         split=[{"payer": "employer", "fen": 5000}, {"payer": "member", "rest": True}],
-        gift_flags=["model_worker"], gift_payer="union_region")
+        gift_flags=["model_worker"], gift_payer="union_province")
     world.allowance = offer_create(
         period=period, organisation=world.city_a,
         product_version=versions["beijing-2011-allowance"], premium_per_share_fen=6000,

@@ -36,7 +36,7 @@ def test_invoice_splits_by_payer_and_bills_the_units_part(period_world):
     assert invoice.lines == [
         {"payer": "employer", "fen": 5000, "members": 1},
         {"payer": "member", "fen": 6000, "members": 1},
-        {"payer": "union_region", "fen": 11000, "members": 1},
+        {"payer": "union_province", "fen": 11000, "members": 1},
     ]
     assert invoice.due_fen == 11000  # the regional union's gift is not the unit's to pay
     with pytest.raises(DomainError):

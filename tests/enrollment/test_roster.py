@@ -65,7 +65,7 @@ def test_model_worker_is_gifted(period_world):
     roster = upload(w, xlsx(upload_rows))
     roster_confirm(roster=roster, actor=w.lisi)
     e = Enrollment.objects.get(member__name="劳模甲")
-    assert e.gifted is True and e.split == [{"payer": "union_region", "fen": 11000}]
+    assert e.gifted is True and e.split == [{"payer": "union_province", "fen": 11000}]
 
 
 def errors_of(roster) -> list[tuple[int, str, str]]:
