@@ -62,7 +62,8 @@ class PaymentForm(forms.Form):
         "required": "请填写银行流水号", "max_length": "银行流水号不超过 60 个字符"})
     amount = forms.CharField(label="到账金额（元）", max_length=20, error_messages={
         "required": "请填写到账金额"})
-    paid_on = forms.DateField(label="到账日期", widget=forms.DateInput(attrs={"type": "date"}),
+    paid_on = forms.DateField(label="到账日期", widget=forms.DateInput(attrs={"type": "date"},
+                                                              format="%Y-%m-%d"),
                               error_messages={"required": "请填写到账日期",
                                               "invalid": "日期格式应为 2026-01-31"})
     payer_name = forms.CharField(label="付款户名", max_length=200, required=False,

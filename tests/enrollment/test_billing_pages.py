@@ -71,8 +71,11 @@ def test_agent_bills_the_committed_roster(period_world):
     assert response.status_code == 302
     assert response["Location"] == reverse("billing:invoice_detail", args=[invoice.pk])
     page = detail(client, invoice)
-    for label, amount in [("用人单位", "100.00"), ("职工个人", "120.00"), ("省（区）总工会", "110.00")]:
-        assert f"<td>{label}</td>" in page and amount in page
+    for payer, amount in [("employer", "100.00"), ("member", "120.00"),
+                          (w.medical.gift_payer, "110.00")]:  # the gift: the union's to settle
+        label = PayerKind(payer).label
+        row = f'<td>{label}</td><td class="num">\\d+</td><td class="num">{amount}</td>'
+        assert re.search(row, page), label
     assert "220.00" in page and "贰佰贰拾元整" in page and "待缴费" in page
     assert "登记到账" not in page  # the agent does not confirm their own payment
     again = client.post(reverse("billing:invoice_create", args=[w.unit_a.pk]),
