@@ -22,9 +22,8 @@ from huzhu.organisations.models import Unit
 from huzhu.pii.crypto import blind_index, cipher
 from huzhu.products.models import Offer, Period
 from huzhu.products.services import offers_for, product_rules, split_premium
-from huzhu.rules import eligibility as rules_eligibility
-from huzhu.rules.model import ClaimFacts
 
+from .eligibility import eligibility_errors
 from .models import Enrollment, EnrollmentStatus, Roster, RosterStatus, Source
 from .roster_file import HEADER_OF, RosterTable
 
@@ -35,9 +34,6 @@ INSURANCE_WORDS = {
     "城乡居民基本医疗保险": InsuranceType.RESIDENT,
     "未参加基本医保": InsuranceType.NONE, "无": InsuranceType.NONE, "未参保": InsuranceType.NONE,
 }
-# National platform insutype codes, which product files may also use.
-INSUTYPE_CODES = {InsuranceType.EMPLOYEE: "310", InsuranceType.RESIDENT: "390",
-                  InsuranceType.NONE: ""}
 YES = {"是", "Y", "y", "1", "√", "yes", "Yes", "TRUE", "true"}
 NO = {"否", "N", "n", "0", "×", "no", "No", "FALSE", "false", ""}
 EXACT_NUMBER_COLUMNS = {"id_number": 18, "bank_card": 16}
@@ -150,29 +146,9 @@ def _check_eligibility(row: RowResult, period: Period, held: set[str]) -> None:
     if row.offer is None or not row.values:
         return
     product = product_rules(row.offer.product_version)
-    elig = product.eligibility
-    insurance = row.values["insurance_type"]
-    allowed = set(elig.insurance_types)
-    if allowed and not allowed & {insurance, INSUTYPE_CODES[insurance]}:
-        row.error("insurance_type", f"{product.name}不接受“{InsuranceType(insurance).label}”参保人员")
-    facts = ClaimFacts(gender=row.values["gender"], birth_date=row.values["birth_date"],
-                       union_member=row.values["is_union_member"], shares=row.shares,
-                       held_products=tuple(held))
-    for reason in rules_eligibility.check(facts, elig.__class__(
-            age_bands=elig.age_bands, union_member=elig.union_member,
-            requires_products=elig.requires_products, max_shares=elig.max_shares),
-            period.coverage_start):
-        rule = reason.params.get("rule") if hasattr(reason, "params") else None
-        if rule == "age":
-            row.error("id_number", f"年龄 {reason.params['age']} 岁不在{product.name}的参保年龄范围内")
-        elif rule == "union_member":
-            row.error("is_union_member", f"{product.name}仅限工会会员参加")
-        elif rule == "requires_products":
-            row.error("product", f"{product.name}须同时参加前置产品：{'、'.join(reason.params['any_of'])}")
-        else:
-            row.error("product", f"不符合{product.name}的参保条件")
-    if row.shares > elig.max_shares:
-        row.error("shares", f"{product.name}每人最多 {elig.max_shares} 份")
+    for key, message in eligibility_errors(product, row.values, row.shares, held,
+                                           period.coverage_start):
+        row.error(key, message)
 
 
 def roster_validate(*, table: RosterTable, unit: Unit, period: Period,

@@ -17,8 +17,13 @@ from huzhu.products.models import Period
 
 from .models import Roster, RosterStatus
 from .roster_file import MAX_BYTES
-from .selectors import countdown_days, period_current, progress_by_child, progress_total
-from .selectors import unit_summary
+from .selectors import (
+    countdown_days,
+    period_current,
+    progress_by_child,
+    progress_total,
+    unit_summary,
+)
 from .services import INLINE_BYTES, error_workbook, roster_check, roster_confirm, roster_upload
 from .template import roster_template
 

@@ -81,7 +81,8 @@ def check_resident_id(raw: str) -> ResidentId:
         raise IdentifierError(
             "birth_date", f"身份证号中的出生日期 {value[6:14]} 不存在"
         ) from None
-    if birth > datetime.date.today() or birth.year < 1900:
+    today = datetime.datetime.now(datetime.UTC).date()
+    if birth > today or birth.year < 1900:
         raise IdentifierError("birth_date", f"身份证号中的出生日期 {value[6:14]} 不合理")
     if ric.calc_check_digit(value) != value[17]:
         raise IdentifierError("checksum", "身份证号校验位错误，请核对每一位数字")

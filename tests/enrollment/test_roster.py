@@ -192,14 +192,14 @@ def test_oversize_file_is_refused(period_world, monkeypatch):
 
 def test_gbk_csv_is_refused_with_advice(period_world):
     w = period_world
-    text = "姓名,身份证号,医保类型,保障产品\n刘一,%s,职工医保,%s\n" % (new_id(1), medical_name(w))
+    text = f"姓名,身份证号,医保类型,保障产品\n刘一,{new_id(1)},职工医保,{medical_name(w)}\n"
     roster = upload(w, text.encode("gbk"), name="名单.csv")
     assert_refused(w, roster, 0, "文件", "不是 UTF-8 编码（看起来是 GBK/GB18030）")
 
 
 def test_utf8_csv_is_accepted(period_world):
     w = period_world
-    text = "姓名,身份证号,医保类型,保障产品\n刘一,%s,职工医保,%s\n" % (new_id(1), medical_name(w))
+    text = f"姓名,身份证号,医保类型,保障产品\n刘一,{new_id(1)},职工医保,{medical_name(w)}\n"
     roster = upload(w, ("\ufeff" + text).encode("utf-8"), name="名单.csv")
     assert roster.status == RosterStatus.VALID
     assert roster_confirm(roster=roster, actor=w.lisi)["enrollments"] == 1

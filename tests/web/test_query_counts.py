@@ -7,8 +7,8 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from huzhu.members.services import MemberInput, member_create
 from huzhu.demo.identities import resident_id
+from huzhu.members.services import MemberInput, member_create
 
 
 def _add_members(world, n: int) -> None:
