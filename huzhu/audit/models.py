@@ -30,6 +30,7 @@ class Action(models.TextChoices):
     TOKEN_CREATED = "token.created", "新建接口令牌"
     EXPORT = "data.exported", "导出数据"
     ROSTER_COMMITTED = "roster.committed", "提交花名册"
+    ENROLLMENT_CREATED = "enrollment.created", "登记参保"
     ENROLLMENT_CONFIRMED = "enrollment.confirmed", "参保生效"
     PAYMENT_RECORDED = "payment.recorded", "登记缴费"
 

@@ -85,7 +85,8 @@ def payment_record(*, invoice: Invoice, bank_ref: str, amount_fen: int, paid_on:
     was_paid = invoice.paid_fen >= invoice.due_fen
     payment = Payment.objects.create(
         invoice=invoice, bank_ref=bank_ref, amount_fen=amount_fen, paid_on=paid_on,
-        payer_name=payer_name or invoice.unit.name, recorded_by=actor if getattr(
+        payer_name=payer_name or (invoice.unit.name if invoice.unit else invoice.member.name),
+        recorded_by=actor if getattr(
             actor, "pk", None) else None, receipt_serial=f"tmp-{bank_ref}-{invoice.pk}")
     payment.receipt_serial = f"SJ{invoice.period.code}-{payment.pk:08d}"
     payment.save(update_fields=["receipt_serial"])

@@ -127,7 +127,10 @@ UNIT_PAYERS = ("member", "employer")
 class Invoice(models.Model):
     """缴费通知: what a unit owes for its enrollments of a period, split by payer."""
 
-    unit = models.ForeignKey(Unit, on_delete=models.PROTECT, related_name="invoices")
+    unit = models.ForeignKey(Unit, null=True, blank=True, on_delete=models.PROTECT,
+                             related_name="invoices")
+    member = models.ForeignKey(Member, null=True, blank=True, on_delete=models.PROTECT,
+                               related_name="invoices")  # individual enrollment, no unit
     period = models.ForeignKey(Period, on_delete=models.PROTECT, related_name="invoices")
     number = models.CharField(max_length=40, unique=True)
     status = models.CharField(max_length=12, choices=InvoiceStatus.choices,
@@ -145,6 +148,9 @@ class Invoice(models.Model):
         verbose_name = "缴费通知"
         verbose_name_plural = "缴费通知"
         constraints = [
+            models.CheckConstraint(name="invoice_has_one_payer", condition=(
+                models.Q(unit__isnull=False, member__isnull=True)
+                | models.Q(unit__isnull=True, member__isnull=False))),
             models.CheckConstraint(name="invoice_amounts_sane", condition=(
                 models.Q(total_fen__gte=0) & models.Q(due_fen__gte=0) & models.Q(paid_fen__gte=0)
                 & models.Q(due_fen__lte=models.F("total_fen")))),
