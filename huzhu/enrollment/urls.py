@@ -9,6 +9,7 @@ urlpatterns = [
     path("units/<int:unit_id>/", views.unit_enrollment, name="unit"),
     path("units/<int:unit_id>/template.xlsx", views.template_download, name="template"),
     path("units/<int:unit_id>/upload/", views.roster_upload_view, name="upload"),
+    path("members/<int:member_id>/", views.member_enrollments, name="member"),
     path("rosters/<int:roster_id>/", views.roster_detail, name="roster_detail"),
     path("rosters/<int:roster_id>/errors.xlsx", views.roster_errors_download,
          name="roster_errors"),

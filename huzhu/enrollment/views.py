@@ -8,6 +8,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from huzhu.accounts.roles import Perm, Role
@@ -151,4 +152,46 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     return render(request, "enrollment/dashboard.html", {
         "org": org, "period": period, "days_left": countdown_days(period),
         "total": progress_total(org, period), "rows": progress_by_child(org, period),
+    })
+
+
+@login_required
+def member_enrollments(request: HttpRequest, member_id: int) -> HttpResponse:
+    """A member's enrollments and what covers him today; staff (or a new-form worker for
+    himself) may enroll him in a product offered this period."""
+    from huzhu.members.access import member_get_for_user
+    from huzhu.products.services import offers_for
+
+    from .coverage import coverage_on
+    from .models import Enrollment, Source
+    from .single import enrollment_single
+
+    member, can_write = member_get_for_user(request.user, member_id)
+    is_self = request.user.role == Role.MEMBER and request.user.member_id == member.pk
+    may_enroll = can_write or (is_self and member.is_new_form_worker)
+    period = period_current(member.fund_region_id)
+    offers = offers_for(org_path=member.org_path, period=period) if period else {}
+    error = ""
+    if request.method == "POST":
+        if not may_enroll or period is None:
+            raise PermissionDenied
+        shares = request.POST.get("shares", "1")
+        try:
+            enrollment_single(
+                actor=request.user, member=member, period=period,
+                product_code=request.POST.get("product", ""),
+                shares=int(shares) if shares.isdigit() else 0,
+                source=Source.SELF if is_self else Source.STAFF)
+        except DomainError as exc:
+            error = exc.message
+        else:
+            messages.success(request, "已登记参保，缴费确认后生效")
+            return redirect("enrollment:member", member_id=member.pk)
+    enrollments = (Enrollment.objects.filter(member=member)
+                   .select_related("period", "product_version", "unit", "invoice")
+                   .order_by("-period__coverage_start", "id"))
+    return render(request, "enrollment/member.html", {
+        "member": member, "enrollments": enrollments, "period": period,
+        "covers": coverage_on(member.pk, timezone.localdate()), "offers": offers.values(),
+        "may_enroll": may_enroll and period is not None, "error": error,
     })

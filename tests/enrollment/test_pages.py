@@ -98,3 +98,19 @@ def test_dashboard_shows_targets_and_countdown(period_world):
     nanning = table.split("南宁市总工会", 1)[1].split("</tr>", 1)[0]
     assert ">4<" in nanning and ">1<" in nanning and "25%" in nanning
     assert client_for(w.lisi).get(reverse("enrollment:dashboard")).status_code == 403
+
+
+def test_member_page_enrolls_and_shows_errors(period_world):
+    w = period_world
+    client = client_for(w.wangwu)
+    url = reverse("enrollment:member", args=[w.chenba.pk])
+    page = client.get(url).content.decode()
+    assert "今日没有生效的保障" in page and "登记参保" in page
+    response = client.post(url, {"product": "chongqing-2015-medical", "shares": "3"})
+    assert "最多 1 份" in response.content.decode()
+    assert client.post(url, {"product": "chongqing-2015-medical", "shares": "1"}).status_code == 302
+    assert Enrollment.objects.filter(member=w.chenba).count() == 1
+    assert client_for(w.zhaoliu).get(url).status_code == 404
+    assert client_for(w.zhangsan_user).post(
+        reverse("enrollment:member", args=[w.zhangsan.pk]),
+        {"product": "chongqing-2015-medical"}).status_code == 403  # not a new-form worker
