@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from typing import Any
-
 from urllib.parse import urlencode
 
 from django.contrib import messages
@@ -15,8 +14,11 @@ from django.views.decorators.http import require_POST
 
 from huzhu.accounts.roles import Perm, Role
 from huzhu.errors import DomainError, NotAllowed
-from huzhu.organisations.access import organisation_get_for_user, units_visible_to
-from huzhu.organisations.access import unit_get_for_user
+from huzhu.organisations.access import (
+    organisation_get_for_user,
+    unit_get_for_user,
+    units_visible_to,
+)
 from huzhu.pii.identifiers import IdentifierError, check_resident_id
 from huzhu.web.forms import MemberForm
 from huzhu.web.paging import paginate

@@ -15,8 +15,12 @@ from huzhu.members.access import members_visible_to
 from huzhu.web.forms import AgentForm, OrganisationForm, UnitForm
 from huzhu.web.paging import paginate
 
-from .access import organisation_get_for_user, organisations_visible_to, unit_get_for_user
-from .access import units_visible_to
+from .access import (
+    organisation_get_for_user,
+    organisations_visible_to,
+    unit_get_for_user,
+    units_visible_to,
+)
 from .models import OrgKind
 from .services import agent_create, org_create, org_move, org_update, unit_create, unit_update
 
