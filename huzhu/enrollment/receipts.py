@@ -37,7 +37,7 @@ class ReceiptItem:
     members: int
     shares: int
     premium_fen: int
-    unit_fen: int  # the member and employer parts: what the unit collects and pays
+    unit_fen: int  # the part the invoice's payer owes (see due_payers)
 
 
 def receipt_token(serial: str) -> str:
@@ -58,7 +58,7 @@ def receipt_verify(token: str) -> Payment | None:
     serial = receipt_serial_from_token(token)
     if serial is None:
         return None
-    return (Payment.objects.select_related("invoice__unit", "invoice__period")
+    return (Payment.objects.select_related("invoice__unit", "invoice__member", "invoice__period")
             .filter(receipt_serial=serial).first())
 
 
@@ -76,8 +76,15 @@ def receipt_qr(payment: Payment) -> segno.QRCode:
     return segno.make(verification_url(payment), error=QR_ERROR, micro=False)
 
 
+def due_payers(invoice: Invoice) -> tuple[str, ...]:
+    """Return the payer kinds whose shares the invoice's payer owes (see ``due_fen``): a unit
+    collects the members' and employer's parts; an individual pays only his own."""
+    return UNIT_PAYERS if invoice.unit_id is not None else ("member",)
+
+
 def receipt_items(invoice: Invoice) -> list[ReceiptItem]:
-    """Return the invoice's enrollments grouped by product, with the unit's part of each."""
+    """Return the invoice's enrollments grouped by product, with the part the payer owes."""
+    payers = due_payers(invoice)
     rows = invoice.enrollments.values_list("product_version__name", "shares", "premium_fen",
                                            "split").order_by("product_version__name", "id")
     acc: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0, 0])
@@ -86,7 +93,7 @@ def receipt_items(invoice: Invoice) -> list[ReceiptItem]:
         a[0] += 1
         a[1] += shares
         a[2] += premium
-        a[3] += sum(part["fen"] for part in split if part["payer"] in UNIT_PAYERS)
+        a[3] += sum(part["fen"] for part in split if part["payer"] in payers)
     return [ReceiptItem(name, *values) for name, values in acc.items()]
 
 
@@ -107,7 +114,8 @@ def receipt_context(payment: Payment) -> dict:
     paid = _paid_up_to(payment)
     recorder = payment.recorded_by
     return {
-        "payment": payment, "invoice": invoice, "unit": invoice.unit, "period": invoice.period,
+        "payment": payment, "invoice": invoice, "period": invoice.period,
+        "payer": invoice.unit.name if invoice.unit else invoice.member.name,
         "payee": invoice.fund_region.name,
         "issued_on": _local_date(payment.created_at),
         "amount": format_yuan(payment.amount_fen, grouping=True),

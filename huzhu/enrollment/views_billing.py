@@ -34,14 +34,15 @@ from django.views.decorators.http import require_GET, require_POST
 
 from huzhu.accounts.roles import Perm
 from huzhu.errors import DomainError
+from huzhu.members.access import member_get_for_user
 from huzhu.organisations.access import unit_get_for_user
 from huzhu.products.models import PayerKind, Period
 from huzhu.rules.money import MoneyError, capitals, format_yuan, parse_yuan
 from huzhu.web.forms import ConfirmMixin
 
 from .billing import invoice_create, payment_record
-from .models import UNIT_PAYERS, Enrollment, EnrollmentStatus, Invoice, Payment
-from .receipts import receipt_items, receipt_pdf, receipt_verify, verification_url
+from .models import Enrollment, EnrollmentStatus, Invoice, Payment
+from .receipts import due_payers, receipt_items, receipt_pdf, receipt_verify, verification_url
 
 
 def can_bill(user: Any) -> bool:
@@ -100,12 +101,23 @@ class PaymentForm(forms.Form):
         ConfirmMixin.apply_error(self, exc)  # type: ignore[arg-type]
 
 
+def _in_scope(request: HttpRequest, invoice: Invoice) -> None:
+    """Raise 404 unless the user may see the invoice's payer: the unit, or for an individual
+    enrollment (no unit) the member."""
+    if invoice.unit_id is not None:
+        unit_get_for_user(request.user, invoice.unit_id)
+    elif invoice.member_id is not None:
+        member_get_for_user(request.user, invoice.member_id)
+    else:
+        raise Http404("缴费通知不存在")
+
+
 def _invoice_for(request: HttpRequest, invoice_id: int) -> Invoice:
-    invoice = (Invoice.objects.select_related("unit", "period", "fund_region")
+    invoice = (Invoice.objects.select_related("unit", "member", "period", "fund_region")
                .filter(pk=invoice_id).first())
     if invoice is None:
         raise Http404("缴费通知不存在")
-    unit_get_for_user(request.user, invoice.unit_id)  # 404 outside the user's scope
+    _in_scope(request, invoice)
     return invoice
 
 
@@ -157,17 +169,19 @@ def invoice_create_view(request: HttpRequest, unit_id: int) -> HttpResponse:
 
 def _detail_context(request: HttpRequest, invoice: Invoice, form: PaymentForm | None) -> dict:
     payments = list(invoice.payments.select_related("recorded_by").order_by("created_at", "id"))
+    owed = due_payers(invoice)
     lines = [{"label": PayerKind(line["payer"]).label if line["payer"] in PayerKind.values
               else line["payer"], "members": line["members"], "amount": _money(line["fen"]),
-              "unit_pays": line["payer"] in UNIT_PAYERS} for line in invoice.lines]
+              "owed": line["payer"] in owed} for line in invoice.lines]
     items = [{"product": i.product, "members": i.members, "shares": i.shares,
               "premium": _money(i.premium_fen), "unit_part": _money(i.unit_fen)}
              for i in receipt_items(invoice)]
     may_pay = can_take_payments(request.user)
+    payer = invoice.unit.name if invoice.unit else invoice.member.name
     if may_pay and form is None:
-        form = PaymentForm(initial={"payer_name": invoice.unit.name, "paid_on": _today()})
+        form = PaymentForm(initial={"payer_name": payer, "paid_on": _today()})
     return {
-        "invoice": invoice, "unit": invoice.unit, "period": invoice.period,
+        "invoice": invoice, "unit": invoice.unit, "payer": payer, "period": invoice.period,
         "money": _invoice_row(invoice), "due_capitals": capitals(invoice.due_fen),
         "lines": lines, "items": items,
         "payments": [{"payment": p, "amount": _money(p.amount_fen)} for p in payments],
@@ -214,12 +228,13 @@ def payment_create(request: HttpRequest, invoice_id: int) -> HttpResponse:
 @login_required
 @require_GET
 def receipt_download(request: HttpRequest, payment_id: int) -> HttpResponse:
-    payment = (Payment.objects.select_related("invoice__unit", "invoice__period",
-                                              "invoice__fund_region", "recorded_by")
+    payment = (Payment.objects.select_related("invoice__unit", "invoice__member",
+                                              "invoice__period", "invoice__fund_region",
+                                              "recorded_by")
                .filter(pk=payment_id).first())
     if payment is None:
         raise Http404("收据不存在")
-    unit_get_for_user(request.user, payment.invoice.unit_id)  # 404 outside the user's scope
+    _in_scope(request, payment.invoice)
     response = HttpResponse(receipt_pdf(payment), content_type="application/pdf")
     response["Content-Disposition"] = f'inline; filename="receipt-{payment.receipt_serial}.pdf"'
     return response
@@ -233,7 +248,9 @@ def receipt_verify_view(request: HttpRequest, token: str) -> HttpResponse:
     context: dict[str, Any] = {"genuine": payment is not None}
     if payment is not None:
         context.update({
-            "serial": payment.receipt_serial, "unit_name": payment.invoice.unit.name,
+            "serial": payment.receipt_serial,
+            # a unit's name is public; an individual's is personal data and stays off this page
+            "unit_name": payment.invoice.unit.name if payment.invoice.unit else "个人缴费",
             "amount": _money(payment.amount_fen), "amount_capitals": capitals(payment.amount_fen),
             "paid_on": payment.paid_on, "invoice_number": payment.invoice.number,
             "period": payment.invoice.period.name, "url": verification_url(payment),

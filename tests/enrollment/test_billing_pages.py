@@ -218,3 +218,31 @@ def test_pages_query_counts_do_not_grow_with_payments(billed, django_assert_max_
         client.get(reverse("billing:unit_invoices", args=[w.unit_a.pk]))
     with django_assert_max_num_queries(10):
         detail(client, w.invoice)
+
+
+def test_an_individuals_invoice_is_scoped_by_the_member_and_kept_off_the_public_page(
+        period_world):
+    from huzhu.enrollment.models import Source
+    from huzhu.enrollment.single import enrollment_single
+    from huzhu.members.services import MemberInput, member_create
+
+    w = period_world
+    courier = member_create(actor=None, data=MemberInput(
+        name="快递小哥", id_number=new_id(7, 15, 1995), phone="13655556666",
+        insurance_type="resident", is_new_form_worker=True, organisation=w.grassroots_a))
+    enrollment_single(actor=None, member=courier, period=w.period,
+                      product_code="chongqing-2015-medical", source=Source.SELF)
+    invoice = Invoice.objects.get(member=courier)
+    page = detail(client_for(w.wangwu), invoice)
+    assert "快递小哥" in page and "由本人缴纳（计入应缴）" in page and "60.00" in page
+    assert pay(client_for(w.wangwu), invoice, bank_ref="WX1", amount="60").status_code == 302
+    payment = Payment.objects.get()
+    for url in [reverse("billing:invoice_detail", args=[invoice.pk]),
+                reverse("billing:receipt_pdf", args=[payment.pk])]:
+        assert client_for(w.zhaoliu).get(url).status_code == 404
+    pdf = client_for(w.wangwu).get(reverse("billing:receipt_pdf", args=[payment.pk]))
+    assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF-")
+    url = reverse("billing:receipt_verify", args=[receipt_token(payment.receipt_serial)])
+    public = Client().get(url).content.decode()
+    assert "真实有效" in public and "个人缴费" in public and "60.00" in public
+    assert "快递小哥" not in public and "快*" not in public  # not even masked

@@ -230,3 +230,21 @@ def test_token_depends_on_the_secret_key(paid, settings):
     settings.SECRET_KEY = "another-secret-key-for-another-installation-0123456789"
     assert receipt_token(paid.payment.receipt_serial) != token
     assert receipt_verify(token) is None
+
+
+def test_an_individuals_receipt_names_him_and_counts_only_his_part(period_world):
+    from huzhu.enrollment.models import Invoice, Source
+    from huzhu.enrollment.single import enrollment_single
+    from huzhu.members.services import MemberInput, member_create
+
+    w = period_world
+    courier = member_create(actor=None, data=MemberInput(
+        name="快递小哥", id_number=new_id(7, 15, 1995), phone="13655556666",
+        insurance_type="resident", is_new_form_worker=True, organisation=w.grassroots_a))
+    enrollment_single(actor=None, member=courier, period=w.period,
+                      product_code="chongqing-2015-medical", source=Source.SELF)
+    payment = payment_record(invoice=Invoice.objects.get(member=courier), bank_ref="WX1",
+                             amount_fen=6000, paid_on=PAID_ON, payer_name="", actor=w.qianjiu)
+    text = squeeze(pdf_pages_text(receipt_pdf(payment))[0])
+    assert "交款人：快递小哥" in text and "陆拾元整" in text
+    assert "2026年度11110.0060.00" in text  # 110.00 premium, 60.00 his (the employer's is not)
