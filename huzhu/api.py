@@ -9,3 +9,7 @@ api = NinjaAPI(
     docs_url="/docs",
     urls_namespace="api",
 )
+
+from huzhu.enrollment.api import router as enrollment_router  # noqa: E402
+
+api.add_router("/enrollment", enrollment_router)
