@@ -191,13 +191,14 @@ def test_ciphertexts_are_not_plaintext() -> None:
 
 
 def test_bulk_path_rebuilds_the_same_indexes(monkeypatch: Any) -> None:
-    """Large loads drop the member table's plain indexes and rebuild them: same data, same
-    indexes as the row-by-row path."""
+    """Large loads drop the member table's plain indexes (and foreign keys on PostgreSQL) and
+    put them back: same data, same indexes and constraints as the row-by-row path."""
 
     def indexes() -> dict[str, Any]:
         with connection.cursor() as cursor:
             found = connection.introspection.get_constraints(cursor, Member._meta.db_table)
-        return {name: (c["columns"], c["unique"], c["index"]) for name, c in found.items()}
+        return {name: (c["columns"], c["unique"], c["index"], c["foreign_key"])
+                for name, c in found.items()}
 
     before = indexes()
     seed(300, 9)
