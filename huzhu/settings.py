@@ -77,6 +77,8 @@ def env_secret(name: str) -> str:
 SECRET_KEY = env_secret("HUZHU_SECRET_KEY")
 DEBUG = env_bool("HUZHU_DEBUG", False)
 ALLOWED_HOSTS = [h for h in os.environ.get("HUZHU_ALLOWED_HOSTS", "127.0.0.1,localhost").split(",") if h]
+# Where members and auditors reach the platform: printed in receipt QR codes.
+PUBLIC_URL = os.environ.get("HUZHU_PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/")
 CSRF_TRUSTED_ORIGINS = [
     o for o in os.environ.get("HUZHU_CSRF_TRUSTED_ORIGINS", "").split(",") if o
 ]

@@ -17,6 +17,7 @@ from huzhu.errors import DomainError
 from huzhu.notices.services import notice_enqueue
 from huzhu.organisations.models import Unit
 from huzhu.products.models import Period
+from huzhu.rules.money import format_yuan
 
 from .coverage import coverage_dates
 from .models import (
@@ -75,11 +76,13 @@ def payment_record(*, invoice: Invoice, bank_ref: str, amount_fen: int, paid_on:
         raise DomainError("请填写银行流水号", field_errors={"bank_ref": ["请填写银行流水号"]})
     if amount_fen <= 0:
         raise DomainError("金额必须大于 0", field_errors={"amount": ["金额必须大于 0"]})
+    if paid_on > timezone.localdate():
+        raise DomainError("到账日期不能晚于今天", field_errors={"paid_on": ["到账日期不能晚于今天"]})
     invoice = Invoice.objects.select_for_update().get(pk=invoice.pk)
     existing = invoice.payments.filter(bank_ref=bank_ref).first()
     if existing is not None:
         if existing.amount_fen != amount_fen:
-            raise DomainError(f"流水号 {bank_ref} 已登记为 {existing.amount_fen / 100:.2f} 元",
+            raise DomainError(f"流水号 {bank_ref} 已登记为 {format_yuan(existing.amount_fen)} 元",
                               field_errors={"bank_ref": ["该流水号已登记，金额不一致"]})
         return existing
     was_paid = invoice.paid_fen >= invoice.due_fen

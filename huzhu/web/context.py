@@ -33,4 +33,7 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
     if user.role == "agent" and user.unit_id:
         url = reverse("enrollment:unit", args=[user.unit_id])
         items.insert(2, {"label": "单位参保", "url": url, "active": request.path.startswith(url)})
+        bills = reverse("billing:unit_invoices", args=[user.unit_id])
+        items.insert(3, {"label": "缴费与收据", "url": bills,
+                         "active": request.path.startswith(bills)})
     return {"menu": items}
