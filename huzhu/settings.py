@@ -103,6 +103,7 @@ INSTALLED_APPS = [
     "huzhu.products",
     "huzhu.enrollment",
     "huzhu.notices",
+    "huzhu.claims",
     "huzhu.web",
     "huzhu.demo",
 ]

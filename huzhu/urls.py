@@ -15,5 +15,6 @@ urlpatterns = [
     path("ledger/", include("huzhu.ledger.urls")),
     path("enrollment/", include("huzhu.enrollment.urls")),
     path("billing/", include("huzhu.enrollment.urls_billing")),
+    path("claims/", include("huzhu.claims.urls")),
     path("", include("huzhu.web.urls")),
 ]
