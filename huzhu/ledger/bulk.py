@@ -19,7 +19,7 @@ from django.utils import timezone
 
 from huzhu.errors import DomainError
 
-from .models import Account, Leg, Transaction
+from .models import Account, Batch, Leg, Transaction
 from .services import (
     IdempotencyConflict,
     LegInput,
@@ -158,19 +158,21 @@ def _orm_chunk(rows: Sequence[_Row], region_of: dict[str, int], actor: Any) -> i
 
 
 _TXN_COLUMNS = ("key, fund_region_id, memo, business_date, recorded_at, source_type, source_id, "
-                "actor_id, actor_label, leg_count, legs_hash")
+                "actor_id, actor_label, leg_count, legs_hash, batch_id")
 
 
 def _copy_chunk(rows: Sequence[_Row], region_of: dict[str, int], actor: Any) -> int:
     now = timezone.now()
     actor_fields = _actor_fields(actor)
+    batch = Batch.objects.create()  # its deferred trigger checks the whole chunk at commit
     with connection.cursor() as cursor:
         raw = cursor.cursor  # the psycopg cursor, for COPY
         raw.execute(
             "CREATE TEMP TABLE ledger_tmp_txn (key varchar(200), fund_region_id bigint,"
             " memo varchar(200), business_date date, recorded_at timestamptz,"
             " source_type varchar(60), source_id varchar(64), actor_id bigint,"
-            " actor_label varchar(150), leg_count smallint, legs_hash varchar(64))"
+            " actor_label varchar(150), leg_count smallint, legs_hash varchar(64),"
+            " batch_id bigint)"
             " ON COMMIT DROP;"
             "CREATE TEMP TABLE ledger_tmp_leg (key varchar(200), account_id bigint,"
             " amount_fen bigint, business_date date) ON COMMIT DROP;"
@@ -180,7 +182,7 @@ def _copy_chunk(rows: Sequence[_Row], region_of: dict[str, int], actor: Any) -> 
             for r in rows:
                 copy.write_row((r.key, region_of[r.key], r.memo, r.business_date, now,
                                 r.source.type, r.source.id, actor_fields["actor_id"],
-                                actor_fields["actor_label"], len(r.legs), r.digest))
+                                actor_fields["actor_label"], len(r.legs), r.digest, batch.pk))
         with raw.copy("COPY ledger_tmp_leg (key, account_id, amount_fen, business_date)"
                       " FROM STDIN") as copy:
             for r in rows:
@@ -203,15 +205,30 @@ def _copy_chunk(rows: Sequence[_Row], region_of: dict[str, int], actor: Any) -> 
             raise IdempotencyConflict(f"幂等键已用于内容不同的凭证：{', '.join(conflicts)}")
         # One statement for all legs: the statement trigger checks them as one set.
         raw.execute(
+            "CREATE TEMP TABLE ledger_tmp_delta (account_id bigint, day date, total bigint,"
+            " n bigint) ON COMMIT DROP;"
             "WITH legs AS (INSERT INTO ledger_leg (transaction_id, account_id, amount_fen,"
             " business_date) SELECT i.id, l.account_id, l.amount_fen, l.business_date"
             " FROM ledger_tmp_leg l JOIN ledger_tmp_ins i ON i.key = l.key"
             " RETURNING account_id, business_date, amount_fen)"
-            " SELECT account_id, business_date, sum(amount_fen), count(*) FROM legs"
-            " GROUP BY account_id, business_date"
+            " INSERT INTO ledger_tmp_delta SELECT account_id, business_date, sum(amount_fen) AS total,"
+            " count(*) AS n FROM legs GROUP BY account_id, business_date"
         )
-        deltas = {(a, d): (int(s), int(n)) for a, d, s, n in raw.fetchall()}
-        # Dropped here as well as on commit: several chunks may share one outer transaction.
-        raw.execute("DROP TABLE ledger_tmp_txn, ledger_tmp_leg, ledger_tmp_ins")
-    apply_balances(deltas)
+        # The balances, set-based but in the services' lock order: running balances first,
+        # locked in account-id order, then the daily rows in (account, day) order.
+        raw.execute(
+            "SELECT 1 FROM ledger_accountbalance WHERE account_id IN"
+            " (SELECT account_id FROM ledger_tmp_delta) ORDER BY account_id FOR UPDATE;"
+            "UPDATE ledger_accountbalance b SET balance_fen = b.balance_fen + s.total,"
+            " leg_count = b.leg_count + s.n FROM (SELECT account_id, sum(total) AS total,"
+            " sum(n) AS n FROM ledger_tmp_delta GROUP BY account_id) s"
+            " WHERE b.account_id = s.account_id;"
+            "INSERT INTO ledger_dailybalance (account_id, day, delta_fen, leg_count)"
+            " SELECT account_id, day, total, n FROM ledger_tmp_delta ORDER BY account_id, day"
+            " ON CONFLICT (account_id, day) DO UPDATE SET"
+            " delta_fen = ledger_dailybalance.delta_fen + excluded.delta_fen,"
+            " leg_count = ledger_dailybalance.leg_count + excluded.leg_count;"
+            # Dropped here as well as on commit: several chunks may share one transaction.
+            "DROP TABLE ledger_tmp_txn, ledger_tmp_leg, ledger_tmp_ins, ledger_tmp_delta"
+        )
     return posted

@@ -94,7 +94,7 @@ def trial_balance_xlsx(tb: TrialBalance, title: str, user: Any) -> bytes:
     b.line()
     b.line("科目代码", "科目名称", "核算单位", "借方余额", "贷方余额", bold=True)
     for line in tb.lines:
-        a = line.account
-        b.line(a.code, a.name, a.org.name, _yuan(line.debit_fen), _yuan(line.credit_fen))
+        b.line(line.code, line.name, line.org_name, _yuan(line.debit_fen),
+               _yuan(line.credit_fen))
     b.line("合计", "", "", _yuan(tb.debit_total), _yuan(tb.credit_total), bold=True)
     return b.close(user)

@@ -115,6 +115,25 @@ class Account(models.Model):
         return self.category not in {Category.ASSET, Category.EXPENSE}
 
 
+class Batch(models.Model):
+    """One chunk of the bulk path. On PostgreSQL its deferred trigger checks all of the chunk's
+    transactions in one query at commit, instead of one trigger call per transaction (ADR 0003).
+    ``created_txid`` is stamped by a trigger so a batch can only be joined in its own database
+    transaction.
+    """
+
+    created_at = models.DateTimeField(auto_now_add=True)
+    created_txid = models.BigIntegerField(null=True, editable=False)
+
+    class Meta:
+        ordering = ["-id"]
+        verbose_name = "批量记账批次"
+        verbose_name_plural = "批量记账批次"
+
+    def __str__(self) -> str:
+        return f"批次 #{self.pk}"
+
+
 class Transaction(models.Model):
     """A posted journal entry. Inserted once, never changed (triggers refuse UPDATE/DELETE)."""
 
@@ -131,6 +150,8 @@ class Transaction(models.Model):
         "self", null=True, blank=True, on_delete=models.PROTECT, related_name="reversed_by",
         verbose_name="冲销的凭证",
     )
+    batch = models.ForeignKey(Batch, null=True, blank=True, on_delete=models.PROTECT,
+                              related_name="transactions")
     leg_count = models.PositiveSmallIntegerField()
     legs_hash = models.CharField(max_length=64)
 

@@ -142,3 +142,36 @@ def test_verify_names_a_leg_altered_behind_the_triggers(books):
     problems = list(ledger_problems())
     assert any(p.kind == "hash" and txn.key in p.subject for p in problems)
     assert not any(p.kind == "unbalanced" for p in problems)
+
+
+@pg_only
+def test_postgres_checks_a_bulk_batch_at_commit(books, world):
+    with pytest.raises(IntegrityError, match="declared 2 legs"), transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute("INSERT INTO ledger_batch (created_at) VALUES (now()) RETURNING id")
+            batch_id = cursor.fetchone()[0]
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "INSERT INTO ledger_transaction (key, fund_region_id, memo, business_date,"
+                " recorded_at, source_type, source_id, actor_label, leg_count, legs_hash,"
+                " batch_id) VALUES ('in-batch', %s, '', %s, now(), 'raw', '1', 'sql', 2, 'x', %s)"
+                " RETURNING id", [world.province.pk, DAY, batch_id])
+            raw_legs(cursor.fetchone()[0], (books.bank.pk, 100))
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+
+
+@pg_only
+def test_postgres_refuses_joining_a_batch_of_another_database_transaction(world):
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL session_replication_role = replica")
+        cursor.execute("INSERT INTO ledger_batch (created_at, created_txid) VALUES (now(), 1)"
+                       " RETURNING id")
+        old_batch = cursor.fetchone()[0]
+        cursor.execute("SET LOCAL session_replication_role = origin")
+    with pytest.raises(IntegrityError, match="batch"), transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "INSERT INTO ledger_transaction (key, fund_region_id, memo, business_date,"
+                " recorded_at, source_type, source_id, actor_label, leg_count, legs_hash,"
+                " batch_id) VALUES ('sneak', %s, '', %s, now(), 'raw', '1', 'sql', 2, 'x', %s)",
+                [world.province.pk, DAY, old_batch])

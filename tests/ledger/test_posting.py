@@ -104,7 +104,7 @@ def test_trial_balance_of_the_region_agrees(books, world):
                 memo="核定互助金", business_date=DAY, source=("claims.claim", "1"))
     tb = trial_balance(path=world.province.path)
     assert tb.debit_total == tb.credit_total == 17_00
-    assert {line.account.kind for line in tb.lines} == {
+    assert {line.kind for line in tb.lines} == {
         AccountKind.BANK, AccountKind.PREMIUM_INCOME, AccountKind.BENEFIT_EXPENSE,
         AccountKind.BENEFIT_PAYABLE}
 

@@ -84,8 +84,9 @@ def make_machine(accounts: list[Account], region_path: str) -> type[RuleBasedSta
         @rule(key=posted, extra=amounts)
         def post_again_with_other_legs(self, key: str, extra: int) -> None:
             legs, day = self.bodies[key]
-            changed = [(legs[0][0], legs[0][1] + extra), (legs[1][0], legs[1][1] - extra),
-                       *legs[2:]]
+            # The first leg is a debit and the last the balancing credit: neither can hit zero.
+            changed = [(legs[0][0], legs[0][1] + extra), *legs[1:-1],
+                       (legs[-1][0], legs[-1][1] - extra)]
             with pytest.raises(IdempotencyConflict):
                 ledger_post(key=key, legs=changed, memo="", business_date=day, source=("t", key))
 
