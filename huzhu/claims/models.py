@@ -1,0 +1,265 @@
+"""Settlement records from the medical insurance bureau, the claims made on them, and the
+assessments the rules engine gives each claim.
+
+A settlement record is immutable: a corrected record (same ``setl_id``, other content) is a
+new row with the next ``version``; the raw payload is kept, encrypted, exactly as received.
+Amounts are integer fen named ``<national field>_fen``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.db import models
+
+from huzhu.enrollment.models import Enrollment
+from huzhu.members.models import Member
+from huzhu.organisations.models import Organisation
+from huzhu.pii.fields import EncryptedTextField
+from huzhu.products.models import Period, ProductVersion
+
+from .status import ClaimStatus
+
+# The national platform's amount fields (RULES.md §3.1), each stored as ``<name>_fen``.
+AMOUNT_FIELDS = (
+    "medfee_sumamt", "fulamt_ownpay_amt", "overlmt_selfpay", "preselfpay_amt", "inscp_scp_amt",
+    "act_pay_dedc", "hifp_pay", "cvlserv_pay", "hifes_pay", "hifmi_pay", "hifob_pay", "maf_pay",
+    "hosp_part_amt", "oth_pay", "fund_pay_sumamt", "psn_part_amt", "acct_pay", "psn_cash_pay",
+    "psn_selfpay", "psn_ownpay",
+)
+
+
+class SettlementSource(models.TextChoices):
+    FILE = "file", "文件导入"
+    API = "api", "接口推送"
+    AGENT = "agent", "经办录入"
+
+
+class SettlementImport(models.Model):
+    """One imported file and its per-record report."""
+
+    file_name = models.CharField(max_length=200)
+    sha256 = models.CharField(max_length=64, db_index=True)
+    records = models.PositiveIntegerField(default=0)
+    created = models.PositiveIntegerField(default=0)
+    versions = models.PositiveIntegerField(default=0)
+    unchanged = models.PositiveIntegerField(default=0)
+    error_count = models.PositiveIntegerField(default=0)
+    errors = models.JSONField(default=list, blank=True)  # [{"record": n, "field": f, "message": m}]
+    fund_region = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="+")
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                                   on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = "结算数据导入"
+        verbose_name_plural = "结算数据导入"
+
+
+class Settlement(models.Model):
+    """One version of one settlement record (医保结算记录)."""
+
+    setl_id = models.CharField("结算ID", max_length=60)
+    version = models.PositiveIntegerField(default=1)
+    is_current = models.BooleanField(default=True)
+    content_hash = models.CharField(max_length=64)
+    raw = EncryptedTextField("原始数据")  # the record as received (JSON text), never changed
+    mdtrt_id = models.CharField("就诊ID", max_length=60, blank=True)
+    psn_no = models.CharField("人员编号", max_length=60, blank=True)
+    psn_name = models.CharField("姓名", max_length=60, blank=True)
+    certno = EncryptedTextField("证件号码")
+    certno_bidx = models.CharField(max_length=64, db_index=True)
+    gend = models.CharField("性别", max_length=1, blank=True)
+    brdy = models.DateField("出生日期", null=True, blank=True)
+    insutype = models.CharField("险种类型", max_length=6)
+    med_type = models.CharField("医疗类别", max_length=10, blank=True)
+    begndate = models.DateField("入院日期")
+    enddate = models.DateField("出院日期")
+    setl_time = models.DateTimeField("结算时间")
+    fixmedins_code = models.CharField("定点医药机构编号", max_length=30, blank=True)
+    fixmedins_name = models.CharField("定点医药机构名称", max_length=200, blank=True)
+    hosp_lv = models.PositiveSmallIntegerField("医院等级", null=True, blank=True)
+    diag_code = EncryptedTextField("诊断代码", null=True, blank=True)
+    diag_name = EncryptedTextField("诊断名称", null=True, blank=True)
+    medfee_sumamt_fen = models.BigIntegerField()
+    fulamt_ownpay_amt_fen = models.BigIntegerField(default=0)
+    overlmt_selfpay_fen = models.BigIntegerField(default=0)
+    preselfpay_amt_fen = models.BigIntegerField(default=0)
+    inscp_scp_amt_fen = models.BigIntegerField(default=0)
+    act_pay_dedc_fen = models.BigIntegerField(default=0)
+    hifp_pay_fen = models.BigIntegerField(default=0)
+    cvlserv_pay_fen = models.BigIntegerField(default=0)
+    hifes_pay_fen = models.BigIntegerField(default=0)
+    hifmi_pay_fen = models.BigIntegerField(default=0)
+    hifob_pay_fen = models.BigIntegerField(default=0)
+    maf_pay_fen = models.BigIntegerField(default=0)
+    hosp_part_amt_fen = models.BigIntegerField(default=0)
+    oth_pay_fen = models.BigIntegerField(default=0)
+    fund_pay_sumamt_fen = models.BigIntegerField(default=0)
+    psn_part_amt_fen = models.BigIntegerField(default=0)
+    acct_pay_fen = models.BigIntegerField(default=0)
+    psn_cash_pay_fen = models.BigIntegerField(default=0)
+    psn_selfpay_fen = models.BigIntegerField(null=True, blank=True)
+    psn_ownpay_fen = models.BigIntegerField(null=True, blank=True)
+    member = models.ForeignKey(Member, null=True, blank=True, on_delete=models.PROTECT,
+                               related_name="settlements")
+    matched_at = models.DateTimeField(null=True, blank=True)
+    org_path = models.CharField(max_length=255, blank=True)  # the member's, once matched
+    fund_region = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="+")
+    source = models.CharField(max_length=10, choices=SettlementSource.choices)
+    batch = models.ForeignKey(SettlementImport, null=True, blank=True, on_delete=models.PROTECT,
+                              related_name="settlements")
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                                   on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["setl_id", "version"]
+        verbose_name = "结算记录"
+        verbose_name_plural = "结算记录"
+        constraints = [
+            models.UniqueConstraint(fields=["setl_id", "version"], name="settlement_version_once"),
+            models.UniqueConstraint(fields=["setl_id", "content_hash"],
+                                    name="settlement_content_once"),
+            models.UniqueConstraint(fields=["setl_id"], condition=models.Q(is_current=True),
+                                    name="settlement_one_current"),
+        ]
+        indexes = [
+            models.Index(fields=["fund_region", "member", "id"], name="settlement_queue_idx"),
+            models.Index(fields=["member", "begndate"], name="settlement_member_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.setl_id} v{self.version}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if self.pk is not None and not self._state.adding:
+            raise ValueError("结算记录不可修改：更正须作为新版本导入")
+        super().save(*args, **kwargs)
+
+    def amounts(self) -> dict[str, int]:
+        """Amounts in fen by national field name (absent 4101 fields left out)."""
+        out = {}
+        for name in AMOUNT_FIELDS:
+            value = getattr(self, f"{name}_fen")
+            if value is not None:
+                out[name] = value
+        return out
+
+
+class ClaimSource(models.TextChoices):
+    MEMBER = "member", "会员申请"
+    AGENT = "agent", "单位经办人代办"
+    AGENCY = "agency", "县级代办点"
+    AUTO = "auto", "免申即享"
+
+
+class ClaimPolicy(models.Model):
+    """Per-product claim settings (the products app stays rule documents only).
+
+    Without a row, :data:`DEFAULT_POLICY` applies."""
+
+    product_code = models.CharField("产品编号", max_length=80, unique=True)
+    auto_claim = models.BooleanField("免申即享", default=False)
+    review_threshold_fen = models.BigIntegerField("人工审核金额（分）", default=2_000_000)
+    sample_percent = models.PositiveSmallIntegerField("随机抽检比例（%）", default=0)
+    frequent_claims = models.PositiveSmallIntegerField("频繁理赔次数", default=3)
+    frequent_days = models.PositiveSmallIntegerField("频繁理赔天数", default=30)
+    deadline_days = models.PositiveIntegerField("结算后申请期限（天）", null=True, blank=True)
+
+    class Meta:
+        verbose_name = "理赔设置"
+        verbose_name_plural = "理赔设置"
+        constraints = [
+            models.CheckConstraint(name="claim_policy_sample_pct",
+                                   condition=models.Q(sample_percent__lte=100)),
+        ]
+
+    def __str__(self) -> str:
+        return self.product_code
+
+
+DEFAULT_POLICY = ClaimPolicy(product_code="", auto_claim=False, review_threshold_fen=2_000_000,
+                             sample_percent=0, frequent_claims=3, frequent_days=30,
+                             deadline_days=None)
+
+
+class Claim(models.Model):
+    member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="claims")
+    settlement = models.ForeignKey(Settlement, on_delete=models.PROTECT, related_name="claims")
+    setl_id = models.CharField(max_length=60, db_index=True)
+    product_code = models.CharField(max_length=80)
+    product_version = models.ForeignKey(ProductVersion, on_delete=models.PROTECT,
+                                        related_name="+")
+    enrollment = models.ForeignKey(Enrollment, null=True, blank=True, on_delete=models.PROTECT,
+                                   related_name="claims")
+    period = models.ForeignKey(Period, null=True, blank=True, on_delete=models.PROTECT,
+                               related_name="+")
+    event_date = models.DateField("事件日期")
+    source = models.CharField(max_length=10, choices=ClaimSource.choices)
+    status = models.CharField(max_length=12, choices=ClaimStatus.choices,
+                              default=ClaimStatus.SUBMITTED)
+    payable_fen = models.BigIntegerField(default=0)
+    risk = models.JSONField(default=list, blank=True)  # [{"code": c, "message": zh}]
+    assessment = models.ForeignKey("Assessment", null=True, blank=True, on_delete=models.PROTECT,
+                                   related_name="+")  # the current one
+    org_path = models.CharField(max_length=255)
+    fund_region = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="+")
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                                   on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    decided_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+        verbose_name = "理赔"
+        verbose_name_plural = "理赔"
+        indexes = [
+            models.Index(fields=["org_path", "id"], name="claim_scope_idx"),
+            models.Index(fields=["member", "product_code", "period"], name="claim_usage_idx"),
+            models.Index(fields=["status", "id"], name="claim_status_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"理赔 {self.pk}"
+
+    @classmethod
+    def from_db(cls, db: Any, field_names: Any, values: Any) -> Claim:
+        obj = super().from_db(db, field_names, values)
+        obj._loaded_status = obj.__dict__.get("status")
+        return obj
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        loaded = getattr(self, "_loaded_status", None)
+        if not self._state.adding and loaded is not None and self.status != loaded:
+            raise ValueError("理赔状态只能通过 claim_transition 改变")
+        super().save(*args, **kwargs)
+        self._loaded_status = self.status
+
+
+class Assessment(models.Model):
+    """One assessment of a claim; a corrected settlement or rule adds another, never edits."""
+
+    claim = models.ForeignKey(Claim, on_delete=models.PROTECT, related_name="assessments")
+    settlement = models.ForeignKey(Settlement, on_delete=models.PROTECT, related_name="+")
+    product_version = models.ForeignKey(ProductVersion, on_delete=models.PROTECT,
+                                        related_name="+")
+    payable_fen = models.BigIntegerField()
+    lines = models.JSONField(default=list)
+    reasons = models.JSONField(default=list)  # reason codes over all lines
+    trace = models.JSONField(default=list)  # [{"rule": r, "zh": text}]
+    usage = models.JSONField(default=dict)  # what was drawn before this claim
+    input_hash = models.CharField(max_length=64)
+    as_of = models.DateField()
+    engine = models.CharField(max_length=10, default="scalar")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-id"]
+        verbose_name = "核算结果"
+        verbose_name_plural = "核算结果"
+
+    def __str__(self) -> str:
+        return f"{self.claim_id}: {self.payable_fen}"

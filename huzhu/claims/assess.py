@@ -1,0 +1,144 @@
+"""Turn a claim into the rules engine's facts and usage, and keep what the engine answers.
+
+Usage is what the member already drew from the product in the claim's period: the current
+assessments of their approved claims (lifetime counts over every period).
+"""
+
+from __future__ import annotations
+
+import datetime
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from huzhu.enrollment.models import Enrollment
+from huzhu.products.services import product_rules
+from huzhu.rules import scalar
+from huzhu.rules.model import Assessment as RuleAssessment
+from huzhu.rules.model import BenefitUsage, ClaimFacts, Usage
+
+from .models import Assessment, Claim, Settlement
+from .status import ClaimStatus
+
+MEDICAL_INSUTYPES = {"310": "employee", "390": "resident"}
+
+
+def claim_day(claim: Claim) -> datetime.date:
+    """The day the claim was made (its filing date in China time)."""
+    from .ingest import local_tz
+
+    created = claim.created_at or timezone.now()
+    return created.astimezone(local_tz()).date()
+
+
+def membership_years(since: datetime.date | None, event: datetime.date) -> int:
+    if since is None or event < since:
+        return 1
+    return (event - since).days // 365 + 1
+
+
+def claim_facts(claim: Claim, settlement: Settlement, enrollment: Enrollment | None,
+                held: tuple[str, ...] = (), as_of: datetime.date | None = None) -> ClaimFacts:
+    member = claim.member
+    period = enrollment.period if enrollment else None
+    since = enrollment.continuous_since or enrollment.coverage_start if enrollment else None
+    return ClaimFacts(
+        claim_id=str(claim.pk), member_id=str(member.pk), claim_type="hospital",
+        gender=member.gender, birth_date=member.birth_date, insutype=settlement.insutype,
+        union_member=member.is_union_member, shares=enrollment.shares if enrollment else 1,
+        membership_years=membership_years(since, settlement.begndate),
+        held_products=held, coverage_start=enrollment.coverage_start if enrollment else None,
+        period_start=period.coverage_start if period else None,
+        period_end=period.coverage_end if period else None,
+        first_time=bool(enrollment and enrollment.first_time),
+        begndate=settlement.begndate, enddate=settlement.enddate,
+        setl_date=settlement.setl_time.date(), claim_date=as_of,
+        hospital_level=settlement.hosp_lv, disease=settlement.diag_code or None,
+        amounts={k: v for k, v in settlement.amounts().items() if k != "hosp_part_amt"},
+    )
+
+
+def line_doc(ln: Any) -> dict[str, Any]:
+    return {"benefit_id": ln.benefit_id, "name": ln.name, "kind": ln.kind,
+            "payable_fen": ln.payable_fen, "counted": ln.counted,
+            "ends_coverage": ln.ends_coverage, "base_fen": ln.base_fen,
+            "reasons": [{"code": r.code.value, "params": r.params} for r in ln.reasons]}
+
+
+def usage_doc(u: Usage) -> dict[str, Any]:
+    return {"benefits": {k: {"paid_fen": b.paid_fen, "claims": b.claims, "base_fen": b.base_fen,
+                             "lifetime_claims": b.lifetime_claims}
+                         for k, b in u.benefits.items()},
+            "product_paid_fen": u.product_paid_fen, "coverage_ended": u.coverage_ended,
+            "prior_period_paid": u.prior_period_paid}
+
+
+def usage_for(claim: Claim) -> Usage:
+    """What the member drew from this product before this claim (approved claims only)."""
+    rows = (Claim.objects.filter(member_id=claim.member_id, product_code=claim.product_code,
+                                 status=ClaimStatus.APPROVED, assessment__isnull=False)
+            .exclude(pk=claim.pk).values_list("period_id", "assessment__lines",
+                                              "assessment__payable_fen"))
+    benefits: dict[str, list[int]] = {}
+    lifetime: dict[str, int] = {}
+    paid = 0
+    ended = prior = False
+    for period_id, lines, payable in rows:
+        same = period_id == claim.period_id
+        for ln in lines or []:
+            bid = ln["benefit_id"]
+            lifetime[bid] = lifetime.get(bid, 0) + bool(ln.get("counted"))
+            if same:
+                acc = benefits.setdefault(bid, [0, 0, 0])
+                acc[0] += ln["payable_fen"]
+                acc[1] += bool(ln.get("counted"))
+                acc[2] += ln.get("base_fen", 0)
+                ended = ended or (ln.get("ends_coverage") and ln["payable_fen"] > 0)
+        if same:
+            paid += payable
+        elif payable > 0:
+            prior = True
+    names = set(benefits) | set(lifetime)
+    return Usage({b: BenefitUsage(*benefits.get(b, [0, 0, 0]), lifetime.get(b, 0)) for b in names},
+                 paid, bool(ended), prior)
+
+
+def trace_doc(a: RuleAssessment) -> list[dict[str, str]]:
+    steps = [{"rule": s.rule, "zh": s.zh} for s in a.trace]
+    steps += [{"rule": "assumption", "zh": f"采用的假设：{f}"} for f in a.flags]
+    return steps
+
+
+def reason_codes(lines: list[dict[str, Any]]) -> list[str]:
+    out: list[str] = []
+    for ln in lines:
+        for r in ln["reasons"]:
+            if r["code"] != "NOT_APPLICABLE" and r["code"] not in out:
+                out.append(r["code"])
+    return out
+
+
+def claim_assess(claim: Claim, *, as_of: datetime.date | None = None) -> Assessment:
+    """Assess the claim on its current settlement version; keep the result as a new row."""
+    settlement = claim.settlement
+    enrollment = (Enrollment.objects.select_related("period").get(pk=claim.enrollment_id)
+                  if claim.enrollment_id else None)
+    held = tuple(Enrollment.objects.filter(
+        member_id=claim.member_id, status="active", period_id=claim.period_id)
+        .values_list("product_version__code", flat=True)) if claim.period_id else ()
+    as_of = as_of or claim_day(claim)
+    facts = claim_facts(claim, settlement, enrollment, held, as_of)
+    usage = usage_for(claim)
+    product = product_rules(claim.product_version)
+    result = scalar.assess(facts, product, usage, as_of)
+    lines = [line_doc(ln) for ln in result.lines]
+    with transaction.atomic():
+        row = Assessment.objects.create(
+            claim=claim, settlement=settlement, product_version=claim.product_version,
+            payable_fen=result.payable_fen, lines=lines, reasons=reason_codes(lines),
+            trace=trace_doc(result), usage=usage_doc(usage), input_hash=result.input_hash,
+            as_of=as_of, engine="scalar")
+        claim.assessment, claim.payable_fen = row, row.payable_fen
+        Claim.objects.filter(pk=claim.pk).update(assessment=row, payable_fen=row.payable_fen)
+    return row

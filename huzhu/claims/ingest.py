@@ -1,0 +1,234 @@
+"""Settlement records in: one record (API push, agent entry) or a whole file, each record
+validated, stored as a new version when its content changed, and matched to a member.
+
+A file is read record by record: a bad record is reported with its number and field and
+writes nothing; good records are kept (each in its own savepoint). Sending the same record
+again is a no-op; a corrected record (same ``setl_id``, other content) becomes the next
+version and the claims on it are assessed again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import zoneinfo
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import Max
+from django.utils import timezone
+
+from huzhu.audit.services import event_record
+from huzhu.errors import DomainError
+from huzhu.members.models import Member
+from huzhu.organisations.models import Organisation
+from huzhu.pii.crypto import blind_index
+
+from .models import Settlement, SettlementImport, SettlementSource
+from .settlement_format import (
+    SettlementError,
+    content_hash,
+    iter_records,
+    parse_record,
+    raw_text,
+)
+
+CREATED, VERSION, UNCHANGED = "created", "version", "unchanged"
+OUTCOME_ZH = {CREATED: "新增", VERSION: "更正（新版本）", UNCHANGED: "重复（未改变）"}
+
+
+def local_tz() -> zoneinfo.ZoneInfo:
+    return zoneinfo.ZoneInfo(getattr(settings, "DISPLAY_TIME_ZONE", "Asia/Shanghai"))
+
+
+def fund_region_for(actor: Any, fund_region: Organisation | None = None) -> Organisation:
+    """The importing user's fund region; without a user, the only fund region there is."""
+    if fund_region is not None:
+        return fund_region
+    org = getattr(actor, "organisation", None) or getattr(getattr(actor, "unit", None),
+                                                          "organisation", None)
+    if org is not None and org.fund_region_id:
+        return org.fund_region
+    regions = list(Organisation.objects.filter(is_fund_region=True)[:2])
+    if len(regions) == 1:
+        return regions[0]
+    raise DomainError("无法确定结算数据所属的统筹区：请指定统筹区", code="no_region")
+
+
+@dataclass
+class IngestResult:
+    settlement: Settlement
+    outcome: str  # created | version | unchanged
+
+
+def _model_values(clean: dict[str, Any]) -> dict[str, Any]:
+    values = dict(clean)
+    values["setl_time"] = values["setl_time"].replace(tzinfo=local_tz())
+    values["diag_code"] = values["diag_code"] or None
+    values["diag_name"] = values["diag_name"] or None
+    return values
+
+
+def member_for_certno(certno: str) -> Member | None:
+    return Member.objects.filter(id_number_bidx=blind_index(certno, field="id_number")).first()
+
+
+def _store(clean: dict[str, Any], raw: dict[str, Any], *, actor: Any, source: str,
+           region: Organisation, batch: SettlementImport | None) -> IngestResult:
+    digest = content_hash(clean)
+    setl_id = clean["setl_id"]
+    same = Settlement.objects.filter(setl_id=setl_id, content_hash=digest).first()
+    if same is not None:
+        return IngestResult(same, UNCHANGED)
+    last = Settlement.objects.filter(setl_id=setl_id).aggregate(v=Max("version"))["v"] or 0
+    if last:
+        Settlement.objects.filter(setl_id=setl_id, is_current=True).update(is_current=False)
+    member = member_for_certno(clean["certno"])
+    s = Settlement(
+        **_model_values(clean), version=last + 1, is_current=True, content_hash=digest,
+        raw=raw_text(raw), certno_bidx=blind_index(clean["certno"], field="id_number"),
+        member=member, matched_at=timezone.now() if member else None,
+        org_path=member.org_path if member else "", fund_region=region, source=source,
+        batch=batch, created_by=actor if getattr(actor, "pk", None) else None)
+    s.save(force_insert=True)
+    event_record(action="settlement.received", actor=actor, obj=s,
+                 org_path=s.org_path or region.path,
+                 after={"setl_id": setl_id, "version": s.version, "matched": member is not None,
+                        "source": source})
+    return IngestResult(s, VERSION if last else CREATED)
+
+
+def settlement_ingest(*, record: dict[str, Any], actor: Any, source: str = SettlementSource.API,
+                      fund_region: Organisation | None = None,
+                      batch: SettlementImport | None = None, record_no: int = 0) -> IngestResult:
+    """Validate and store one record; raise :class:`SettlementError` (nothing written)."""
+    try:
+        clean = parse_record(record)
+    except SettlementError as exc:
+        exc.record = record_no
+        exc.setl_id = str(record.get("setl_id", "")) if isinstance(record, dict) else ""
+        raise
+    region = fund_region_for(actor, fund_region)
+    for attempt in range(2):
+        try:
+            with transaction.atomic():
+                result = _store(clean, record, actor=actor, source=source, region=region,
+                                batch=batch)
+                if result.outcome == VERSION:
+                    from .services import claims_on_corrected_settlement
+
+                    claims_on_corrected_settlement(result.settlement, actor=actor)
+            break
+        except IntegrityError:  # a concurrent push of the same setl_id: read it again
+            if attempt:
+                raise
+    if result.outcome != UNCHANGED and result.settlement.member_id:
+        from .services import claims_create_auto
+
+        claims_create_auto(settlements=[result.settlement], actor=actor)
+    return result
+
+
+@dataclass
+class ImportReport:
+    file_name: str
+    records: int = 0
+    created: int = 0
+    versions: int = 0
+    unchanged: int = 0
+    matched: int = 0
+    errors: list[SettlementError] = field(default_factory=list)
+    batch: SettlementImport | None = None
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+    def lines_zh(self) -> list[str]:
+        out = [f"文件 {self.file_name}：共 {self.records} 条记录，新增 {self.created} 条，"
+               f"更正 {self.versions} 条，重复 {self.unchanged} 条，已匹配会员 {self.matched} 条，"
+               f"错误 {len(self.errors)} 条。"]
+        out += [e.text() for e in self.errors]
+        return out
+
+
+def settlement_import_file(*, path_or_bytes: str | Path | bytes, file_name: str = "",
+                           actor: Any = None, fund_region: Organisation | None = None
+                           ) -> ImportReport:
+    """Import a JSON / JSON-lines / CSV file record by record and report on each."""
+    if isinstance(path_or_bytes, bytes):
+        data = path_or_bytes
+    else:
+        data = Path(path_or_bytes).read_bytes()
+        file_name = file_name or Path(path_or_bytes).name
+    report = ImportReport(file_name=file_name)
+    region = fund_region_for(actor, fund_region)
+    try:
+        items = list(iter_records(data, file_name))
+    except SettlementError as exc:
+        report.errors.append(exc)
+        return report
+    batch = SettlementImport.objects.create(
+        file_name=file_name[:200], sha256=hashlib.sha256(data).hexdigest(), fund_region=region,
+        created_by=actor if getattr(actor, "pk", None) else None)
+    report.batch = batch
+    for n, item in items:
+        report.records += 1
+        if isinstance(item, SettlementError):
+            item.record = n
+            report.errors.append(item)
+            continue
+        try:
+            result = settlement_ingest(record=item, actor=actor, source=SettlementSource.FILE,
+                                       fund_region=region, batch=batch, record_no=n)
+        except SettlementError as exc:
+            report.errors.append(exc)
+            continue
+        except DomainError as exc:
+            report.errors.append(SettlementError("", exc.message, n, str(item.get("setl_id", ""))))
+            continue
+        if result.outcome == CREATED:
+            report.created += 1
+        elif result.outcome == VERSION:
+            report.versions += 1
+        else:
+            report.unchanged += 1
+        report.matched += result.outcome != UNCHANGED and result.settlement.member_id is not None
+    SettlementImport.objects.filter(pk=batch.pk).update(
+        records=report.records, created=report.created, versions=report.versions,
+        unchanged=report.unchanged, error_count=len(report.errors),
+        errors=[e.as_dict() for e in report.errors[:1000]])
+    event_record(action="settlement.imported", actor=actor, obj=batch, org_path=region.path,
+                 after={"file": file_name, "records": report.records, "created": report.created,
+                        "versions": report.versions, "errors": len(report.errors)})
+    return report
+
+
+def settlement_match_retry(*, settlements: Any, actor: Any = None) -> int:
+    """Match unmatched current settlements again (a member may have registered since);
+    return how many found their member. Matched ones get their automatic claims."""
+    pending = list(settlements.filter(member__isnull=True, is_current=True))
+    if not pending:
+        return 0
+    members = {m.id_number_bidx: m for m in Member.objects.filter(
+        id_number_bidx__in={s.certno_bidx for s in pending})}
+    matched = []
+    now = timezone.now()
+    with transaction.atomic():
+        for s in pending:
+            member = members.get(s.certno_bidx)
+            if member is None:
+                continue
+            Settlement.objects.filter(pk=s.pk, member__isnull=True).update(
+                member=member, matched_at=now, org_path=member.org_path)
+            s.member, s.matched_at, s.org_path = member, now, member.org_path
+            matched.append(s)
+            event_record(action="settlement.matched", actor=actor, obj=s,
+                         after={"setl_id": s.setl_id, "version": s.version, "member": member.pk})
+    if matched:
+        from .services import claims_create_auto
+
+        claims_create_auto(settlements=matched, actor=actor)
+    return len(matched)

@@ -1,0 +1,73 @@
+"""Claim statuses and the one table of allowed moves; :func:`claim_transition` is the only
+way a claim's status changes, and every move is an event with actor and time."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from django.db import models, transaction
+from django.utils import timezone
+
+from huzhu.audit.services import event_record
+from huzhu.errors import DomainError
+
+if TYPE_CHECKING:
+    from .models import Claim
+
+
+class ClaimStatus(models.TextChoices):
+    SUBMITTED = "submitted", "已提交"
+    IN_REVIEW = "in_review", "待审核"
+    RETURNED = "returned", "退回补件"
+    APPROVED = "approved", "已核准"
+    REJECTED = "rejected", "不予给付"
+    WITHDRAWN = "withdrawn", "已撤回"
+
+
+S = ClaimStatus
+
+# from → the statuses it may move to. Payment statuses come with payouts.
+TRANSITIONS: dict[str, frozenset[str]] = {
+    S.SUBMITTED: frozenset({S.IN_REVIEW, S.APPROVED, S.REJECTED, S.WITHDRAWN}),
+    S.IN_REVIEW: frozenset({S.APPROVED, S.REJECTED, S.RETURNED}),
+    S.RETURNED: frozenset({S.SUBMITTED, S.WITHDRAWN}),
+    S.APPROVED: frozenset(),
+    S.REJECTED: frozenset(),
+    S.WITHDRAWN: frozenset(),
+}
+
+DECIDED = frozenset({S.APPROVED, S.REJECTED})
+OPEN = frozenset({S.SUBMITTED, S.IN_REVIEW, S.RETURNED})
+
+
+class IllegalTransition(DomainError):
+    code = "illegal_transition"
+
+
+def transition_check(current: str, to: str) -> None:
+    if to not in TRANSITIONS.get(current, frozenset()):
+        raise IllegalTransition(
+            f"理赔状态不能从“{S(current).label}”变为“{S(to).label if to in S.values else to}”")
+
+
+def claim_transition(claim: Claim, to: str, *, actor: Any = None, reason: str = "") -> Claim:
+    """Move a claim to ``to`` (locking its row), or raise :class:`IllegalTransition`."""
+    from .models import Claim
+
+    with transaction.atomic():
+        locked = Claim.objects.select_for_update().only("id", "status").get(pk=claim.pk)
+        transition_check(locked.status, to)
+        now = timezone.now()
+        changes: dict[str, Any] = {"status": to}
+        if to in DECIDED:
+            changes["decided_at"] = now
+        Claim.objects.filter(pk=claim.pk).update(**changes)
+        event_record(action="claim.transition", actor=actor, object_type="claims.claim",
+                     object_id=str(claim.pk), org_path=claim.org_path,
+                     before={"status": locked.status},
+                     after={"status": to, "reason": reason, "payable_fen": claim.payable_fen})
+    claim.status = to
+    claim._loaded_status = to
+    if to in DECIDED:
+        claim.decided_at = now
+    return claim

@@ -1,0 +1,65 @@
+"""The claims world: the enrollment world with 张三 and 陈八 covered by 重庆 住院医疗 from
+2026-01-01 (paid in December), and helpers for settlement records that add up."""
+
+from __future__ import annotations
+
+import datetime
+import json
+from typing import Any
+
+import pytest
+
+from tests.enrollment.conftest import period_world  # noqa: F401
+from tests.enrollment.conftest import person, xlsx
+
+JAN1 = datetime.date(2026, 1, 1)
+MEDICAL = "chongqing-2015-medical"
+
+
+def yuan(fen: int) -> str:
+    return f"{fen // 100}.{fen % 100:02d}"
+
+
+def record(setl_id: str, certno: str, *, inscp: int = 1_000_000, hifp: int = 700_000,
+           own: int = 100_000, over: int = 50_000, pre: int = 50_000,
+           begin: str = "2026-03-01", end: str = "2026-03-10", **extra: Any) -> dict[str, Any]:
+    """A record in yuan strings whose sums add up; amounts given in fen."""
+    medfee = own + over + pre + inscp
+    rec = {
+        "setl_id": setl_id, "mdtrt_id": f"MD{setl_id}", "psn_no": "P1", "psn_name": "张三",
+        "certno": certno, "gend": "1", "brdy": "1980-05-17", "insutype": "310",
+        "med_type": "21", "begndate": begin, "enddate": end, "setl_time": f"{end} 10:00:00",
+        "fixmedins_code": "H45010300001", "fixmedins_name": "广西医科大学第一附属医院",
+        "hosp_lv": "3", "diag_code": "K35.800", "diag_name": "急性阑尾炎",
+        "medfee_sumamt": yuan(medfee), "fulamt_ownpay_amt": yuan(own),
+        "overlmt_selfpay": yuan(over), "preselfpay_amt": yuan(pre),
+        "inscp_scp_amt": yuan(inscp), "hifp_pay": yuan(hifp), "fund_pay_sumamt": yuan(hifp),
+        "psn_part_amt": yuan(medfee - hifp), "acct_pay": "0.00",
+        "psn_cash_pay": yuan(medfee - hifp),
+    }
+    rec.update(extra)
+    return rec
+
+
+def jsonl(*records: dict[str, Any]) -> bytes:
+    return "\n".join(json.dumps(r, ensure_ascii=False) for r in records).encode()
+
+
+@pytest.fixture
+def claims_world(period_world: Any) -> Any:  # noqa: F811
+    from huzhu.enrollment.billing import invoice_create, payment_record
+    from huzhu.enrollment.services import roster_check, roster_confirm, roster_upload
+
+    w = period_world
+    name = w.medical.product_version.name
+    rows = [person("张三", w.zhangsan.id_number, name, 手机号="13812341234"),
+            person("陈八", w.chenba.id_number, name, 手机号="13912345678")]
+    roster, _ = roster_upload(unit=w.unit_a, period=w.period, file_name="r.xlsx",
+                              data=xlsx(rows), actor=w.lisi)
+    roster_check(roster)
+    roster_confirm(roster=roster, actor=w.lisi)
+    invoice = invoice_create(unit=w.unit_a, period=w.period, actor=w.lisi)
+    payment_record(invoice=invoice, bank_ref="B1", amount_fen=invoice.due_fen,
+                   paid_on=datetime.date(2025, 12, 10), payer_name="南宁示范机械厂",
+                   actor=w.wangwu)
+    return w
