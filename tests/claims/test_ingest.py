@@ -135,3 +135,15 @@ def test_unmatched_waits_until_the_member_registers(world):
     assert settlement_match_retry(settlements=Settlement.objects.all(), actor=world.wangwu) == 1
     s = Settlement.objects.get(setl_id="U1")
     assert s.member_id == member.pk and s.certno_bidx == blind_index(number, field="id_number")
+
+
+def test_command_prints_a_chinese_report(world, tmp_path, capsys):
+    from django.core.management import call_command
+
+    path = tmp_path / "s.jsonl"
+    path.write_bytes(jsonl(record("S1", world.zhangsan.id_number),
+                           record("S2", world.zhangsan.id_number, insutype="123")))
+    with pytest.raises(SystemExit):
+        call_command("claims_import", str(path))
+    out = capsys.readouterr().out
+    assert "新增 1 条" in out and "第 2 条记录（setl_id S2） 字段 insutype：未知的险种类型" in out

@@ -1,0 +1,48 @@
+"""Data scope for claims and settlement records: staff see their subtree (by the member's
+org path), an agent their unit's members, a member themself. Unmatched settlements have no
+member yet: staff see those of their own fund region (where they were imported)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import QuerySet
+from django.http import Http404
+
+from huzhu.accounts.roles import Perm, Role
+from huzhu.organisations.access import staff_path
+
+from .models import Claim, Settlement
+
+
+def claims_visible_to(user: Any) -> QuerySet[Claim]:
+    if not user.is_authenticated or not user.can(Perm.VIEW_MEMBERS):
+        return Claim.objects.none()
+    if user.role == Role.AGENT:
+        return Claim.objects.filter(member__unit_id=user.unit_id)
+    if user.role == Role.MEMBER:
+        return Claim.objects.filter(member_id=user.member_id)
+    prefix = staff_path(user)
+    if prefix is None:
+        return Claim.objects.none()
+    return Claim.objects.filter(org_path__startswith=prefix)
+
+
+def claim_get_for_user(user: Any, pk: int) -> Claim:
+    claim = (claims_visible_to(user)
+             .select_related("member", "settlement", "product_version", "period", "assessment",
+                             "enrollment").filter(pk=pk).first())
+    if claim is None:
+        raise Http404("理赔不存在")
+    return claim
+
+
+def unmatched_visible_to(user: Any) -> QuerySet[Settlement]:
+    if staff_path(user) is None or not user.can(Perm.VIEW_MEMBERS):
+        return Settlement.objects.none()
+    return Settlement.objects.filter(member__isnull=True, is_current=True,
+                                     fund_region_id=user.organisation.fund_region_id)
+
+
+def may_match(user: Any) -> bool:
+    return staff_path(user) is not None and user.can(Perm.MANAGE_MEMBERS)

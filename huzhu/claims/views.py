@@ -1,0 +1,81 @@
+"""Claim pages: the unmatched settlement queue, the claim list and a claim's page."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+
+from huzhu.organisations.access import staff_path
+from huzhu.web.paging import paginate
+
+from .access import claim_get_for_user, claims_visible_to, may_match, unmatched_visible_to
+from .ingest import settlement_match_retry
+from .risk import ZH
+from .status import ClaimStatus
+
+REASONS_ZH = {
+    "NOT_ELIGIBLE": "不符合参保条件", "NOT_YET_COVERED": "事件早于保障开始",
+    "COVERAGE_ENDED": "保障已结束", "DEADLINE_PASSED": "超过申请期限",
+    "WAITING_PERIOD": "等待期内", "WAITING_CONSOLATION": "等待期内减额给付",
+    "HOSPITAL_LEVEL": "医院等级不符", "STAY_TOO_SHORT": "住院天数不足",
+    "DISEASE_NOT_LISTED": "病种不在目录内", "NO_COST": "费用基数为零",
+    "DEDUCTIBLE_NOT_MET": "未达起付线", "DEDUCTIBLE": "扣除起付线",
+    "RATIO_SHARE_CAP": "按统筹基金支付比例封顶", "MIN_BENEFIT": "按最低给付",
+    "PER_CLAIM_CAP": "单次封顶", "CLAIM_COUNT_EXCEEDED": "超过本期理赔次数",
+    "LIFETIME_LIMIT": "超过终身次数", "PERIOD_CAP": "本期封顶",
+    "PRODUCT_PERIOD_CAP": "产品本期总封顶", "BELOW_THRESHOLD": "未达给付标准",
+    "NO_PRIOR_PAYMENT": "上期未有给付", "SHARES_LIMITED": "份数按上限计",
+}
+
+
+@login_required
+def unmatched(request: HttpRequest) -> HttpResponse:
+    if staff_path(request.user) is None:
+        raise Http404
+    qs = unmatched_visible_to(request.user)
+    page = paginate(request, qs.order_by("id"), per_page=50)
+    return render(request, "claims/unmatched.html", {
+        "page": page, "may_match": may_match(request.user)})
+
+
+@login_required
+@require_POST
+def unmatched_retry(request: HttpRequest) -> HttpResponse:
+    if not may_match(request.user):
+        raise PermissionDenied
+    count = settlement_match_retry(settlements=unmatched_visible_to(request.user),
+                                   actor=request.user)
+    messages.success(request, f"重新匹配完成：{count} 条结算记录已找到会员。")
+    return redirect("claims:unmatched")
+
+
+@login_required
+def claim_list(request: HttpRequest) -> HttpResponse:
+    qs = claims_visible_to(request.user).select_related("member", "product_version")
+    status = request.GET.get("status", "")
+    if status in ClaimStatus.values:
+        qs = qs.filter(status=status)
+    page = paginate(request, qs.order_by("-id"), per_page=50, count=False)
+    return render(request, "claims/list.html", {
+        "page": page, "status": status, "statuses": ClaimStatus.choices})
+
+
+@login_required
+def claim_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    claim = claim_get_for_user(request.user, pk)
+    others = (claims_visible_to(request.user).filter(member_id=claim.member_id,
+                                                     period_id=claim.period_id)
+              .exclude(pk=claim.pk).select_related("product_version").order_by("event_date"))
+    a = claim.assessment
+    lines = [{**ln, "reasons_zh": [REASONS_ZH.get(r["code"], r["code"]) for r in ln["reasons"]]}
+             for ln in (a.lines if a else [])]
+    history = claim.assessments.select_related("settlement").order_by("-id")
+    return render(request, "claims/detail.html", {
+        "claim": claim, "s": claim.settlement, "a": a, "lines": lines, "others": others,
+        "history": history, "risk_zh": ZH,
+        "stopped_by": [REASONS_ZH.get(c, c) for c in (a.reasons if a else [])],
+    })
