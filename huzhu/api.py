@@ -134,8 +134,14 @@ _HTTP_CODES = {400: "invalid", 403: "not_allowed", 404: "not_found", 405: "metho
                413: "too_large", 429: "throttled"}
 
 
+_UNPARSABLE = "Cannot parse request body"  # ninja's message for a body it cannot read
+
+
 @api.exception_handler(HttpError)
 def _http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
+    if exc.status_code == 400 and exc.message.startswith(_UNPARSABLE):
+        return _error(request, 400, "请求体无法解析：应为 JSON，Content-Type 为 application/json",
+                      "unparsable")
     return _error(request, exc.status_code, exc.message,
                   _HTTP_CODES.get(exc.status_code, "error"))
 

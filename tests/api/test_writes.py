@@ -301,3 +301,13 @@ def test_agents_cannot_create_units(world, api_as):
     assert response.status_code == 403
     assert api_as(world.lisi).patch(f"/units/{world.unit_a.pk}",
                                     {"name": "改名"}).status_code == 403
+
+
+def test_a_body_that_is_not_json_is_refused_in_chinese(world, api_as):
+    client = api_as(world.lisi)
+    before = counts()
+    response = client.client.post("/api/members", "{name: 刘一", content_type="application/json",
+                                  **client._auth())
+    assert response.status_code == 400
+    assert response.json()["code"] == "unparsable" and "JSON" in response.json()["error"]
+    assert counts() == before
