@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime
 import hashlib
+from dataclasses import dataclass
 from typing import Any
 
 from .models import DEFAULT_POLICY, Claim, ClaimPolicy
@@ -46,55 +47,87 @@ def _y(fen: int) -> str:
     return f"{fen // 100}.{fen % 100:02d}"
 
 
-def risk_checks(claim: Claim, *, as_of: datetime.date, policy: ClaimPolicy | None = None
-                ) -> list[dict[str, Any]]:
-    """Return the findings for a claim already assessed (``claim.assessment``)."""
-    policy = policy or policy_for(claim.product_code)
-    s = claim.settlement
-    a = claim.assessment
-    codes = set(a.reasons if a else [])
+@dataclass(frozen=True)
+class Stay:
+    """What the checks need of a claim (this one or another live one of the member)."""
+
+    pk: int
+    product_code: str
+    setl_id: str
+    mdtrt_id: str
+    begndate: datetime.date
+    enddate: datetime.date
+    event_date: datetime.date
+
+
+@dataclass(frozen=True)
+class Cover:
+    coverage_start: datetime.date | None
+    period_end: datetime.date | None
+    waiting_until: datetime.date | None
+
+
+def findings(c: Stay, *, payable_fen: int, reasons: list[str], setl_date: datetime.date,
+             cover: Cover | None, others: list[Stay], policy: ClaimPolicy,
+             as_of: datetime.date) -> list[dict[str, Any]]:
+    """The risk findings of one assessed claim, given the member's other live claims."""
+    codes = set(reasons)
     out: list[dict[str, Any]] = []
 
     def flag(code: str, detail: str = "") -> None:
         out.append({"code": code, "message": ZH[code] + (f"：{detail}" if detail else "")})
 
-    others = Claim.objects.filter(member_id=claim.member_id, status__in=LIVE).exclude(pk=claim.pk)
-    same = others.filter(product_code=claim.product_code)
-    dup = same.filter(setl_id=claim.setl_id).values_list("pk", flat=True).first()
-    if dup is None and s.mdtrt_id:
-        dup = same.filter(settlement__mdtrt_id=s.mdtrt_id).values_list("pk", flat=True).first()
+    same = [o for o in others if o.product_code == c.product_code and o.pk != c.pk]
+    dup = next((o.pk for o in same if o.setl_id == c.setl_id
+                or (c.mdtrt_id and o.mdtrt_id == c.mdtrt_id)), None)
     if dup is not None:
         flag("DUPLICATE_SETTLEMENT", f"理赔 {dup}")
-    overlap = (same.exclude(setl_id=claim.setl_id)
-               .filter(settlement__begndate__lt=s.enddate, settlement__enddate__gt=s.begndate)
-               .values_list("pk", flat=True).first())
+    overlap = next((o.pk for o in same if o.setl_id != c.setl_id
+                    and o.begndate < c.enddate and o.enddate > c.begndate), None)
     if overlap is not None:
         flag("OVERLAPPING_STAY", f"理赔 {overlap}")
-    enrollment = claim.enrollment
-    if (enrollment is None or enrollment.coverage_start is None
-            or not enrollment.coverage_start <= claim.event_date <= enrollment.period.coverage_end
+    if (cover is None or cover.coverage_start is None or cover.period_end is None
+            or not cover.coverage_start <= c.event_date <= cover.period_end
             or codes & ENGINE_COVERAGE):
-        start = enrollment.coverage_start if enrollment else None
-        flag("OUTSIDE_COVERAGE", f"事件日期 {claim.event_date}，保障自 {start or '（未生效）'}")
-    elif (enrollment.waiting_until and claim.event_date <= enrollment.waiting_until) \
-            or codes & ENGINE_WAITING:
-        flag("WAITING_PERIOD", f"等待期至 {enrollment.waiting_until}")
+        start = cover.coverage_start if cover else None
+        flag("OUTSIDE_COVERAGE", f"事件日期 {c.event_date}，保障自 {start or '（未生效）'}")
+    elif (cover.waiting_until and c.event_date <= cover.waiting_until) or codes & ENGINE_WAITING:
+        flag("WAITING_PERIOD", f"等待期至 {cover.waiting_until}")
     if "DEADLINE_PASSED" in codes:
         flag("DEADLINE_PASSED")
     elif policy.deadline_days is not None:
-        last = s.setl_time.date() + datetime.timedelta(days=policy.deadline_days)
+        last = setl_date + datetime.timedelta(days=policy.deadline_days)
         if as_of > last:
             flag("DEADLINE_PASSED", f"结算后 {policy.deadline_days} 天内（至 {last}）")
-    if claim.payable_fen > policy.review_threshold_fen:
-        flag("OVER_THRESHOLD", f"{_y(claim.payable_fen)} 元 > {_y(policy.review_threshold_fen)} 元")
-    window = claim.event_date - datetime.timedelta(days=policy.frequent_days - 1)
-    recent = (others.filter(event_date__gte=window, event_date__lte=claim.event_date)
-              .exclude(setl_id=claim.setl_id).values("setl_id").distinct().count() + 1)
+    if payable_fen > policy.review_threshold_fen:
+        flag("OVER_THRESHOLD", f"{_y(payable_fen)} 元 > {_y(policy.review_threshold_fen)} 元")
+    window = c.event_date - datetime.timedelta(days=policy.frequent_days - 1)
+    recent = len({o.setl_id for o in others if o.pk != c.pk and o.setl_id != c.setl_id
+                  and window <= o.event_date <= c.event_date}) + 1
     if recent > policy.frequent_claims:
         flag("FREQUENT_CLAIMS", f"{policy.frequent_days} 天内 {recent} 次（上限 {policy.frequent_claims}）")
-    if not out and claim.payable_fen > 0 and sampled(claim.pk, policy.sample_percent):
+    if not out and payable_fen > 0 and sampled(c.pk, policy.sample_percent):
         flag("RANDOM_SAMPLE", f"抽检比例 {policy.sample_percent}%")
     return out
+
+
+def risk_checks(claim: Claim, *, as_of: datetime.date, policy: ClaimPolicy | None = None
+                ) -> list[dict[str, Any]]:
+    """Return the findings for a claim already assessed (``claim.assessment``)."""
+    policy = policy or policy_for(claim.product_code)
+    s = claim.settlement
+    others = [Stay(*row) for row in Claim.objects.filter(
+        member_id=claim.member_id, status__in=LIVE).exclude(pk=claim.pk).values_list(
+        "pk", "product_code", "setl_id", "settlement__mdtrt_id", "settlement__begndate",
+        "settlement__enddate", "event_date")]
+    me = Stay(claim.pk, claim.product_code, claim.setl_id, s.mdtrt_id, s.begndate, s.enddate,
+              claim.event_date)
+    e = claim.enrollment
+    cover = Cover(e.coverage_start, e.period.coverage_end, e.waiting_until) if e else None
+    return findings(me, payable_fen=claim.payable_fen,
+                    reasons=list(claim.assessment.reasons if claim.assessment else []),
+                    setl_date=s.setl_time.date(), cover=cover, others=others, policy=policy,
+                    as_of=as_of)
 
 
 def decision(claim: Claim, findings: list[dict[str, Any]]) -> str:
