@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime
 from typing import Any, Literal
 
-from django.http import HttpRequest
+from django.http import Http404, HttpRequest
 from ninja import Field, Query, Router, Schema
 from ninja.responses import Status
 
@@ -279,8 +279,16 @@ def _new_placement(request: HttpRequest, member: Member, given: dict[str, Any]
     if given.get("organisation") is not None:
         org = referenced("organisation", "所属工会",
                          lambda: organisation_get_for_user(request.user, given["organisation"]))
+    elif unit is None:
+        # Leaving the unit keeps the member in their union, which the user must be able to see:
+        # an agent may not push a member out of sight by detaching him from the unit.
+        try:
+            org = organisation_get_for_user(request.user, member.organisation_id)[0]
+        except Http404:
+            message = "您不能把会员移出参保单位"
+            raise DomainError(message, field_errors={"unit": [message]}) from None
     else:
-        org = member.organisation if unit is None else None
+        org = None
     return unit, org
 
 

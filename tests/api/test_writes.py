@@ -311,3 +311,14 @@ def test_a_body_that_is_not_json_is_refused_in_chinese(world, api_as):
     assert response.status_code == 400
     assert response.json()["code"] == "unparsable" and "JSON" in response.json()["error"]
     assert counts() == before
+
+
+def test_a_reviewer_may_detach_a_member_from_his_unit_but_an_agent_may_not(world, api_as):
+    refused = api_as(world.lisi).patch(f"/members/{world.chenba.pk}", {"unit": None})
+    assert refused.status_code == 400
+    assert refused.json()["fields"] == {"unit": ["您不能把会员移出参保单位"]}
+    assert Member.objects.get(pk=world.chenba.pk).unit_id == world.unit_a.pk
+    detached = api_as(world.wangwu).patch(f"/members/{world.chenba.pk}", {"unit": None})
+    assert detached.status_code == 200, detached.content
+    assert detached.json()["unit"] is None
+    assert detached.json()["organisation"]["id"] == world.grassroots_a.pk
