@@ -146,7 +146,7 @@ class MeOut(Schema):
     permissions: list[str]
 
 
-@router.get("/me", response={200: MeOut, **error_responses()})
+@router.get("/me", response={200: MeOut, **error_responses()}, summary="当前身份与权限")
 def me(request: HttpRequest) -> dict[str, Any]:
     """Return who the token or session acts as, and what that role may do."""
     from .roles import ROLE_PERMISSIONS

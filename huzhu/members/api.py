@@ -176,7 +176,8 @@ def _page(request: HttpRequest, q: str, unit: int | None, org: int | None, limit
                    lambda m: _member_out(m, full_name or m.pk == user.member_id))
 
 
-@router.get("", response={200: MemberPage, **error_responses(403, 404)})
+@router.get("", response={200: MemberPage, **error_responses(403, 404)},
+            summary="会员列表与查询")
 def member_list(
     request: HttpRequest,
     q: str = Query("", max_length=60, description="姓名开头，或完整的 18 位身份证号（经盲索引精确查找）"),
@@ -189,14 +190,16 @@ def member_list(
     return _page(request, q, unit, org, limit, offset)
 
 
-@router.post("/search", response={200: MemberPage, **error_responses(403, 404, 422)})
+@router.post("/search", response={200: MemberPage, **error_responses(403, 404, 422)},
+             summary="会员查询（查询条件放在请求体中）")
 def member_search_api(request: HttpRequest, payload: SearchIn) -> dict[str, Any]:
     """The same search with the query in the body, so a full ID number stays out of URLs and
     access logs."""
     return _page(request, payload.q, payload.unit, payload.org, payload.limit, payload.offset)
 
 
-@router.get("/{member_id}", response={200: MemberDetailOut, **error_responses(404)})
+@router.get("/{member_id}", response={200: MemberDetailOut, **error_responses(404)},
+            summary="会员详情（个人信息脱敏）")
 def member_detail(request: HttpRequest, member_id: int) -> dict[str, Any]:
     member, can_write = member_get_for_user(request.user, member_id)
     return _member_detail_out(request.user, member, can_write)
@@ -234,7 +237,8 @@ def _member_fields(payload: MemberIn) -> dict[str, Any]:
     return payload.model_dump(exclude={"unit", "organisation", "confirm_warnings"})
 
 
-@router.post("", response={201: MemberDetailOut, **error_responses(400, 403, 409, 422)})
+@router.post("", response={201: MemberDetailOut, **error_responses(400, 403, 409, 422)},
+             summary="新建会员")
 def member_create_api(request: HttpRequest, payload: MemberIn) -> Status:
     """Create a member. A bank card failing the Luhn check answers 409 until confirmed."""
     require_member_writer(request.user)
@@ -293,7 +297,8 @@ def _new_placement(request: HttpRequest, member: Member, given: dict[str, Any]
 
 
 @router.patch("/{member_id}",
-              response={200: MemberDetailOut, **error_responses(400, 403, 404, 409, 422)})
+              response={200: MemberDetailOut, **error_responses(400, 403, 404, 409, 422)},
+              summary="修改会员")
 def member_update_api(request: HttpRequest, member_id: int, payload: MemberPatch
                       ) -> dict[str, Any]:
     """Change the fields sent; the others keep their values."""
@@ -311,7 +316,8 @@ def member_update_api(request: HttpRequest, member_id: int, payload: MemberPatch
     return _member_detail_out(request.user, member, can_write)
 
 
-@router.post("/{member_id}/reveal", response={200: RevealOut, **error_responses(403, 404, 422)})
+@router.post("/{member_id}/reveal", response={200: RevealOut, **error_responses(403, 404, 422)},
+             summary="查看完整个人信息（有权角色，记入日志）")
 def member_reveal_api(request: HttpRequest, member_id: int, payload: RevealIn) -> dict[str, Any]:
     """Return one full personal-data value; allowed to reviewers and finance, and recorded
     (a refusal is recorded too)."""

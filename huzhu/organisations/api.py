@@ -85,7 +85,8 @@ def _org_out(org: Organisation) -> dict[str, Any]:
     }
 
 
-@router.get("/organisations", response={200: OrgPage, **error_responses(403, 404)})
+@router.get("/organisations", response={200: OrgPage, **error_responses(403, 404)},
+            summary="组织列表")
 def org_list(
     request: HttpRequest,
     parent: int | None = Query(None, description="只列出该组织的直接下级"),
@@ -106,12 +107,14 @@ def org_list(
     return page_of(qs.order_by("path"), limit, offset, _org_out)
 
 
-@router.get("/organisations/{org_id}", response={200: OrgOut, **error_responses(404)})
+@router.get("/organisations/{org_id}", response={200: OrgOut, **error_responses(404)},
+            summary="组织详情")
 def org_detail(request: HttpRequest, org_id: int) -> dict[str, Any]:
     return _org_out(organisation_get_for_user(request.user, org_id)[0])
 
 
-@router.post("/organisations", response={201: OrgOut, **error_responses(400, 403, 422)})
+@router.post("/organisations", response={201: OrgOut, **error_responses(400, 403, 422)},
+             summary="新建组织")
 def org_create_api(request: HttpRequest, payload: OrgIn) -> Status:
     """Create an organisation under a parent in your subtree."""
     require(request.user, Perm.MANAGE_ORGS, "您的角色无权新建组织")
@@ -123,7 +126,8 @@ def org_create_api(request: HttpRequest, payload: OrgIn) -> Status:
 
 
 @router.patch("/organisations/{org_id}",
-              response={200: OrgOut, **error_responses(400, 403, 404, 422)})
+              response={200: OrgOut, **error_responses(400, 403, 404, 422)},
+              summary="修改或移动组织")
 def org_update_api(request: HttpRequest, org_id: int, payload: OrgPatch) -> dict[str, Any]:
     """Change an organisation; a new ``parent`` moves it with its whole subtree."""
     org, can_write = organisation_get_for_user(request.user, org_id)
@@ -219,7 +223,8 @@ def _unit_holder(request: HttpRequest, org_id: int) -> Organisation:
     return org
 
 
-@router.get("/units", response={200: UnitPage, **error_responses(403, 404)})
+@router.get("/units", response={200: UnitPage, **error_responses(403, 404)},
+            summary="参保单位列表与查询")
 def unit_list(
     request: HttpRequest,
     q: str = Query("", description="单位名称包含，或完整的统一社会信用代码"),
@@ -236,12 +241,14 @@ def unit_list(
     return page_of(qs.order_by("org_path", "id"), limit, offset, _unit_out)
 
 
-@router.get("/units/{unit_id}", response={200: UnitDetailOut, **error_responses(404)})
+@router.get("/units/{unit_id}", response={200: UnitDetailOut, **error_responses(404)},
+            summary="参保单位详情")
 def unit_detail(request: HttpRequest, unit_id: int) -> dict[str, Any]:
     return _unit_detail_out(*unit_get_for_user(request.user, unit_id))
 
 
-@router.post("/units", response={201: UnitDetailOut, **error_responses(400, 403, 409, 422)})
+@router.post("/units", response={201: UnitDetailOut, **error_responses(400, 403, 409, 422)},
+             summary="新建参保单位")
 def unit_create_api(request: HttpRequest, payload: UnitIn) -> Status:
     """Create a unit. A USCC failing its check digit answers 409 until confirmed."""
     require(request.user, Perm.MANAGE_UNITS, "您的角色无权新建参保单位")
@@ -253,7 +260,8 @@ def unit_create_api(request: HttpRequest, payload: UnitIn) -> Status:
 
 
 @router.patch("/units/{unit_id}",
-              response={200: UnitDetailOut, **error_responses(400, 403, 404, 409, 422)})
+              response={200: UnitDetailOut, **error_responses(400, 403, 404, 409, 422)},
+              summary="修改参保单位")
 def unit_update_api(request: HttpRequest, unit_id: int, payload: UnitPatch) -> dict[str, Any]:
     """Change a unit; a new ``organisation`` moves it and its members."""
     unit, can_write = unit_get_for_user(request.user, unit_id)

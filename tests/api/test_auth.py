@@ -139,3 +139,7 @@ def test_openapi_describes_every_endpoint_and_the_name_rule(world):
     assert "张*三" in schema["info"]["description"]
     assert {"BearerToken", "BrowserSession"} <= set(schema["components"]["securitySchemes"])
     assert "422" in paths["/api/members"]["post"]["responses"]
+    for path, methods in paths.items():
+        for method, operation in methods.items():
+            if not path.startswith("/api/enrollment"):
+                assert any("\u4e00" <= c <= "\u9fff" for c in operation["summary"]), (path, method)
