@@ -32,6 +32,12 @@ def claim_day(claim: Claim) -> datetime.date:
     return created.astimezone(local_tz()).date()
 
 
+def local_date(moment: datetime.datetime) -> datetime.date:
+    from .ingest import local_tz
+
+    return moment.astimezone(local_tz()).date()
+
+
 def membership_years(since: datetime.date | None, event: datetime.date) -> int:
     if since is None or event < since:
         return 1
@@ -53,7 +59,7 @@ def claim_facts(claim: Claim, settlement: Settlement, enrollment: Enrollment | N
         period_end=period.coverage_end if period else None,
         first_time=bool(enrollment and enrollment.first_time),
         begndate=settlement.begndate, enddate=settlement.enddate,
-        setl_date=settlement.setl_time.date(), claim_date=as_of,
+        setl_date=local_date(settlement.setl_time), claim_date=as_of,
         hospital_level=settlement.hosp_lv, disease=settlement.diag_code or None,
         amounts={k: v for k, v in settlement.amounts().items() if k != "hosp_part_amt"},
     )

@@ -32,6 +32,12 @@ ENGINE_WAITING = {"WAITING_PERIOD", "WAITING_CONSOLATION"}
 LIVE = (ClaimStatus.SUBMITTED, ClaimStatus.IN_REVIEW, ClaimStatus.RETURNED, ClaimStatus.APPROVED)
 
 
+def local_tz() -> Any:
+    from .ingest import local_tz as tz
+
+    return tz()
+
+
 def policy_for(product_code: str) -> ClaimPolicy:
     return ClaimPolicy.objects.filter(product_code=product_code).first() or DEFAULT_POLICY
 
@@ -126,7 +132,7 @@ def risk_checks(claim: Claim, *, as_of: datetime.date, policy: ClaimPolicy | Non
     cover = Cover(e.coverage_start, e.period.coverage_end, e.waiting_until) if e else None
     return findings(me, payable_fen=claim.payable_fen,
                     reasons=list(claim.assessment.reasons if claim.assessment else []),
-                    setl_date=s.setl_time.date(), cover=cover, others=others, policy=policy,
+                    setl_date=s.setl_time.astimezone(local_tz()).date(), cover=cover, others=others, policy=policy,
                     as_of=as_of)
 
 

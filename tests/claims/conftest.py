@@ -9,8 +9,11 @@ from typing import Any
 
 import pytest
 
-from tests.enrollment.conftest import period_world  # noqa: F401
-from tests.enrollment.conftest import person, xlsx
+from tests.enrollment.conftest import (
+    period_world,  # noqa: F401
+    person,
+    xlsx,
+)
 
 JAN1 = datetime.date(2026, 1, 1)
 MEDICAL = "chongqing-2015-medical"

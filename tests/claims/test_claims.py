@@ -156,7 +156,7 @@ def test_corrected_settlement_creates_a_new_assessment(claims_world):
 
 def test_auto_claims_for_products_that_pay_without_application(claims_world):
     w = claims_world
-    s = settle(w, "S1")
+    settle(w, "S1")
     assert not Claim.objects.exists()  # not a 免申即享 product yet
     ClaimPolicy.objects.create(product_code=MEDICAL, auto_claim=True)
     made = claims_create_auto(as_of=AS_OF)

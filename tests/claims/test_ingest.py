@@ -8,9 +8,9 @@ from huzhu.claims.ingest import settlement_import_file, settlement_ingest, settl
 from huzhu.claims.models import Settlement
 from huzhu.claims.settlement_format import CSV_HEADERS, SettlementError
 from huzhu.pii.crypto import blind_index
+from tests.enrollment.test_roster import new_id
 
 from .conftest import jsonl, record
-from tests.enrollment.test_roster import new_id
 
 
 def test_good_record_is_stored_in_fen_encrypted_and_matched(world):
@@ -93,7 +93,7 @@ def test_csv_with_wrong_headers_is_refused_whole(world):
     data = "结算ID,身份证号\nS1,x\n".encode()
     report = settlement_import_file(path_or_bytes=data, file_name="c.csv", actor=world.wangwu)
     assert not report.ok and report.errors[0].record == 0 and "未知的列" in report.errors[0].text()
-    data = "setl_id,certno\nS1,x\n".encode()
+    data = b"setl_id,certno\nS1,x\n"
     report = settlement_import_file(path_or_bytes=data, file_name="c.csv", actor=world.wangwu)
     assert "缺少必需的列" in report.errors[0].message and "insutype" in report.errors[0].message
     assert not Settlement.objects.exists()

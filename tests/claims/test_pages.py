@@ -9,9 +9,9 @@ from django.urls import reverse
 from huzhu.claims.ingest import settlement_ingest
 from huzhu.claims.models import ClaimPolicy, Settlement
 from huzhu.claims.services import claim_file
+from tests.enrollment.test_roster import new_id
 
 from .conftest import MEDICAL, record
-from tests.enrollment.test_roster import new_id
 
 
 def _claim(w, setl_id="S1", **kw):
