@@ -33,6 +33,12 @@ class Action(models.TextChoices):
     ENROLLMENT_CREATED = "enrollment.created", "登记参保"
     ENROLLMENT_CONFIRMED = "enrollment.confirmed", "参保生效"
     PAYMENT_RECORDED = "payment.recorded", "登记缴费"
+    SETTLEMENT_RECEIVED = "settlement.received", "接收结算数据"
+    SETTLEMENT_IMPORTED = "settlement.imported", "导入结算数据文件"
+    SETTLEMENT_MATCHED = "settlement.matched", "结算数据匹配会员"
+    CLAIM_FILED = "claim.filed", "提交理赔申请"
+    CLAIM_REASSESSED = "claim.reassessed", "重新核算理赔"
+    CLAIM_TRANSITION = "claim.transition", "理赔状态变更"
 
 
 class Event(models.Model):

@@ -68,7 +68,10 @@ class Member(models.Model):
         verbose_name = "会员"
         verbose_name_plural = "会员"
         indexes = [
-            models.Index(fields=["org_path", "id"], name="member_scope_idx"),
+            # varchar_pattern_ops lets PostgreSQL use the index for LIKE 'prefix%' under a
+            # non-C collation; SQLite ignores opclasses (it runs case_sensitive_like=ON).
+            models.Index(fields=["org_path", "id"], name="member_scope_idx",
+                         opclasses=["varchar_pattern_ops", "int8_ops"]),
             models.Index(fields=["unit", "id"], name="member_unit_idx"),
         ]
 

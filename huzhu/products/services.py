@@ -32,6 +32,21 @@ def _digest(document: str, lists: dict[str, str]) -> str:
     return h.hexdigest()
 
 
+def _fingerprint(directory: Path) -> tuple[tuple[str, int, int], ...]:
+    files = sorted([*directory.glob("*.toml"), *(directory / "lists").glob("*.toml")])
+    return tuple((str(p), p.stat().st_mtime_ns, p.stat().st_size) for p in files)
+
+
+@lru_cache(maxsize=4)
+def _load(directory: str, fingerprint: tuple[tuple[str, int, int], ...]) -> Any:
+    """Parse the catalog once per content of the directory (files, mtimes, sizes)."""
+    path = Path(directory)
+    catalog = rules_catalog.load_catalog(path)
+    documents = {p.id: Path(p.path).read_text(encoding="utf-8")
+                 for p in catalog.products.values()}
+    return catalog, documents, _lists_snapshot(path)
+
+
 @transaction.atomic
 def catalog_import(*, directory: Path | str | None = None) -> list[ProductVersion]:
     """Store every product of the catalog directory; a version already stored is kept as is.
@@ -40,11 +55,10 @@ def catalog_import(*, directory: Path | str | None = None) -> list[ProductVersio
     version never changes, a correction gets a new version.
     """
     directory = Path(directory or rules_catalog.default_catalog_dir())
-    catalog = rules_catalog.load_catalog(directory)
-    lists = _lists_snapshot(directory)
+    catalog, documents, lists = _load(str(directory), _fingerprint(directory))
     stored = []
     for product in catalog.products.values():
-        document = Path(product.path).read_text(encoding="utf-8")
+        document = documents[product.id]
         digest = _digest(document, lists)
         existing = ProductVersion.objects.filter(code=product.id, version=product.version).first()
         if existing is not None:

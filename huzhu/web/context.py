@@ -15,6 +15,9 @@ MENU: list[tuple[str, str, Perm | None]] = [
     ("参保单位", "web:unit_list", Perm.VIEW_UNITS),
     ("会员管理", "web:member_list", Perm.VIEW_MEMBERS),
     ("参保进度", "enrollment:dashboard", Perm.MANAGE_UNITS),
+    ("理赔", "claims:list", Perm.VIEW_MEMBERS),
+    ("未匹配结算数据", "claims:unmatched", Perm.MANAGE_UNITS),
+    ("基金账务", "ledger:index", Perm.VIEW_LEDGER),
     ("操作日志", "web:event_list", Perm.VIEW_AUDIT),
     ("登录日志", "web:login_log", Perm.VIEW_LOGIN_LOG),
 ]
