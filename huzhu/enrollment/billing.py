@@ -20,6 +20,7 @@ from huzhu.products.models import Period
 from huzhu.rules.money import format_yuan
 
 from .coverage import coverage_dates
+from .postings import post_payment_received, post_premium_income
 from .models import (
     UNIT_PAYERS,
     Enrollment,
@@ -97,6 +98,7 @@ def payment_record(*, invoice: Invoice, bank_ref: str, amount_fen: int, paid_on:
     invoice.refresh_from_db()
     invoice.status = _status_for(invoice.due_fen, invoice.paid_fen)
     invoice.save(update_fields=["status"])
+    post_payment_received(payment=payment, invoice=invoice, actor=actor)
     event_record(action=Action.PAYMENT_RECORDED, actor=actor, obj=payment,
                  org_path=invoice.org_path,
                  after={"invoice": invoice.number, "amount_fen": amount_fen, "bank_ref": bank_ref})
@@ -124,6 +126,7 @@ def _confirm(invoice: Invoice, confirmed_on: datetime.date, actor: Any) -> int:
     Enrollment.objects.bulk_update(enrollments, ["status", "coverage_start", "waiting_until",
                                                  "first_time", "continuous_since",
                                                  "confirmed_at"], batch_size=1000)
+    post_premium_income(invoice=invoice, settled_on=confirmed_on, actor=actor)
     event_record(action=Action.ENROLLMENT_CONFIRMED, actor=actor, obj=invoice,
                  org_path=invoice.org_path, after={"enrollments": len(enrollments),
                                                     "confirmed_on": confirmed_on.isoformat()})

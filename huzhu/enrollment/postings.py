@@ -1,0 +1,66 @@
+"""Premium money into the fund's ledger. Only ledger services move money; these functions
+say what enrollment's events mean in accounts, each with an idempotency key from our rows.
+
+- A unit's payment arrives: Dr 基金专户存款 / Cr 预收互助金 (the unit's money is held until its
+  invoice is settled; an over-payment stays there, owed back).
+- The invoice is settled (coverage starts): the premium becomes income by payer kind, product
+  and period: Dr 预收互助金 for the unit's part, Dr 应收补贴款 for the parts unions, government
+  or donors pay directly; Cr 互助金收入 per (payer, product).
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections import defaultdict
+from typing import Any
+
+from huzhu.ledger.models import AccountKind
+from huzhu.ledger.services import Source, account_open, ledger_post
+
+from .models import UNIT_PAYERS, Enrollment, Invoice, Payment
+
+
+def post_payment_received(*, payment: Payment, invoice: Invoice, actor: Any) -> None:
+    region = invoice.fund_region
+    period_code = invoice.period.code
+    bank = account_open(org=region, kind=AccountKind.BANK)
+    held = account_open(org=region, kind=AccountKind.ADVANCE_RECEIVED, period_code=period_code)
+    ledger_post(
+        key=f"premium-payment:{payment.pk}",
+        legs=[(bank, payment.amount_fen), (held, -payment.amount_fen)],
+        memo=f"{invoice.number} 到账 {payment.bank_ref}",
+        business_date=payment.paid_on, source=Source("enrollment.payment", str(payment.pk)),
+        actor=actor)
+
+
+def post_premium_income(*, invoice: Invoice, settled_on: datetime.date, actor: Any) -> None:
+    region = invoice.fund_region
+    period_code = invoice.period.code
+    income: dict[tuple[str, str], int] = defaultdict(int)
+    unit_part = other_part = 0
+    rows = Enrollment.objects.filter(invoice=invoice).values_list(
+        "product_version__code", "split")
+    for product_code, split in rows:
+        for part in split:
+            income[(part["payer"], product_code)] += part["fen"]
+            if part["payer"] in UNIT_PAYERS:
+                unit_part += part["fen"]
+            else:
+                other_part += part["fen"]
+    legs: list[tuple[Any, int]] = []
+    if unit_part:
+        legs.append((account_open(org=region, kind=AccountKind.ADVANCE_RECEIVED,
+                                  period_code=period_code), unit_part))
+    if other_part:
+        legs.append((account_open(org=region, kind=AccountKind.SUBSIDY_RECEIVABLE,
+                                  period_code=period_code), other_part))
+    for (payer, product_code), fen in sorted(income.items()):
+        if fen:
+            legs.append((account_open(org=region, kind=AccountKind.PREMIUM_INCOME,
+                                      payer_kind=payer, product_code=product_code,
+                                      period_code=period_code), -fen))
+    if len(legs) < 2:
+        return
+    ledger_post(key=f"premium-income:{invoice.pk}", legs=legs,
+                memo=f"{invoice.number} 参保生效，确认互助金收入", business_date=settled_on,
+                source=Source("enrollment.invoice", str(invoice.pk)), actor=actor)
