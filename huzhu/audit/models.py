@@ -31,6 +31,7 @@ class Action(models.TextChoices):
     EXPORT = "data.exported", "导出数据"
     ROSTER_COMMITTED = "roster.committed", "提交花名册"
     ENROLLMENT_CREATED = "enrollment.created", "登记参保"
+    ENROLLMENT_REFUNDED = "enrollment.refunded", "参保退费"
     ENROLLMENT_CONFIRMED = "enrollment.confirmed", "参保生效"
     PAYMENT_RECORDED = "payment.recorded", "登记缴费"
     SETTLEMENT_RECEIVED = "settlement.received", "接收结算数据"

@@ -20,7 +20,6 @@ from huzhu.products.models import Period
 from huzhu.rules.money import format_yuan
 
 from .coverage import coverage_dates
-from .postings import post_payment_received, post_premium_income
 from .models import (
     UNIT_PAYERS,
     Enrollment,
@@ -29,6 +28,7 @@ from .models import (
     InvoiceStatus,
     Payment,
 )
+from .postings import post_payment_received, post_premium_income, post_refund
 
 
 @transaction.atomic
@@ -131,3 +131,30 @@ def _confirm(invoice: Invoice, confirmed_on: datetime.date, actor: Any) -> int:
                  org_path=invoice.org_path, after={"enrollments": len(enrollments),
                                                     "confirmed_on": confirmed_on.isoformat()})
     return len(enrollments)
+
+
+@transaction.atomic
+def enrollment_refund(*, enrollment: Enrollment, reason: str, actor: Any,
+                      on: datetime.date | None = None) -> Enrollment:
+    """Refund a member's premium (e.g. found ineligible after the unit paid): coverage ends,
+    his share leaves income, and what his unit paid for him is owed back."""
+    if not reason.strip():
+        raise DomainError("请填写退费原因", field_errors={"reason": ["请填写退费原因"]})
+    enrollment = Enrollment.objects.select_for_update().select_related(
+        "invoice", "product_version", "period").get(pk=enrollment.pk)
+    if enrollment.status == EnrollmentStatus.REFUNDED:
+        return enrollment
+    was_active = enrollment.status == EnrollmentStatus.ACTIVE
+    enrollment.status = EnrollmentStatus.REFUNDED
+    enrollment.save(update_fields=["status"])
+    if was_active:
+        post_refund(enrollment=enrollment, on=on or timezone.localdate(), actor=actor)
+    elif enrollment.invoice is not None:
+        # Not yet settled: the member simply leaves the unit's bill.
+        unit_part = sum(p["fen"] for p in enrollment.split if p["payer"] in UNIT_PAYERS)
+        Invoice.objects.filter(pk=enrollment.invoice_id).update(
+            total_fen=F("total_fen") - enrollment.premium_fen, due_fen=F("due_fen") - unit_part)
+    event_record(action="enrollment.refunded", actor=actor, obj=enrollment,
+                 org_path=enrollment.org_path,
+                 after={"reason": reason.strip()[:200], "premium_fen": enrollment.premium_fen})
+    return enrollment

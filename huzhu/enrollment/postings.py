@@ -64,3 +64,32 @@ def post_premium_income(*, invoice: Invoice, settled_on: datetime.date, actor: A
     ledger_post(key=f"premium-income:{invoice.pk}", legs=legs,
                 memo=f"{invoice.number} 参保生效，确认互助金收入", business_date=settled_on,
                 source=Source("enrollment.invoice", str(invoice.pk)), actor=actor)
+
+
+def post_refund(*, enrollment: Enrollment, on: datetime.date, actor: Any) -> None:
+    """Take back one member's premium from income: the mirror of his share of the invoice's
+    income entry. The unit's part becomes owed back (预收互助金), the subsidies no longer due."""
+    invoice = enrollment.invoice
+    if invoice is None:
+        return
+    region, period_code = invoice.fund_region, invoice.period.code
+    code = enrollment.product_version.code
+    legs: list[tuple[Any, int]] = []
+    unit_part = sum(p["fen"] for p in enrollment.split if p["payer"] in UNIT_PAYERS)
+    other_part = sum(p["fen"] for p in enrollment.split if p["payer"] not in UNIT_PAYERS)
+    for part in enrollment.split:
+        if part["fen"]:
+            legs.append((account_open(org=region, kind=AccountKind.PREMIUM_INCOME,
+                                      payer_kind=part["payer"], product_code=code,
+                                      period_code=period_code), part["fen"]))
+    if unit_part:
+        legs.append((account_open(org=region, kind=AccountKind.ADVANCE_RECEIVED,
+                                  period_code=period_code), -unit_part))
+    if other_part:
+        legs.append((account_open(org=region, kind=AccountKind.SUBSIDY_RECEIVABLE,
+                                  period_code=period_code), -other_part))
+    if len(legs) < 2:
+        return
+    ledger_post(key=f"premium-refund:{enrollment.pk}", legs=legs,
+                memo=f"{invoice.number} 退费：会员 #{enrollment.member_id}", business_date=on,
+                source=Source("enrollment.enrollment", str(enrollment.pk)), actor=actor)
