@@ -167,7 +167,9 @@ def member_update(
     *, actor: Any, member: Member, data: MemberInput, confirm_warnings: bool = False
 ) -> Member:
     clean = member_clean(data)
-    confirmed = _check_confirmation(clean, confirm_warnings)
+    # A card already confirmed is not questioned again when it is unchanged.
+    already = member.bank_card_warning_confirmed and clean.values["bank_card"] == member.bank_card
+    confirmed = _check_confirmation(clean, confirm_warnings or already)
     _check_unique(clean.values["id_number"], exclude_pk=member.pk)
     before = member_snapshot(member)
     _apply(member, clean.values, confirmed)

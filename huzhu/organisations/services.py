@@ -33,15 +33,28 @@ def _place(org: Organisation) -> None:
     org.fund_region_id = org.pk if org.is_fund_region else (parent.fund_region_id if parent else None)
 
 
+UNIT_HOLDER_KINDS = (OrgKind.GRASSROOTS, OrgKind.INDUSTRY, OrgKind.ORGAN_COMMITTEE)
+
+
+def _check_org_fields(name: str, kind: str) -> None:
+    if kind not in OrgKind.values:
+        raise DomainError("组织类型无效", field_errors={"kind": ["请选择组织类型"]})
+    if not name.strip():
+        raise DomainError("名称不能为空", field_errors={"name": ["名称不能为空"]})
+
+
+def _check_unit_holder(organisation: Organisation) -> None:
+    if organisation.kind not in UNIT_HOLDER_KINDS:
+        raise DomainError("参保单位只能隶属于基层工会、产业工会或机关工委",
+                          field_errors={"organisation": ["请选择基层工会、产业工会或机关工委"]})
+
+
 @transaction.atomic
 def org_create(
     *, actor: Any, name: str, kind: str, parent: Organisation | None,
     is_fund_region: bool = False, code: str = "",
 ) -> Organisation:
-    if kind not in OrgKind.values:
-        raise DomainError("组织类型无效", field_errors={"kind": ["请选择组织类型"]})
-    if not name.strip():
-        raise DomainError("名称不能为空", field_errors={"name": ["名称不能为空"]})
+    _check_org_fields(name, kind)
     org = Organisation(
         name=name.strip(), kind=kind, parent=parent, is_fund_region=is_fund_region, code=code,
         path="", depth=0,
@@ -57,6 +70,7 @@ def org_create(
 def org_update(
     *, actor: Any, org: Organisation, name: str, kind: str, is_fund_region: bool, code: str = ""
 ) -> Organisation:
+    _check_org_fields(name, kind)
     before = _org_snapshot(org)
     org.name, org.kind, org.code = name.strip(), kind, code
     region_changed = org.is_fund_region != is_fund_region
@@ -149,6 +163,7 @@ def unit_create(
     confirm_warnings: bool = False,
 ) -> Unit:
     """Validate and create a unit. A checksum failure on the USCC needs confirmation."""
+    _check_unit_holder(organisation)
     errors: dict[str, list[str]] = {}
     if not name.strip():
         errors["name"] = ["单位名称不能为空"]
@@ -179,8 +194,10 @@ def unit_update(
 ) -> Unit:
     from huzhu.members.models import Member
 
+    _check_unit_holder(organisation)
     before = _unit_snapshot(unit)
-    code, warned = _checked_uscc(uscc, confirm_warnings)
+    code, warned = _checked_uscc(uscc, confirm_warnings or (
+        unit.uscc_warning_confirmed and uscc.strip().upper() == unit.uscc))
     if Unit.objects.filter(uscc=code).exclude(pk=unit.pk).exists():
         raise DomainError("请更正标出的字段",
                           field_errors={"uscc": [f"统一社会信用代码 {code} 已被其他单位使用"]})

@@ -62,3 +62,20 @@ def test_sibling_prefix_is_not_a_subtree(world):
     for org in extra:
         inside = Organisation.objects.filter(path__startswith=org.path)
         assert list(inside) == [org]
+
+
+def test_org_update_refuses_blank_name_and_unknown_kind(world):
+    for name, kind in [("  ", OrgKind.CITY), ("南宁", "planet")]:
+        with pytest.raises(DomainError):
+            org_update(actor=None, org=world.city_a, name=name, kind=kind, is_fund_region=False)
+    assert Organisation.objects.get(pk=world.city_a.pk).name == "南宁市总工会"
+
+
+def test_units_hang_only_under_grassroots_industry_or_organ_unions(world):
+    from huzhu.demo.identities import social_credit_code
+    from huzhu.organisations.services import unit_create
+
+    with pytest.raises(DomainError, match="只能隶属于"):
+        unit_create(actor=None, name="县直单位", uscc=social_credit_code("450103", 77),
+                    organisation=world.county_a)
+    assert not Unit.objects.filter(name="县直单位").exists()

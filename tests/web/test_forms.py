@@ -142,3 +142,14 @@ def test_org_create_and_move_through_pages(world):
 
     assert not Organisation.objects.filter(name="越权工会").exists()
     assert Organisation.objects.get(name="鱼峰区总工会").parent_id == world.city_b.pk
+
+
+def test_a_confirmed_card_is_not_questioned_again(world):
+    client = client_for(world.wangwu)
+    data = member_post(world, bank_card="6225881414207431")
+    client.post(reverse("web:member_create"), {**data, "confirm_warnings": "on"})
+    member = Member.objects.get(name="刘新")
+    edit = {**data, "name": "刘新民", "id_number": "", "phone": "", "bank_card": ""}
+    assert client.post(reverse("web:member_edit", args=[member.pk]), edit).status_code == 302
+    member.refresh_from_db()
+    assert member.name == "刘新民" and member.bank_card_warning_confirmed is True
