@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 
 from huzhu.accounts.roles import Perm
 from huzhu.audit.models import Action
@@ -156,7 +156,12 @@ def member_create(*, actor: Any, data: MemberInput, confirm_warnings: bool = Fal
     _check_unique(clean.values["id_number"])
     member = Member()
     _apply(member, clean.values, confirmed)
-    member.save()
+    try:
+        with transaction.atomic():
+            member.save()
+    except IntegrityError:  # a concurrent request registered the same ID number first
+        raise DomainError("该身份证号已登记", field_errors={"id_number": ["该身份证号已登记为会员"]},
+                          code="duplicate") from None
     event_record(action=Action.MEMBER_CREATED, actor=actor, obj=member,
                  after=member_snapshot(member))
     return member

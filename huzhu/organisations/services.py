@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import F, Value
 from django.db.models.functions import Concat, Substr
 
@@ -179,10 +179,16 @@ def unit_create(
         errors["uscc"] = [f"统一社会信用代码 {code} 已被其他单位使用"]
     if errors:
         raise DomainError("请更正标出的字段", field_errors=errors)
-    unit = Unit.objects.create(
-        name=name.strip(), uscc=code, uscc_warning_confirmed=warned, organisation=organisation,
-        org_path=organisation.path, fund_region_id=organisation.fund_region_id, address=address,
-    )
+    try:
+        with transaction.atomic():
+            unit = Unit.objects.create(
+                name=name.strip(), uscc=code, uscc_warning_confirmed=warned,
+                organisation=organisation, org_path=organisation.path,
+                fund_region_id=organisation.fund_region_id, address=address,
+            )
+    except IntegrityError:  # a concurrent request registered the same code first
+        raise DomainError("请更正标出的字段", field_errors={
+            "uscc": [f"统一社会信用代码 {code} 已被其他单位使用"]}) from None
     event_record(action=Action.UNIT_CREATED, actor=actor, obj=unit, after=_unit_snapshot(unit))
     return unit
 
