@@ -140,7 +140,7 @@ def enrollment_refund(*, enrollment: Enrollment, reason: str, actor: Any,
     his share leaves income, and what his unit paid for him is owed back."""
     if not reason.strip():
         raise DomainError("请填写退费原因", field_errors={"reason": ["请填写退费原因"]})
-    enrollment = Enrollment.objects.select_for_update().select_related(
+    enrollment = Enrollment.objects.select_for_update(of=("self",)).select_related(
         "invoice", "product_version", "period").get(pk=enrollment.pk)
     if enrollment.status == EnrollmentStatus.REFUNDED:
         return enrollment
