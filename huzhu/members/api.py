@@ -30,6 +30,7 @@ from huzhu.pii.masking import mask_bank_card, mask_id_number, mask_name, mask_ph
 
 from .access import member_get_for_user
 from .models import EmploymentStatus, Gender, InsuranceType, Member
+from .selectors import full_names_for, member_search
 from .services import (
     FLAG_FIELDS,
     MemberInput,
@@ -38,7 +39,6 @@ from .services import (
     member_reveal,
     member_update,
 )
-from .views import full_names_for, member_search
 
 router = Router(tags=["会员"])
 
