@@ -95,6 +95,40 @@ def event_record(
     return event
 
 
+def events_record_many(rows: list[dict[str, Any]], *, actor: Any = None) -> None:
+    """Append many events under one lock of the chain head, hashed exactly as
+    ``event_record`` hashes one: for bulk paths that would otherwise serialise on the head.
+
+    Each row gives ``action``, ``object_type``, ``object_id``, ``org_path`` and optionally
+    ``before``/``after`` (masked or non-personal values only).
+    """
+    if not rows:
+        return
+    meta = current_request_meta()
+    label = (getattr(actor, "username", "") or "")[:150] if actor is not None else ""
+    with transaction.atomic():
+        head, _ = ChainHead.objects.get_or_create(name="events")
+        head = ChainHead.objects.select_for_update().get(pk=head.pk)
+        seq, prev = head.seq, head.hash
+        now = timezone.now()
+        events = []
+        for r in rows:
+            seq += 1
+            before, after = r.get("before"), r.get("after")
+            event = Event(
+                seq=seq, created_at=now, actor_id=getattr(actor, "pk", None), actor_label=label,
+                org_path=r.get("org_path", ""), action=r["action"],
+                object_type=r.get("object_type", ""), object_id=str(r.get("object_id", "")),
+                before=json.loads(json.dumps(before, ensure_ascii=False)) if before else before,
+                after=json.loads(json.dumps(after, ensure_ascii=False)) if after else after,
+                outcome=r.get("outcome", "ok"), request_id=meta.get("request_id", ""),
+                ip=meta.get("ip", ""), prev_hash=prev)
+            event.hash = prev = event_hash(event)
+            events.append(event)
+        Event.objects.bulk_create(events, batch_size=2000)
+        ChainHead.objects.filter(pk=head.pk).update(seq=seq, hash=prev)
+
+
 @dataclass(frozen=True)
 class ChainProblem:
     seq: int

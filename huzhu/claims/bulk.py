@@ -19,8 +19,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from huzhu.audit.models import ChainHead, Event
-from huzhu.audit.services import event_hash, event_record
+from huzhu.audit.services import event_record, events_record_many
 from huzhu.bulk import insert_rows, reserve_ids
 from huzhu.enrollment.models import Enrollment, EnrollmentStatus
 from huzhu.members.models import Member
@@ -112,30 +111,6 @@ def settlements_ingest_many(records: list[dict[str, Any]], *, actor: Any, fund_r
                  after={"created": report.created, "versions_or_repeats": report.slow,
                         "errors": len(report.errors)})
     return report
-
-
-def events_append_many(rows: list[dict[str, Any]], *, actor: Any) -> None:
-    """Append many events to the chain in one lock (same hashing as ``event_record``)."""
-    if not rows:
-        return
-    label = (getattr(actor, "username", "") or "")[:150] if actor is not None else ""
-    with transaction.atomic():
-        head, _ = ChainHead.objects.get_or_create(name="events")
-        head = ChainHead.objects.select_for_update().get(pk=head.pk)
-        seq, prev = head.seq, head.hash
-        now = timezone.now()
-        events = []
-        for r in rows:
-            seq += 1
-            e = Event(seq=seq, created_at=now, actor_id=getattr(actor, "pk", None),
-                      actor_label=label, org_path=r["org_path"], action=r["action"],
-                      object_type=r["object_type"], object_id=r["object_id"],
-                      before=r.get("before"), after=r.get("after"), outcome="ok",
-                      request_id="", ip="", prev_hash=prev)
-            e.hash = prev = event_hash(e)
-            events.append(e)
-        Event.objects.bulk_create(events, batch_size=2000)
-        ChainHead.objects.filter(pk=head.pk).update(seq=seq, hash=prev)
 
 
 def _history(member_ids: list[int]) -> dict[int, list[tuple]]:
@@ -283,4 +258,4 @@ def _process_chunk(ids: list[int], policies: dict, versions: dict, actor: Any,
                                      "payable_fen": result.payable_fen}})
         insert_rows(Claim, CLAIM_COLS, claims)
         insert_rows(Assessment, ASSESSMENT_COLS, assessments)
-        events_append_many(events, actor=actor)
+        events_record_many(events, actor=actor)

@@ -105,3 +105,15 @@ def test_record_outside_a_request_still_chains(db):
     first = event_record(action="org.created", object_type="x", object_id="1")
     second = event_record(action="org.created", object_type="x", object_id="2")
     assert second.prev_hash == first.hash and second.seq == first.seq + 1
+
+
+def test_bulk_appended_events_chain_with_single_ones(db):
+    from huzhu.audit.services import events_record_many
+
+    event_record(action="org.created", object_type="x", object_id="1")
+    events_record_many([{"action": "claim.transition", "object_type": "claims.claim",
+                         "object_id": i, "after": {"to": "approved", "fen": 100 * i}}
+                        for i in range(3)])
+    event_record(action="org.created", object_type="x", object_id="2")
+    assert list(chain_verify()) == []
+    assert Event.objects.count() == 5
