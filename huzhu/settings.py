@@ -104,6 +104,7 @@ INSTALLED_APPS = [
     "huzhu.enrollment",
     "huzhu.notices",
     "huzhu.claims",
+    "huzhu.payouts",
     "huzhu.web",
     "huzhu.demo",
 ]
@@ -184,6 +185,8 @@ STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "static"
 STATICFILES_DIRS = [BASE_DIR / "node_modules"] if (BASE_DIR / "node_modules").exists() else []
 MEDIA_ROOT = VAR_DIR / "media"
+# Claim documents: outside the web root and MEDIA_ROOT, encrypted (claims/documents.py).
+DOCUMENTS_DIR = Path(os.environ.get("HUZHU_DOCUMENTS_DIR", VAR_DIR / "documents"))
 
 SESSION_COOKIE_AGE = env_int("HUZHU_SESSION_SECONDS", 8 * 3600)
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True

@@ -38,6 +38,9 @@ class Perm(StrEnum):
     MANAGE_TOKENS = "accounts.manage_token"
     VIEW_LEDGER = "ledger.view_ledger"
     POST_LEDGER = "ledger.post_transaction"
+    FILE_CLAIMS = "claims.file_claim"
+    REVIEW_CLAIMS = "claims.review_claim"
+    MANAGE_PAYOUTS = "payouts.manage_batch"
 
 
 _BUSINESS_READ = {Perm.VIEW_ORGS, Perm.VIEW_UNITS, Perm.VIEW_MEMBERS}
@@ -49,12 +52,18 @@ ROLE_PERMISSIONS: dict[str, frozenset[Perm]] = {
     ),
     Role.SECURITY_ADMIN: frozenset({Perm.MANAGE_ROLES, Perm.VIEW_LOGIN_LOG}),
     Role.AUDIT_ADMIN: frozenset({Perm.VIEW_AUDIT, Perm.VIEW_LOGIN_LOG, Perm.VIEW_LEDGER}),
-    Role.REVIEWER: frozenset(_BUSINESS_READ | _BUSINESS_WRITE | {Perm.REVEAL_PII}),
-    Role.FINANCE: frozenset(_BUSINESS_READ | {Perm.REVEAL_PII, Perm.VIEW_LEDGER, Perm.POST_LEDGER}),
-    Role.CITY_STAFF: frozenset(_BUSINESS_READ | _BUSINESS_WRITE | {Perm.MANAGE_ORGS}),
-    Role.COUNTY_STAFF: frozenset(_BUSINESS_READ | _BUSINESS_WRITE),
-    Role.AGENT: frozenset({Perm.VIEW_UNITS, Perm.VIEW_MEMBERS, Perm.MANAGE_MEMBERS}),
-    Role.MEMBER: frozenset({Perm.VIEW_MEMBERS}),
+    Role.REVIEWER: frozenset(_BUSINESS_READ | _BUSINESS_WRITE
+                             | {Perm.REVEAL_PII, Perm.REVIEW_CLAIMS}),
+    Role.FINANCE: frozenset(_BUSINESS_READ | {Perm.REVEAL_PII, Perm.VIEW_LEDGER, Perm.POST_LEDGER,
+                                              Perm.MANAGE_PAYOUTS}),
+    Role.CITY_STAFF: frozenset(_BUSINESS_READ | _BUSINESS_WRITE
+                               | {Perm.MANAGE_ORGS, Perm.REVIEW_CLAIMS}),
+    # A county union runs the agency point (代办点) that files claims for members.
+    Role.COUNTY_STAFF: frozenset(_BUSINESS_READ | _BUSINESS_WRITE
+                                 | {Perm.REVIEW_CLAIMS, Perm.FILE_CLAIMS}),
+    Role.AGENT: frozenset({Perm.VIEW_UNITS, Perm.VIEW_MEMBERS, Perm.MANAGE_MEMBERS,
+                           Perm.FILE_CLAIMS}),
+    Role.MEMBER: frozenset({Perm.VIEW_MEMBERS, Perm.FILE_CLAIMS}),
 }
 
 # Which roles each administrator may assign; nobody may assign the role they hold.

@@ -40,6 +40,20 @@ class Action(models.TextChoices):
     CLAIM_FILED = "claim.filed", "提交理赔申请"
     CLAIM_REASSESSED = "claim.reassessed", "重新核算理赔"
     CLAIM_TRANSITION = "claim.transition", "理赔状态变更"
+    CLAIM_LEVEL = "claim.level", "理赔进入审核级次"
+    CLAIM_REVIEWED = "claim.reviewed", "审核理赔"
+    CLAIM_DOCUMENT = "claim.document", "上传理赔材料"
+    CLAIM_DOCUMENT_VIEWED = "claim.document_viewed", "查看理赔材料"
+    PAYOUT_BATCH_BUILT = "payout.batch_built", "生成代付批次"
+    PAYOUT_BATCH_APPROVED = "payout.batch_approved", "复核代付批次"
+    PAYOUT_BATCH_CANCELLED = "payout.batch_cancelled", "作废代付批次"
+    PAYOUT_BATCH_SENT = "payout.batch_sent", "发送代付批次"
+    PAYOUT_BATCH_REFUSED = "payout.batch_refused", "银行拒收代付批次"
+    PAYOUT_BATCH_ABANDONED = "payout.batch_abandoned", "放弃代付批次"
+    PAYOUT_BATCH_EXPORTED = "payout.batch_exported", "下载代付文件"
+    PAYOUT_RESULT_IMPORTED = "payout.result_imported", "导入银行回盘"
+    PAYOUT_REQUEUED = "payout.requeued", "重新支付"
+    PAYOUT_EXCEPTION_RESOLVED = "payout.exception_resolved", "处理对账异常"
 
 
 class Event(models.Model):

@@ -19,7 +19,7 @@ from huzhu.rules.model import Assessment as RuleAssessment
 from huzhu.rules.model import BenefitUsage, ClaimFacts, Usage
 
 from .models import Assessment, Claim, Settlement
-from .status import ClaimStatus
+from .status import GRANTED
 
 MEDICAL_INSUTYPES = {"310": "employee", "390": "resident"}
 
@@ -83,7 +83,7 @@ def usage_doc(u: Usage) -> dict[str, Any]:
 def usage_for(claim: Claim) -> Usage:
     """What the member drew from this product before this claim (approved claims only)."""
     rows = (Claim.objects.filter(member_id=claim.member_id, product_code=claim.product_code,
-                                 status=ClaimStatus.APPROVED, assessment__isnull=False)
+                                 status__in=GRANTED, assessment__isnull=False)
             .exclude(pk=claim.pk).values_list("period_id", "assessment__lines",
                                               "assessment__payable_fen"))
     benefits: dict[str, list[int]] = {}

@@ -33,9 +33,11 @@ from huzhu.rules.model import ClaimFacts, Usage
 from .assess import line_doc, membership_years, reason_codes, trace_doc, usage_doc
 from .ingest import local_tz, settlement_ingest
 from .models import AMOUNT_FIELDS, Assessment, Claim, ClaimPolicy, ClaimSource, Settlement
+from .review import levels_of, local_today
 from .risk import LIVE, Cover, Stay, decision, findings, policy_for
 from .settlement_format import SettlementError, content_hash, parse_record, raw_text
-from .status import ClaimStatus, transition_check
+from .status import GRANTED, ClaimStatus, transition_check
+from .workdays import add_workdays
 
 CHUNK = 5000
 
@@ -126,7 +128,7 @@ def _history(member_ids: list[int]) -> dict[int, list[tuple]]:
 def _usage(rows: list[tuple], code: str, period_id: int) -> Usage:
     u = scalar.EMPTY_USAGE
     for _pk, c, _s, _m, _b, _e, _ev, status, pid, lines, payable in rows:
-        if c == code and pid == period_id and status == ClaimStatus.APPROVED and lines:
+        if c == code and pid == period_id and status in GRANTED and lines:
             u = _add(u, lines, payable)
     return u
 
@@ -147,7 +149,7 @@ def _add(u: Usage, lines: list[dict], payable: int) -> Usage:
 CLAIM_COLS = ("id", "member_id", "settlement_id", "setl_id", "product_code", "product_version_id",
               "enrollment_id", "period_id", "event_date", "source", "status", "payable_fen",
               "risk", "assessment_id", "org_path", "fund_region_id", "created_by_id",
-              "created_at", "decided_at")
+              "created_at", "decided_at", "review_level", "due_on")
 ASSESSMENT_COLS = ("id", "claim_id", "settlement_id", "product_version_id", "payable_fen",
                    "lines", "reasons", "trace", "usage", "input_hash", "as_of", "engine",
                    "created_at")
@@ -172,6 +174,16 @@ def claims_process_many(settlement_ids: list[int], *, actor: Any = None,
 def _process_chunk(ids: list[int], policies: dict, versions: dict, actor: Any,
                    as_of: datetime.date, counts: dict) -> None:
     tz = local_tz()
+    entry: dict[int, tuple[int, datetime.date]] = {}
+
+    def review_entry(region_id: int, to: str) -> tuple[int, datetime.date | None]:
+        if to != ClaimStatus.IN_REVIEW:
+            return (0, None)
+        if region_id not in entry:
+            first = levels_of(region_id)[0]
+            entry[region_id] = (first.level, add_workdays(local_today(), first.working_days))
+        return entry[region_id]
+
     setls = list(Settlement.objects.filter(pk__in=ids, is_current=True, member__isnull=False)
                  .defer("raw", "certno", "diag_name").order_by("member_id", "enddate", "id"))
     member_ids = sorted({s.member_id for s in setls})
@@ -243,7 +255,9 @@ def _process_chunk(ids: list[int], policies: dict, versions: dict, actor: Any,
             claims.append((cid, m.pk, s.pk, s.setl_id, code, e.product_version_id, e.pk,
                            e.period_id, s.begndate, ClaimSource.AUTO, to, result.payable_fen,
                            json.dumps(found, ensure_ascii=False), aid, m.org_path,
-                           m.fund_region_id, actor_id, now, now if to != ClaimStatus.IN_REVIEW else None))
+                           m.fund_region_id, actor_id, now,
+                           now if to != ClaimStatus.IN_REVIEW else None,
+                           *review_entry(m.fund_region_id, to)))
             assessments.append((aid, cid, s.pk, e.product_version_id, result.payable_fen,
                                 json.dumps(lines, ensure_ascii=False),
                                 json.dumps(reasons), json.dumps(trace_doc(result), ensure_ascii=False),

@@ -211,6 +211,8 @@ class Claim(models.Model):
                                    on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
     decided_at = models.DateTimeField(null=True, blank=True)
+    review_level = models.PositiveSmallIntegerField("审核级次", default=0)  # 0: not in review
+    due_on = models.DateField("审核时限", null=True, blank=True)
 
     class Meta:
         ordering = ["-id"]
@@ -220,6 +222,8 @@ class Claim(models.Model):
             models.Index(fields=["org_path", "id"], name="claim_scope_idx"),
             models.Index(fields=["member", "product_code", "period"], name="claim_usage_idx"),
             models.Index(fields=["status", "id"], name="claim_status_idx"),
+            models.Index(fields=["status", "review_level", "due_on", "id"],
+                         name="claim_queue_idx"),
         ]
 
     def __str__(self) -> str:
@@ -263,3 +267,138 @@ class Assessment(models.Model):
 
     def __str__(self) -> str:
         return f"{self.claim_id}: {self.payable_fen}"
+
+
+class ReviewLevel(models.Model):
+    """One level of review in a fund region (e.g. 县级初审 → 市级复审 → 协会终审).
+
+    ``org_kind`` names which union in the member's line reviews at this level; a claim enters
+    level 1 and approval at a level passes it on, unless the level may decide it alone
+    (``final_limit_fen``: approve here when the payable is at most this; empty: never, unless
+    it is the last level). Without rows, :data:`DEFAULT_LEVELS` apply."""
+
+    fund_region = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="+",
+                                    verbose_name="统筹区")
+    level = models.PositiveSmallIntegerField("级次")
+    name = models.CharField("名称", max_length=40)
+    org_kind = models.CharField("审核组织层级", max_length=20)
+    working_days = models.PositiveSmallIntegerField("时限（工作日）", default=2)
+    final_limit_fen = models.BigIntegerField("本级可终审金额（分）", null=True, blank=True)
+
+    class Meta:
+        ordering = ["fund_region_id", "level"]
+        verbose_name = "审核级次"
+        verbose_name_plural = "审核级次"
+        constraints = [
+            models.UniqueConstraint(fields=["fund_region", "level"], name="review_level_once"),
+            models.CheckConstraint(name="review_level_from_one", condition=models.Q(level__gte=1)),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.level} {self.name}"
+
+
+class ReviewAction(models.TextChoices):
+    APPROVE = "approve", "审核通过"
+    RETURN = "return", "退回补件"
+    REJECT = "reject", "不予给付"
+    ESCALATE = "escalate", "提交上级"
+    RESUBMIT = "resubmit", "补件后重新提交"
+    APPEAL = "appeal", "会员申诉"
+
+
+class ClaimReview(models.Model):
+    """One reviewer's (or member's) act on a claim at a level; never edited."""
+
+    claim = models.ForeignKey("Claim", on_delete=models.PROTECT, related_name="reviews")
+    level = models.PositiveSmallIntegerField()
+    action = models.CharField(max_length=10, choices=ReviewAction.choices)
+    reason_code = models.CharField(max_length=40, blank=True)
+    note = models.CharField(max_length=500, blank=True)
+    due_on = models.DateField(null=True, blank=True)
+    overdue = models.BooleanField(default=False)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                              on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+        verbose_name = "审核记录"
+        verbose_name_plural = "审核记录"
+
+    def __str__(self) -> str:
+        return f"{self.claim_id} L{self.level} {self.action}"
+
+
+class WorkdayOverride(models.Model):
+    """A day the official holiday schedule (国务院办公厅节假日安排) makes a holiday or a working
+    weekend, for years the chinese-calendar package does not cover yet."""
+
+    day = models.DateField("日期", unique=True)
+    is_workday = models.BooleanField("是否工作日")
+    note = models.CharField("说明", max_length=60, blank=True)
+
+    class Meta:
+        ordering = ["day"]
+        verbose_name = "节假日调整"
+        verbose_name_plural = "节假日调整"
+
+    def __str__(self) -> str:
+        return f"{self.day} {'班' if self.is_workday else '休'}"
+
+
+class MemberPeriodUsage(models.Model):
+    """What one member has been granted from one product in one period: the row every approval
+    locks (``select_for_update``), so caps and claim counts hold when approvals race."""
+
+    member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="+")
+    product_code = models.CharField(max_length=80)
+    period = models.ForeignKey(Period, on_delete=models.PROTECT, related_name="+")
+    granted_fen = models.BigIntegerField(default=0)
+    claims = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        verbose_name = "会员本期已给付"
+        verbose_name_plural = "会员本期已给付"
+        constraints = [
+            models.UniqueConstraint(fields=["member", "product_code", "period"],
+                                    name="member_period_usage_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.member_id}/{self.product_code}/{self.period_id}: {self.granted_fen}"
+
+
+class DocumentKind(models.TextChoices):
+    DISCHARGE = "discharge", "出院小结"
+    INVOICE = "invoice", "住院发票"
+    SETTLEMENT = "settlement", "医保结算单"
+    DIAGNOSIS = "diagnosis", "诊断证明"
+    OTHER = "other", "其他材料"
+
+
+class ClaimDocument(models.Model):
+    """A photo or PDF filed with a claim. The bytes live outside the web root, encrypted
+    (``settings.DOCUMENTS_DIR``), under a random name; the type is read from the content."""
+
+    claim = models.ForeignKey("Claim", on_delete=models.PROTECT, related_name="documents")
+    kind = models.CharField("材料类型", max_length=12, choices=DocumentKind.choices)
+    file_name = models.CharField("文件名", max_length=200)
+    content_type = models.CharField(max_length=40)
+    size = models.PositiveIntegerField()
+    sha256 = models.CharField(max_length=64)
+    storage_name = models.CharField(max_length=80, unique=True)
+    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                                    on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+        verbose_name = "理赔材料"
+        verbose_name_plural = "理赔材料"
+        constraints = [
+            models.UniqueConstraint(fields=["claim", "sha256"], name="claim_document_once"),
+        ]
+
+    def __str__(self) -> str:
+        return self.file_name

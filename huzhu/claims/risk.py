@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .models import DEFAULT_POLICY, Claim, ClaimPolicy
-from .status import ClaimStatus
+from .status import GRANTED, ClaimStatus
 
 ZH = {
     "DUPLICATE_SETTLEMENT": "同一结算记录已有理赔",
@@ -27,9 +27,30 @@ ZH = {
     "RANDOM_SAMPLE": "随机抽检",
     "SETTLEMENT_CORRECTED": "结算记录已更正，已重新核算",
 }
+REASONS_ZH = {
+    "NOT_ELIGIBLE": "不符合参保条件", "NOT_YET_COVERED": "事件早于保障开始",
+    "COVERAGE_ENDED": "保障已结束", "DEADLINE_PASSED": "超过申请期限",
+    "WAITING_PERIOD": "等待期内", "WAITING_CONSOLATION": "等待期内减额给付",
+    "HOSPITAL_LEVEL": "医院等级不符", "STAY_TOO_SHORT": "住院天数不足",
+    "DISEASE_NOT_LISTED": "病种不在目录内", "NO_COST": "费用基数为零",
+    "DEDUCTIBLE_NOT_MET": "未达起付线", "DEDUCTIBLE": "扣除起付线",
+    "RATIO_SHARE_CAP": "按统筹基金支付比例封顶", "MIN_BENEFIT": "按最低给付",
+    "PER_CLAIM_CAP": "单次封顶", "CLAIM_COUNT_EXCEEDED": "超过本期理赔次数",
+    "LIFETIME_LIMIT": "超过终身次数", "PERIOD_CAP": "本期封顶",
+    "PRODUCT_PERIOD_CAP": "产品本期总封顶", "BELOW_THRESHOLD": "未达给付标准",
+    "NO_PRIOR_PAYMENT": "上期未有给付", "SHARES_LIMITED": "份数按上限计",
+}
+
+
+def rules_reasons_zh(codes: list[str]) -> str:
+    """The rules engine's reason codes as one Chinese phrase, for a member's SMS."""
+    names = [REASONS_ZH.get(c, c) for c in codes if c != "NOT_APPLICABLE"]
+    return "、".join(names) or "按保障规则无可给付金额"
+
+
 ENGINE_COVERAGE = {"NOT_YET_COVERED", "COVERAGE_ENDED"}
 ENGINE_WAITING = {"WAITING_PERIOD", "WAITING_CONSOLATION"}
-LIVE = (ClaimStatus.SUBMITTED, ClaimStatus.IN_REVIEW, ClaimStatus.RETURNED, ClaimStatus.APPROVED)
+LIVE = (ClaimStatus.SUBMITTED, ClaimStatus.IN_REVIEW, ClaimStatus.RETURNED, *GRANTED)
 
 
 def local_tz() -> Any:

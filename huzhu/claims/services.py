@@ -1,6 +1,6 @@
 """Claims: filed by a member, an agent or an agency point, or created automatically from a
 matched settlement (免申即享); assessed, checked for risk, then approved at once or sent to
-review. Ledger postings and payouts come later; an approved claim waits with its payable fen.
+review (``review.py``). Approval owes the payable (``approval.py``); payouts pay it.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from huzhu.enrollment.models import Enrollment, EnrollmentStatus
 from huzhu.errors import DomainError
 from huzhu.members.models import Member
 
+from .approval import claim_grant, claim_refuse, usage_lock
 from .assess import claim_assess, claim_day
 from .ingest import (  # noqa: F401  (re-exported service API)
     ImportReport,
@@ -24,8 +25,10 @@ from .ingest import (  # noqa: F401  (re-exported service API)
     settlement_match_retry,
 )
 from .models import Claim, ClaimPolicy, ClaimSource, Settlement
-from .risk import ZH, decision, risk_checks
-from .status import OPEN, ClaimStatus, claim_transition
+from .notify import claim_notice
+from .review import review_enter
+from .risk import ZH, decision, risk_checks, rules_reasons_zh
+from .status import OPEN, ClaimStatus
 
 __all__ = ["settlement_import_file", "settlement_ingest", "settlement_match_retry",
            "claim_file", "claim_assess", "claim_screen", "claims_create_auto", "ImportReport"]
@@ -49,10 +52,13 @@ def claim_screen(claim: Claim, *, actor: Any = None, as_of: datetime.date | None
     if claim.status != ClaimStatus.SUBMITTED:
         return claim
     to = decision(claim, findings)
-    why = ", ".join(f["code"] for f in findings) if findings else (
-        "straight_through" if to == ClaimStatus.APPROVED else
-        ", ".join(claim.assessment.reasons) or "nothing_payable")
-    return claim_transition(claim, to, actor=actor, reason=why)
+    if to == ClaimStatus.APPROVED:
+        return claim_grant(claim, actor=actor, reason="straight_through", as_of=as_of)
+    if to == ClaimStatus.IN_REVIEW:
+        return review_enter(claim, actor=actor, reason=", ".join(f["code"] for f in findings))
+    reasons = list(claim.assessment.reasons)
+    return claim_refuse(claim, actor=actor, reason_code=", ".join(reasons) or "nothing_payable",
+                        reason_zh=rules_reasons_zh(reasons), key=f"claim-rejected:{claim.pk}:screen")
 
 
 @transaction.atomic
@@ -65,7 +71,10 @@ def claim_file(*, member: Member, settlement: Settlement, product_code: str, act
         raise DomainError("该结算记录不属于此会员", code="not_members")
     if not settlement.is_current:
         settlement = Settlement.objects.get(setl_id=settlement.setl_id, is_current=True)
-    Member.objects.select_for_update().filter(pk=member.pk).first()  # one member's claims in turn
+    # One member's filings in turn, then the member-period usage row: the order every path
+    # takes these locks in (before the event chain's head), so filings and approvals can't
+    # deadlock.
+    Member.objects.select_for_update().filter(pk=member.pk).first()
     event_day = settlement.begndate
     enrollment = enrollment_for(member.pk, product_code, event_day)
     if enrollment is None:
@@ -76,9 +85,12 @@ def claim_file(*, member: Member, settlement: Settlement, product_code: str, act
         enrollment=enrollment, period=enrollment.period, event_date=event_day, source=source,
         org_path=member.org_path, fund_region_id=member.fund_region_id,
         created_by=actor if getattr(actor, "pk", None) else None)
+    usage_lock(claim)
     claim.save(force_insert=True)
     event_record(action="claim.filed", actor=actor, obj=claim,
                  after={"setl_id": claim.setl_id, "product": product_code, "source": source})
+    if source != ClaimSource.AUTO:
+        claim_notice(claim, "CLAIM_SUBMITTED", f"claim-submitted:{claim.pk}")
     claim_assess(claim, as_of=as_of)
     return claim_screen(claim, actor=actor, as_of=as_of)
 

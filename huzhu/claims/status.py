@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 from django.db import models, transaction
 from django.utils import timezone
 
-from huzhu.audit.services import event_record
+from huzhu.audit.services import event_record, events_record_many
 from huzhu.errors import DomainError
 
 if TYPE_CHECKING:
@@ -19,25 +19,35 @@ class ClaimStatus(models.TextChoices):
     SUBMITTED = "submitted", "已提交"
     IN_REVIEW = "in_review", "待审核"
     RETURNED = "returned", "退回补件"
-    APPROVED = "approved", "已核准"
+    APPROVED = "approved", "已核准待支付"
     REJECTED = "rejected", "不予给付"
     WITHDRAWN = "withdrawn", "已撤回"
+    PAYING = "paying", "支付中"
+    PAID = "paid", "已支付"
+    PAYMENT_FAILED = "pay_failed", "支付失败"
 
 
 S = ClaimStatus
 
-# from → the statuses it may move to. Payment statuses come with payouts.
+# from → the statuses it may move to (TRUST R-06). A review level moving the claim up keeps it
+# IN_REVIEW (the level changes, and that is an event too); a rejected claim may be appealed,
+# which sends it back to review; a failed payment goes back to payable once the card is fixed.
 TRANSITIONS: dict[str, frozenset[str]] = {
     S.SUBMITTED: frozenset({S.IN_REVIEW, S.APPROVED, S.REJECTED, S.WITHDRAWN}),
     S.IN_REVIEW: frozenset({S.APPROVED, S.REJECTED, S.RETURNED}),
     S.RETURNED: frozenset({S.SUBMITTED, S.WITHDRAWN}),
-    S.APPROVED: frozenset(),
-    S.REJECTED: frozenset(),
+    S.APPROVED: frozenset({S.PAYING}),
+    S.REJECTED: frozenset({S.IN_REVIEW}),
     S.WITHDRAWN: frozenset(),
+    S.PAYING: frozenset({S.PAID, S.PAYMENT_FAILED}),
+    S.PAID: frozenset(),
+    S.PAYMENT_FAILED: frozenset({S.APPROVED}),
 }
 
 DECIDED = frozenset({S.APPROVED, S.REJECTED})
 OPEN = frozenset({S.SUBMITTED, S.IN_REVIEW, S.RETURNED})
+# Approved, whatever became of the payment: what counts against caps and claim counts.
+GRANTED = frozenset({S.APPROVED, S.PAYING, S.PAID, S.PAYMENT_FAILED})
 
 
 class IllegalTransition(DomainError):
@@ -71,3 +81,24 @@ def claim_transition(claim: Claim, to: str, *, actor: Any = None, reason: str = 
     if to in DECIDED:
         claim.decided_at = now
     return claim
+
+
+def claims_transition_many(claim_ids: list[int], frm: str, to: str, *, actor: Any = None,
+                           reason: str = "") -> int:
+    """Move many claims from ``frm`` to ``to`` at once (a payout batch): the same table, one
+    event per claim. Claims no longer in ``frm`` are left alone; returns how many moved."""
+    from .models import Claim
+
+    transition_check(frm, to)
+    if not claim_ids:
+        return 0
+    with transaction.atomic():
+        rows = list(Claim.objects.select_for_update().filter(pk__in=claim_ids, status=frm)
+                    .values_list("pk", "org_path", "payable_fen"))
+        Claim.objects.filter(pk__in=[r[0] for r in rows]).update(status=to)
+        events_record_many([{"action": "claim.transition", "object_type": "claims.claim",
+                             "object_id": str(pk), "org_path": path,
+                             "before": {"status": frm},
+                             "after": {"status": to, "reason": reason, "payable_fen": fen}}
+                            for pk, path, fen in rows], actor=actor)
+    return len(rows)

@@ -33,6 +33,7 @@ class AccountKind(models.TextChoices):
     SUBSIDY_RECEIVABLE = "subsidy_receivable", "应收补贴款"
     BENEFIT_PAYABLE = "benefit_payable", "应付互助金"
     ADVANCE_RECEIVED = "advance_received", "预收互助金"
+    PAYOUT_IN_TRANSIT = "payout_in_transit", "在途代付款"
     PENDING_RESERVE = "pending_reserve", "未决赔款准备金"
     FUND_BALANCE = "fund_balance", "基金结余"
     PREMIUM_INCOME = "premium_income", "互助金收入"
@@ -50,6 +51,8 @@ CHART: dict[str, tuple[str, str]] = {
     AccountKind.BENEFIT_PAYABLE: ("2202", Category.LIABILITY),
     # Money a unit has paid before its invoice is settled, and over-payments owed back.
     AccountKind.ADVANCE_RECEIVED: ("2203", Category.LIABILITY),
+    # Benefits sent to the bank in a payout batch and not yet confirmed paid or failed.
+    AccountKind.PAYOUT_IN_TRANSIT: ("2204", Category.LIABILITY),
     AccountKind.PENDING_RESERVE: ("2701", Category.LIABILITY),
     AccountKind.FUND_BALANCE: ("3101", Category.EQUITY),
     AccountKind.PREMIUM_INCOME: ("4101", Category.INCOME),

@@ -14,6 +14,32 @@ TEMPLATES: dict[str, tuple[str, tuple[str, ...]]] = {
         "{name}您好，您已参加{product}（{period}），保障自{start}起生效，{waiting}前为等待期。",
         ("name", "product", "period", "start", "waiting"),
     ),
+    "CLAIM_SUBMITTED": (
+        "{name}您好，您的{product}理赔申请（编号{claim}）已受理，我们将尽快审核。",
+        ("name", "product", "claim"),
+    ),
+    "CLAIM_APPROVED": (
+        "{name}您好，您的{product}理赔（编号{claim}）已核准，给付互助金{amount}元，"
+        "将支付至您尾号{card}的银行卡。",
+        ("name", "product", "claim", "amount", "card"),
+    ),
+    "CLAIM_RETURNED": (
+        "{name}您好，您的{product}理赔（编号{claim}）需补充材料：{reason}。请联系单位经办人提交。",
+        ("name", "product", "claim", "reason"),
+    ),
+    "CLAIM_REJECTED": (
+        "{name}您好，您的{product}理赔（编号{claim}）不予给付，原因：{reason}。如有异议可提出申诉。",
+        ("name", "product", "claim", "reason"),
+    ),
+    "CLAIM_PAID": (
+        "{name}您好，互助金{amount}元已于{date}支付至您尾号{card}的银行卡（理赔编号{claim}）。",
+        ("name", "amount", "date", "card", "claim"),
+    ),
+    "CLAIM_PAY_FAILED": (
+        "{name}您好，互助金{amount}元未能支付至尾号{card}的银行卡（{reason}），"
+        "请联系单位经办人或工会更正银行卡信息（理赔编号{claim}）。",
+        ("name", "amount", "card", "reason", "claim"),
+    ),
 }
 
 

@@ -66,3 +66,27 @@ def claims_world(period_world: Any) -> Any:  # noqa: F811
                    paid_on=datetime.date(2025, 12, 10), payer_name="南宁示范机械厂",
                    actor=w.wangwu)
     return w
+
+
+@pytest.fixture
+def money_world(claims_world: Any) -> Any:
+    """The claims world plus a province reviewer (周终审) and a second finance officer (孙复核)
+    for maker-checker."""
+    from huzhu.accounts.models import User
+    from huzhu.accounts.roles import Role
+    from tests.conftest import PASSWORD
+
+    w = claims_world
+    w.top_reviewer = User.objects.create_user(username="zhoushen", password=PASSWORD,
+                                              role=Role.REVIEWER, organisation=w.province,
+                                              display_name="周终审")
+    w.checker = User.objects.create_user(username="sunfuhe", password=PASSWORD,
+                                         role=Role.FINANCE, organisation=w.province,
+                                         display_name="孙复核")
+    return w
+
+
+def ledger_clean() -> list[str]:
+    from huzhu.ledger.verify import ledger_problems
+
+    return [str(p) for p in ledger_problems()]

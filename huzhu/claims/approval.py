@@ -1,0 +1,68 @@
+"""Granting a claim: the one place an approval becomes money owed.
+
+Under the member-period lock (:func:`usage_lock`, a ``select_for_update`` of the member's
+usage row for the product and period), the claim is assessed again if anything was granted to
+the member since its assessment, so caps and claim counts hold however approvals race
+(TRUST R-07); then it moves to 已核准待支付, the payable is posted to the ledger, its one
+payout is created (a unique constraint, R-04) and the member is told the amount.
+"""
+
+from __future__ import annotations
+
+import datetime
+from typing import Any
+
+from django.db import transaction
+from django.db.models import F
+
+from huzhu.ledger.services import local_today
+
+from .assess import claim_assess, usage_doc, usage_for
+from .models import Claim, MemberPeriodUsage
+from .notify import card_tail, claim_notice, yuan_text
+from .postings import post_claim_payable
+from .status import ClaimStatus, claim_transition
+
+
+def usage_lock(claim: Claim) -> MemberPeriodUsage | None:
+    """Lock (creating once) the usage row of the claim's member, product and period."""
+    if not claim.period_id:
+        return None
+    keys = {"member_id": claim.member_id, "product_code": claim.product_code,
+            "period_id": claim.period_id}
+    MemberPeriodUsage.objects.get_or_create(**keys)
+    return MemberPeriodUsage.objects.select_for_update().get(**keys)
+
+
+def claim_refuse(claim: Claim, *, actor: Any, reason_code: str, reason_zh: str,
+                 key: str) -> Claim:
+    claim_transition(claim, ClaimStatus.REJECTED, actor=actor, reason=reason_code)
+    claim_notice(claim, "CLAIM_REJECTED", key, reason=reason_zh)
+    return claim
+
+
+@transaction.atomic
+def claim_grant(claim: Claim, *, actor: Any = None, reason: str = "",
+                as_of: datetime.date | None = None, on: datetime.date | None = None) -> Claim:
+    """Approve ``claim`` (SUBMITTED or IN_REVIEW) and owe its payable; see the module text."""
+    from huzhu.payouts.services import payout_create
+
+    from .risk import rules_reasons_zh
+
+    row = usage_lock(claim)
+    claim.refresh_from_db(fields=["status", "payable_fen", "assessment"])
+    if claim.assessment is None or claim.assessment.usage != usage_doc(usage_for(claim)):
+        claim_assess(claim, as_of=as_of)  # granted meanwhile: the new figure, kept beside the old
+    if claim.payable_fen <= 0:
+        return claim_refuse(claim, actor=actor, reason_code=",".join(claim.assessment.reasons),
+                            reason_zh=rules_reasons_zh(claim.assessment.reasons),
+                            key=f"claim-rejected:{claim.pk}:grant")
+    claim_transition(claim, ClaimStatus.APPROVED, actor=actor, reason=reason)
+    if row is not None:
+        MemberPeriodUsage.objects.filter(pk=row.pk).update(
+            granted_fen=F("granted_fen") + claim.payable_fen, claims=F("claims") + 1)
+    post_claim_payable(claim=claim, on=on or local_today(), actor=actor)
+    payout_create(claim=claim)
+    claim_notice(claim, "CLAIM_APPROVED", f"claim-approved:{claim.pk}",
+                 amount=yuan_text(claim.payable_fen), card=card_tail(claim.member.bank_card))
+    return claim

@@ -1,0 +1,200 @@
+"""Payouts to members' bank cards: one payout per approved claim, gathered into batches that a
+second person approves, sent to the bank as a file, and settled line by line from the bank's
+result file.
+
+Numbers (TRUST R-10): a batch carries our unique ``number`` (out_batch_no) and each line our
+unique ``out_detail_no``; a batch sent again after a lost answer reuses both. A payout has at
+most one live line (pending, sent or paid) at a time, and at most one paid line ever: both are
+partial unique indexes, so "never paid twice" is a database fact.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+
+from huzhu.claims.models import Claim
+from huzhu.members.models import Member
+from huzhu.organisations.models import Organisation
+from huzhu.pii.fields import EncryptedTextField
+
+
+class PayoutKind(models.TextChoices):
+    BENEFIT = "benefit", "互助金"
+
+
+class PayoutStatus(models.TextChoices):
+    PAYABLE = "payable", "待支付"
+    BATCHED = "batched", "已编入批次"
+    SENT = "sent", "支付中"
+    PAID = "paid", "已支付"
+    FAILED = "failed", "支付失败待更正"
+
+
+class Payout(models.Model):
+    claim = models.ForeignKey(Claim, on_delete=models.PROTECT, related_name="payouts")
+    kind = models.CharField(max_length=10, choices=PayoutKind.choices, default=PayoutKind.BENEFIT)
+    member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="payouts")
+    amount_fen = models.BigIntegerField("金额（分）")
+    status = models.CharField(max_length=10, choices=PayoutStatus.choices,
+                              default=PayoutStatus.PAYABLE)
+    org_path = models.CharField(max_length=255)
+    fund_region = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    paid_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["id"]
+        verbose_name = "待支付互助金"
+        verbose_name_plural = "待支付互助金"
+        constraints = [
+            models.UniqueConstraint(fields=["claim", "kind"], name="payout_once_per_claim"),
+            models.CheckConstraint(name="payout_positive", condition=models.Q(amount_fen__gt=0)),
+        ]
+        indexes = [models.Index(fields=["fund_region", "status", "id"], name="payout_queue_idx")]
+
+    def __str__(self) -> str:
+        return f"支付 {self.pk}（理赔 {self.claim_id}）"
+
+
+class BatchStatus(models.TextChoices):
+    DRAFT = "draft", "待复核"
+    APPROVED = "approved", "已复核待发送"
+    UNKNOWN = "unknown", "发送结果不明（待查询）"
+    NOT_RECEIVED = "not_received", "银行未收到（可原号重发）"
+    SENT = "sent", "已发送银行"
+    DONE = "done", "已全部回盘"
+    CANCELLED = "cancelled", "已作废"
+
+
+class PayoutBatch(models.Model):
+    number = models.CharField("批次号", max_length=32, unique=True)  # out_batch_no
+    fund_region = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="+")
+    status = models.CharField(max_length=12, choices=BatchStatus.choices,
+                              default=BatchStatus.DRAFT)
+    adapter = models.CharField("银行文件格式", max_length=30, default="generic-csv")
+    line_count = models.PositiveIntegerField(default=0)
+    total_fen = models.BigIntegerField(default=0)
+    made_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
+                                related_name="+", verbose_name="制单人")
+    checked_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                                   on_delete=models.PROTECT, related_name="+",
+                                   verbose_name="复核人")
+    created_at = models.DateTimeField(auto_now_add=True)
+    checked_at = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    send_attempts = models.PositiveSmallIntegerField(default=0)
+    file_sha256 = models.CharField(max_length=64, blank=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+        verbose_name = "代付批次"
+        verbose_name_plural = "代付批次"
+
+    def __str__(self) -> str:
+        return self.number
+
+
+class LineStatus(models.TextChoices):
+    PENDING = "pending", "待发送"
+    SENT = "sent", "已发送"
+    PAID = "paid", "成功"
+    FAILED = "failed", "失败"
+    CANCELLED = "cancelled", "已作废"
+
+
+LIVE_LINE = (LineStatus.PENDING, LineStatus.SENT, LineStatus.PAID)
+
+
+class PayoutLine(models.Model):
+    """One line of a batch: the card and amount as sent, kept as they were."""
+
+    batch = models.ForeignKey(PayoutBatch, on_delete=models.PROTECT, related_name="lines")
+    payout = models.ForeignKey(Payout, on_delete=models.PROTECT, related_name="lines")
+    out_detail_no = models.CharField("明细号", max_length=40, unique=True)
+    amount_fen = models.BigIntegerField("金额（分）")
+    account_no = EncryptedTextField("收款账号")
+    account_no_bidx = models.CharField(max_length=64)
+    account_name = models.CharField("收款户名", max_length=60)
+    bank_name = models.CharField("开户行", max_length=100, blank=True)
+    status = models.CharField(max_length=10, choices=LineStatus.choices,
+                              default=LineStatus.PENDING)
+    bank_ref = models.CharField("银行流水号", max_length=60, blank=True)
+    fail_reason = models.CharField("失败原因", max_length=200, blank=True)
+    result_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["id"]
+        verbose_name = "代付明细"
+        verbose_name_plural = "代付明细"
+        constraints = [
+            models.UniqueConstraint(fields=["payout"], name="payout_one_live_line",
+                                    condition=models.Q(status__in=LIVE_LINE)),
+            models.UniqueConstraint(fields=["payout"], name="payout_paid_once",
+                                    condition=models.Q(status=LineStatus.PAID)),
+            models.CheckConstraint(name="payout_line_positive",
+                                   condition=models.Q(amount_fen__gt=0)),
+        ]
+
+    def __str__(self) -> str:
+        return self.out_detail_no
+
+
+class ResultFile(models.Model):
+    """A result file from the bank, kept with its report; the same file again is a no-op."""
+
+    batch = models.ForeignKey(PayoutBatch, null=True, blank=True, on_delete=models.PROTECT,
+                              related_name="results")
+    file_name = models.CharField(max_length=200)
+    sha256 = models.CharField(max_length=64, unique=True)
+    lines = models.PositiveIntegerField(default=0)
+    paid = models.PositiveIntegerField(default=0)
+    failed = models.PositiveIntegerField(default=0)
+    repeated = models.PositiveIntegerField(default=0)
+    exceptions = models.PositiveIntegerField(default=0)
+    imported_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                                    on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-id"]
+        verbose_name = "银行回盘文件"
+        verbose_name_plural = "银行回盘文件"
+
+    def __str__(self) -> str:
+        return self.file_name
+
+
+class ExceptionKind(models.TextChoices):
+    UNKNOWN_LINE = "unknown_line", "回盘明细号不存在"
+    OTHER_BATCH = "other_batch", "明细不属于该批次"
+    AMOUNT_MISMATCH = "amount", "金额不符"
+    ACCOUNT_MISMATCH = "account", "收款账号不符"
+    CONFLICT = "conflict", "与已回盘结果矛盾"
+    NOT_SENT = "not_sent", "明细尚未发送"
+
+
+class PayoutException(models.Model):
+    """A result line that could not be matched: it changes no money until staff resolve it."""
+
+    result = models.ForeignKey(ResultFile, on_delete=models.PROTECT, related_name="exception_rows")
+    batch = models.ForeignKey(PayoutBatch, null=True, blank=True, on_delete=models.PROTECT,
+                              related_name="exceptions")
+    row = models.PositiveIntegerField("行号")
+    out_detail_no = models.CharField(max_length=40, blank=True)
+    kind = models.CharField(max_length=12, choices=ExceptionKind.choices)
+    detail = models.CharField(max_length=300)
+    resolved = models.BooleanField(default=False)
+    resolved_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                                    on_delete=models.SET_NULL, related_name="+")
+    resolution = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+        verbose_name = "对账异常"
+        verbose_name_plural = "对账异常"
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.out_detail_no}"

@@ -1,0 +1,520 @@
+"""Payouts: owed at approval, batched by one person, approved by another, sent, settled from
+the bank's result file line by line. See ``models.py`` for the numbering rules and
+``postings.py`` for what each step posts.
+
+Batch states: 待复核 (draft) → 已复核待发送 (approved) → [send] 发送结果不明 (unknown: we
+record this *before* calling the bank) → 已发送银行 (the bank acknowledged, or a query says it
+has the batch) → 已全部回盘 (every line paid or failed). A batch whose answer was lost is only
+queried; when the bank says it never received it, it may be sent again with the same numbers,
+or abandoned (its lines fail and go back to payable).
+"""
+
+from __future__ import annotations
+
+import datetime
+import hashlib
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.db.models import Count, Q, Sum
+from django.utils import timezone
+
+from huzhu.accounts.roles import Perm
+from huzhu.audit.services import event_record
+from huzhu.claims.models import Claim
+from huzhu.claims.notify import card_tail, claim_notice, yuan_text
+from huzhu.claims.status import ClaimStatus, claims_transition_many
+from huzhu.errors import DomainError, NotAllowed
+from huzhu.ledger.services import local_today
+from huzhu.members.models import Member
+from huzhu.organisations.models import Organisation
+from huzhu.pii.crypto import blind_index
+
+from . import bankfile
+from .channels import ACCEPTED, DONE, NOT_RECEIVED, BankChannel, BankRefused, BankUnknown
+from .models import (
+    BatchStatus,
+    ExceptionKind,
+    LineStatus,
+    Payout,
+    PayoutBatch,
+    PayoutException,
+    PayoutLine,
+    PayoutStatus,
+    ResultFile,
+)
+from .postings import post_line_failed, post_lines_paid, post_lines_sent
+
+MAX_LINES = 5000
+
+
+def card_index(card: str) -> str:
+    return blind_index("".join(ch for ch in card if ch.isdigit()), field="bank_card")
+
+
+def _need(actor: Any) -> None:
+    if not getattr(actor, "is_authenticated", False) or not actor.can(Perm.MANAGE_PAYOUTS):
+        raise NotAllowed("无权办理代付批次")
+
+
+# --------------------------------------------------------------------------- payouts
+
+
+def payout_create(*, claim: Claim) -> Payout:
+    """The one payout of an approved claim (a unique constraint makes it so)."""
+    found = Payout.objects.filter(claim=claim, kind="benefit").first()
+    if found is not None:
+        return found
+    try:
+        with transaction.atomic():
+            return Payout.objects.create(claim=claim, member_id=claim.member_id,
+                                         amount_fen=claim.payable_fen, org_path=claim.org_path,
+                                         fund_region_id=claim.fund_region_id)
+    except IntegrityError:
+        return Payout.objects.get(claim=claim, kind="benefit")
+
+
+# --------------------------------------------------------------------------- batches
+
+
+@dataclass
+class BuildReport:
+    batch: PayoutBatch | None
+    skipped_no_card: list[int] = field(default_factory=list)  # payout ids
+
+
+@transaction.atomic
+def batch_build(*, fund_region: Organisation, actor: Any, limit: int = MAX_LINES) -> BuildReport:
+    """Gather payable payouts of a fund region into a new draft batch (the maker's step)."""
+    _need(actor)
+    payouts = list(Payout.objects.select_for_update().filter(
+        fund_region=fund_region, status=PayoutStatus.PAYABLE).order_by("id")[:limit])
+    members = {m.pk: m for m in Member.objects.filter(pk__in={p.member_id for p in payouts})}
+    ready, report = [], BuildReport(batch=None)
+    for p in payouts:
+        m = members[p.member_id]
+        if not m.bank_card:
+            report.skipped_no_card.append(p.pk)
+        else:
+            ready.append((p, m))
+    if not ready:
+        return report
+    batch = PayoutBatch.objects.create(number=f"tmp-{timezone.now().timestamp()}-{actor.pk}",
+                                       fund_region=fund_region, made_by=actor)
+    batch.number = f"PB{local_today():%Y%m%d}{batch.pk:06d}"
+    lines = []
+    for n, (p, m) in enumerate(ready, 1):
+        card = "".join(ch for ch in m.bank_card if ch.isdigit())
+        lines.append(PayoutLine(batch=batch, payout=p, out_detail_no=f"{batch.number}-{n:06d}",
+                                amount_fen=p.amount_fen, account_no=card,
+                                account_no_bidx=card_index(card), account_name=m.name,
+                                bank_name=m.bank_name))
+    PayoutLine.objects.bulk_create(lines, batch_size=1000)
+    Payout.objects.filter(pk__in=[p.pk for p, _ in ready]).update(status=PayoutStatus.BATCHED)
+    batch.line_count, batch.total_fen = len(lines), sum(ln.amount_fen for ln in lines)
+    PayoutBatch.objects.filter(pk=batch.pk).update(number=batch.number,
+                                                   line_count=batch.line_count,
+                                                   total_fen=batch.total_fen)
+    event_record(action="payout.batch_built", actor=actor, obj=batch, org_path=fund_region.path,
+                 after={"number": batch.number, "lines": batch.line_count,
+                        "total_fen": batch.total_fen, "no_card": len(report.skipped_no_card)})
+    report.batch = batch
+    return report
+
+
+def _locked(batch: PayoutBatch) -> PayoutBatch:
+    return PayoutBatch.objects.select_for_update().get(pk=batch.pk)
+
+
+@transaction.atomic
+def batch_approve(*, batch: PayoutBatch, actor: Any) -> PayoutBatch:
+    """The checker's step: another person than the maker approves the draft."""
+    _need(actor)
+    b = _locked(batch)
+    if b.status != BatchStatus.DRAFT:
+        raise DomainError(f"批次状态为“{b.get_status_display()}”，不能复核")
+    if b.made_by_id == actor.pk:
+        raise NotAllowed("制单人不能复核自己的批次（须由另一人复核）")
+    now = timezone.now()
+    PayoutBatch.objects.filter(pk=b.pk).update(status=BatchStatus.APPROVED, checked_by=actor,
+                                               checked_at=now)
+    event_record(action="payout.batch_approved", actor=actor, obj=b,
+                 org_path=b.fund_region.path, after={"number": b.number})
+    b.status, b.checked_by, b.checked_at = BatchStatus.APPROVED, actor, now
+    return b
+
+
+@transaction.atomic
+def batch_cancel(*, batch: PayoutBatch, actor: Any) -> PayoutBatch:
+    """Void a batch that never went to the bank; its payouts are payable again."""
+    _need(actor)
+    b = _locked(batch)
+    if b.status not in (BatchStatus.DRAFT, BatchStatus.APPROVED):
+        raise DomainError("已发送银行的批次不能作废；银行未收到的批次请用“放弃重发”")
+    ids = list(b.lines.values_list("payout_id", flat=True))
+    b.lines.update(status=LineStatus.CANCELLED)
+    Payout.objects.filter(pk__in=ids).update(status=PayoutStatus.PAYABLE)
+    PayoutBatch.objects.filter(pk=b.pk).update(status=BatchStatus.CANCELLED,
+                                               closed_at=timezone.now())
+    event_record(action="payout.batch_cancelled", actor=actor, obj=b,
+                 org_path=b.fund_region.path, after={"number": b.number})
+    b.status = BatchStatus.CANCELLED
+    return b
+
+
+def batch_file(batch: PayoutBatch) -> bytes:
+    """The bank file of a batch; the same bytes every time it is asked for."""
+    lines = batch.lines.exclude(status=LineStatus.CANCELLED).select_related("payout").order_by("id")
+    return bankfile.render_batch(batch.number, [
+        bankfile.OutLine(ln.out_detail_no, ln.account_no, ln.account_name, ln.bank_name,
+                         ln.amount_fen, f"理赔 {ln.payout.claim_id}") for ln in lines])
+
+
+@transaction.atomic
+def _mark_sent(b: PayoutBatch, actor: Any) -> None:
+    """Everything that must be true before the bank may have the file: lines in flight,
+    the ledger, the claims, and the batch recorded as 'answer unknown'."""
+    lines = list(b.lines.filter(status=LineStatus.PENDING)
+                 .select_related("payout__claim__period"))
+    ids = [ln.pk for ln in lines]
+    PayoutLine.objects.filter(pk__in=ids).update(status=LineStatus.SENT)
+    Payout.objects.filter(pk__in=[ln.payout_id for ln in lines]).update(status=PayoutStatus.SENT)
+    on = local_today()
+    post_lines_sent(region=b.fund_region, lines=[
+        (ln, ln.payout.claim.period.code if ln.payout.claim.period_id else "") for ln in lines],
+        on=on, actor=actor)
+    claims_transition_many([ln.payout.claim_id for ln in lines], ClaimStatus.APPROVED,
+                           ClaimStatus.PAYING, actor=actor, reason=f"batch:{b.number}")
+    content = batch_file(b)
+    PayoutBatch.objects.filter(pk=b.pk).update(
+        status=BatchStatus.UNKNOWN, sent_at=timezone.now(),
+        file_sha256=hashlib.sha256(content).hexdigest())
+
+
+def batch_send(*, batch: PayoutBatch, actor: Any, channel: BankChannel) -> PayoutBatch:
+    """Send an approved batch (or, after the bank said it never received it, the same batch
+    with the same numbers again). A lost answer leaves it UNKNOWN: query it."""
+    _need(actor)
+    with transaction.atomic():
+        b = _locked(batch)
+        if b.status == BatchStatus.UNKNOWN:
+            raise DomainError("该批次发送结果不明，只能向银行查询，不能重发")
+        if b.status not in (BatchStatus.APPROVED, BatchStatus.NOT_RECEIVED):
+            raise DomainError(f"批次状态为“{b.get_status_display()}”，不能发送")
+        first = b.status == BatchStatus.APPROVED
+        if first:
+            _mark_sent(b, actor)
+        else:
+            PayoutBatch.objects.filter(pk=b.pk).update(status=BatchStatus.UNKNOWN)
+        PayoutBatch.objects.filter(pk=b.pk).update(send_attempts=b.send_attempts + 1)
+        event_record(action="payout.batch_sent", actor=actor, obj=b,
+                     org_path=b.fund_region.path,
+                     after={"number": b.number, "attempt": b.send_attempts + 1})
+    b.refresh_from_db()
+    content = batch_file(b)
+    if hashlib.sha256(content).hexdigest() != b.file_sha256:
+        raise DomainError("批次文件与首次发送时不一致，拒绝发送")  # numbers never change
+    try:
+        channel.submit(b.number, content)
+    except BankUnknown:
+        return b
+    except BankRefused as exc:
+        PayoutBatch.objects.filter(pk=b.pk, status=BatchStatus.UNKNOWN).update(
+            status=BatchStatus.NOT_RECEIVED)
+        event_record(action="payout.batch_refused", actor=actor, obj=b,
+                     org_path=b.fund_region.path, after={"reason": str(exc)[:200]})
+    else:
+        PayoutBatch.objects.filter(pk=b.pk, status=BatchStatus.UNKNOWN).update(
+            status=BatchStatus.SENT)
+    b.refresh_from_db()
+    return b
+
+
+def batch_query(*, batch: PayoutBatch, actor: Any, channel: BankChannel) -> PayoutBatch:
+    """Ask the bank what became of a batch; import its result when it has one."""
+    b = PayoutBatch.objects.get(pk=batch.pk)
+    if b.status not in (BatchStatus.UNKNOWN, BatchStatus.SENT, BatchStatus.NOT_RECEIVED):
+        return b
+    answer = channel.query(b.number)
+    if answer.state == NOT_RECEIVED:
+        PayoutBatch.objects.filter(pk=b.pk, status=BatchStatus.UNKNOWN).update(
+            status=BatchStatus.NOT_RECEIVED)
+    elif answer.state in (ACCEPTED, DONE):
+        PayoutBatch.objects.filter(pk=b.pk, status__in=[BatchStatus.UNKNOWN,
+                                                       BatchStatus.NOT_RECEIVED]).update(
+            status=BatchStatus.SENT)
+    if answer.state == DONE and answer.result:
+        result_import(data=answer.result, file_name=f"{b.number}-query.csv", actor=actor)
+    b.refresh_from_db()
+    return b
+
+
+@transaction.atomic
+def batch_abandon(*, batch: PayoutBatch, actor: Any, reason: str = "") -> PayoutBatch:
+    """The bank never received the batch and it will not be sent again: its lines fail, the
+    ledger takes them back to payable, and the payouts may go into a new batch."""
+    _need(actor)
+    b = _locked(batch)
+    if b.status != BatchStatus.NOT_RECEIVED:
+        raise DomainError("只有银行确认未收到的批次可以放弃")
+    why = reason or "银行未收到批次，已放弃"
+    lines = list(b.lines.filter(status=LineStatus.SENT).select_related("payout"))
+    _fail_lines(lines, why, actor, requeue=True)
+    PayoutBatch.objects.filter(pk=b.pk).update(status=BatchStatus.DONE, closed_at=timezone.now())
+    event_record(action="payout.batch_abandoned", actor=actor, obj=b,
+                 org_path=b.fund_region.path, after={"number": b.number, "reason": why})
+    b.refresh_from_db()
+    return b
+
+
+# --------------------------------------------------------------------------- results
+
+
+def _fail_lines(lines: list[PayoutLine], reasons: dict[int, str] | str, actor: Any, *,
+                requeue: bool = False) -> None:
+    on, now = local_today(), timezone.now()
+    for ln in lines:
+        ln.fail_reason = (reasons if isinstance(reasons, str) else reasons[ln.pk])[:200]
+        PayoutLine.objects.filter(pk=ln.pk).update(status=LineStatus.FAILED,
+                                                   fail_reason=ln.fail_reason, result_at=now)
+        post_line_failed(line=ln, on=on, actor=actor)
+    payout_ids = [ln.payout_id for ln in lines]
+    claim_ids = [ln.payout.claim_id for ln in lines]
+    claims_transition_many(claim_ids, ClaimStatus.PAYING, ClaimStatus.PAYMENT_FAILED,
+                           actor=actor, reason="bank_failed")
+    if requeue:
+        Payout.objects.filter(pk__in=payout_ids).update(status=PayoutStatus.PAYABLE)
+        claims_transition_many(claim_ids, ClaimStatus.PAYMENT_FAILED, ClaimStatus.APPROVED,
+                               actor=actor, reason="requeued")
+        return
+    Payout.objects.filter(pk__in=payout_ids).update(status=PayoutStatus.FAILED)
+    claims = {c.pk: c for c in Claim.objects.filter(pk__in=claim_ids)
+              .select_related("member", "product_version")}
+    for ln in lines:
+        claim_notice(claims[ln.payout.claim_id], "CLAIM_PAY_FAILED", f"payout-failed:{ln.pk}",
+                     amount=yuan_text(ln.amount_fen), card=card_tail(ln.account_no),
+                     reason=ln.fail_reason[:30])
+
+
+def _paid_lines(lines: list[tuple[PayoutLine, str]], actor: Any) -> None:
+    now, on = timezone.now(), local_today()
+    for ln, ref in lines:
+        ln.bank_ref = ref
+        PayoutLine.objects.filter(pk=ln.pk).update(status=LineStatus.PAID, bank_ref=ref,
+                                                   result_at=now)
+    done = [ln for ln, _ in lines]
+    if not done:
+        return
+    post_lines_paid(region=done[0].batch.fund_region, lines=done, on=on, actor=actor)
+    Payout.objects.filter(pk__in=[ln.payout_id for ln in done]).update(
+        status=PayoutStatus.PAID, paid_at=now)
+    claim_ids = [ln.payout.claim_id for ln in done]
+    claims_transition_many(claim_ids, ClaimStatus.PAYING, ClaimStatus.PAID, actor=actor,
+                           reason="bank_paid")
+    claims = {c.pk: c for c in Claim.objects.filter(pk__in=claim_ids)
+              .select_related("member", "product_version")}
+    for ln in done:
+        claim_notice(claims[ln.payout.claim_id], "CLAIM_PAID", f"claim-paid:{ln.payout.claim_id}",
+                     amount=yuan_text(ln.amount_fen), date=f"{on:%Y-%m-%d}",
+                     card=card_tail(ln.account_no))
+
+
+@transaction.atomic
+def result_import(*, data: bytes, file_name: str, actor: Any) -> ResultFile:
+    """Apply a bank result file line by line (TRUST R-11, R-12).
+
+    A malformed file is refused whole (:class:`bankfile.BankFileError`) and changes nothing;
+    the same file again returns the first import. Each line is matched by ``out_detail_no``:
+    a paid line posts the payment, a failed one goes back to payable with a reversing entry
+    and the member is asked to correct the card; a line repeated with the result already
+    recorded is a no-op; anything else (unknown number, another batch, amount or account not
+    as sent, a result contradicting the one recorded, a line never sent) is an exception that
+    moves no money. "处理中" lines stay in flight.
+    """
+    digest = hashlib.sha256(data).hexdigest()
+    seen = ResultFile.objects.filter(sha256=digest).first()
+    if seen is not None:
+        return seen
+    parsed = bankfile.parse_result(data)
+    batch = PayoutBatch.objects.filter(number=parsed[0].batch_no).first()
+    if batch is None:
+        raise bankfile.BankFileError([f"批次号 {parsed[0].batch_no} 不存在"])
+    b = _locked(batch)
+    if getattr(actor, "is_authenticated", False):
+        _need(actor)
+    result = ResultFile.objects.create(batch=b, file_name=file_name[:200], sha256=digest,
+                                       lines=len(parsed),
+                                       imported_by=actor if getattr(actor, "pk", None) else None)
+    known = {ln.out_detail_no: ln for ln in PayoutLine.objects.select_for_update().filter(
+        out_detail_no__in=[r.out_detail_no for r in parsed]).select_related("payout", "batch")}
+    paid: list[tuple[PayoutLine, str]] = []
+    failed: list[PayoutLine] = []
+    reasons: dict[int, str] = {}
+    exceptions: list[PayoutException] = []
+    repeated = 0
+    touched: set[str] = set()
+
+    def exc(r: bankfile.ResultLine, kind: str, detail: str) -> None:
+        exceptions.append(PayoutException(result=result, batch=b, row=r.row,
+                                          out_detail_no=r.out_detail_no[:40], kind=kind,
+                                          detail=detail[:300]))
+
+    for r in parsed:
+        ln = known.get(r.out_detail_no)
+        if ln is None:
+            exc(r, ExceptionKind.UNKNOWN_LINE, f"明细号 {r.out_detail_no} 不存在")
+            continue
+        if ln.batch_id != b.pk:
+            exc(r, ExceptionKind.OTHER_BATCH, f"明细号属于批次 {ln.batch.number}")
+            continue
+        if r.amount_fen != ln.amount_fen:
+            exc(r, ExceptionKind.AMOUNT_MISMATCH,
+                f"回盘金额 {bankfile.fen_to_yuan(r.amount_fen)} 元，发送金额 "
+                f"{bankfile.fen_to_yuan(ln.amount_fen)} 元")
+            continue
+        if r.account_no and card_index(r.account_no) != ln.account_no_bidx:
+            exc(r, ExceptionKind.ACCOUNT_MISMATCH, "回盘收款账号与发送的不一致")
+            continue
+        if r.outcome == "processing":
+            continue
+        final = {LineStatus.PAID: "paid", LineStatus.FAILED: "failed"}.get(ln.status)
+        if final is not None or r.out_detail_no in touched:
+            recorded = final or ("paid" if any(p is ln for p, _ in paid) else "failed")
+            if recorded == r.outcome:
+                repeated += 1
+            else:
+                exc(r, ExceptionKind.CONFLICT,
+                    f"已记录为{'成功' if recorded == 'paid' else '失败'}，本次回盘为"
+                    f"{'成功' if r.outcome == 'paid' else '失败'}")
+            continue
+        if ln.status != LineStatus.SENT:
+            exc(r, ExceptionKind.NOT_SENT, f"明细状态为“{ln.get_status_display()}”，尚未发送")
+            continue
+        touched.add(r.out_detail_no)
+        if r.outcome == "paid":
+            paid.append((ln, r.bank_ref))
+        else:
+            failed.append(ln)
+            reasons[ln.pk] = r.reason
+    _paid_lines(paid, actor)
+    if failed:
+        _fail_lines(failed, reasons, actor)
+    PayoutException.objects.bulk_create(exceptions)
+    ResultFile.objects.filter(pk=result.pk).update(paid=len(paid), failed=len(failed),
+                                                   repeated=repeated, exceptions=len(exceptions))
+    if b.status in (BatchStatus.UNKNOWN, BatchStatus.NOT_RECEIVED):
+        b.status = BatchStatus.SENT  # the bank evidently has it
+    if not b.lines.filter(status__in=[LineStatus.PENDING, LineStatus.SENT]).exists():
+        b.status, b.closed_at = BatchStatus.DONE, timezone.now()
+    PayoutBatch.objects.filter(pk=b.pk).update(status=b.status, closed_at=b.closed_at)
+    event_record(action="payout.result_imported", actor=actor, obj=b,
+                 org_path=b.fund_region.path,
+                 after={"file": file_name[:80], "paid": len(paid), "failed": len(failed),
+                        "repeated": repeated, "exceptions": len(exceptions)})
+    result.refresh_from_db()
+    return result
+
+
+@transaction.atomic
+def payout_requeue(*, payout: Payout, actor: Any, confirm_same_card: str = "") -> Payout:
+    """A failed payout goes back to payable once the member's card was corrected (or staff
+    confirm, with a reason, that the same card is right)."""
+    _need(actor)
+    p = Payout.objects.select_for_update().get(pk=payout.pk)
+    if p.status != PayoutStatus.FAILED:
+        raise DomainError("只有支付失败的款项可以重新支付")
+    last = p.lines.filter(status=LineStatus.FAILED).order_by("-id").first()
+    card = p.member.bank_card or ""
+    if not card:
+        raise DomainError("会员尚未登记银行卡，请先更正银行卡信息")
+    if last is not None and card_index(card) == last.account_no_bidx and not confirm_same_card:
+        raise DomainError("银行卡号与支付失败时相同：请先更正银行卡，或注明原卡号无误的理由",
+                          code="same_card")
+    Payout.objects.filter(pk=p.pk).update(status=PayoutStatus.PAYABLE)
+    claims_transition_many([p.claim_id], ClaimStatus.PAYMENT_FAILED, ClaimStatus.APPROVED,
+                           actor=actor, reason=confirm_same_card or "card_corrected")
+    event_record(action="payout.requeued", actor=actor, obj=p,
+                 after={"claim": p.claim_id, "same_card_reason": confirm_same_card[:100]})
+    p.status = PayoutStatus.PAYABLE
+    return p
+
+
+@transaction.atomic
+def exception_resolve(*, exception: PayoutException, actor: Any, resolution: str) -> None:
+    _need(actor)
+    if not resolution.strip():
+        raise DomainError("请填写处理说明", field_errors={"resolution": ["请填写处理说明"]})
+    PayoutException.objects.filter(pk=exception.pk).update(resolved=True, resolved_by=actor,
+                                                           resolution=resolution.strip()[:300])
+    event_record(action="payout.exception_resolved", actor=actor, obj=exception,
+                 after={"kind": exception.kind, "resolution": resolution.strip()[:100]})
+
+
+# --------------------------------------------------------------------------- reconciliation
+
+
+@dataclass
+class Reconciliation:
+    sent_fen: int
+    paid_fen: int
+    failed_fen: int
+    in_flight_fen: int
+    ledger_in_transit_fen: int
+    ledger_paid_fen: int
+    ledger_payable_fen: int
+    owed_fen: int
+    paid_twice: int
+    open_exceptions: int
+    counts: dict[str, int]
+    problems: list[str]
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def payouts_reconcile(*, fund_region: Organisation,
+                      as_of: datetime.date | None = None) -> Reconciliation:
+    """Payout lines against the ledger for a fund region (the reconciliation report)."""
+    from huzhu.ledger.models import AccountKind, Leg
+
+    lines = PayoutLine.objects.filter(batch__fund_region=fund_region)
+    sums = {row["status"]: (row["n"], int(row["fen"] or 0))
+            for row in lines.values("status").annotate(n=Count("id"), fen=Sum("amount_fen"))}
+
+    def fen(s: str) -> int:
+        return sums.get(s, (0, 0))[1]
+
+    paid, failed, flight = fen(LineStatus.PAID), fen(LineStatus.FAILED), fen(LineStatus.SENT)
+    sent = paid + failed + flight
+    legs = Leg.objects.filter(account__fund_region=fund_region)
+    transit = -int(legs.filter(account__kind=AccountKind.PAYOUT_IN_TRANSIT)
+                   .aggregate(s=Sum("amount_fen"))["s"] or 0)
+    bank_paid = -int(legs.filter(account__kind=AccountKind.BANK,
+                                 transaction__source_type="payouts.line")
+                     .aggregate(s=Sum("amount_fen"))["s"] or 0)
+    payable = -int(legs.filter(account__kind=AccountKind.BENEFIT_PAYABLE)
+                   .aggregate(s=Sum("amount_fen"))["s"] or 0)
+    owed = int(Payout.objects.filter(fund_region=fund_region).filter(
+        ~Q(status__in=[PayoutStatus.SENT, PayoutStatus.PAID])).aggregate(
+        s=Sum("amount_fen"))["s"] or 0)
+    twice = (PayoutLine.objects.filter(batch__fund_region=fund_region, status=LineStatus.PAID)
+             .values("payout_id").annotate(n=Count("id")).filter(n__gt=1).count())
+    open_exc = PayoutException.objects.filter(batch__fund_region=fund_region,
+                                              resolved=False).count()
+    problems = []
+    if transit != flight:
+        problems.append(f"在途代付款科目 {transit} 分 ≠ 在途明细 {flight} 分")
+    if bank_paid != paid:
+        problems.append(f"专户代付支出 {bank_paid} 分 ≠ 成功明细 {paid} 分")
+    if payable != owed:
+        problems.append(f"应付互助金科目 {payable} 分 ≠ 未支付款项 {owed} 分")
+    if twice:
+        problems.append(f"{twice} 笔款项被支付两次")
+    counts: dict[str, int] = defaultdict(int)
+    for s, (n, _) in sums.items():
+        counts[s] = n
+    return Reconciliation(sent, paid, failed, flight, transit, bank_paid, payable, owed, twice,
+                          open_exc, dict(counts), problems)
