@@ -16,5 +16,6 @@ urlpatterns = [
     path("enrollment/", include("huzhu.enrollment.urls")),
     path("billing/", include("huzhu.enrollment.urls_billing")),
     path("claims/", include("huzhu.claims.urls")),
+    path("payouts/", include("huzhu.payouts.urls")),
     path("", include("huzhu.web.urls")),
 ]

@@ -1,12 +1,20 @@
 from django.urls import path
 
-from . import views
+from . import views, views_work
 
 app_name = "claims"
 
 urlpatterns = [
     path("", views.claim_list, name="list"),
+    path("queue/", views_work.queue, name="queue"),
+    path("mine/", views_work.mine, name="mine"),
+    path("file/", views_work.file_start, name="file_start"),
+    path("file/<int:member_id>/", views_work.file_member, name="file_member"),
     path("<int:pk>/", views.claim_detail, name="detail"),
+    path("<int:pk>/review/", views_work.review, name="review"),
+    path("<int:pk>/appeal/", views_work.appeal, name="appeal"),
+    path("<int:pk>/documents/", views_work.documents_upload, name="documents"),
+    path("<int:pk>/documents/<int:doc_id>/", views_work.document, name="document"),
     path("settlements/unmatched/", views.unmatched, name="unmatched"),
     path("settlements/unmatched/retry/", views.unmatched_retry, name="unmatched_retry"),
 ]

@@ -60,8 +60,11 @@ def claim_detail(request: HttpRequest, pk: int) -> HttpResponse:
     lines = [{**ln, "reasons_zh": [REASONS_ZH.get(r["code"], r["code"]) for r in ln["reasons"]]}
              for ln in (a.lines if a else [])]
     history = claim.assessments.select_related("settlement").order_by("-id")
+    from .views_work import review_context
+
     return render(request, "claims/detail.html", {
         "claim": claim, "s": claim.settlement, "a": a, "lines": lines, "others": others,
         "history": history, "risk_zh": ZH,
         "stopped_by": [REASONS_ZH.get(c, c) for c in (a.reasons if a else [])],
+        **review_context(request.user, claim),
     })

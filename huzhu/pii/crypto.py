@@ -61,13 +61,18 @@ class AesGcmCipher:
         self.current_version = max(keys)
 
     def encrypt(self, plaintext: str, *, field: str) -> bytes:
+        return self.encrypt_bytes(plaintext.encode(), field=field)
+
+    def encrypt_bytes(self, data: bytes, *, field: str) -> bytes:
+        """The same format for binary content (claim documents)."""
         nonce = os.urandom(12)
-        sealed = self._keys[self.current_version].encrypt(
-            nonce, plaintext.encode(), field.encode()
-        )
+        sealed = self._keys[self.current_version].encrypt(nonce, data, field.encode())
         return struct.pack(">BH", FORMAT_AES_GCM, self.current_version) + nonce + sealed
 
     def decrypt(self, token: bytes, *, field: str) -> str:
+        return self.decrypt_bytes(token, field=field).decode()
+
+    def decrypt_bytes(self, token: bytes, *, field: str) -> bytes:
         token = bytes(token)
         if len(token) < 3 + 12 + 16 or token[0] != FORMAT_AES_GCM:
             raise DecryptionError(f"{field}: unknown ciphertext format")
@@ -76,7 +81,7 @@ class AesGcmCipher:
         if aead is None:
             raise DecryptionError(f"{field}: key version {version} is not configured")
         try:
-            return aead.decrypt(token[3:15], token[15:], field.encode()).decode()
+            return aead.decrypt(token[3:15], token[15:], field.encode())
         except InvalidTag as exc:
             raise DecryptionError(f"{field}: ciphertext failed authentication") from exc
 

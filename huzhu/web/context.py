@@ -16,6 +16,9 @@ MENU: list[tuple[str, str, Perm | None]] = [
     ("会员管理", "web:member_list", Perm.VIEW_MEMBERS),
     ("参保进度", "enrollment:dashboard", Perm.MANAGE_UNITS),
     ("理赔", "claims:list", Perm.VIEW_MEMBERS),
+    ("审核工作台", "claims:queue", Perm.REVIEW_CLAIMS),
+    ("代办理赔", "claims:file_start", Perm.FILE_CLAIMS),
+    ("代付批次", "payouts:index", Perm.MANAGE_PAYOUTS),
     ("未匹配结算数据", "claims:unmatched", Perm.MANAGE_UNITS),
     ("基金账务", "ledger:index", Perm.VIEW_LEDGER),
     ("操作日志", "web:event_list", Perm.VIEW_AUDIT),
@@ -29,6 +32,8 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
         return {"menu": []}
     items = []
     for label, name, perm in MENU:
+        if user.role == "member" and name == "claims:file_start":
+            label, name = "我的理赔", "claims:mine"
         if perm is None or user.can(perm):
             url = reverse(name)
             active = request.path == url or (url != "/" and request.path.startswith(url))

@@ -1,0 +1,319 @@
+"""Claim work pages: the reviewer's queue and decisions, filing a claim with documents (agent,
+agency point or the member), the member's own claims, appeals, resubmission, documents."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+from django.db.models import Exists, OuterRef
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+
+from huzhu.accounts.roles import Perm, Role
+from huzhu.enrollment.models import Enrollment, EnrollmentStatus
+from huzhu.errors import DomainError
+from huzhu.ledger.services import local_today
+from huzhu.members.access import member_get_for_user, members_visible_to
+from huzhu.pii.crypto import blind_index
+from huzhu.pii.identifiers import IdentifierError, check_resident_id
+from huzhu.web.paging import paginate
+
+from .access import claim_get_for_user, claims_visible_to
+from .documents import MAX_BYTES, document_read, documents_add
+from .models import Claim, ClaimDocument, ClaimSource, DocumentKind, ReviewAction, Settlement
+from .review import (
+    REJECT_REASONS,
+    claim_appeal,
+    claim_resubmit,
+    claim_review,
+    level_of,
+    levels_of,
+    review_queue,
+)
+from .services import claim_file
+from .status import ClaimStatus
+
+# --------------------------------------------------------------------------- review
+
+
+@login_required
+def queue(request: HttpRequest) -> HttpResponse:
+    if not request.user.can(Perm.REVIEW_CLAIMS):
+        raise Http404
+    qs = review_queue(request.user).select_related("member", "product_version")
+    page = paginate(request, qs, per_page=50, count=False)
+    today = local_today()
+    names = {}
+    for c in page.rows:
+        levels = names.setdefault(c.fund_region_id, {lv.level: lv.name
+                                                      for lv in levels_of(c.fund_region_id)})
+        c.level_name = levels.get(c.review_level, f"第 {c.review_level} 级")
+        c.overdue = bool(c.due_on and c.due_on < today)
+        c.due_today = c.due_on == today
+    return render(request, "claims/queue.html", {"page": page, "today": today})
+
+
+class ReviewForm(forms.Form):
+    action = forms.ChoiceField(label="审核意见", choices=[
+        (ReviewAction.APPROVE, "审核通过"), (ReviewAction.RETURN, "退回补件"),
+        (ReviewAction.REJECT, "不予给付"), (ReviewAction.ESCALATE, "提交上级")])
+    reason_code = forms.ChoiceField(label="不予给付原因", required=False,
+                                    choices=[("", "（不予给付时必选）"), *REJECT_REASONS.items()])
+    note = forms.CharField(label="审核说明", required=False, max_length=500,
+                           widget=forms.Textarea(attrs={"rows": 2}))
+
+
+@login_required
+@require_POST
+def review(request: HttpRequest, pk: int) -> HttpResponse:
+    claim = claim_get_for_user(request.user, pk)
+    form = ReviewForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "审核未提交：请选择审核意见")
+        return redirect("claims:detail", pk=pk)
+    d = form.cleaned_data
+    try:
+        claim = claim_review(claim, actor=request.user, action=d["action"],
+                             reason_code=d["reason_code"], note=d["note"])
+    except DomainError as exc:
+        messages.error(request, exc.message)
+        return redirect("claims:detail", pk=pk)
+    claim.refresh_from_db()
+    messages.success(request, f"理赔 {pk} 已处理：{claim.get_status_display()}")
+    return redirect("claims:queue")
+
+
+class AppealForm(forms.Form):
+    note = forms.CharField(label="申诉理由", max_length=500, widget=forms.Textarea(attrs={"rows": 3}))
+
+
+@login_required
+@require_POST
+def appeal(request: HttpRequest, pk: int) -> HttpResponse:
+    claim = claim_get_for_user(request.user, pk)
+    if request.user.role != Role.MEMBER and not request.user.can(Perm.FILE_CLAIMS):
+        raise PermissionDenied
+    try:
+        claim_appeal(claim, actor=request.user, note=request.POST.get("note", ""))
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, "申诉已提交，将由上级审核。")
+    return redirect("claims:detail", pk=pk)
+
+
+# --------------------------------------------------------------------------- documents
+
+
+class MultiFileInput(forms.ClearableFileInput):
+    allow_multiple_selected = True
+
+
+class MultiFileField(forms.FileField):
+    """Several files in one input; their content is checked by the documents service."""
+
+    def clean(self, data: Any, initial: Any = None) -> Any:
+        if isinstance(data, list | tuple):
+            return [super(MultiFileField, self).clean(d, initial) for d in data]
+        return super().clean(data, initial)
+
+
+class DocumentsForm(forms.Form):
+    kind = forms.ChoiceField(label="材料类型", choices=DocumentKind.choices,
+                             initial=DocumentKind.DISCHARGE)
+    files = MultiFileField(label="材料文件（照片或 PDF，可多选）", required=False,
+                            widget=MultiFileInput(attrs={"accept": "image/jpeg,image/png,application/pdf"}))
+
+
+def _uploaded(request: HttpRequest, kind: str) -> list[tuple[str, str, bytes]]:
+    out = []
+    for f in request.FILES.getlist("files"):
+        if f.size > MAX_BYTES:
+            raise DomainError(f"“{f.name[:60]}”超过 {MAX_BYTES // 1024 // 1024} MB 上限",
+                              field_errors={"files": [f"“{f.name[:60]}”超过 10 MB 上限"]})
+        out.append((kind, f.name, f.read()))
+    return out
+
+
+def _may_file(user: Any) -> bool:
+    return user.is_authenticated and user.can(Perm.FILE_CLAIMS)
+
+
+@login_required
+@require_POST
+def documents_upload(request: HttpRequest, pk: int) -> HttpResponse:
+    """Add documents to a claim (e.g. after a return), and resubmit a returned claim."""
+    claim = claim_get_for_user(request.user, pk)
+    if not _may_file(request.user):
+        raise PermissionDenied
+    try:
+        with transaction.atomic():
+            files = _uploaded(request, request.POST.get("kind", DocumentKind.OTHER))
+            if files:
+                documents_add(claim=claim, files=files, actor=request.user)
+            if request.POST.get("resubmit") and claim.status == ClaimStatus.RETURNED:
+                claim_resubmit(claim, actor=request.user, note=request.POST.get("note", ""))
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, "材料已上传" + ("，理赔已重新提交审核" if request.POST.get("resubmit")
+                                             else ""))
+    return redirect("claims:detail", pk=pk)
+
+
+@login_required
+def document(request: HttpRequest, pk: int, doc_id: int) -> HttpResponse:
+    claim = claim_get_for_user(request.user, pk)
+    doc = ClaimDocument.objects.filter(pk=doc_id, claim=claim).first()
+    if doc is None:
+        raise Http404
+    data = document_read(document=doc, actor=request.user)
+    response = HttpResponse(data, content_type=doc.content_type)
+    response["Content-Disposition"] = f"inline; filename=document-{doc.pk}"
+    response["Cache-Control"] = "no-store"
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+# --------------------------------------------------------------------------- filing
+
+
+class FindMemberForm(forms.Form):
+    id_number = forms.CharField(label="会员身份证号", max_length=20)
+
+
+@login_required
+def file_start(request: HttpRequest) -> HttpResponse:
+    """Step 1: whose claim. A member files their own; an agent or agency point finds the
+    member by ID number (posted, so the number never lands in a URL)."""
+    if not _may_file(request.user):
+        raise Http404
+    if request.user.role == Role.MEMBER:
+        return redirect("claims:file_member", member_id=request.user.member_id)
+    form = FindMemberForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            rid = check_resident_id(form.cleaned_data["id_number"])
+        except IdentifierError as exc:
+            form.add_error("id_number", str(exc))
+        else:
+            member = members_visible_to(request.user).filter(
+                id_number_bidx=blind_index(rid.number, field="id_number")).first()
+            if member is None:
+                form.add_error("id_number", "在您的管理范围内没有这位会员")
+            else:
+                return redirect("claims:file_member", member_id=member.pk)
+    return render(request, "claims/file_start.html", {"form": form})
+
+
+def _source_of(user: Any) -> str:
+    return {Role.MEMBER: ClaimSource.MEMBER, Role.AGENT: ClaimSource.AGENT}.get(
+        user.role, ClaimSource.AGENCY)
+
+
+class FileForm(DocumentsForm):
+    settlement = forms.ChoiceField(label="医保结算记录")
+    product = forms.ChoiceField(label="申请的保障项目")
+
+    def __init__(self, *args: Any, settlements: list[Settlement], products: list[tuple[str, str]],
+                 **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.fields["settlement"].choices = [
+            (s.pk, f"{s.begndate:%Y-%m-%d} 至 {s.enddate:%Y-%m-%d} · {s.fixmedins_name} · "
+                   f"医疗费 {s.medfee_sumamt_fen // 100:,}.{s.medfee_sumamt_fen % 100:02d} 元"
+                   + ("（已有理赔）" if getattr(s, "claimed", False) else ""))
+            for s in settlements]
+        self.fields["product"].choices = products
+        self.order_fields(["settlement", "product", "kind", "files"])
+
+
+@login_required
+def file_member(request: HttpRequest, member_id: int) -> HttpResponse:
+    """Step 2: the settlement, the product and the documents."""
+    if not _may_file(request.user):
+        raise Http404
+    member, _ = member_get_for_user(request.user, member_id)
+    enrolled = (Enrollment.objects.filter(member=member, status=EnrollmentStatus.ACTIVE)
+                .select_related("product_version").order_by("-period__coverage_start"))
+    products: dict[str, str] = {}
+    for e in enrolled:
+        products.setdefault(e.product_version.code, e.product_version.name)
+    settlements = list(Settlement.objects.filter(member=member, is_current=True).annotate(
+        claimed=Exists(Claim.objects.filter(setl_id=OuterRef("setl_id"))))
+        .order_by("-enddate")[:50])
+    form = FileForm(request.POST or None, request.FILES or None, settlements=settlements,
+                    products=list(products.items()))
+    if request.method == "POST" and form.is_valid():
+        s = next(x for x in settlements if str(x.pk) == form.cleaned_data["settlement"])
+        try:
+            with transaction.atomic():
+                files = _uploaded(request, form.cleaned_data["kind"])
+                claim = claim_file(member=member, settlement=s,
+                                   product_code=form.cleaned_data["product"], actor=request.user,
+                                   source=_source_of(request.user))
+                if files:
+                    documents_add(claim=claim, files=files, actor=request.user)
+        except DomainError as exc:
+            placed = False
+            for field, msgs in exc.field_errors.items():
+                for m in msgs:
+                    form.add_error(field if field in form.fields else None, m)
+                    placed = True
+            if not placed:
+                form.add_error(None, exc.message)
+        else:
+            claim.refresh_from_db()
+            messages.success(request, f"理赔 {claim.pk} 已提交：{claim.get_status_display()}")
+            return redirect("claims:detail", pk=claim.pk)
+    return render(request, "claims/file.html", {
+        "form": form, "member": member, "settlements": settlements, "products": products})
+
+
+# --------------------------------------------------------------------------- the member's own
+
+
+MEMBER_STEPS = [
+    ("已提交", {ClaimStatus.SUBMITTED}),
+    ("审核中", {ClaimStatus.IN_REVIEW, ClaimStatus.RETURNED}),
+    ("已核准", {ClaimStatus.APPROVED, ClaimStatus.PAYING, ClaimStatus.PAYMENT_FAILED}),
+    ("已到账", {ClaimStatus.PAID}),
+]
+
+
+@login_required
+def mine(request: HttpRequest) -> HttpResponse:
+    """A member's own claims, each with where it stands."""
+    if request.user.role != Role.MEMBER:
+        raise Http404
+    rows = list(claims_visible_to(request.user).select_related("product_version", "settlement")
+                .order_by("-id")[:100])
+    for c in rows:
+        reached = next((i for i, (_, s) in enumerate(MEMBER_STEPS) if c.status in s), None)
+        c.steps = [(label, reached is not None and i <= reached)
+                   for i, (label, _) in enumerate(MEMBER_STEPS)]
+    return render(request, "claims/mine.html", {"claims": rows})
+
+
+def review_context(user: Any, claim: Claim) -> dict[str, Any]:
+    """What the claim page shows of review: the acts so far and whether this user may act."""
+    from .review import may_act_at
+
+    ctx: dict[str, Any] = {"reviews": claim.reviews.select_related("actor").order_by("id"),
+                           "documents": claim.documents.order_by("id"),
+                           "doc_form": DocumentsForm(), "may_file": _may_file(user)}
+    if claim.status == ClaimStatus.IN_REVIEW:
+        lv = level_of(claim)
+        ctx["level"] = lv
+        ctx["review_form"] = ReviewForm() if may_act_at(user, claim, lv) else None
+    ctx["may_appeal"] = (claim.status == ClaimStatus.REJECTED and _may_file(user)
+                         and not claim.reviews.filter(action=ReviewAction.APPEAL).exists())
+    ctx["appeal_form"] = AppealForm()
+    payout = claim.payouts.prefetch_related("lines__batch").first()
+    ctx["payout"] = payout
+    return ctx

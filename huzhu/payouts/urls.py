@@ -1,0 +1,17 @@
+from django.urls import path
+
+from . import views
+
+app_name = "payouts"
+
+urlpatterns = [
+    path("", views.index, name="index"),
+    path("build/", views.build, name="build"),
+    path("reconcile/", views.reconcile, name="reconcile"),
+    path("exceptions/<int:exception_id>/resolve/", views.resolve, name="resolve"),
+    path("payouts/<int:payout_id>/requeue/", views.requeue, name="requeue"),
+    path("<int:pk>/", views.batch, name="batch"),
+    path("<int:pk>/file/", views.download, name="download"),
+    path("<int:pk>/result/", views.upload_result, name="upload_result"),
+    path("<int:pk>/<str:action>/", views.batch_action, name="action"),
+]

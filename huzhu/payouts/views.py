@@ -1,0 +1,191 @@
+"""Payout pages for finance: payable money and batches, a batch's lines and actions (approve,
+send, query, cancel, abandon, download the bank file, import the bank's result), the
+exceptions list and the reconciliation report."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.db.models import Count, Sum
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+
+from huzhu.audit.services import event_record
+from huzhu.errors import DomainError
+from huzhu.web.paging import paginate
+
+from .access import batch_get_for_user, batches_visible_to, region_of
+from .bankfile import BankFileError
+from .channels import default_channel
+from .models import BatchStatus, Payout, PayoutException, PayoutStatus
+from .services import (
+    batch_abandon,
+    batch_approve,
+    batch_build,
+    batch_cancel,
+    batch_file,
+    batch_query,
+    batch_send,
+    exception_resolve,
+    payout_requeue,
+    payouts_reconcile,
+    result_import,
+)
+
+
+def _region(request: HttpRequest):  # noqa: ANN202
+    region = region_of(request.user)
+    if region is None:
+        raise Http404
+    return region
+
+
+@login_required
+def index(request: HttpRequest) -> HttpResponse:
+    region = _region(request)
+    waiting = {row["status"]: (row["n"], int(row["fen"] or 0)) for row in
+               Payout.objects.filter(fund_region=region).values("status")
+               .annotate(n=Count("id"), fen=Sum("amount_fen"))}
+    page = paginate(request, batches_visible_to(request.user).select_related(
+        "made_by", "checked_by").order_by("-id"), per_page=20, count=False)
+    failed = (Payout.objects.filter(fund_region=region, status=PayoutStatus.FAILED)
+              .select_related("member", "claim")[:50])
+    return render(request, "payouts/index.html", {
+        "region": region, "page": page, "waiting": waiting, "failed": failed,
+        "payable": waiting.get(PayoutStatus.PAYABLE, (0, 0)),
+        "open_exceptions": PayoutException.objects.filter(batch__fund_region=region,
+                                                          resolved=False).count()})
+
+
+@login_required
+@require_POST
+def build(request: HttpRequest) -> HttpResponse:
+    region = _region(request)
+    try:
+        report = batch_build(fund_region=region, actor=request.user)
+    except DomainError as exc:
+        messages.error(request, exc.message)
+        return redirect("payouts:index")
+    if report.skipped_no_card:
+        messages.error(request, f"{len(report.skipped_no_card)} 笔因会员未登记银行卡未编入批次")
+    if report.batch is None:
+        messages.info(request, "没有可编入批次的待支付款项")
+        return redirect("payouts:index")
+    messages.success(request, f"已生成批次 {report.batch.number}，请由另一位财务人员复核")
+    return redirect("payouts:batch", pk=report.batch.pk)
+
+
+@login_required
+def batch(request: HttpRequest, pk: int) -> HttpResponse:
+    b = batch_get_for_user(request.user, pk)
+    lines = paginate(request, b.lines.select_related("payout").order_by("id"), per_page=50,
+                     count=False)
+    return render(request, "payouts/batch.html", {
+        "b": b, "lines": lines, "results": b.results.order_by("-id"),
+        "exceptions": b.exceptions.filter(resolved=False).order_by("id"),
+        "S": BatchStatus, "may_check": b.status == BatchStatus.DRAFT
+        and b.made_by_id != request.user.pk})
+
+
+ACTIONS = {"approve": batch_approve, "cancel": batch_cancel, "abandon": batch_abandon}
+
+
+@login_required
+@require_POST
+def batch_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
+    b = batch_get_for_user(request.user, pk)
+    try:
+        if action == "send":
+            b = batch_send(batch=b, actor=request.user, channel=default_channel())
+            messages.success(request, f"批次 {b.number}：{b.get_status_display()}")
+        elif action == "query":
+            b = batch_query(batch=b, actor=request.user, channel=default_channel())
+            messages.info(request, f"银行查询结果：{b.get_status_display()}")
+        elif action in ACTIONS:
+            b = ACTIONS[action](batch=b, actor=request.user)
+            messages.success(request, f"批次 {b.number}：{b.get_status_display()}")
+        else:
+            raise Http404
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    return redirect("payouts:batch", pk=pk)
+
+
+@login_required
+def download(request: HttpRequest, pk: int) -> HttpResponse:
+    b = batch_get_for_user(request.user, pk)
+    if b.status in (BatchStatus.DRAFT, BatchStatus.CANCELLED):
+        messages.error(request, "批次复核并发送后才能下载银行文件")
+        return redirect("payouts:batch", pk=pk)
+    content = batch_file(b)
+    event_record(action="payout.batch_exported", actor=request.user, obj=b,
+                 org_path=b.fund_region.path, after={"number": b.number})
+    response = HttpResponse(content, content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{b.number}.csv"'
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@login_required
+@require_POST
+def upload_result(request: HttpRequest, pk: int) -> HttpResponse:
+    batch_get_for_user(request.user, pk)
+    f = request.FILES.get("file")
+    if f is None:
+        messages.error(request, "请选择银行回盘文件")
+        return redirect("payouts:batch", pk=pk)
+    try:
+        r = result_import(data=f.read(), file_name=f.name, actor=request.user)
+    except BankFileError as exc:
+        for problem in exc.problems[:20]:
+            messages.error(request, problem)
+        return redirect("payouts:batch", pk=pk)
+    except DomainError as exc:
+        messages.error(request, exc.message)
+        return redirect("payouts:batch", pk=pk)
+    messages.success(request, f"回盘已导入：成功 {r.paid} 笔，失败 {r.failed} 笔，重复 {r.repeated} 笔，"
+                              f"异常 {r.exceptions} 笔")
+    return redirect("payouts:batch", pk=r.batch_id or pk)
+
+
+@login_required
+@require_POST
+def requeue(request: HttpRequest, payout_id: int) -> HttpResponse:
+    region = _region(request)
+    p = Payout.objects.filter(pk=payout_id, fund_region=region).first()
+    if p is None:
+        raise Http404
+    try:
+        payout_requeue(payout=p, actor=request.user,
+                       confirm_same_card=request.POST.get("same_card_reason", "").strip())
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, f"理赔 {p.claim_id} 的互助金已重新进入待支付")
+    return redirect("payouts:index")
+
+
+@login_required
+def reconcile(request: HttpRequest) -> HttpResponse:
+    region = _region(request)
+    rec = payouts_reconcile(fund_region=region)
+    exceptions = (PayoutException.objects.filter(batch__fund_region=region)
+                  .select_related("batch", "result").order_by("resolved", "-id")[:200])
+    return render(request, "payouts/reconcile.html", {"rec": rec, "region": region,
+                                                      "exceptions": exceptions})
+
+
+@login_required
+@require_POST
+def resolve(request: HttpRequest, exception_id: int) -> HttpResponse:
+    region = _region(request)
+    e = PayoutException.objects.filter(pk=exception_id, batch__fund_region=region).first()
+    if e is None:
+        raise Http404
+    try:
+        exception_resolve(exception=e, actor=request.user,
+                          resolution=request.POST.get("resolution", ""))
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    return redirect("payouts:reconcile")
