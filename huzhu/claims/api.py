@@ -1,0 +1,168 @@
+"""Claims API: the bureau's settlement push, claim filing, and a claim's status.
+
+Authentication is the API default (token or session); the data scope is the pages' own
+(``claims/access.py``): staff their subtree, an agent their unit, a member themself.
+"""
+
+from __future__ import annotations
+
+import datetime
+from typing import Any
+
+from django.http import HttpRequest
+from ninja import Body, Router, Schema
+from ninja.errors import HttpError
+from ninja.responses import Status
+
+from huzhu.accounts.api import StrictSchema, error_responses
+from huzhu.accounts.roles import Perm, Role
+from huzhu.errors import DomainError
+from huzhu.members.access import member_get_for_user
+from huzhu.organisations.access import staff_path
+
+from .access import claim_get_for_user, claims_visible_to
+from .ingest import CREATED, settlement_ingest
+from .models import Claim, ClaimSource, Settlement
+from .settlement_format import SettlementError
+
+router = Router(tags=["理赔"])
+
+
+class PushOut(Schema):
+    setl_id: str
+    version: int
+    outcome: str  # created | version | unchanged
+    member_matched: bool
+    claims: list[int]
+
+
+@router.post("/settlements", response={200: PushOut, 201: PushOut,
+                                       **error_responses(400, 403)},
+             summary="推送一条医保结算记录")
+def settlement_push_api(request: HttpRequest, record: dict[str, Any] = Body(...)) -> Status:  # noqa: B008
+    """Push one settlement record (the national platform's ``setlinfo`` field names, amounts
+    in yuan). The same record again answers 200 and changes nothing; a corrected record (same
+    ``setl_id``) becomes the next version and its claims are assessed again. Products paid
+    without an application (免申即享) get their claims at once."""
+    if staff_path(request.user) is None or not request.user.can(Perm.MANAGE_MEMBERS):
+        raise HttpError(403, "无权推送结算数据")
+    try:
+        result = settlement_ingest(record=record, actor=request.user)
+    except SettlementError as exc:
+        fields = {exc.field or "record": [exc.message]}
+        raise DomainError(f"结算记录有误：{exc.text()}", field_errors=fields,
+                          code="settlement_invalid") from exc
+    s = result.settlement
+    claims = list(Claim.objects.filter(setl_id=s.setl_id).values_list("pk", flat=True))
+    return Status(201 if result.outcome == CREATED else 200, {
+        "setl_id": s.setl_id, "version": s.version, "outcome": result.outcome,
+        "member_matched": s.member_id is not None, "claims": claims})
+
+
+class FileIn(StrictSchema):
+    member_id: int
+    setl_id: str
+    product_code: str
+
+
+class LineOut(Schema):
+    benefit_id: str
+    name: str
+    payable_fen: int
+    reasons: list[str]
+
+
+class ReviewOut(Schema):
+    level: int
+    action: str
+    reason_code: str
+    note: str
+    at: datetime.datetime
+
+
+class ClaimOut(Schema):
+    id: int
+    member_id: int
+    setl_id: str
+    product_code: str
+    source: str
+    status: str
+    status_zh: str
+    payable_fen: int
+    event_date: datetime.date
+    review_level: int
+    due_on: datetime.date | None
+    risk: list[dict[str, str]]
+    lines: list[LineOut]
+    trace: list[str]
+    reviews: list[ReviewOut]
+    payout_status: str | None
+
+
+def claim_out(c: Claim) -> dict[str, Any]:
+    a = c.assessment
+    payout = c.payouts.first()
+    return {
+        "id": c.pk, "member_id": c.member_id, "setl_id": c.setl_id,
+        "product_code": c.product_code, "source": c.source, "status": c.status,
+        "status_zh": c.get_status_display(), "payable_fen": c.payable_fen,
+        "event_date": c.event_date, "review_level": c.review_level, "due_on": c.due_on,
+        "risk": c.risk or [],
+        "lines": [{"benefit_id": ln["benefit_id"], "name": ln["name"],
+                   "payable_fen": ln["payable_fen"],
+                   "reasons": [r["code"] for r in ln["reasons"]]} for ln in (a.lines if a else [])],
+        "trace": [step["zh"] for step in (a.trace if a else [])],
+        "reviews": [{"level": r.level, "action": r.action, "reason_code": r.reason_code,
+                     "note": r.note, "at": r.created_at} for r in c.reviews.order_by("id")],
+        "payout_status": payout.status if payout else None,
+    }
+
+
+@router.post("", response={201: ClaimOut, **error_responses(400, 403, 404)},
+             summary="申请理赔")
+def claim_file_api(request: HttpRequest, body: FileIn) -> Status:
+    """File a claim on a member's settlement for one product; it is assessed and screened at
+    once (approved straight through when clean, else sent to review)."""
+    from .services import claim_file
+
+    if not request.user.can(Perm.FILE_CLAIMS):
+        raise HttpError(403, "无权申请理赔")
+    member, _ = member_get_for_user(request.user, body.member_id)
+    s = Settlement.objects.filter(setl_id=body.setl_id, is_current=True, member=member).first()
+    if s is None:
+        raise HttpError(404, "该会员没有这条结算记录")
+    source = {Role.MEMBER: ClaimSource.MEMBER, Role.AGENT: ClaimSource.AGENT}.get(
+        request.user.role, ClaimSource.AGENCY)
+    claim = claim_file(member=member, settlement=s, product_code=body.product_code,
+                       actor=request.user, source=source)
+    return Status(201, claim_out(claim_get_for_user(request.user, claim.pk)))
+
+
+@router.get("/{claim_id}", response={200: ClaimOut, **error_responses(404)},
+            summary="理赔详情与进度")
+def claim_status_api(request: HttpRequest, claim_id: int) -> dict[str, Any]:
+    """A claim: status, the calculation line by line, the reviews so far, the payment."""
+    return claim_out(claim_get_for_user(request.user, claim_id))
+
+
+class ClaimRow(Schema):
+    id: int
+    member_id: int
+    product_code: str
+    status: str
+    payable_fen: int
+    event_date: datetime.date
+
+
+@router.get("", response={200: list[ClaimRow], **error_responses()}, summary="理赔列表")
+def claim_list_api(request: HttpRequest, member_id: int | None = None, status: str = "",
+                   limit: int = 50) -> list[dict[str, Any]]:
+    """Claims in the caller's scope, newest first (a member: their own)."""
+    qs = claims_visible_to(request.user)
+    if member_id is not None:
+        qs = qs.filter(member_id=member_id)
+    if status:
+        qs = qs.filter(status=status)
+    return list(qs.order_by("-id").values("id", "member_id", "product_code", "status",
+                                          "payable_fen", "event_date")[:max(1, min(limit, 200))])
+
