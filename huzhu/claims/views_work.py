@@ -218,7 +218,8 @@ def _source_of(user: Any) -> str:
 
 
 class FileForm(DocumentsForm):
-    settlement = forms.ChoiceField(label="医保结算记录")
+    settlement = forms.ChoiceField(label="医保结算记录",
+                                   widget=forms.Select(attrs={"style": "width:600px"}))
     product = forms.ChoiceField(label="申请的保障项目")
 
     def __init__(self, *args: Any, settlements: list[Settlement], products: list[tuple[str, str]],

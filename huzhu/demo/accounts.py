@@ -149,7 +149,7 @@ def ensure_demo_accounts() -> list[DemoAccount]:
     places = _places()
     province, city, county = places["province"], places["city"], places["county"]
     unit, member = places["unit"], places["member"]
-    wanted: list[tuple[str, dict[str, Any], str]] = [
+    wanted: list[tuple[str, dict[str, Any], str] | tuple[str, dict[str, Any], str, str, str]] = [
         (Role.SYSTEM_ADMIN, {"organisation": province}, province.name),
         (Role.SECURITY_ADMIN, {"organisation": province}, province.name),
         (Role.AUDIT_ADMIN, {"organisation": province}, province.name),
@@ -159,11 +159,17 @@ def ensure_demo_accounts() -> list[DemoAccount]:
         (Role.COUNTY_STAFF, {"organisation": county}, county.name),
         (Role.AGENT, {"unit": unit}, f"{unit.name}（{county.name}）"),
         (Role.MEMBER, {"member": member}, f"会员本人：{member.name}（{unit.name}）"),
+        # Claims are reviewed level by level by different people, and a payout batch is made
+        # by one finance officer and approved by another: two more accounts show both.
+        (Role.REVIEWER, {"organisation": county}, county.name, "demo_county_reviewer",
+         "演示县级审核员"),
+        (Role.FINANCE, {"organisation": province}, province.name, "demo_checker", "演示复核财务"),
     ]
     accounts: list[DemoAccount] = []
-    for role, scope_fields, scope in wanted:
-        username = USERNAMES[role]
-        display = member.name if role == Role.MEMBER else DISPLAY_NAMES[role]
+    for role, scope_fields, scope, *named in wanted:
+        username = named[0] if named else USERNAMES[role]
+        display = (named[1] if named else
+                   member.name if role == Role.MEMBER else DISPLAY_NAMES[role])
         user = User.objects.filter(username=username).first()
         password = passwords.get(username)
         created = False

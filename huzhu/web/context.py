@@ -32,12 +32,18 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
         return {"menu": []}
     items = []
     for label, name, perm in MENU:
+        if user.role == "member" and name == "claims:list":
+            continue  # a member's claims are 我的理赔
         if user.role == "member" and name == "claims:file_start":
             label, name = "我的理赔", "claims:mine"
         if perm is None or user.can(perm):
             url = reverse(name)
-            active = request.path == url or (url != "/" and request.path.startswith(url))
-            items.append({"label": label, "url": url, "active": active})
+            items.append({"label": label, "url": url, "active": False})
+    # The one entry whose address is the longest prefix of this page is the active one.
+    matches = [i for i in items if request.path == i["url"]
+               or (i["url"] != "/" and request.path.startswith(i["url"]))]
+    if matches:
+        max(matches, key=lambda i: len(i["url"]))["active"] = True
     if user.role == "agent" and user.unit_id:
         url = reverse("enrollment:unit", args=[user.unit_id])
         items.insert(2, {"label": "单位参保", "url": url, "active": request.path.startswith(url)})

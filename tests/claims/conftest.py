@@ -50,10 +50,14 @@ def jsonl(*records: dict[str, Any]) -> bytes:
 
 @pytest.fixture
 def claims_world(period_world: Any) -> Any:  # noqa: F811
+    return enroll_for_claims(period_world)
+
+
+def enroll_for_claims(w: Any) -> Any:
+    """张三 and 陈八 enrolled in 重庆 住院医疗 and paid (also used by the browser tests)."""
     from huzhu.enrollment.billing import invoice_create, payment_record
     from huzhu.enrollment.services import roster_check, roster_confirm, roster_upload
 
-    w = period_world
     name = w.medical.product_version.name
     rows = [person("张三", w.zhangsan.id_number, name, 手机号="13812341234"),
             person("陈八", w.chenba.id_number, name, 手机号="13912345678")]
@@ -70,13 +74,15 @@ def claims_world(period_world: Any) -> Any:  # noqa: F811
 
 @pytest.fixture
 def money_world(claims_world: Any) -> Any:
-    """The claims world plus a province reviewer (周终审) and a second finance officer (孙复核)
-    for maker-checker."""
+    return add_money_users(claims_world)
+
+
+def add_money_users(w: Any) -> Any:
+    """A province reviewer (周终审) and a second finance officer (孙复核) for maker-checker."""
     from huzhu.accounts.models import User
     from huzhu.accounts.roles import Role
     from tests.conftest import PASSWORD
 
-    w = claims_world
     w.top_reviewer = User.objects.create_user(username="zhoushen", password=PASSWORD,
                                               role=Role.REVIEWER, organisation=w.province,
                                               display_name="周终审")

@@ -40,16 +40,19 @@ def test_needs_the_demo_province_first(var_dir: Path) -> None:
 def test_one_user_per_role_with_strong_stable_passwords(var_dir: Path) -> None:
     run("demo_seed", members=300, seed=2026)
     out = run("demo_accounts")
-    users = {u.role: u for u in User.objects.all()}
+    from huzhu.demo.accounts import USERNAMES
+
+    users = {u.role: u for u in User.objects.filter(username__in=USERNAMES.values())}
     assert set(users) == set(Role.values)
+    by_name = {u.username: u for u in User.objects.all()}
     saved = json.loads((var_dir / "demo-accounts.json").read_text())["accounts"]
     assert stat.S_IMODE((var_dir / "demo-accounts.json").stat().st_mode) == 0o600
     assert {a["role"] for a in saved} == set(Role.values)
     passwords = [a["password"] for a in saved]
     assert len(set(passwords)) == len(passwords)
     for account in saved:
-        user = users[account["role"]]
-        assert user.username == account["username"]
+        user = by_name[account["username"]]
+        assert user.role == account["role"]
         password_validation.validate_password(account["password"], user)
         assert account["password"] not in {"admin", "123456", "password"}
         assert account["password"] in out and account["username"] in out
@@ -71,11 +74,15 @@ def test_one_user_per_role_with_strong_stable_passwords(var_dir: Path) -> None:
 
     # Re-running prints the same accounts and creates nobody.
     again = run("demo_accounts")
-    assert User.objects.count() == len(Role.values)
+    assert User.objects.count() == len(Role.values) + 2
+    extra = {u.username: u for u in User.objects.filter(
+        username__in=["demo_county_reviewer", "demo_checker"])}
+    assert extra["demo_county_reviewer"].organisation == county
+    assert extra["demo_checker"].role == Role.FINANCE
     def table(text: str) -> list[str]:
         return [line for line in text.splitlines() if "demo_" in line]
 
-    assert table(again) == table(out) and len(table(out)) == len(Role.values)
+    assert table(again) == table(out) and len(table(out)) == len(Role.values) + 2
     assert "新建" not in again
 
 

@@ -19,6 +19,11 @@ from huzhu.enrollment.roster_file import COLUMNS
 
 @pytest.fixture
 def period_world(world: Any) -> Any:
+    return add_period(world)
+
+
+def add_period(world: Any) -> Any:
+    """Period 2026 and its offers, on a world (also used by the browser tests)."""
     from huzhu.products.models import Period
     from huzhu.products.services import catalog_import, offer_create
 
