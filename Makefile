@@ -18,6 +18,7 @@ demo: setup migrate
 	$(BIN)/huzhu demo seed --members $(DEMO_MEMBERS) --seed $(DEMO_SEED) --if-empty
 	$(BIN)/huzhu demo products
 	$(BIN)/huzhu demo accounts
+	$(BIN)/huzhu demo claims --if-empty
 	@echo "平台地址 / Platform: http://127.0.0.1:$(PORT)/"
 	$(BIN)/huzhu worker --loop & trap "kill $$! 2>/dev/null" EXIT INT TERM; \
 	$(BIN)/huzhu runserver --insecure 127.0.0.1:$(PORT)
