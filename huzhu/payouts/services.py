@@ -340,7 +340,7 @@ def result_import(*, data: bytes, file_name: str, actor: Any) -> ResultFile:
     parsed = bankfile.parse_result(data)
     batch = PayoutBatch.objects.filter(number=parsed[0].batch_no).first()
     if batch is None:
-        raise bankfile.BankFileError([f"批次号 {parsed[0].batch_no} 不存在"])
+        raise bankfile.BankFileError([f"第 {parsed[0].row} 行“批次号” {parsed[0].batch_no[:32]} 不存在"])
     b = _locked(batch)
     if getattr(actor, "is_authenticated", False):
         _need(actor)
