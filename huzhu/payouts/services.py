@@ -344,6 +344,9 @@ def result_import(*, data: bytes, file_name: str, actor: Any) -> ResultFile:
     b = _locked(batch)
     if getattr(actor, "is_authenticated", False):
         _need(actor)
+    seen = ResultFile.objects.filter(sha256=digest).first()  # imported while we waited
+    if seen is not None:
+        return seen
     result = ResultFile.objects.create(batch=b, file_name=file_name[:200], sha256=digest,
                                        lines=len(parsed),
                                        imported_by=actor if getattr(actor, "pk", None) else None)
