@@ -16,6 +16,7 @@ from django.db import transaction
 from django.db.models import F
 
 from huzhu.ledger.services import local_today
+from huzhu.members.models import Member
 
 from .assess import claim_assess, usage_doc, usage_for
 from .models import Claim, MemberPeriodUsage
@@ -25,7 +26,12 @@ from .status import ClaimStatus, claim_transition
 
 
 def usage_lock(claim: Claim) -> MemberPeriodUsage | None:
-    """Lock (creating once) the usage row of the claim's member, product and period."""
+    """Lock (creating once) the usage row of the claim's member, product and period.
+
+    The member's row is locked first, as :func:`~huzhu.claims.services.claim_file` does: the
+    holder of the usage row inserts rows referencing the member (its SMS, its payout), and
+    must not wait on a filer who holds the member row and waits for the usage row."""
+    Member.objects.select_for_update().filter(pk=claim.member_id).first()
     if not claim.period_id:
         return None
     keys = {"member_id": claim.member_id, "product_code": claim.product_code,

@@ -24,7 +24,7 @@ from huzhu.errors import DomainError, NotAllowed
 from huzhu.organisations.models import Organisation, OrgKind
 
 from .access import claims_visible_to
-from .approval import claim_grant, claim_refuse
+from .approval import claim_grant, claim_refuse, usage_lock
 from .models import Claim, ClaimReview, ReviewAction, ReviewLevel
 from .notify import claim_notice
 from .status import ClaimStatus, claim_transition
@@ -135,6 +135,9 @@ def claim_review(claim: Claim, *, actor: Any, action: str, reason_code: str = ""
                  note: str = "", today: datetime.date | None = None) -> Claim:
     """One reviewer's decision on a claim in review (see the module text)."""
     today = today or local_today()
+    # The member-period usage row first, as filings and grants take it (before the claim row
+    # and the event chain's head): an approval here racing a filing must not deadlock.
+    usage_lock(claim)
     locked = Claim.objects.select_for_update().get(pk=claim.pk)
     claim.status, claim.review_level, claim.due_on = (locked.status, locked.review_level,
                                                        locked.due_on)

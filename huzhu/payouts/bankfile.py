@@ -141,8 +141,12 @@ def parse_result(data: bytes) -> list[ResultLine]:
         raise BankFileError(problems)
     if not out:
         raise BankFileError(["文件没有明细行"])
-    if len({ln.batch_no for ln in out}) != 1:
-        raise BankFileError(["一个回盘文件只能包含一个批次"])
+    first = out[0]
+    others = [ln for ln in out if ln.batch_no != first.batch_no]
+    if others:
+        raise BankFileError([f"第 {ln.row} 行“批次号”为 {ln.batch_no[:32]}，与第 {first.row} 行的 "
+                             f"{first.batch_no[:32]} 不同：一个回盘文件只能包含一个批次"
+                             for ln in others])
     return out
 
 

@@ -340,10 +340,13 @@ def result_import(*, data: bytes, file_name: str, actor: Any) -> ResultFile:
     parsed = bankfile.parse_result(data)
     batch = PayoutBatch.objects.filter(number=parsed[0].batch_no).first()
     if batch is None:
-        raise bankfile.BankFileError([f"批次号 {parsed[0].batch_no} 不存在"])
+        raise bankfile.BankFileError([f"第 {parsed[0].row} 行“批次号” {parsed[0].batch_no[:32]} 不存在"])
     b = _locked(batch)
     if getattr(actor, "is_authenticated", False):
         _need(actor)
+    seen = ResultFile.objects.filter(sha256=digest).first()  # imported while we waited
+    if seen is not None:
+        return seen
     result = ResultFile.objects.create(batch=b, file_name=file_name[:200], sha256=digest,
                                        lines=len(parsed),
                                        imported_by=actor if getattr(actor, "pk", None) else None)
