@@ -333,14 +333,16 @@ def _notice_params(template: str, base: dict[str, Any]) -> dict[str, str]:
 def _process_chunk(ids: list[int], policies: dict, versions: dict, actor: Any,
                    as_of: datetime.date, counts: dict) -> None:
     tz = local_tz()
-    entry: dict[int, tuple[int, datetime.date]] = {}
+    entry: dict[int, tuple[int, datetime.date | None, str]] = {}
 
-    def review_entry(region_id: int, to: str) -> tuple[int, datetime.date | None]:
+    def review_entry(region_id: int, to: str) -> tuple[int, datetime.date | None, str]:
+        """Level 1 of the region, its due date and name (as ``review_enter`` gives them)."""
         if to != ClaimStatus.IN_REVIEW:
-            return (0, None)
+            return (0, None, "")
         if region_id not in entry:
             first = levels_of(region_id)[0]
-            entry[region_id] = (first.level, add_workdays(local_today(), first.working_days))
+            entry[region_id] = (first.level, add_workdays(local_today(), first.working_days),
+                                first.name)
         return entry[region_id]
 
     setls = _settlements(ids)
@@ -433,7 +435,7 @@ def _process_chunk(ids: list[int], policies: dict, versions: dict, actor: Any,
                                     **base, "reason": rules_reasons_zh(reasons)})})
             rows.append((cid, code, s.setl_id, s.mdtrt_id, s.begndate, s.enddate, s.begndate, to,
                          period.pk, lines if to == ClaimStatus.APPROVED else None, fen))
-            level, due = review_entry(region_id, to)
+            level, due, level_name = review_entry(region_id, to)
             claims.append((cid, mid, s.pk, s.setl_id, code, e.version_id, e.pk, period.pk,
                            s.begndate, ClaimSource.AUTO, to, fen, _dumps(found), aid, path,
                            region_id, actor_id, now, now if to != ClaimStatus.IN_REVIEW else None,
@@ -447,11 +449,10 @@ def _process_chunk(ids: list[int], policies: dict, versions: dict, actor: Any,
                            "before": {"status": ClaimStatus.SUBMITTED},
                            "after": {"status": to, "reason": why, "payable_fen": fen}})
             if to == ClaimStatus.IN_REVIEW:
-                first = levels_of(region_id)[0]
                 events.append({"action": "claim.level", "object_type": "claims.claim",
                                "object_id": str(cid), "org_path": path,
                                "before": {"level": 0},
-                               "after": {"level": level, "name": first.name,
+                               "after": {"level": level, "name": level_name,
                                          "due_on": due.isoformat(), "why": why}})
         insert_rows(Claim, CLAIM_COLS, claims)
         insert_rows(Assessment, ASSESSMENT_COLS, assessments)
