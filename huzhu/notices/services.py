@@ -6,7 +6,8 @@ import json
 from collections.abc import Iterable
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
+from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
 from huzhu.bulk import insert_rows
@@ -69,8 +70,13 @@ def notices_enqueue_many(notices: Iterable[dict[str, Any]]) -> int:
         return 0
     keys = list(todo)
     for start in range(0, len(keys), 5000):
-        for key in OutboxMessage.objects.filter(key__in=keys[start:start + 5000]).values_list(
-                "key", flat=True):
+        part = keys[start:start + 5000]
+        if connection.vendor == "postgresql":  # one array parameter, not 5,000 placeholders
+            found = OutboxMessage.objects.filter(key__in=RawSQL("SELECT unnest(%s::text[])",
+                                                                [part]))
+        else:
+            found = OutboxMessage.objects.filter(key__in=part)
+        for key in found.values_list("key", flat=True):
             del todo[key]
     aad = OutboxMessage._meta.get_field("phone").aad()
     c = cipher()
