@@ -18,6 +18,7 @@ from types import SimpleNamespace
 from typing import Any, NamedTuple
 
 from django.db import connection, transaction
+from django.db.models import BooleanField, Q
 from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
@@ -60,14 +61,17 @@ from .workdays import add_workdays
 CHUNK = 5000
 
 
-def _many(values: Any, kind: str = "bigint") -> Any:
-    """The right side of an ``__in`` over thousands of values: on PostgreSQL one array
-    parameter (``IN (SELECT unnest(%s))``), not thousands of placeholders to build, bind and
-    parse; elsewhere the list itself."""
+def _among(model: Any, field: str, values: Any, kind: str = "bigint") -> Any:
+    """``field__in=values`` for thousands of values, as a ``filter()`` argument: on
+    PostgreSQL ``col = ANY(%s)`` with one array parameter, not thousands of placeholders to
+    build, bind and parse (and still an index condition); elsewhere the plain ``__in``."""
     values = list(values)
     if connection.vendor != "postgresql":
-        return values
-    return RawSQL(f"SELECT unnest(%s::{kind}[])", [values])
+        return Q(**{f"{field}__in": values})
+    column = model._meta.get_field(field).column
+    qn = connection.ops.quote_name
+    return RawSQL(f"{qn(model._meta.db_table)}.{qn(column)} = ANY(%s::{kind}[])", [values],
+                  output_field=BooleanField())
 
 
 @dataclass
@@ -105,7 +109,8 @@ def settlements_ingest_many(records: list[dict[str, Any]], *, actor: Any, fund_r
     for start in range(0, len(clean), CHUNK):
         part = clean[start:start + CHUNK]
         ids_in = {v["setl_id"] for v, _ in part}
-        known = set(Settlement.objects.filter(setl_id__in=_many(ids_in, "text")).values_list("setl_id", flat=True))
+        known = set(Settlement.objects.filter(_among(Settlement, "setl_id", ids_in, "text"))
+                    .values_list("setl_id", flat=True))
         fresh, seen = [], set()
         for v, raw in part:
             if v["setl_id"] in known or v["setl_id"] in seen:
@@ -114,9 +119,11 @@ def settlements_ingest_many(records: list[dict[str, Any]], *, actor: Any, fund_r
                 continue
             seen.add(v["setl_id"])
             fresh.append((v, raw, blind_index(v["certno"], field="id_number")))
-        members = dict(Member.objects.filter(id_number_bidx__in=_many({b for _, _, b in fresh}, "text"))
+        members = dict(Member.objects.filter(
+            _among(Member, "id_number_bidx", {b for _, _, b in fresh}, "text"))
                        .values_list("id_number_bidx", "id"))
-        paths = dict(Member.objects.filter(id__in=_many(members.values())).values_list("id", "org_path"))
+        paths = dict(Member.objects.filter(_among(Member, "id", members.values()))
+                     .values_list("id", "org_path"))
         with transaction.atomic():
             ids = reserve_ids(Settlement, len(fresh))
             rows = []
@@ -187,7 +194,7 @@ ASSESSED_AMOUNTS = tuple(n for n in AMOUNT_FIELDS if n != "hosp_part_amt")
 
 def _settlements(ids: list[int]) -> list[_Setl]:
     out = []
-    for row in (Settlement.objects.filter(pk__in=_many(ids), is_current=True, member__isnull=False)
+    for row in (Settlement.objects.filter(_among(Settlement, "id", ids), is_current=True, member__isnull=False)
                 .order_by("member_id", "enddate", "id").values_list(*SETL_FIELDS)):
         # Settlement.amounts() leaves out absent (NULL) 4101 fields; so does this.
         amounts = {n: v for n, v in zip(ASSESSED_AMOUNTS, row[10:], strict=True)
@@ -202,7 +209,7 @@ def _covers(member_ids: list[int], codes: Any) -> dict[int, list[_Cover]]:
     version_codes = dict(ProductVersion.objects.filter(code__in=codes).values_list("id", "code"))
     out: dict[int, list[_Cover]] = defaultdict(list)
     rows = list(Enrollment.objects.filter(
-        member_id__in=_many(member_ids), status=EnrollmentStatus.ACTIVE,
+        _among(Enrollment, "member", member_ids), status=EnrollmentStatus.ACTIVE,
         product_version_id__in=version_codes).order_by("id").values_list(
         "id", "member_id", "product_version_id", "period_id", "shares", "continuous_since",
         "coverage_start", "first_time", "waiting_until"))
@@ -216,7 +223,7 @@ def _covers(member_ids: list[int], codes: Any) -> dict[int, list[_Cover]]:
 
 def _history(member_ids: list[int]) -> dict[int, list[tuple]]:
     out: dict[int, list[tuple]] = defaultdict(list)
-    for row in Claim.objects.filter(member_id__in=_many(member_ids), status__in=LIVE).values_list(
+    for row in Claim.objects.filter(_among(Claim, "member", member_ids), status__in=LIVE).values_list(
             "member_id", "pk", "product_code", "setl_id", "settlement__mdtrt_id",
             "settlement__begndate", "settlement__enddate", "event_date", "status", "period_id",
             "assessment__lines", "assessment__payable_fen").order_by("id"):
@@ -301,7 +308,7 @@ def _lock(member_ids: list[int], keys: list[tuple[int, str, int]]) -> dict[tuple
     """The locks :func:`claim_file` and :func:`claim_grant` take, in their order: the members'
     rows, then their usage rows (created once), each set in one stable order. Returns the
     usage row id per (member, product, period)."""
-    list(Member.objects.select_for_update().filter(pk__in=_many(member_ids)).order_by("pk")
+    list(Member.objects.select_for_update().filter(_among(Member, "id", member_ids)).order_by("pk")
          .values_list("pk", flat=True))
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
@@ -316,7 +323,7 @@ def _lock(member_ids: list[int], keys: list[tuple[int, str, int]]) -> dict[tuple
             [MemberPeriodUsage(member_id=m, product_code=c, period_id=p) for m, c, p in keys],
             ignore_conflicts=True, batch_size=2000)
     return {(m, c, p): pk for pk, m, c, p in MemberPeriodUsage.objects.select_for_update()
-            .filter(member_id__in=_many(member_ids))
+            .filter(_among(MemberPeriodUsage, "member", member_ids))
             .order_by("member_id", "product_code", "period_id")
             .values_list("pk", "member_id", "product_code", "period_id")}
 
@@ -378,12 +385,13 @@ def _process_chunk(ids: list[int], policies: dict, versions: dict, actor: Any,
         usage_rows = _lock(member_ids, sorted({(s.member_id, e.code, e.period.pk)
                                                for s, e in plan}))
         # Read under the locks: what is already claimed and granted can no longer move.
-        done = set(Claim.objects.filter(setl_id__in=_many([s.setl_id for s, _ in plan], "text"))
+        done = set(Claim.objects.filter(
+            _among(Claim, "setl_id", [s.setl_id for s, _ in plan], "text"))
                    .values_list("setl_id", "product_code"))
         plan = [(s, e) for s, e in plan if (s.setl_id, e.code) not in done]
         if not plan:
             return
-        members = {row[0]: row for row in Member.objects.filter(pk__in=_many(member_ids)).values_list(
+        members = {row[0]: row for row in Member.objects.filter(_among(Member, "id", member_ids)).values_list(
             "id", "gender", "birth_date", "is_union_member", "org_path", "fund_region_id",
             "name", "phone", "bank_card")}
         history = _history(member_ids)

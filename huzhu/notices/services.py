@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from django.db import IntegrityError, connection, transaction
+from django.db.models import BooleanField
 from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
@@ -72,8 +73,9 @@ def notices_enqueue_many(notices: Iterable[dict[str, Any]]) -> int:
     for start in range(0, len(keys), 5000):
         part = keys[start:start + 5000]
         if connection.vendor == "postgresql":  # one array parameter, not 5,000 placeholders
-            found = OutboxMessage.objects.filter(key__in=RawSQL("SELECT unnest(%s::text[])",
-                                                                [part]))
+            found = OutboxMessage.objects.filter(RawSQL(
+                '"notices_outboxmessage"."key" = ANY(%s::text[])', [part],
+                output_field=BooleanField()))
         else:
             found = OutboxMessage.objects.filter(key__in=part)
         for key in found.values_list("key", flat=True):

@@ -7,7 +7,7 @@ import re
 from typing import Any
 
 import pytest
-from django.db import transaction
+from django.db import connection, connections, transaction  # noqa: F401 - connection: skipif
 
 from huzhu.audit.services import chain_verify
 from huzhu.claims.bulk import claims_process_many, settlements_ingest_many
@@ -208,3 +208,59 @@ def test_notices_enqueue_many_has_the_meaning_of_notice_enqueue(claims_world):
     with pytest.raises(TemplateError):
         notices_enqueue_many([{"key": "k6", "template": "NOPE", "phone": "1", "params": {}}])
     assert not OutboxMessage.objects.filter(key__in=["k4", "k5", "k6"]).exists()
+
+
+@pytest.mark.skipif("connection.vendor != 'postgresql'",
+                    reason="SQLite serialises every writer; the race needs PostgreSQL")
+@pytest.mark.django_db(transaction=True)
+def test_bulk_and_a_single_approval_racing_keep_the_claim_count(claims_world):
+    import threading
+
+
+    w = claims_world
+    ClaimPolicy.objects.create(product_code=MEDICAL, auto_claim=True)
+    report = settlements_ingest_many(
+        [record("R1", w.zhangsan.id_number, begin="2026-02-01", end="2026-02-03"),
+         record("R2", w.zhangsan.id_number, begin="2026-03-01", end="2026-03-03")],
+        actor=w.wangwu, fund_region=w.province)
+    # the third stay, filed by the agent at the same moment as the delivery is processed
+    third = settlements_ingest_many(
+        [record("R3", w.zhangsan.id_number, begin="2026-04-01", end="2026-04-03")],
+        actor=w.wangwu, fund_region=w.province).ids[0]
+    # The usage row exists already (an earlier claim made it), so nothing but the locks
+    # orders the two writers.
+    MemberPeriodUsage.objects.create(member=w.zhangsan, product_code=MEDICAL, period=w.period)
+    barrier = threading.Barrier(2)
+    errors: list[BaseException] = []
+
+    def run(fn: Any) -> None:
+        try:
+            barrier.wait()
+            fn()
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    def bulk() -> None:
+        claims_process_many(report.ids, actor=w.wangwu, as_of=AS_OF)
+
+    def single() -> None:
+        claim_file(member=w.zhangsan, settlement=Settlement.objects.get(pk=third),
+                   product_code=MEDICAL, actor=w.lisi, source="agent", as_of=AS_OF)
+
+    threads = [threading.Thread(target=run, args=(f,)) for f in (bulk, single)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert not errors, errors
+    statuses = sorted(Claim.objects.values_list("status", flat=True))
+    assert statuses == ["approved", "approved", "rejected"]  # two claims a year, however raced
+    usage = MemberPeriodUsage.objects.get(member=w.zhangsan, product_code=MEDICAL)
+    approved = Claim.objects.filter(status="approved")
+    assert (usage.claims, usage.granted_fen) == (2, sum(c.payable_fen for c in approved))
+    assert Payout.objects.count() == 2
+    assert Transaction.objects.filter(source_type="claims.claim").count() == 2
+    assert ledger_clean() == []
+    assert list(chain_verify()) == []
