@@ -10,14 +10,17 @@ through :func:`huzhu.claims.ingest.settlement_ingest` (versions, no-ops) one by 
 
 from __future__ import annotations
 
+import contextvars
 import datetime
 import json
+import threading
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from types import SimpleNamespace
 from typing import Any, NamedTuple
 
-from django.db import connection, transaction
+from django.db import connection, connections, transaction
 from django.db.models import BooleanField, Q
 from django.db.models.expressions import RawSQL
 from django.utils import timezone
@@ -298,10 +301,75 @@ def claims_process_many(settlement_ids: list[int], *, actor: Any = None,
         return counts
     as_of = as_of or timezone.localdate()
     versions = {v.pk: v for v in ProductVersion.objects.filter(code__in=policies)}
-    for start in range(0, len(settlement_ids), CHUNK * 4):
-        _process_chunk(settlement_ids[start:start + CHUNK * 4], policies, versions, actor, as_of,
-                       counts)
+    parts = [settlement_ids[i:i + CHUNK * 4] for i in range(0, len(settlement_ids), CHUNK * 4)]
+    if len(parts) > 1 and connection.vendor == "postgresql" and not connection.in_atomic_block:
+        _pipelined(parts, (policies, versions, actor, as_of), counts)
+    else:
+        for part in parts:
+            _process_chunk(part, policies, versions, actor, as_of, counts)
     return dict(counts)
+
+
+class _Abandoned(Exception):
+    """The chunk before failed: this one rolls back rather than commit after it."""
+
+
+class _Step(threading.Thread):
+    """One chunk in its own database transaction (and so its own connection)."""
+
+    def __init__(self, part: list[int], prev: _Step | None, args: tuple) -> None:
+        super().__init__(daemon=True)
+        self.part, self.prev, self.args = part, prev, args
+        self.counts: dict[str, int] = defaultdict(int)
+        self.error: BaseException | None = None
+        self.committing = threading.Event()
+        self.context = contextvars.copy_context()  # the request's metadata, for the events
+
+    def run(self) -> None:
+        try:
+            self.context.run(_process_chunk, self.part, *self.args, self.counts,
+                             before_commit=self.turn)
+        except BaseException as exc:  # noqa: BLE001 - handed to the caller's thread
+            self.error = exc
+        finally:
+            self.committing.set()
+            connections.close_all()  # this thread's connection only
+
+    def turn(self) -> None:
+        """Called inside the chunk's transaction, its writes done: commit only after the chunk
+        before has committed, and let the next chunk start meanwhile."""
+        if self.prev is not None:
+            self.prev.join()
+            if self.prev.error is not None:
+                raise _Abandoned()
+        self.committing.set()
+
+
+def _pipelined(parts: list[list[int]], args: tuple, counts: dict) -> None:
+    """Chunks one after another, except that chunk k+1 is read, locked and assessed while
+    chunk k's commit runs in the database (its foreign-key checks are a third of the time).
+    The meaning is the serial loop's: chunk k+1 takes the same member and usage locks first,
+    so for any member the two share it waits for chunk k's commit before reading; its events
+    and postings wait for the chain head and balances chunk k holds; and it commits only
+    after chunk k has (or rolls back if chunk k failed)."""
+    steps: list[_Step] = []
+    prev = None
+    for part in parts:
+        step = _Step(part, prev, args)
+        step.start()
+        steps.append(step)
+        step.committing.wait()
+        if step.error is not None:
+            break
+        prev = step
+    for step in steps:
+        step.join()
+    errors = [s.error for s in steps if s.error is not None and not isinstance(s.error, _Abandoned)]
+    if errors:
+        raise errors[0]
+    for step in steps:
+        for status, n in step.counts.items():
+            counts[status] += n
 
 
 def _lock(member_ids: list[int], keys: list[tuple[int, str, int]]) -> dict[tuple, int]:
@@ -353,7 +421,8 @@ def _notice_params(template: str, base: dict[str, Any]) -> dict[str, str]:
 
 
 def _process_chunk(ids: list[int], policies: dict, versions: dict, actor: Any,
-                   as_of: datetime.date, counts: dict) -> None:
+                   as_of: datetime.date, counts: dict,
+                   before_commit: Callable[[], None] | None = None) -> None:
     tz = local_tz()
     entry: dict[int, tuple[int, datetime.date | None, str]] = {}
 
@@ -483,6 +552,8 @@ def _process_chunk(ids: list[int], policies: dict, versions: dict, actor: Any,
         _usage_add(deltas)
         _grant_money(granted, today=today, actor=actor, now=now)
         notices_enqueue_many(notices)
+        if before_commit is not None:
+            before_commit()
 
 
 EVENT_COLS = ("seq", "created_at", "actor_id", "actor_label", "org_path", "action",

@@ -264,3 +264,40 @@ def test_bulk_and_a_single_approval_racing_keep_the_claim_count(claims_world):
     assert Transaction.objects.filter(source_type="claims.claim").count() == 2
     assert ledger_clean() == []
     assert list(chain_verify()) == []
+
+
+@pytest.mark.skipif("connection.vendor != 'postgresql'",
+                    reason="chunks overlap only on PostgreSQL outside a transaction")
+@pytest.mark.django_db(transaction=True)
+def test_overlapping_chunks_see_each_other_as_the_serial_loop_does(claims_world, monkeypatch):
+    import huzhu.claims.bulk as bulk
+
+    w = claims_world
+    ClaimPolicy.objects.create(product_code=MEDICAL, auto_claim=True)
+    recs = [record("B1", w.zhangsan.id_number, begin="2026-02-01", end="2026-02-03"),
+            record("B2", w.chenba.id_number, begin="2026-04-02", end="2026-04-06"),
+            record("B3", w.zhangsan.id_number, begin="2026-03-01", end="2026-03-03"),
+            record("B4", w.zhangsan.id_number, begin="2026-04-01", end="2026-04-03"),
+            record("B5", w.chenba.id_number, begin="2026-04-04", end="2026-04-08"),
+            record("B6", w.zhangsan.id_number, begin="2026-05-01", end="2026-05-03")]
+    ids = settlements_ingest_many(recs, actor=w.wangwu, fund_region=w.province).ids
+    monkeypatch.setattr(bulk, "CHUNK", 1)  # chunks of 4 settlements: [B1..B4], [B5, B6]
+    pipelined, real = [], bulk._pipelined
+    monkeypatch.setattr(bulk, "_pipelined", lambda *a: pipelined.append(1) or real(*a))
+    counts = claims_process_many(ids, actor=w.wangwu, as_of=AS_OF)
+    assert pipelined == [1]
+    got = {c.setl_id: (c.status, [r["code"] for r in c.risk]) for c in Claim.objects.all()}
+    assert got == {
+        "B1": ("approved", []), "B2": ("approved", []), "B3": ("approved", []),
+        "B4": ("rejected", []),  # the third claim of the year, in the same chunk
+        "B5": ("in_review", ["OVERLAPPING_STAY"]),  # overlaps B2, from the chunk before
+        "B6": ("rejected", []),  # the fourth: the chunk before's two approvals counted
+    }
+    assert counts == {"approved": 3, "rejected": 2, "in_review": 1}
+    usage = MemberPeriodUsage.objects.get(member=w.zhangsan, product_code=MEDICAL)
+    assert (usage.granted_fen, usage.claims) == (280_000, 2)
+    assert Payout.objects.count() == 3
+    assert set(OutboxMessage.objects.filter(key__startswith="claim-").values_list(
+        "template", flat=True)) == {"CLAIM_APPROVED", "CLAIM_REJECTED"}
+    assert ledger_clean() == []
+    assert list(chain_verify()) == []
