@@ -2,8 +2,17 @@
 
 from __future__ import annotations
 
-from django.db import IntegrityError, transaction
+import json
+from collections.abc import Iterable
+from typing import Any
+
+from django.db import IntegrityError, connection, transaction
+from django.db.models import BooleanField
+from django.db.models.expressions import RawSQL
 from django.utils import timezone
+
+from huzhu.bulk import insert_rows
+from huzhu.pii.crypto import cipher
 
 from .gateways import SendFailed, SendUnknown, SmsGateway, SmsRequest, default_gateway
 from .models import OutboxMessage, OutboxStatus
@@ -28,6 +37,58 @@ def notice_enqueue(*, key: str, template: str, phone: str, params: dict[str, str
                                                 org_path=org_path)
     except IntegrityError:
         return OutboxMessage.objects.get(key=key)
+
+
+OUTBOX_COLS = ("key", "template", "params", "phone", "member_id", "org_path", "status",
+               "attempts", "provider_ref", "last_error", "created_at", "sent_at")
+
+
+def notices_enqueue_many(notices: Iterable[dict[str, Any]]) -> int:
+    """Queue many SMS in the caller's transaction, with the meaning of :func:`notice_enqueue`
+    for each: no phone, no message; a key already queued (or repeated here) queues nothing
+    new; an unknown template or wrong parameters refuse the whole call before anything is
+    written. Each notice gives ``key``, ``template``, ``phone``, ``params`` and optionally
+    ``member_id`` and ``org_path``. Returns how many rows were written.
+
+    Templates are rendered once each (with the first notice's parameters); every other notice
+    of the template must name exactly the same parameters, which is all ``render`` checks.
+    A concurrent :func:`notice_enqueue` of one of the same keys makes this call fail on the
+    unique key (the caller's transaction rolls back) rather than queue it twice."""
+    todo: dict[str, dict[str, Any]] = {}
+    names: dict[str, frozenset[str]] = {}
+    for n in notices:
+        if not n.get("phone") or n["key"] in todo:
+            continue
+        params = n["params"]
+        expected = names.get(n["template"])
+        if expected is None:
+            render(n["template"], params)  # refuse an unknown template or wrong parameters
+            expected = names[n["template"]] = frozenset(params)
+        elif frozenset(params) != expected:
+            render(n["template"], params)  # raises, naming the parameters
+        todo[n["key"]] = n
+    if not todo:
+        return 0
+    keys = list(todo)
+    for start in range(0, len(keys), 5000):
+        part = keys[start:start + 5000]
+        if connection.vendor == "postgresql":  # one array parameter, not 5,000 placeholders
+            found = OutboxMessage.objects.filter(RawSQL(
+                '"notices_outboxmessage"."key" = ANY(%s::text[])', [part],
+                output_field=BooleanField()))
+        else:
+            found = OutboxMessage.objects.filter(key__in=part)
+        for key in found.values_list("key", flat=True):
+            del todo[key]
+    aad = OutboxMessage._meta.get_field("phone").aad()
+    c = cipher()
+    now = timezone.now()
+    insert_rows(OutboxMessage, OUTBOX_COLS, [
+        (n["key"], n["template"], json.dumps(n["params"], ensure_ascii=False),
+         c.encrypt(str(n["phone"]), field=aad), n.get("member_id"), n.get("org_path", ""),
+         OutboxStatus.PENDING, 0, "", "", now, None)
+        for n in todo.values()])
+    return len(todo)
 
 
 def outbox_send(*, limit: int = 500, gateway: SmsGateway | None = None) -> dict[str, int]:

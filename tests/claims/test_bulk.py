@@ -1,14 +1,26 @@
-"""The bulk path gives the same fen, statuses and events as the one-claim services."""
+"""The bulk path gives the same fen, statuses, money and messages as the one-claim services."""
 
 from __future__ import annotations
 
 import datetime
+import re
+from typing import Any
+
+import pytest
+from django.db import connection, connections, transaction  # noqa: F401 - connection: skipif
 
 from huzhu.audit.services import chain_verify
 from huzhu.claims.bulk import claims_process_many, settlements_ingest_many
-from huzhu.claims.models import Claim, ClaimPolicy, Settlement
+from huzhu.claims.ingest import settlement_ingest
+from huzhu.claims.models import Claim, ClaimPolicy, MemberPeriodUsage, Settlement
+from huzhu.claims.services import claim_file, claims_create_auto
+from huzhu.ledger.models import Leg, Transaction
+from huzhu.notices.models import OutboxMessage
+from huzhu.notices.services import notices_enqueue_many
+from huzhu.notices.templates import TemplateError
+from huzhu.payouts.models import Payout
 
-from .conftest import MEDICAL, record
+from .conftest import MEDICAL, ledger_clean, record
 
 AS_OF = datetime.date(2026, 6, 1)
 
@@ -37,4 +49,255 @@ def test_bulk_matches_the_services(claims_world):
     assert counts == {"approved": 3, "rejected": 1, "in_review": 1}
     assert Claim.objects.get(setl_id="B3").assessment.usage["benefits"]["medical"]["claims"] == 2
     assert list(chain_verify()) == []
+    assert ledger_clean() == []
     assert claims_process_many(report.ids, actor=w.wangwu, as_of=AS_OF) == {}
+    assert Payout.objects.count() == 3 and Transaction.objects.filter(
+        source_type="claims.claim").count() == 3
+
+
+# --------------------------------------------------------------------------- same as one by one
+
+
+def _ids() -> dict[int, str]:
+    return dict(Claim.objects.values_list("pk", "setl_id"))
+
+
+def _named(text: str, ids: dict[int, str]) -> str:
+    """Claim ids differ between two runs; name each claim by its settlement instead."""
+    return re.sub(r"\d+", lambda m: ids.get(int(m.group()), m.group()), text)
+
+
+def _dims(account: Any) -> tuple:
+    return (account.org_id, account.kind, account.payer_kind, account.product_code,
+            account.period_code)
+
+
+def snapshot() -> dict[str, Any]:
+    """Everything approving and refusing claims touches, with claim ids named by setl_id."""
+    ids = _ids()
+    balances: dict[tuple, int] = {}
+    for leg in Leg.objects.select_related("account"):
+        balances[_dims(leg.account)] = balances.get(_dims(leg.account), 0) + leg.amount_fen
+    payables = {}
+    for t in Transaction.objects.filter(source_type="claims.claim").prefetch_related(
+            "legs__account"):
+        payables[_named(t.key, ids)] = (
+            _named(t.memo, ids), t.business_date, ids[int(t.source_id)], t.fund_region_id,
+            sorted((_dims(x.account), x.amount_fen) for x in t.legs.all()))
+    return {
+        "claims": {c.setl_id: (c.status, c.payable_fen, c.product_code, c.period_id,
+                               c.enrollment_id, [r["code"] for r in c.risk], c.review_level,
+                               c.due_on, c.decided_at is not None, c.source,
+                               c.assessment.payable_fen, c.assessment.usage,
+                               c.assessment.reasons, c.assessment.trace)
+                   for c in Claim.objects.select_related("assessment")},
+        "balances": balances,
+        "payables": payables,
+        "payouts": {ids[p.claim_id]: (p.kind, p.member_id, p.amount_fen, p.status, p.org_path,
+                                      p.fund_region_id, p.paid_at)
+                    for p in Payout.objects.all()},
+        "usage": {(u.member_id, u.product_code, u.period_id): (u.granted_fen, u.claims)
+                  for u in MemberPeriodUsage.objects.all()},
+        "outbox": {_named(m.key, ids): (m.template, {k: _named(v, ids) if k == "claim" else v
+                                                     for k, v in m.params.items()},
+                                        m.phone, m.member_id, m.org_path, m.status)
+                   for m in OutboxMessage.objects.filter(key__startswith="claim-")},
+        "transitions": sorted(
+            (ids[int(e.object_id)], e.before["status"], e.after["status"], e.after["reason"])
+            for e in _events("claim.transition")),
+    }
+
+
+def _events(action: str) -> Any:
+    from huzhu.audit.models import Event
+
+    return Event.objects.filter(action=action, object_type="claims.claim")
+
+
+class Rollback(Exception):
+    pass
+
+
+def test_bulk_and_one_by_one_give_the_same_claims_money_and_messages(money_world):
+    w = money_world
+    # Before either run: 张三 already has one approved claim this year (usage row, payable).
+    first = settlement_ingest(record=record("P1", w.zhangsan.id_number, begin="2026-01-10",
+                                            end="2026-01-12"), actor=w.wangwu).settlement
+    claim_file(member=w.zhangsan, settlement=first, product_code=MEDICAL, actor=w.lisi,
+               source="agent", as_of=AS_OF)
+    ClaimPolicy.objects.create(product_code=MEDICAL, auto_claim=True,
+                               review_threshold_fen=150_000)
+    recs = [record("B1", w.zhangsan.id_number, begin="2026-02-01", end="2026-02-03"),
+            record("B2", w.zhangsan.id_number, begin="2026-03-01", end="2026-03-03"),
+            record("B3", w.chenba.id_number, begin="2026-04-02", end="2026-04-06",
+                   inscp=900_000, hifp=500_000),
+            record("B4", w.chenba.id_number, begin="2026-04-04", end="2026-04-08"),
+            record("B5", w.chenba.id_number, begin="2025-06-01", end="2025-06-03"),  # no cover
+            record("B6", w.chenba.id_number, begin="2026-08-01", end="2026-08-20",
+                   inscp=9_000_000, hifp=1_000_000),  # over the review threshold
+            record("B7", w.sunqi.id_number)]  # not enrolled
+    report = settlements_ingest_many(recs, actor=w.wangwu, fund_region=w.province)
+    assert report.created == 7 and not report.errors
+    order = list(Settlement.objects.filter(pk__in=report.ids, member__isnull=False)
+                 .select_related("member").order_by("member_id", "enddate", "id"))
+    before = snapshot()
+
+    try:
+        with transaction.atomic():
+            claims_create_auto(settlements=order, actor=w.wangwu, as_of=AS_OF)
+            one_by_one = snapshot()
+            raise Rollback
+    except Rollback:
+        pass
+    assert snapshot() == before
+
+    counts = claims_process_many(report.ids, actor=w.wangwu, as_of=AS_OF)
+    bulk = snapshot()
+    for part in bulk:
+        assert bulk[part] == one_by_one[part], part
+    assert counts == {"approved": 2, "rejected": 1, "in_review": 2}
+    # and what the two agree on is right
+    claims = bulk["claims"]
+    assert {k: v[0] for k, v in claims.items()} == {
+        "P1": "approved", "B1": "approved", "B2": "rejected", "B3": "approved",
+        "B4": "in_review", "B6": "in_review"}
+    assert (claims["B3"][1], claims["B4"][5], claims["B6"][1], claims["B6"][5]) == (
+        100_000, ["OVERLAPPING_STAY"], 200_000, ["OVER_THRESHOLD"])
+    assert claims["B4"][6] == 1 and claims["B4"][7] is not None  # review level 1, due date
+    assert bulk["usage"][(w.zhangsan.pk, MEDICAL, w.period.pk)] == (280_000, 2)
+    assert bulk["usage"][(w.chenba.pk, MEDICAL, w.period.pk)] == (claims["B3"][1], 1)
+    assert set(bulk["payouts"]) == {"P1", "B1", "B3"}
+    assert set(bulk["outbox"]) - set(before["outbox"]) == {
+        "claim-approved:B1", "claim-rejected:B2:screen", "claim-approved:B3"}
+    assert bulk["outbox"]["claim-approved:B3"][1]["card"] == "（未登记）"
+    assert bulk["outbox"]["claim-approved:B1"][1] == {
+        "name": "张三", "product": one_by_one["outbox"]["claim-approved:B1"][1]["product"],
+        "claim": "B1", "amount": "1,400.00", "card": w.zhangsan.bank_card[-4:]}
+    assert "超过本期理赔次数" in bulk["outbox"]["claim-rejected:B2:screen"][1]["reason"]
+    assert len(bulk["payables"]) == 3
+    assert ledger_clean() == []
+    assert list(chain_verify()) == []
+    # again: nothing new anywhere
+    assert claims_process_many(report.ids, actor=w.wangwu, as_of=AS_OF) == {}
+    assert snapshot() == bulk
+
+
+def test_notices_enqueue_many_has_the_meaning_of_notice_enqueue(claims_world):
+    from huzhu.notices.services import notice_enqueue
+
+    w = claims_world
+    params = {"name": "张三", "product": "住院", "claim": "1", "amount": "1.00", "card": "1234"}
+    notice_enqueue(key="k1", template="CLAIM_APPROVED", phone="13800000001", params=params)
+    written = notices_enqueue_many([
+        {"key": "k1", "template": "CLAIM_APPROVED", "phone": "13800000009", "params": params},
+        {"key": "k2", "template": "CLAIM_APPROVED", "phone": "13800000002", "params": params,
+         "member_id": w.zhangsan.pk, "org_path": w.zhangsan.org_path},
+        {"key": "k2", "template": "CLAIM_APPROVED", "phone": "13800000003", "params": params},
+        {"key": "k3", "template": "CLAIM_APPROVED", "phone": "", "params": params}])
+    assert written == 1
+    rows = {m.key: m for m in OutboxMessage.objects.filter(key__in=["k1", "k2", "k3"])}
+    assert set(rows) == {"k1", "k2"}
+    assert rows["k1"].phone == "13800000001" and rows["k2"].phone == "13800000002"
+    assert rows["k2"].params == params and rows["k2"].member_id == w.zhangsan.pk
+    assert rows["k2"].status == "pending" and rows["k2"].org_path == w.zhangsan.org_path
+    with pytest.raises(TemplateError):
+        notices_enqueue_many([{"key": "k4", "template": "CLAIM_APPROVED", "phone": "1",
+                               "params": params},
+                              {"key": "k5", "template": "CLAIM_APPROVED", "phone": "1",
+                               "params": {"name": "x"}}])
+    with pytest.raises(TemplateError):
+        notices_enqueue_many([{"key": "k6", "template": "NOPE", "phone": "1", "params": {}}])
+    assert not OutboxMessage.objects.filter(key__in=["k4", "k5", "k6"]).exists()
+
+
+@pytest.mark.skipif("connection.vendor != 'postgresql'",
+                    reason="SQLite serialises every writer; the race needs PostgreSQL")
+@pytest.mark.django_db(transaction=True)
+def test_bulk_and_a_single_approval_racing_keep_the_claim_count(claims_world):
+    import threading
+
+
+    w = claims_world
+    ClaimPolicy.objects.create(product_code=MEDICAL, auto_claim=True)
+    report = settlements_ingest_many(
+        [record("R1", w.zhangsan.id_number, begin="2026-02-01", end="2026-02-03"),
+         record("R2", w.zhangsan.id_number, begin="2026-03-01", end="2026-03-03")],
+        actor=w.wangwu, fund_region=w.province)
+    # the third stay, filed by the agent at the same moment as the delivery is processed
+    third = settlements_ingest_many(
+        [record("R3", w.zhangsan.id_number, begin="2026-04-01", end="2026-04-03")],
+        actor=w.wangwu, fund_region=w.province).ids[0]
+    # The usage row exists already (an earlier claim made it), so nothing but the locks
+    # orders the two writers.
+    MemberPeriodUsage.objects.create(member=w.zhangsan, product_code=MEDICAL, period=w.period)
+    barrier = threading.Barrier(2)
+    errors: list[BaseException] = []
+
+    def run(fn: Any) -> None:
+        try:
+            barrier.wait()
+            fn()
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    def bulk() -> None:
+        claims_process_many(report.ids, actor=w.wangwu, as_of=AS_OF)
+
+    def single() -> None:
+        claim_file(member=w.zhangsan, settlement=Settlement.objects.get(pk=third),
+                   product_code=MEDICAL, actor=w.lisi, source="agent", as_of=AS_OF)
+
+    threads = [threading.Thread(target=run, args=(f,)) for f in (bulk, single)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert not errors, errors
+    statuses = sorted(Claim.objects.values_list("status", flat=True))
+    assert statuses == ["approved", "approved", "rejected"]  # two claims a year, however raced
+    usage = MemberPeriodUsage.objects.get(member=w.zhangsan, product_code=MEDICAL)
+    approved = Claim.objects.filter(status="approved")
+    assert (usage.claims, usage.granted_fen) == (2, sum(c.payable_fen for c in approved))
+    assert Payout.objects.count() == 2
+    assert Transaction.objects.filter(source_type="claims.claim").count() == 2
+    assert ledger_clean() == []
+    assert list(chain_verify()) == []
+
+
+@pytest.mark.skipif("connection.vendor != 'postgresql'",
+                    reason="chunks overlap only on PostgreSQL outside a transaction")
+@pytest.mark.django_db(transaction=True)
+def test_overlapping_chunks_see_each_other_as_the_serial_loop_does(claims_world, monkeypatch):
+    import huzhu.claims.bulk as bulk
+
+    w = claims_world
+    ClaimPolicy.objects.create(product_code=MEDICAL, auto_claim=True)
+    recs = [record("B1", w.zhangsan.id_number, begin="2026-02-01", end="2026-02-03"),
+            record("B2", w.chenba.id_number, begin="2026-04-02", end="2026-04-06"),
+            record("B3", w.zhangsan.id_number, begin="2026-03-01", end="2026-03-03"),
+            record("B4", w.zhangsan.id_number, begin="2026-04-01", end="2026-04-03"),
+            record("B5", w.chenba.id_number, begin="2026-04-04", end="2026-04-08"),
+            record("B6", w.zhangsan.id_number, begin="2026-05-01", end="2026-05-03")]
+    ids = settlements_ingest_many(recs, actor=w.wangwu, fund_region=w.province).ids
+    monkeypatch.setattr(bulk, "CHUNK", 1)  # chunks of 4 settlements: [B1..B4], [B5, B6]
+    pipelined, real = [], bulk._pipelined
+    monkeypatch.setattr(bulk, "_pipelined", lambda *a: pipelined.append(1) or real(*a))
+    counts = claims_process_many(ids, actor=w.wangwu, as_of=AS_OF)
+    assert pipelined == [1]
+    got = {c.setl_id: (c.status, [r["code"] for r in c.risk]) for c in Claim.objects.all()}
+    assert got == {
+        "B1": ("approved", []), "B2": ("approved", []), "B3": ("approved", []),
+        "B4": ("rejected", []),  # the third claim of the year, in the same chunk
+        "B5": ("in_review", ["OVERLAPPING_STAY"]),  # overlaps B2, from the chunk before
+        "B6": ("rejected", []),  # the fourth: the chunk before's two approvals counted
+    }
+    assert counts == {"approved": 3, "rejected": 2, "in_review": 1}
+    usage = MemberPeriodUsage.objects.get(member=w.zhangsan, product_code=MEDICAL)
+    assert (usage.granted_fen, usage.claims) == (280_000, 2)
+    assert Payout.objects.count() == 3
+    assert set(OutboxMessage.objects.filter(key__startswith="claim-").values_list(
+        "template", flat=True)) == {"CLAIM_APPROVED", "CLAIM_REJECTED"}
+    assert ledger_clean() == []
+    assert list(chain_verify()) == []
