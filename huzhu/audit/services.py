@@ -95,37 +95,54 @@ def event_record(
     return event
 
 
+EVENT_COLS = ("seq", "created_at", "actor_id", "actor_label", "org_path", "action",
+              "object_type", "object_id", "before", "after", "outcome", "request_id", "ip",
+              "prev_hash", "hash")
+
+
 def events_record_many(rows: list[dict[str, Any]], *, actor: Any = None) -> None:
     """Append many events under one lock of the chain head, hashed exactly as
     ``event_record`` hashes one: for bulk paths that would otherwise serialise on the head.
+    Rows go in by COPY on PostgreSQL (no model instance or ORM insert per event: those were
+    most of the cost at 100,000 claims).
 
     Each row gives ``action``, ``object_type``, ``object_id``, ``org_path`` and optionally
     ``before``/``after`` (masked or non-personal values only).
     """
+    from types import SimpleNamespace
+
+    from huzhu.bulk import db_datetime, insert_rows
+
     if not rows:
         return
     meta = current_request_meta()
     label = (getattr(actor, "username", "") or "")[:150] if actor is not None else ""
+    actor_id = getattr(actor, "pk", None)
+    request_id, ip = meta.get("request_id", ""), meta.get("ip", "")
     with transaction.atomic():
         head, _ = ChainHead.objects.get_or_create(name="events")
         head = ChainHead.objects.select_for_update().get(pk=head.pk)
         seq, prev = head.seq, head.hash
         now = timezone.now()
-        events = []
+        stored_now = db_datetime(now)
+        out = []
         for r in rows:
             seq += 1
-            before, after = r.get("before"), r.get("after")
-            event = Event(
-                seq=seq, created_at=now, actor_id=getattr(actor, "pk", None), actor_label=label,
+            # The stored JSON text, read back, is what the hash must cover.
+            before_text = json.dumps(r["before"], ensure_ascii=False) if r.get("before") else None
+            after_text = json.dumps(r["after"], ensure_ascii=False) if r.get("after") else None
+            event = SimpleNamespace(
+                seq=seq, created_at=now, actor_id=actor_id, actor_label=label,
                 org_path=r.get("org_path", ""), action=r["action"],
                 object_type=r.get("object_type", ""), object_id=str(r.get("object_id", "")),
-                before=json.loads(json.dumps(before, ensure_ascii=False)) if before else before,
-                after=json.loads(json.dumps(after, ensure_ascii=False)) if after else after,
-                outcome=r.get("outcome", "ok"), request_id=meta.get("request_id", ""),
-                ip=meta.get("ip", ""), prev_hash=prev)
-            event.hash = prev = event_hash(event)
-            events.append(event)
-        Event.objects.bulk_create(events, batch_size=2000)
+                before=json.loads(before_text) if before_text else r.get("before"),
+                after=json.loads(after_text) if after_text else r.get("after"),
+                outcome=r.get("outcome", "ok"), request_id=request_id, ip=ip, prev_hash=prev)
+            prev = event_hash(event)  # type: ignore[arg-type]
+            out.append((seq, stored_now, actor_id, label, event.org_path, event.action,
+                        event.object_type, event.object_id, before_text, after_text,
+                        event.outcome, request_id, ip, event.prev_hash, prev))
+        insert_rows(Event, EVENT_COLS, out)
         ChainHead.objects.filter(pk=head.pk).update(seq=seq, hash=prev)
 
 

@@ -19,7 +19,6 @@ import threading
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from types import SimpleNamespace
 from typing import Any, NamedTuple
 
 from django.db import connection, connections, transaction
@@ -27,9 +26,8 @@ from django.db.models import BooleanField, Q
 from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
-from huzhu.audit.models import ChainHead, Event
-from huzhu.audit.services import event_hash, event_record
-from huzhu.bulk import db_datetime, insert_rows, reserve_ids
+from huzhu.audit.services import event_record, events_record_many
+from huzhu.bulk import insert_rows, reserve_ids
 from huzhu.enrollment.models import Enrollment, EnrollmentStatus
 from huzhu.ledger.bulk import Posting, ledger_post_many
 from huzhu.ledger.services import Source
@@ -42,7 +40,6 @@ from huzhu.products.models import Period, ProductVersion
 from huzhu.products.services import product_rules
 from huzhu.rules import scalar
 from huzhu.rules.model import BenefitUsage, ClaimFacts, Usage
-from huzhu.web.request_context import current_request_meta
 
 from .assess import line_doc, membership_years, reason_codes, trace_doc, usage_doc
 from .ingest import local_tz, settlement_ingest
@@ -550,54 +547,12 @@ def _process_chunk(ids: list[int], policies: dict, versions: dict, actor: Any,
                                          "due_on": due.isoformat(), "why": why}})
         insert_rows(Claim, CLAIM_COLS, claims)
         insert_rows(Assessment, ASSESSMENT_COLS, assessments)
-        _events_append(events, actor=actor)
+        events_record_many(events, actor=actor)
         _usage_add(deltas)
         _grant_money(granted, today=today, actor=actor, now=now)
         notices_enqueue_many(notices)
         if before_commit is not None:
             before_commit()
-
-
-EVENT_COLS = ("seq", "created_at", "actor_id", "actor_label", "org_path", "action",
-              "object_type", "object_id", "before", "after", "outcome", "request_id", "ip",
-              "prev_hash", "hash")
-
-
-def _events_append(rows: list[dict[str, Any]], *, actor: Any) -> None:
-    """:func:`huzhu.audit.services.events_record_many` written by COPY: the same head lock,
-    the same fields and :func:`~huzhu.audit.services.event_hash` over each event, but no
-    model instance or ORM insert per event (they were most of its cost at 100,000 claims).
-    ``before``/``after`` hold JSON-native values only (str, int), so they hash as stored."""
-    if not rows:
-        return
-    meta = current_request_meta()
-    label = (getattr(actor, "username", "") or "")[:150] if actor is not None else ""
-    actor_id = getattr(actor, "pk", None)
-    request_id, ip = meta.get("request_id", ""), meta.get("ip", "")
-    with transaction.atomic():
-        head, _ = ChainHead.objects.get_or_create(name="events")
-        head = ChainHead.objects.select_for_update().get(pk=head.pk)
-        seq, prev = head.seq, head.hash
-        now = timezone.now()
-        stored_now = db_datetime(now)
-        out = []
-        for r in rows:
-            seq += 1
-            before, after = r.get("before"), r.get("after")
-            event = SimpleNamespace(
-                seq=seq, created_at=now, actor_id=actor_id, actor_label=label,
-                org_path=r.get("org_path", ""), action=r["action"],
-                object_type=r.get("object_type", ""), object_id=str(r.get("object_id", "")),
-                before=before, after=after, outcome=r.get("outcome", "ok"),
-                request_id=request_id, ip=ip, prev_hash=prev)
-            prev = event_hash(event)  # type: ignore[arg-type]
-            out.append((seq, stored_now, actor_id, label, event.org_path, event.action,
-                        event.object_type, event.object_id,
-                        _dumps(before) if before is not None else None,
-                        _dumps(after) if after is not None else None, event.outcome,
-                        request_id, ip, event.prev_hash, prev))
-        insert_rows(Event, EVENT_COLS, out)
-        ChainHead.objects.filter(pk=head.pk).update(seq=seq, hash=prev)
 
 
 def _dumps(value: Any) -> str:
