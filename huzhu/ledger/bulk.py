@@ -215,7 +215,8 @@ def _copy_chunk(rows: Sequence[_Row], region_of: dict[str, int], actor: Any) -> 
             " count(*) AS n FROM legs GROUP BY account_id, business_date"
         )
         # The balances, set-based but in the services' lock order: running balances first,
-        # locked in account-id order, then the daily rows in (account, day) order.
+        # locked in account-id order, then the daily rows in (account, day) order, then the
+        # monthly rows in (account, month) order.
         raw.execute(
             "SELECT 1 FROM ledger_accountbalance WHERE account_id IN"
             " (SELECT account_id FROM ledger_tmp_delta) ORDER BY account_id FOR UPDATE;"
@@ -228,6 +229,12 @@ def _copy_chunk(rows: Sequence[_Row], region_of: dict[str, int], actor: Any) -> 
             " ON CONFLICT (account_id, day) DO UPDATE SET"
             " delta_fen = ledger_dailybalance.delta_fen + excluded.delta_fen,"
             " leg_count = ledger_dailybalance.leg_count + excluded.leg_count;"
+            "INSERT INTO ledger_monthlybalance (account_id, month, delta_fen, leg_count)"
+            " SELECT account_id, date_trunc('month', day)::date, sum(total), sum(n)"
+            " FROM ledger_tmp_delta GROUP BY 1, 2 ORDER BY 1, 2"
+            " ON CONFLICT (account_id, month) DO UPDATE SET"
+            " delta_fen = ledger_monthlybalance.delta_fen + excluded.delta_fen,"
+            " leg_count = ledger_monthlybalance.leg_count + excluded.leg_count;"
             # Dropped here as well as on commit: several chunks may share one transaction.
             "DROP TABLE ledger_tmp_txn, ledger_tmp_leg, ledger_tmp_ins, ledger_tmp_delta"
         )
