@@ -110,10 +110,15 @@ def legs_hash(
     legs: Iterable[tuple[int, int]],
 ) -> str:
     """Return the SHA-256 over what a transaction means: key, date, source and sorted legs."""
-    body = "|".join([
-        key, business_date.isoformat(), source.type, source.id, str(reverses_id or ""),
-        ";".join(f"{a}:{f}" for a, f in sorted(legs)),
-    ])
+    return hash_body(key, business_date.isoformat(), source.type, source.id,
+                     str(reverses_id or ""), legs)
+
+
+def hash_body(key: str, day: str, source_type: str, source_id: str, reverses: str,
+              legs: Iterable[tuple[int, int]]) -> str:
+    """``legs_hash`` from its parts already as text (the bulk path formats each date once)."""
+    body = "|".join([key, day, source_type, source_id, reverses,
+                     ";".join([f"{a}:{f}" for a, f in sorted(legs)])])
     return hashlib.sha256(body.encode()).hexdigest()
 
 
