@@ -143,21 +143,20 @@ SELECT a.id, a.code, a.name, o.name, a.kind, b.balance_fen, b.leg_count
  ORDER BY a.org_path, a.code, a.id
 """
 
-# The same, less what moved after the date (see later_movement_window).
+# The same, less what moved after the date (see later_movement_window). Correlated per account,
+# so each sum is a range scan of the (account, month) or (account, day) unique index: a join
+# over all accounts' rows would scan every daily row of the ledger for a ten-day window.
 _TRIAL_AS_OF_SQL = """
 SELECT a.id, a.code, a.name, o.name, a.kind,
-       b.balance_fen - coalesce(m.later, 0) - %s * coalesce(d.later, 0), b.leg_count
+       b.balance_fen
+       - coalesce((SELECT sum(m.delta_fen) FROM ledger_monthlybalance m
+                    WHERE m.account_id = a.id AND m.month >= %s), 0)
+       - %s * coalesce((SELECT sum(d.delta_fen) FROM ledger_dailybalance d
+                         WHERE d.account_id = a.id AND d.day >= %s AND d.day <= %s), 0),
+       b.leg_count
   FROM ledger_account a
   JOIN ledger_accountbalance b ON b.account_id = a.id
   JOIN {orgs} o ON o.id = a.org_id
-  LEFT JOIN (SELECT m.account_id, sum(m.delta_fen) AS later
-               FROM ledger_monthlybalance m JOIN ledger_account a2 ON a2.id = m.account_id
-              WHERE a2.org_path LIKE %s AND m.month >= %s GROUP BY m.account_id) m
-    ON m.account_id = a.id
-  LEFT JOIN (SELECT d.account_id, sum(d.delta_fen) AS later
-               FROM ledger_dailybalance d JOIN ledger_account a2 ON a2.id = d.account_id
-              WHERE a2.org_path LIKE %s AND d.day >= %s AND d.day <= %s GROUP BY d.account_id) d
-    ON d.account_id = a.id
  WHERE a.org_path LIKE %s
  ORDER BY a.org_path, a.code, a.id
 """
@@ -180,7 +179,7 @@ def trial_balance(*, path: str, as_of: datetime.date | None = None) -> TrialBala
     else:
         w = later_movement_window(as_of)
         sql = _TRIAL_AS_OF_SQL.format(orgs=orgs)
-        params = [w.day_sign, like, w.month_from, like, w.day_from, w.day_to, like]
+        params = [w.month_from, w.day_sign, w.day_from, w.day_to, like]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         for account_id, code, name, org_name, kind, balance, legs in cursor.fetchall():
