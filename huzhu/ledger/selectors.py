@@ -39,6 +39,11 @@ class LaterWindow:
     day_to: datetime.date
     day_sign: int
 
+    @property
+    def has_days(self) -> bool:
+        """False on a month's last day: the months after it are all that moved later."""
+        return self.day_from <= self.day_to
+
 
 def later_movement_window(as_of: datetime.date) -> LaterWindow:
     first = as_of.replace(day=1)
@@ -61,10 +66,12 @@ def balance_as_of(*, accounts: QuerySet[Account] | Account,
     if as_of is not None:
         w = later_movement_window(as_of)
         sql += (f" - (SELECT coalesce(sum(delta_fen), 0) FROM ledger_monthlybalance"
-                f" WHERE account_id IN ({ids_sql}) AND month >= %s)"
-                f" - %s * (SELECT coalesce(sum(delta_fen), 0) FROM ledger_dailybalance"
-                f" WHERE account_id IN ({ids_sql}) AND day >= %s AND day <= %s)")
-        params += [*ids_params, w.month_from, w.day_sign, *ids_params, w.day_from, w.day_to]
+                f" WHERE account_id IN ({ids_sql}) AND month >= %s)")
+        params += [*ids_params, w.month_from]
+        if w.has_days:
+            sql += (f" - %s * (SELECT coalesce(sum(delta_fen), 0) FROM ledger_dailybalance"
+                    f" WHERE account_id IN ({ids_sql}) AND day >= %s AND day <= %s)")
+            params += [w.day_sign, *ids_params, w.day_from, w.day_to]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return int(cursor.fetchone()[0])
@@ -90,6 +97,8 @@ def _later_movements(as_of: datetime.date) -> Expression:
                                     day__lte=w.day_to)
         .values("account").annotate(s=Sum("delta_fen")).values("s")
     )
+    if not w.has_days:
+        return Coalesce(months, Value(0))
     return Coalesce(months, Value(0)) + Value(w.day_sign) * Coalesce(days, Value(0))
 
 
@@ -135,7 +144,7 @@ class TrialBalance:
 
 
 _TRIAL_SQL = """
-SELECT a.id, a.code, a.name, o.name, a.kind, b.balance_fen, b.leg_count
+SELECT a.id, a.code, a.name, o.name, a.kind, {balance}, b.leg_count
   FROM ledger_account a
   JOIN ledger_accountbalance b ON b.account_id = a.id
   JOIN {orgs} o ON o.id = a.org_id
@@ -143,23 +152,13 @@ SELECT a.id, a.code, a.name, o.name, a.kind, b.balance_fen, b.leg_count
  ORDER BY a.org_path, a.code, a.id
 """
 
-# The same, less what moved after the date (see later_movement_window). Correlated per account,
-# so each sum is a range scan of the (account, month) or (account, day) unique index: a join
-# over all accounts' rows would scan every daily row of the ledger for a ten-day window.
-_TRIAL_AS_OF_SQL = """
-SELECT a.id, a.code, a.name, o.name, a.kind,
-       b.balance_fen
-       - coalesce((SELECT sum(m.delta_fen) FROM ledger_monthlybalance m
-                    WHERE m.account_id = a.id AND m.month >= %s), 0)
-       - %s * coalesce((SELECT sum(d.delta_fen) FROM ledger_dailybalance d
-                         WHERE d.account_id = a.id AND d.day >= %s AND d.day <= %s), 0),
-       b.leg_count
-  FROM ledger_account a
-  JOIN ledger_accountbalance b ON b.account_id = a.id
-  JOIN {orgs} o ON o.id = a.org_id
- WHERE a.org_path LIKE %s
- ORDER BY a.org_path, a.code, a.id
-"""
+# The same, less what moved after the date (see later_movement_window). Per account, so each
+# sum is a range scan of the (account, month) or (account, day) unique index: a join over all
+# accounts' daily rows would read every daily row of the ledger for a window of a few days.
+_TRIAL_MONTHS = """coalesce((SELECT sum(m.delta_fen) FROM ledger_monthlybalance m
+                    WHERE m.account_id = a.id AND m.month >= %s), 0)"""
+_TRIAL_DAYS = """coalesce((SELECT sum(d.delta_fen) FROM ledger_dailybalance d
+                    WHERE d.account_id = a.id AND d.day >= %s AND d.day <= %s), 0)"""
 
 
 def trial_balance(*, path: str, as_of: datetime.date | None = None) -> TrialBalance:
@@ -172,14 +171,17 @@ def trial_balance(*, path: str, as_of: datetime.date | None = None) -> TrialBala
     tb = TrialBalance(as_of=as_of)
     # Paths are "/1/5/" digits and slashes, so the LIKE prefix needs no escaping.
     like = path + "%"
-    orgs = Organisation._meta.db_table
-    params: list[object]
-    if as_of is None:
-        sql, params = _TRIAL_SQL.format(orgs=orgs), [like]
-    else:
+    balance = "b.balance_fen"
+    params: list[object] = []
+    if as_of is not None:
         w = later_movement_window(as_of)
-        sql = _TRIAL_AS_OF_SQL.format(orgs=orgs)
-        params = [w.month_from, w.day_sign, w.day_from, w.day_to, like]
+        balance += f" - {_TRIAL_MONTHS}"
+        params.append(w.month_from)
+        if w.has_days:
+            balance += f" - %s * {_TRIAL_DAYS}"
+            params += [w.day_sign, w.day_from, w.day_to]
+    sql = _TRIAL_SQL.format(balance=balance, orgs=Organisation._meta.db_table)
+    params.append(like)
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         for account_id, code, name, org_name, kind, balance, legs in cursor.fetchall():
