@@ -221,7 +221,9 @@ class DailyBalance(models.Model):
     back-dated posting touches one row per account instead of every later day.
     """
 
-    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="daily")
+    # No index of its own: the (account, day) unique index serves every lookup by account.
+    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="daily",
+                                db_index=False)
     day = models.DateField()
     delta_fen = models.BigIntegerField(default=0)
     leg_count = models.BigIntegerField(default=0)
@@ -247,7 +249,9 @@ class MonthlyBalance(models.Model):
     database transaction and lock order.
     """
 
-    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="monthly")
+    # No index of its own: the (account, month) unique index serves every lookup by account.
+    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="monthly",
+                                db_index=False)
     month = models.DateField()
     delta_fen = models.BigIntegerField(default=0)
     leg_count = models.BigIntegerField(default=0)

@@ -38,7 +38,7 @@ class Migration(migrations.Migration):
                 ('month', models.DateField()),
                 ('delta_fen', models.BigIntegerField(default=0)),
                 ('leg_count', models.BigIntegerField(default=0)),
-                ('account', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='monthly', to='ledger.account')),
+                ('account', models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.PROTECT, related_name='monthly', to='ledger.account')),
             ],
             options={
                 'verbose_name': '科目月发生额',
