@@ -224,7 +224,9 @@ class DailyBalance(models.Model):
     back-dated posting touches one row per account instead of every later day.
     """
 
-    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="daily")
+    # No index of its own: the (account, day) unique index serves every lookup by account.
+    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="daily",
+                                db_index=False)
     day = models.DateField()
     delta_fen = models.BigIntegerField(default=0)
     leg_count = models.BigIntegerField(default=0)
@@ -239,6 +241,34 @@ class DailyBalance(models.Model):
 
     def __str__(self) -> str:
         return f"{self.account_id} {self.day}: {self.delta_fen}"
+
+
+class MonthlyBalance(models.Model):
+    """The net movement of one account in one calendar month (``month`` is its first day).
+
+    A balance as of a date is the running balance minus the months after the date's month and
+    the days after the date within it, so an as-of query reads at most ~12 rows a year plus
+    half a month of daily rows per account (ADR 0003). Kept with the daily rows, in the same
+    database transaction and lock order.
+    """
+
+    # No index of its own: the (account, month) unique index serves every lookup by account.
+    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="monthly",
+                                db_index=False)
+    month = models.DateField()
+    delta_fen = models.BigIntegerField(default=0)
+    leg_count = models.BigIntegerField(default=0)
+
+    class Meta:
+        ordering = ["account_id", "month"]
+        verbose_name = "科目月发生额"
+        verbose_name_plural = "科目月发生额"
+        constraints = [
+            models.UniqueConstraint(fields=["account", "month"], name="ledger_monthly_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.account_id} {self.month:%Y-%m}: {self.delta_fen}"
 
 
 class RiskSharingRatio(models.Model):

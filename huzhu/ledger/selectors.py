@@ -1,8 +1,9 @@
 """Reads from the ledger: balances as of a date, the trial balance, an account's movements.
 
-Every balance comes from the maintained tables in one query: the running balance minus the
-daily movements after the date asked for (``AccountBalance`` − Σ ``DailyBalance.day > as_of``).
-``ledger verify`` proves both tables equal the replay of the legs.
+Every balance comes from the maintained tables in one query: the running balance minus what
+moved after the date asked for, read from the monthly rows for whole later months and from the
+daily rows for the rest of the date's own month (see ``later_movement_window``).
+``ledger verify`` proves all three tables equal the replay of the legs.
 """
 
 from __future__ import annotations
@@ -11,15 +12,46 @@ import datetime
 from dataclasses import dataclass, field
 
 from django.db import connection
-from django.db.models import F, OuterRef, QuerySet, Subquery, Sum, Value
+from django.db.models import Expression, F, OuterRef, QuerySet, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 
-from .models import CHART, Account, AccountKind, Category, DailyBalance, Leg
+from .models import CHART, Account, AccountKind, Category, DailyBalance, Leg, MonthlyBalance
 
 
 def accounts_under(path: str) -> QuerySet[Account]:
     """Accounts kept by the org with this path or any org below it."""
     return Account.objects.filter(org_path__startswith=path)
+
+
+@dataclass(frozen=True)
+class LaterWindow:
+    """What moved after ``as_of``: Σ months from ``month_from`` + ``day_sign`` × Σ days in
+    ``day_from``..``day_to`` (inclusive).
+
+    Late in a month, the later days of that month are added (sign +1) to the months after it;
+    early in a month, the whole month is counted as later and its days up to ``as_of`` taken
+    back (sign −1). Both equal Σ daily movements after ``as_of`` because every monthly row is
+    the sum of its daily rows; this way no query reads more than half a month of daily rows.
+    """
+
+    month_from: datetime.date
+    day_from: datetime.date
+    day_to: datetime.date
+    day_sign: int
+
+    @property
+    def has_days(self) -> bool:
+        """False on a month's last day: the months after it are all that moved later."""
+        return self.day_from <= self.day_to
+
+
+def later_movement_window(as_of: datetime.date) -> LaterWindow:
+    first = as_of.replace(day=1)
+    next_month = (first + datetime.timedelta(days=32)).replace(day=1)
+    if as_of.day <= 15:
+        return LaterWindow(first, first, as_of, -1)
+    return LaterWindow(next_month, as_of + datetime.timedelta(days=1),
+                       next_month - datetime.timedelta(days=1), 1)
 
 
 def balance_as_of(*, accounts: QuerySet[Account] | Account,
@@ -32,9 +64,14 @@ def balance_as_of(*, accounts: QuerySet[Account] | Account,
            f" WHERE account_id IN ({ids_sql}))")
     params: list[object] = list(ids_params)
     if as_of is not None:
-        sql += (f" - (SELECT coalesce(sum(delta_fen), 0) FROM ledger_dailybalance"
-                f" WHERE account_id IN ({ids_sql}) AND day > %s)")
-        params += [*ids_params, as_of]
+        w = later_movement_window(as_of)
+        sql += (f" - (SELECT coalesce(sum(delta_fen), 0) FROM ledger_monthlybalance"
+                f" WHERE account_id IN ({ids_sql}) AND month >= %s)")
+        params += [*ids_params, w.month_from]
+        if w.has_days:
+            sql += (f" - %s * (SELECT coalesce(sum(delta_fen), 0) FROM ledger_dailybalance"
+                    f" WHERE account_id IN ({ids_sql}) AND day >= %s AND day <= %s)")
+            params += [w.day_sign, *ids_params, w.day_from, w.day_to]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return int(cursor.fetchone()[0])
@@ -49,11 +86,20 @@ def movement_between(*, accounts: QuerySet[Account], start: datetime.date,
     return int(total or 0)
 
 
-def _later_movements(as_of: datetime.date) -> Subquery:
-    return Subquery(
-        DailyBalance.objects.filter(account=OuterRef("pk"), day__gt=as_of)
+def _later_movements(as_of: datetime.date) -> Expression:
+    w = later_movement_window(as_of)
+    months = Subquery(
+        MonthlyBalance.objects.filter(account=OuterRef("pk"), month__gte=w.month_from)
         .values("account").annotate(s=Sum("delta_fen")).values("s")
     )
+    days = Subquery(
+        DailyBalance.objects.filter(account=OuterRef("pk"), day__gte=w.day_from,
+                                    day__lte=w.day_to)
+        .values("account").annotate(s=Sum("delta_fen")).values("s")
+    )
+    if not w.has_days:
+        return Coalesce(months, Value(0))
+    return Coalesce(months, Value(0)) + Value(w.day_sign) * Coalesce(days, Value(0))
 
 
 def accounts_with_balances(*, accounts: QuerySet[Account],
@@ -65,7 +111,7 @@ def accounts_with_balances(*, accounts: QuerySet[Account],
     )
     if as_of is None:
         return qs.annotate(balance_fen=F("balance_now"))
-    return qs.annotate(balance_fen=F("balance_now") - Coalesce(_later_movements(as_of), Value(0)))
+    return qs.annotate(balance_fen=F("balance_now") - _later_movements(as_of))
 
 
 @dataclass(frozen=True)
@@ -98,17 +144,21 @@ class TrialBalance:
 
 
 _TRIAL_SQL = """
-SELECT a.id, a.code, a.name, o.name, a.kind, b.balance_fen - coalesce(l.later, 0), b.leg_count
+SELECT a.id, a.code, a.name, o.name, a.kind, {balance}, b.leg_count
   FROM ledger_account a
   JOIN ledger_accountbalance b ON b.account_id = a.id
   JOIN {orgs} o ON o.id = a.org_id
-  LEFT JOIN (SELECT d.account_id, sum(d.delta_fen) AS later
-               FROM ledger_dailybalance d JOIN ledger_account a2 ON a2.id = d.account_id
-              WHERE a2.org_path LIKE %s AND d.day > %s GROUP BY d.account_id) l
-    ON l.account_id = a.id
  WHERE a.org_path LIKE %s
  ORDER BY a.org_path, a.code, a.id
 """
+
+# The same, less what moved after the date (see later_movement_window). Per account, so each
+# sum is a range scan of the (account, month) or (account, day) unique index: a join over all
+# accounts' daily rows would read every daily row of the ledger for a window of a few days.
+_TRIAL_MONTHS = """coalesce((SELECT sum(m.delta_fen) FROM ledger_monthlybalance m
+                    WHERE m.account_id = a.id AND m.month >= %s), 0)"""
+_TRIAL_DAYS = """coalesce((SELECT sum(d.delta_fen) FROM ledger_dailybalance d
+                    WHERE d.account_id = a.id AND d.day >= %s AND d.day <= %s), 0)"""
 
 
 def trial_balance(*, path: str, as_of: datetime.date | None = None) -> TrialBalance:
@@ -121,12 +171,17 @@ def trial_balance(*, path: str, as_of: datetime.date | None = None) -> TrialBala
     tb = TrialBalance(as_of=as_of)
     # Paths are "/1/5/" digits and slashes, so the LIKE prefix needs no escaping.
     like = path + "%"
-    sql = _TRIAL_SQL.format(orgs=Organisation._meta.db_table)
-    params: list[object] = [like, as_of, like]
-    if as_of is None:
-        # The running balances alone: skip scanning the daily rows.
-        sql = sql.replace("AND d.day > %s", "AND false")
-        params = [like, like]
+    balance = "b.balance_fen"
+    params: list[object] = []
+    if as_of is not None:
+        w = later_movement_window(as_of)
+        balance += f" - {_TRIAL_MONTHS}"
+        params.append(w.month_from)
+        if w.has_days:
+            balance += f" - %s * {_TRIAL_DAYS}"
+            params += [w.day_sign, w.day_from, w.day_to]
+    sql = _TRIAL_SQL.format(balance=balance, orgs=Organisation._meta.db_table)
+    params.append(like)
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         for account_id, code, name, org_name, kind, balance, legs in cursor.fetchall():

@@ -110,10 +110,15 @@ def legs_hash(
     legs: Iterable[tuple[int, int]],
 ) -> str:
     """Return the SHA-256 over what a transaction means: key, date, source and sorted legs."""
-    body = "|".join([
-        key, business_date.isoformat(), source.type, source.id, str(reverses_id or ""),
-        ";".join(f"{a}:{f}" for a, f in sorted(legs)),
-    ])
+    return hash_body(key, business_date.isoformat(), source.type, source.id,
+                     str(reverses_id or ""), legs)
+
+
+def hash_body(key: str, day: str, source_type: str, source_id: str, reverses: str,
+              legs: Iterable[tuple[int, int]]) -> str:
+    """``legs_hash`` from its parts already as text (the bulk path formats each date once)."""
+    body = "|".join([key, day, source_type, source_id, reverses,
+                     ";".join([f"{a}:{f}" for a, f in sorted(legs)])])
     return hashlib.sha256(body.encode()).hexdigest()
 
 
@@ -166,26 +171,33 @@ def apply_balances(deltas: dict[tuple[int, datetime.date], tuple[int, int]]) -> 
     """Add per-(account, day) movements to the maintained balances, in account-id order.
 
     Each statement adds to the stored value in the database (never read, decide, write), and
-    every posting locks balance rows in the same order, so two postings can't deadlock.
+    every posting locks balance rows in the same order (running balances by account, then daily
+    rows by (account, day), then monthly rows by (account, month)), so two postings can't
+    deadlock.
     """
     per_account: dict[int, list[int]] = defaultdict(lambda: [0, 0])
-    for (account_id, _day), (amount, count) in deltas.items():
-        per_account[account_id][0] += amount
-        per_account[account_id][1] += count
+    per_month: dict[tuple[int, datetime.date], list[int]] = defaultdict(lambda: [0, 0])
+    for (account_id, day), (amount, count) in deltas.items():
+        for bucket in (per_account[account_id], per_month[(account_id, day.replace(day=1))]):
+            bucket[0] += amount
+            bucket[1] += count
     for account_id in sorted(per_account):
         amount, count = per_account[account_id]
         AccountBalance.objects.filter(pk=account_id).update(
             balance_fen=F("balance_fen") + amount, leg_count=F("leg_count") + count
         )
-    rows = [(a, d, amount, count) for (a, d), (amount, count) in sorted(deltas.items())]
+    days = [(a, d, amount, count) for (a, d), (amount, count) in sorted(deltas.items())]
+    months = [(a, m, amount, count) for (a, m), (amount, count) in sorted(per_month.items())]
     with connection.cursor() as cursor:
-        cursor.executemany(
-            "INSERT INTO ledger_dailybalance (account_id, day, delta_fen, leg_count) "
-            "VALUES (%s, %s, %s, %s) ON CONFLICT (account_id, day) DO UPDATE SET "
-            "delta_fen = ledger_dailybalance.delta_fen + excluded.delta_fen, "
-            "leg_count = ledger_dailybalance.leg_count + excluded.leg_count",
-            rows,
-        )
+        for table, column, rows in (("ledger_dailybalance", "day", days),
+                                    ("ledger_monthlybalance", "month", months)):
+            cursor.executemany(
+                f"INSERT INTO {table} (account_id, {column}, delta_fen, leg_count) "
+                f"VALUES (%s, %s, %s, %s) ON CONFLICT (account_id, {column}) DO UPDATE SET "
+                f"delta_fen = {table}.delta_fen + excluded.delta_fen, "
+                f"leg_count = {table}.leg_count + excluded.leg_count",
+                rows,
+            )
 
 
 def deltas_of(

@@ -175,3 +175,17 @@ def test_postgres_refuses_joining_a_batch_of_another_database_transaction(world)
                 " recorded_at, source_type, source_id, actor_label, leg_count, legs_hash,"
                 " batch_id) VALUES ('sneak', %s, '', %s, now(), 'raw', '1', 'sql', 2, 'x', %s)",
                 [world.province.pk, DAY, old_batch])
+
+
+@pg_only
+def test_postgres_batch_check_refuses_a_batch_transaction_without_legs(world):
+    with pytest.raises(IntegrityError, match="0 legs"), transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute("INSERT INTO ledger_batch (created_at) VALUES (now()) RETURNING id")
+            batch_id = cursor.fetchone()[0]
+            cursor.execute(
+                "INSERT INTO ledger_transaction (key, fund_region_id, memo, business_date,"
+                " recorded_at, source_type, source_id, actor_label, leg_count, legs_hash,"
+                " batch_id) VALUES ('empty-in-batch', %s, '', %s, now(), 'raw', '1', 'sql', 2,"
+                " 'x', %s)", [world.province.pk, DAY, batch_id])
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")

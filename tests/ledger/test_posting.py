@@ -125,6 +125,26 @@ def test_bulk_path_posts_new_keys_and_skips_known_ones(books, monkeypatch, copy_
 
 
 @pytest.mark.parametrize("copy_min_rows", [0, 10**6], ids=["copy", "orm"])
+def test_bulk_path_keeps_tabs_line_breaks_and_backslashes_in_text(books, monkeypatch,
+                                                                  copy_min_rows):
+    monkeypatch.setattr("huzhu.ledger.bulk.COPY_MIN_ROWS", copy_min_rows)
+    awkward = ["制表\t符", "换\n行\r", "反斜杠\\N", "\\.", "{1,2}", "普通"]
+    postings = [Posting(key=f"k{i}:{text}", legs=[(books.bank.pk, 1_00 + i),
+                                                  (books.member_income.pk, -1_00 - i),
+                                                  (books.fund.pk, 0 + 5), (books.bank.pk, -5)],
+                        memo=text, business_date=DAY, source=(f"src{text}", text))
+                for i, text in enumerate(awkward)]
+    assert ledger_post_many(postings=postings).posted == len(awkward)
+    stored = {t.key: (t.memo, t.source_type, t.source_id, t.leg_count)
+              for t in Transaction.objects.all()}
+    assert stored == {p.key: (p.memo, p.source[0], p.source[1], 4) for p in postings}
+    assert sorted(Leg.objects.filter(transaction__key=postings[2].key)
+                  .values_list("amount_fen", flat=True)) == [-1_02, -5, 5, 1_02]
+    assert list(ledger_problems()) == []  # hashes recomputed from the stored text and legs
+    assert ledger_post_many(postings=postings).skipped == len(awkward)
+
+
+@pytest.mark.parametrize("copy_min_rows", [0, 10**6], ids=["copy", "orm"])
 def test_bulk_path_refuses_a_known_key_with_other_legs(books, monkeypatch, copy_min_rows):
     monkeypatch.setattr("huzhu.ledger.bulk.COPY_MIN_ROWS", copy_min_rows)
     premium(books, key="bulk:0", fen=1_00)
