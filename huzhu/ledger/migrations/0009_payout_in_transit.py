@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('ledger', '0005_advance_received'),
+        ('ledger', '0008_balance_upkeep'),
     ]
 
     operations = [
