@@ -70,7 +70,7 @@ class Settlement(models.Model):
     psn_no = models.CharField("人员编号", max_length=60, blank=True)
     psn_name = models.CharField("姓名", max_length=60, blank=True)
     certno = EncryptedTextField("证件号码")
-    certno_bidx = models.CharField(max_length=64, db_index=True)
+    certno_bidx = models.CharField(max_length=64)  # indexed in Meta: exact lookups only
     gend = models.CharField("性别", max_length=1, blank=True)
     brdy = models.DateField("出生日期", null=True, blank=True)
     insutype = models.CharField("险种类型", max_length=6)
@@ -129,6 +129,9 @@ class Settlement(models.Model):
         indexes = [
             models.Index(fields=["fund_region", "member", "id"], name="settlement_queue_idx"),
             models.Index(fields=["member", "begndate"], name="settlement_member_idx"),
+            # A plain index (db_index would add a LIKE-pattern twin on PostgreSQL that no
+            # query uses and every insert pays for).
+            models.Index(fields=["certno_bidx"], name="settlement_certno_idx"),
         ]
 
     def __str__(self) -> str:
@@ -189,7 +192,7 @@ DEFAULT_POLICY = ClaimPolicy(product_code="", auto_claim=False, review_threshold
 class Claim(models.Model):
     member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="claims")
     settlement = models.ForeignKey(Settlement, on_delete=models.PROTECT, related_name="claims")
-    setl_id = models.CharField(max_length=60, db_index=True)
+    setl_id = models.CharField(max_length=60)  # indexed in Meta: exact lookups only
     product_code = models.CharField(max_length=80)
     product_version = models.ForeignKey(ProductVersion, on_delete=models.PROTECT,
                                         related_name="+")
@@ -224,6 +227,7 @@ class Claim(models.Model):
             models.Index(fields=["status", "id"], name="claim_status_idx"),
             models.Index(fields=["status", "review_level", "due_on", "id"],
                          name="claim_queue_idx"),
+            models.Index(fields=["setl_id"], name="claim_setl_idx"),
         ]
 
     def __str__(self) -> str:
