@@ -6,9 +6,7 @@ from many threads pays once."""
 from __future__ import annotations
 
 import datetime
-import threading
 from collections import Counter
-from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -34,6 +32,7 @@ from huzhu.payouts.services import (
     payouts_reconcile,
     result_import,
 )
+from tests.concurrency import run_together
 
 from .conftest import MEDICAL, ledger_clean, record
 
@@ -49,26 +48,6 @@ STAYS = [("2026-03-01", "2026-03-10"), ("2026-05-01", "2026-05-10"),
          ("2026-11-01", "2026-11-10")]
 
 
-def run_together(workers: list[Callable[[], Any]]) -> list[Any]:
-    barrier = threading.Barrier(len(workers))
-    results: list[Any] = [None] * len(workers)
-
-    def run(i: int) -> None:
-        try:
-            barrier.wait()
-            results[i] = workers[i]()
-        except Exception as exc:  # noqa: BLE001 - reported to the test below
-            results[i] = exc
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(workers))]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(60)
-    assert not any(t.is_alive() for t in threads), "a worker hung"
-    return results
 
 
 def in_review(w: Any, n: int) -> list[Claim]:

@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable
-from typing import Any
-
 import pytest
 from django.db import connection, connections  # noqa: F401 - connection: skipif
 
 from huzhu.ledger.models import Leg, Transaction
 from huzhu.ledger.selectors import balance_as_of
 from huzhu.ledger.verify import ledger_problems
+from tests.concurrency import run_together
 
 from ..conftest import build_world
 from .conftest import DAY, open_books
@@ -23,25 +20,6 @@ pytestmark = [
 ]
 
 
-def run_together(workers: list[Callable[[], Any]]) -> list[Any]:
-    barrier = threading.Barrier(len(workers))
-    results: list[Any] = [None] * len(workers)
-
-    def run(i: int) -> None:
-        try:
-            barrier.wait()
-            results[i] = workers[i]()
-        except Exception as exc:  # noqa: BLE001 - reported to the test below
-            results[i] = exc
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(workers))]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(30)
-    return results
 
 
 def test_the_same_key_from_many_threads_posts_exactly_once():
