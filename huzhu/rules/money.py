@@ -12,12 +12,16 @@ No float ever touches money.
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal, InvalidOperation
 
 import numpy as np
 
 BP_ONE = 10_000  # 100 % in basis points
 _MAX_FEN = 10**13  # 1e11 yuan: above any real claim, far below int64 overflow with bp factors
+# The common spelling (digits, optionally a point and one or two decimals), read without Decimal:
+# a settlement file carries ten amounts a record and a delivery a hundred thousand records.
+_PLAIN = re.compile(r"(\d{1,14})(?:\.(\d{1,2}))?")
 
 
 class MoneyError(ValueError):
@@ -28,6 +32,12 @@ def parse_yuan(text: str | int | Decimal) -> int:
     """Return fen for a yuan amount such as ``"1234.56"``; at most 2 decimals, exactly."""
     if isinstance(text, bool) or isinstance(text, float):
         raise MoneyError(f"金额必须是文本或整数，不能是 {type(text).__name__}: {text!r}")
+    if type(text) is str and (m := _PLAIN.fullmatch(text)):
+        cents = m.group(2) or "0"
+        fen = int(m.group(1)) * 100 + int(cents) * (10 if len(cents) == 1 else 1)
+        if fen > _MAX_FEN:
+            raise MoneyError(f"金额过大: {text!r}")
+        return fen
     raw = str(text).strip().replace(",", "")
     if raw.startswith("¥"):
         raw = raw[1:]

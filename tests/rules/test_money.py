@@ -1,5 +1,7 @@
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from huzhu.rules.money import (
     MoneyError,
@@ -62,3 +64,18 @@ def test_apply_ratio_array_matches_scalar():
     fen = np.arange(0, 100_000, 7, dtype=np.int64)
     for bp in (0, 1, 3000, 3333, 5000, 7000, 10000):
         assert apply_ratio_array(fen, bp).tolist() == [apply_ratio(int(x), bp) for x in fen]
+
+
+
+def _outcome(text):
+    try:
+        return parse_yuan(text)
+    except MoneyError:
+        return "refused"
+
+
+@given(st.from_regex(r"\A-?[0-9]{1,16}(\.[0-9]{0,3})?\Z"))
+def test_parse_yuan_fast_path_means_what_decimal_means(text):
+    """Plain digit strings are read without Decimal; a trailing space sends the same text
+    through the Decimal path, and both must give the same fen or both refuse."""
+    assert _outcome(text) == _outcome(text + " ")
