@@ -110,6 +110,19 @@ def usage_for(claim: Claim) -> Usage:
                  paid, bool(ended), prior)
 
 
+def usage_add(u: Usage, lines: list[dict[str, Any]], payable: int) -> Usage:
+    """``u`` after one more granted claim of the same product and period (its lines as
+    stored by :func:`line_doc`): how the bulk path and re-assessment carry usage along."""
+    benefits = dict(u.benefits)
+    for ln in lines:
+        b = u.of(ln["benefit_id"])
+        benefits[ln["benefit_id"]] = BenefitUsage(
+            b.paid_fen + ln["payable_fen"], b.claims + bool(ln["counted"]),
+            b.base_fen + ln["base_fen"], b.lifetime_claims + bool(ln["counted"]))
+    ended = u.coverage_ended or any(ln["ends_coverage"] and ln["payable_fen"] > 0 for ln in lines)
+    return Usage(benefits, u.product_paid_fen + payable, ended, u.prior_period_paid)
+
+
 def trace_doc(a: RuleAssessment) -> list[dict[str, str]]:
     steps = [{"rule": s.rule, "zh": s.zh} for s in a.trace]
     steps += [{"rule": "assumption", "zh": f"采用的假设：{f}"} for f in a.flags]

@@ -41,7 +41,7 @@ from huzhu.products.services import product_rules
 from huzhu.rules import scalar
 from huzhu.rules.model import BenefitUsage, ClaimFacts, Usage
 
-from .assess import line_doc, membership_years, reason_codes, trace_doc, usage_doc
+from .assess import line_doc, membership_years, reason_codes, trace_doc, usage_add, usage_doc
 from .ingest import local_tz, settlement_ingest
 from .models import (
     AMOUNT_FIELDS,
@@ -261,18 +261,6 @@ def _usage(rows: list[tuple], code: str, period_id: int) -> Usage:
     names = set(benefits) | set(lifetime)
     return Usage({b: BenefitUsage(*benefits.get(b, [0, 0, 0]), lifetime.get(b, 0))
                   for b in names}, paid, bool(ended), prior)
-
-
-def _add(u: Usage, lines: list[dict], payable: int) -> Usage:
-    """``u`` after one more granted claim of the same product and period."""
-    benefits = dict(u.benefits)
-    for ln in lines:
-        b = u.of(ln["benefit_id"])
-        benefits[ln["benefit_id"]] = BenefitUsage(
-            b.paid_fen + ln["payable_fen"], b.claims + bool(ln["counted"]),
-            b.base_fen + ln["base_fen"], b.lifetime_claims + bool(ln["counted"]))
-    ended = u.coverage_ended or any(ln["ends_coverage"] and ln["payable_fen"] > 0 for ln in lines)
-    return Usage(benefits, u.product_paid_fen + payable, ended, u.prior_period_paid)
 
 
 CLAIM_COLS = ("id", "member_id", "settlement_id", "setl_id", "product_code", "product_version_id",
@@ -505,7 +493,7 @@ def _process_chunk(ids: list[int], policies: dict, versions: dict, actor: Any,
             counts[to] += 1
             base = {"name": name, "claim": cid, "product": version.name}
             if to == ClaimStatus.APPROVED:
-                usage[key] = _add(usage[key], lines, fen)
+                usage[key] = usage_add(usage[key], lines, fen)
                 acc = deltas.setdefault(usage_rows[key], [0, 0])
                 acc[0] += fen
                 acc[1] += 1

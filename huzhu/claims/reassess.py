@@ -11,6 +11,9 @@ usage accumulation, and each changed claim gets a new :class:`Assessment` beside
 What happens next depends on where the claim stands: an open claim simply carries the new
 figure (and its review goes on); a granted claim keeps what was owed or paid and is flagged
 ``RULE_CORRECTED`` with the difference, for staff to decide a top-up or a recovery.
+
+Usage starts from nothing for each member-period: counts and caps replay within the period;
+lifetime limits across periods and "paid last period" conditions are not carried in.
 """
 
 from __future__ import annotations
@@ -27,8 +30,15 @@ from huzhu.products.models import Period, ProductVersion
 from huzhu.products.services import product_rules
 from huzhu.rules import scalar, vector
 
-from .assess import claim_day, claim_facts, line_doc, reason_codes, trace_doc, usage_doc
-from .bulk import _add
+from .assess import (
+    claim_day,
+    claim_facts,
+    line_doc,
+    reason_codes,
+    trace_doc,
+    usage_add,
+    usage_doc,
+)
 from .models import Assessment, Claim
 from .status import GRANTED, OPEN
 
@@ -88,7 +98,7 @@ def claims_reassess_rule(*, version: ProductVersion, period: Period, actor: Any 
             if a.payable_fen != fen:  # the engines disagree: never guess, stop here
                 raise AssertionError(f"理赔 {c.pk}: 标量 {a.payable_fen} ≠ 向量 {fen}")
             lines = [line_doc(ln) for ln in a.lines]
-            usage[c.member_id] = _add(before, lines, a.payable_fen)
+            usage[c.member_id] = usage_add(before, lines, a.payable_fen)
             if fen == c.payable_fen or Assessment.objects.filter(
                     claim=c, product_version=version, payable_fen=fen).exists():
                 continue  # unchanged, or this correction was already applied to it
