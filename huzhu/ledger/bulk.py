@@ -10,6 +10,7 @@ into temporary tables and land with two set-based INSERTs per chunk; elsewhere t
 from __future__ import annotations
 
 import datetime
+from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
@@ -107,22 +108,54 @@ def _region_of_row(row: _Row, regions: dict[int, int]) -> int:
 def ledger_post_many(
     *, postings: Iterable[Posting], actor: Any = None, chunk_size: int = CHUNK
 ) -> BulkResult:
-    """Post many transactions, each chunk atomically; return how many were new and skipped."""
+    """Post many transactions, each chunk atomically; return how many were new and skipped.
+
+    Given a list on PostgreSQL, the next chunk is checked and hashed in a worker thread while
+    the database writes the current one (``_prepared_ahead``); a chunk still commits before
+    the next one's error is raised, as when they are prepared in turn.
+    """
     result = BulkResult()
-    chunk: list[Posting] = []
-    for posting in postings:
-        chunk.append(posting)
-        if len(chunk) >= chunk_size:
-            _post_chunk(chunk, actor, result)
-            chunk = []
-    if chunk:
-        _post_chunk(chunk, actor, result)
+    if (isinstance(postings, (list, tuple)) and len(postings) > chunk_size
+            and connection.vendor == "postgresql"):
+        chunks = _prepared_ahead(postings, chunk_size)
+    else:
+        chunks = _prepared_in_turn(postings, chunk_size)
+    for size, rows in chunks:
+        _post_chunk(size, rows, actor, result)
     return result
 
 
+def _prepared_in_turn(postings: Iterable[Posting], size: int) -> Iterator[tuple[int, list[_Row]]]:
+    chunk: list[Posting] = []
+    for posting in postings:
+        chunk.append(posting)
+        if len(chunk) >= size:
+            yield len(chunk), _prepare(chunk)
+            chunk = []
+    if chunk:
+        yield len(chunk), _prepare(chunk)
+
+
+def _prepared_ahead(postings: Sequence[Posting], size: int) -> Iterator[tuple[int, list[_Row]]]:
+    """Yield prepared chunks, preparing chunk n+1 in a thread while the caller posts chunk n.
+
+    Pure Python work on postings already in memory: the thread touches no database, so it
+    needs no connection and cannot see (or miss) the caller's uncommitted rows. The database
+    waits release the GIL, so on two cores the preparation is hidden behind the writes.
+    """
+    starts = range(0, len(postings), size)
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="ledger-prepare") as pool:
+        ahead = pool.submit(_prepare, postings[0:size])
+        for start in starts:
+            rows = ahead.result()  # re-raises the chunk's own error, in order
+            following = start + size
+            if following < len(postings):
+                ahead = pool.submit(_prepare, postings[following:following + size])
+            yield min(size, len(postings) - start), rows
+
+
 @transaction.atomic
-def _post_chunk(postings: Sequence[Posting], actor: Any, result: BulkResult) -> None:
-    rows = _prepare(postings)
+def _post_chunk(size: int, rows: list[_Row], actor: Any, result: BulkResult) -> None:
     regions = _regions(rows)
     region_of = {r.key: _region_of_row(r, regions) for r in rows}
     if connection.vendor == "postgresql" and len(rows) >= COPY_MIN_ROWS:
@@ -130,7 +163,7 @@ def _post_chunk(postings: Sequence[Posting], actor: Any, result: BulkResult) -> 
     else:
         posted = _orm_chunk(rows, region_of, actor)
     result.posted += posted
-    result.skipped += len(postings) - posted
+    result.skipped += size - posted
 
 
 def _orm_chunk(rows: Sequence[_Row], region_of: dict[str, int], actor: Any) -> int:

@@ -124,6 +124,23 @@ def test_bulk_path_posts_new_keys_and_skips_known_ones(books, monkeypatch, copy_
     assert list(ledger_problems()) == []
 
 
+@pytest.mark.parametrize("as_list", [True, False], ids=["list", "generator"])
+def test_bulk_path_posts_the_chunks_before_a_bad_one_and_stops_there(books, as_list):
+    """A list on PostgreSQL is prepared a chunk ahead in a thread; the outcome is the same as
+    preparing in turn: chunks before the bad posting land, its own chunk and later ones do not."""
+    def make(i: int) -> Posting:
+        fen = 0 if i == 45 else 1_00  # posting 45, in the third chunk of 20, has a zero leg
+        return Posting(key=f"ahead:{i}", legs=[(books.bank.pk, fen), (books.member_income.pk, -fen)],
+                       memo="批量", business_date=DAY, source=("test", str(i)))
+
+    postings = [make(i) for i in range(70)]
+    with pytest.raises(DomainError, match="分录金额不能为零"):
+        ledger_post_many(postings=postings if as_list else iter(postings), chunk_size=20)
+    assert Transaction.objects.count() == 40
+    assert balance_as_of(accounts=books.bank) == 40_00
+    assert list(ledger_problems()) == []
+
+
 @pytest.mark.parametrize("copy_min_rows", [0, 10**6], ids=["copy", "orm"])
 def test_bulk_path_keeps_tabs_line_breaks_and_backslashes_in_text(books, monkeypatch,
                                                                   copy_min_rows):
