@@ -182,7 +182,9 @@ def synthesise_legs(chart: dict[str, Any], legs: int) -> float:
             " GROUP BY 1) s WHERE s.account_id = b.account_id"
         )
     with connection.cursor() as cur:
-        cur.execute("ANALYZE")
+        # What autovacuum does after a load: statistics, and the visibility map that lets the
+        # as-of reads use index-only scans of the covering keys (migration 0011).
+        cur.execute("VACUUM ANALYZE")
     return time.perf_counter() - started
 
 
