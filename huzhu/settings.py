@@ -164,7 +164,7 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["TEST"] = {"NAME": os.environ.get("HUZHU_TEST_SQLITE", "")}
 elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # JIT compilation pays off for long analytical scans, not for this application's
-    # queries: it cost a 2,414-account trial balance 15 ms of its 50 (docs/adr/0003).
+    # queries: compiling it cost a 2,414-account trial balance 15 ms of 55 (docs/adr/0003).
     DATABASES["default"].setdefault("OPTIONS", {})["options"] = "-c jit=off"
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"

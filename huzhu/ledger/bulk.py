@@ -10,8 +10,8 @@ into temporary tables and land with two set-based INSERTs per chunk; elsewhere t
 from __future__ import annotations
 
 import datetime
-from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Iterable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
@@ -143,15 +143,14 @@ def _prepared_ahead(postings: Sequence[Posting], size: int) -> Iterator[tuple[in
     needs no connection and cannot see (or miss) the caller's uncommitted rows. The database
     waits release the GIL, so on two cores the preparation is hidden behind the writes.
     """
-    starts = range(0, len(postings), size)
+    total = len(postings)
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="ledger-prepare") as pool:
         ahead = pool.submit(_prepare, postings[0:size])
-        for start in starts:
+        for start in range(0, total, size):
             rows = ahead.result()  # re-raises the chunk's own error, in order
-            following = start + size
-            if following < len(postings):
-                ahead = pool.submit(_prepare, postings[following:following + size])
-            yield min(size, len(postings) - start), rows
+            if start + size < total:
+                ahead = pool.submit(_prepare, postings[start + size:start + 2 * size])
+            yield min(size, total - start), rows
 
 
 @transaction.atomic
