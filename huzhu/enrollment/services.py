@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import io
+import os
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +34,23 @@ def roster_file_path(roster: Roster) -> Path:
     return _store_dir() / f"{roster.sha256}{suffix}"
 
 
+def store_file(path: Path, data: bytes) -> None:
+    """Write the file whole or not at all, under a temporary name of this writer's own.
+
+    Two processes storing the same upload at once (the same content, so the same hashed
+    name) must not rename each other's part file: each writes its own and the last
+    rename wins with identical bytes.
+    """
+    fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=path.stem[:16], suffix=".part")
+    try:
+        with os.fdopen(fd, "wb") as out:
+            out.write(data)
+        os.replace(tmp_name, path)
+    except BaseException:
+        Path(tmp_name).unlink(missing_ok=True)
+        raise
+
+
 def roster_upload(*, unit: Unit, period: Period, file_name: str, data: bytes, actor: Any
                   ) -> tuple[Roster, bool]:
     """Keep the file (outside the web root, under its hash) and register the roster.
@@ -48,9 +67,7 @@ def roster_upload(*, unit: Unit, period: Period, file_name: str, data: bytes, ac
                     org_path=unit.org_path)
     path = roster_file_path(roster)
     if not path.exists():
-        tmp = path.with_suffix(".part")
-        tmp.write_bytes(data)
-        tmp.replace(path)
+        store_file(path, data)
     try:
         with transaction.atomic():
             roster.save()

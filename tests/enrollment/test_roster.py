@@ -260,3 +260,18 @@ def test_template_has_dropdowns_text_ids_and_renewals(period_world):
     # The filled-in template is itself a valid roster.
     roster = upload(w, data)
     assert roster.status == RosterStatus.VALID, roster.errors
+
+
+def test_concurrent_stores_of_the_same_file_do_not_collide(tmp_path):
+    # CI once lost a test to two workers renaming one shared "<hash>.part" file.
+    from concurrent.futures import ThreadPoolExecutor
+
+    from huzhu.enrollment.services import store_file
+
+    target = tmp_path / "same.xlsx"
+    data = b"x" * 200_000
+    with ThreadPoolExecutor(8) as pool:
+        for future in [pool.submit(store_file, target, data) for _ in range(32)]:
+            future.result()
+    assert target.read_bytes() == data
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["same.xlsx"]
