@@ -49,3 +49,125 @@ def insert_rows(model: type[models.Model], attnames: Sequence[str], rows: Iterab
 
 def db_datetime(value: Any) -> Any:
     return connection.ops.adapt_datetimefield_value(value)
+
+
+# --------------------------------------------------------------------------- forked parts
+
+
+class Abandoned(Exception):
+    """The part before failed: this one rolls back rather than commit after it."""
+
+
+class Turn:
+    """A part's place in line, for the part's own code to call inside its transaction.
+
+    ``write()`` before the first write: waits until the part before has written everything
+    (its locks on shared rows, such as the event chain head, then make this part's writes wait
+    for its commit). ``commit()`` after the last write: waits until the part before has ended,
+    so parts commit in order; both raise :class:`Abandoned` when the part before failed."""
+
+    def __init__(self, ctx: Any, prev: Turn | None) -> None:
+        self.prev = prev
+        self.written = ctx.Event()  # its writes are done (or it ended)
+        self.ended = ctx.Event()
+        self.committed = ctx.Event()
+
+    def _after(self, event_name: str) -> None:
+        if self.prev is None:
+            return
+        getattr(self.prev, event_name).wait()
+        if self.prev.ended.is_set() and not self.prev.committed.is_set():
+            raise Abandoned()
+
+    def write(self) -> None:
+        self._after("written")
+
+    def commit(self) -> None:
+        self.written.set()
+        self._after("ended")
+
+
+def _portable(exc: BaseException) -> BaseException:
+    """The exception itself when it survives pickling, else a RuntimeError that says it."""
+    import pickle
+    import traceback
+
+    try:
+        pickle.loads(pickle.dumps(exc))
+        return exc
+    except Exception:  # noqa: BLE001 - any pickling failure
+        text = "".join(traceback.format_exception(exc))
+        return RuntimeError(f"{type(exc).__name__}: {exc}\n{text}")
+
+
+def forked_in_order(parts: Sequence[Any], work: Any, *, window: int = 2) -> list[Any]:
+    """``work(part, turn)`` for each part, each in a process of its own (forked: the parts
+    and everything the caller holds are shared, not copied through a pipe) with its own
+    database connection, at most ``window`` at a time; returns their results in order.
+
+    The parts must not lock the same rows before ``turn.write()`` (give each part whole
+    members, say): then a part reads and computes while the one before writes and commits,
+    parts write and commit in order, and when one fails the ones after it roll back, so
+    what is committed is always the first parts, as a serial loop would leave it. The first
+    failure is raised here (a failure that cannot cross the process boundary as itself is a
+    RuntimeError with its traceback). Call outside any transaction: the caller's connections
+    are closed before the first fork (they reopen when next used)."""
+    import multiprocessing
+    import os
+
+    from django.db import connections
+
+    if connection.in_atomic_block:
+        raise RuntimeError("forked_in_order runs outside a transaction")
+    ctx = multiprocessing.get_context("fork")
+    connections.close_all()  # a child must never share (and close) the caller's socket
+    turns: list[Turn] = []
+    for _ in parts:
+        turns.append(Turn(ctx, turns[-1] if turns else None))
+    started: list[tuple[Any, Any]] = []
+
+    def start(k: int) -> None:
+        receive, send = ctx.Pipe(duplex=False)
+        pid = os.fork()
+        if pid == 0:  # the child: do the part, report, leave without the parent's exit hooks
+            code = 0
+            try:
+                receive.close()
+                try:
+                    result = ("ok", work(parts[k], turns[k]))
+                    turns[k].committed.set()
+                except BaseException as exc:  # noqa: BLE001 - reported to the parent
+                    result = ("error", _portable(exc))
+                turns[k].written.set()
+                turns[k].ended.set()
+                send.send(result)
+                send.close()
+                connections.close_all()
+            except BaseException:  # noqa: BLE001 - the parent sees a missing result
+                code = 1
+            finally:
+                os._exit(code)
+        send.close()
+        started.append((pid, receive))
+
+    results: list[Any] = []
+    errors: list[BaseException] = []
+    for k in range(len(parts)):
+        while len(started) < len(parts) and len(started) < k + window:
+            start(len(started))
+        pid, receive = started[k]
+        try:
+            status, value = receive.recv()
+        except EOFError:
+            status, value = "error", RuntimeError(f"第 {k + 1} 部分的进程异常退出")
+        receive.close()
+        os.waitpid(pid, 0)
+        turns[k].written.set()  # in case the child died before it could say so
+        turns[k].ended.set()
+        if status == "ok":
+            results.append(value)
+        elif not isinstance(value, Abandoned):
+            errors.append(value)
+    if errors:
+        raise errors[0]
+    return results

@@ -12,22 +12,21 @@ usage row, its payable (``ledger_post_many``), its payout and its SMS. Records w
 
 from __future__ import annotations
 
-import contextvars
 import datetime
 import json
-import threading
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any, NamedTuple
 
-from django.db import connection, connections, transaction
+from django.db import connection, transaction
 from django.db.models import BooleanField, Q
 from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
 from huzhu.audit.services import event_record, events_record_many
-from huzhu.bulk import insert_rows, reserve_ids
+from huzhu.bulk import Turn, forked_in_order, insert_rows, reserve_ids
 from huzhu.enrollment.models import Enrollment, EnrollmentStatus
 from huzhu.ledger.bulk import Posting, ledger_post_many
 from huzhu.ledger.services import Source
@@ -288,75 +287,42 @@ def claims_process_many(settlement_ids: list[int], *, actor: Any = None,
         return counts
     as_of = as_of or timezone.localdate()
     versions = {v.pk: v for v in ProductVersion.objects.filter(code__in=policies)}
-    parts = [settlement_ids[i:i + CHUNK * 4] for i in range(0, len(settlement_ids), CHUNK * 4)]
+    parts = _member_parts(settlement_ids, CHUNK * 2)
+    args = (policies, versions, actor, as_of)
     if len(parts) > 1 and connection.vendor == "postgresql" and not connection.in_atomic_block:
-        _pipelined(parts, (policies, versions, actor, as_of), counts)
+        for part_counts in forked_in_order(parts, partial(_forked_chunk, args=args)):
+            for status, n in part_counts.items():
+                counts[status] += n
     else:
         for part in parts:
-            _process_chunk(part, policies, versions, actor, as_of, counts)
+            _process_chunk(part, *args, counts)
     return dict(counts)
 
 
-class _Abandoned(Exception):
-    """The chunk before failed: this one rolls back rather than commit after it."""
+def _member_parts(settlement_ids: list[int], size: int) -> list[list[int]]:
+    """The matched current settlements among ``settlement_ids`` in parts of about ``size``,
+    each member's settlements all in one part: no two parts lock the same member or usage
+    row, and a member's claims are decided together, in the order of their stays."""
+    parts: list[list[int]] = [[]]
+    last = None
+    for start in range(0, len(settlement_ids), 50_000):
+        rows = (Settlement.objects.filter(
+            _among(Settlement, "id", settlement_ids[start:start + 50_000]), is_current=True,
+            member__isnull=False).values_list("member_id", "id"))
+        for member_id, pk in sorted(rows):
+            if len(parts[-1]) >= size and member_id != last:
+                parts.append([])
+            parts[-1].append(pk)
+            last = member_id
+    return [p for p in parts if p]
 
 
-class _Step(threading.Thread):
-    """One chunk in its own database transaction (and so its own connection)."""
-
-    def __init__(self, part: list[int], prev: _Step | None, args: tuple) -> None:
-        super().__init__(daemon=True)
-        self.part, self.prev, self.args = part, prev, args
-        self.counts: dict[str, int] = defaultdict(int)
-        self.error: BaseException | None = None
-        self.committing = threading.Event()
-        self.context = contextvars.copy_context()  # the request's metadata, for the events
-
-    def run(self) -> None:
-        try:
-            self.context.run(_process_chunk, self.part, *self.args, self.counts,
-                             before_commit=self.turn)
-        except BaseException as exc:  # noqa: BLE001 - handed to the caller's thread
-            self.error = exc
-        finally:
-            self.committing.set()
-            connections.close_all()  # this thread's connection only
-
-    def turn(self) -> None:
-        """Called inside the chunk's transaction, its writes done: commit only after the chunk
-        before has committed, and let the next chunk start meanwhile."""
-        if self.prev is not None:
-            self.prev.join()
-            if self.prev.error is not None:
-                raise _Abandoned()
-        self.committing.set()
-
-
-def _pipelined(parts: list[list[int]], args: tuple, counts: dict) -> None:
-    """Chunks one after another, except that chunk k+1 is read, locked and assessed while
-    chunk k's commit runs in the database (its foreign-key checks are a third of the time).
-    The meaning is the serial loop's: chunk k+1 takes the same member and usage locks first,
-    so for any member the two share it waits for chunk k's commit before reading; its events
-    and postings wait for the chain head and balances chunk k holds; and it commits only
-    after chunk k has (or rolls back if chunk k failed)."""
-    steps: list[_Step] = []
-    prev = None
-    for part in parts:
-        step = _Step(part, prev, args)
-        step.start()
-        steps.append(step)
-        step.committing.wait()
-        if step.error is not None:
-            break
-        prev = step
-    for step in steps:
-        step.join()
-    errors = [s.error for s in steps if s.error is not None and not isinstance(s.error, _Abandoned)]
-    if errors:
-        raise errors[0]
-    for step in steps:
-        for status, n in step.counts.items():
-            counts[status] += n
+def _forked_chunk(part: list[int], turn: Turn, *, args: tuple) -> dict[str, int]:
+    """One part in a forked process (see :func:`huzhu.bulk.forked_in_order`): read, lock and
+    assess while the part before writes; write after its writes; commit after its commit."""
+    counts: dict[str, int] = defaultdict(int)
+    _process_chunk(part, *args, counts, before_write=turn.write, before_commit=turn.commit)
+    return dict(counts)
 
 
 def _lock(member_ids: list[int], keys: list[tuple[int, str, int]]) -> dict[tuple, int]:
@@ -409,6 +375,7 @@ def _notice_params(template: str, base: dict[str, Any]) -> dict[str, str]:
 
 def _process_chunk(ids: list[int], policies: dict, versions: dict, actor: Any,
                    as_of: datetime.date, counts: dict,
+                   before_write: Callable[[], None] | None = None,
                    before_commit: Callable[[], None] | None = None) -> None:
     tz = local_tz()
     entry: dict[int, tuple[int, datetime.date | None, str]] = {}
@@ -533,6 +500,8 @@ def _process_chunk(ids: list[int], policies: dict, versions: dict, actor: Any,
                                "before": {"level": 0},
                                "after": {"level": level, "name": level_name,
                                          "due_on": due.isoformat(), "why": why}})
+        if before_write is not None:
+            before_write()
         insert_rows(Claim, CLAIM_COLS, claims)
         insert_rows(Assessment, ASSESSMENT_COLS, assessments)
         events_record_many(events, actor=actor)

@@ -267,9 +267,9 @@ def test_bulk_and_a_single_approval_racing_keep_the_claim_count(claims_world):
 
 
 @pytest.mark.skipif("connection.vendor != 'postgresql'",
-                    reason="chunks overlap only on PostgreSQL outside a transaction")
+                    reason="parts run in processes only on PostgreSQL outside a transaction")
 @pytest.mark.django_db(transaction=True)
-def test_overlapping_chunks_see_each_other_as_the_serial_loop_does(claims_world, monkeypatch):
+def test_forked_parts_hold_whole_members_and_decide_as_the_serial_loop(claims_world, monkeypatch):
     import huzhu.claims.bulk as bulk
 
     w = claims_world
@@ -281,17 +281,19 @@ def test_overlapping_chunks_see_each_other_as_the_serial_loop_does(claims_world,
             record("B5", w.chenba.id_number, begin="2026-04-04", end="2026-04-08"),
             record("B6", w.zhangsan.id_number, begin="2026-05-01", end="2026-05-03")]
     ids = settlements_ingest_many(recs, actor=w.wangwu, fund_region=w.province).ids
-    monkeypatch.setattr(bulk, "CHUNK", 1)  # chunks of 4 settlements: [B1..B4], [B5, B6]
-    pipelined, real = [], bulk._pipelined
-    monkeypatch.setattr(bulk, "_pipelined", lambda *a: pipelined.append(1) or real(*a))
+    monkeypatch.setattr(bulk, "CHUNK", 1)  # parts of about 2 settlements, whole members
+    seen, real = [], bulk.forked_in_order
+    monkeypatch.setattr(bulk, "forked_in_order", lambda parts, work: seen.append(
+        sorted(sorted(Settlement.objects.get(pk=pk).setl_id for pk in p) for p in parts))
+        or real(parts, work))
     counts = claims_process_many(ids, actor=w.wangwu, as_of=AS_OF)
-    assert pipelined == [1]
+    assert seen == [[["B1", "B3", "B4", "B6"], ["B2", "B5"]]]  # one member a part, however many
     got = {c.setl_id: (c.status, [r["code"] for r in c.risk]) for c in Claim.objects.all()}
     assert got == {
         "B1": ("approved", []), "B2": ("approved", []), "B3": ("approved", []),
         "B4": ("rejected", []),  # the third claim of the year, in the same chunk
-        "B5": ("in_review", ["OVERLAPPING_STAY"]),  # overlaps B2, from the chunk before
-        "B6": ("rejected", []),  # the fourth: the chunk before's two approvals counted
+        "B5": ("in_review", ["OVERLAPPING_STAY"]),  # overlaps B2
+        "B6": ("rejected", []),  # the fourth
     }
     assert counts == {"approved": 3, "rejected": 2, "in_review": 1}
     usage = MemberPeriodUsage.objects.get(member=w.zhangsan, product_code=MEDICAL)
