@@ -470,6 +470,18 @@ def payout_requeue(*, payout: Payout, actor: Any, confirm_same_card: str = "") -
     return p
 
 
+def payout_requeued_for_card(payout: Payout) -> bool:
+    """Whether the payout waits again because the card was corrected after a failed line
+    (the claim page says 银行卡已更正，已重新排队)."""
+    from huzhu.audit.models import Event
+
+    if payout.status not in (PayoutStatus.PAYABLE, PayoutStatus.BATCHED):
+        return False
+    last = (Event.objects.filter(object_type="payouts.payout", object_id=str(payout.pk),
+                                 action="payout.requeued").order_by("-seq").first())
+    return last is not None and bool((last.after or {}).get("card_corrected"))
+
+
 @transaction.atomic
 def payouts_requeue_corrected(*, member_ids: list[int], actor: Any) -> list[Payout]:
     """Members' bank cards were just changed (called by the member and roster services in the

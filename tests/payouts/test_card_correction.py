@@ -334,3 +334,21 @@ def test_finance_requeue_after_a_card_change_also_tells_the_member(pay_world, tm
     payout_requeue(payout=payout, actor=w.qianjiu)
     assert requeue_sms().get().key == f"payout-requeued:{payout.pk}:1"
     assert requeue_events().get(object_id=str(payout.pk)).after["reason"] == "银行卡已更正"
+
+
+def test_the_claim_page_says_the_card_was_corrected_and_the_payout_requeued(pay_world, tmp_path,
+                                                                            client):
+    from django.urls import reverse
+
+    w = pay_world
+    payout = failed_payout(w, tmp_path, w.members[0])
+    client.force_login(w.lisi)
+    url = reverse("claims:detail", args=[payout.claim_id])
+    assert "已重新排队" not in client.get(url).content.decode()
+
+    correct_card(w.members[0], bank_card(7797), actor=w.lisi)
+
+    page = client.get(url).content.decode()
+    assert "银行卡已更正，已重新排队" in page and "待支付" in page
+    send(w, tmp_path)
+    assert "已重新排队" not in client.get(url).content.decode()  # in flight now
