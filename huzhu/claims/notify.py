@@ -2,7 +2,8 @@
 
 Keys name the event: ``claim-submitted:<claim>``, ``claim-approved:<claim>``,
 ``claim-returned:<review>``, ``claim-rejected:<review or claim>``, ``claim-paid:<claim>``,
-``payout-failed:<line>``. The outbox row is written in the business transaction, so a rolled
+``payout-failed:<line>``, ``payout-requeued:<payout>:<n>`` (after the n-th failed line, once the
+card was corrected). The outbox row is written in the business transaction, so a rolled
 back approval sends nothing.
 """
 

@@ -317,4 +317,8 @@ def review_context(user: Any, claim: Claim) -> dict[str, Any]:
     ctx["appeal_form"] = AppealForm()
     payout = claim.payouts.prefetch_related("lines__batch").first()
     ctx["payout"] = payout
+    if payout is not None:
+        from huzhu.payouts.services import payout_requeued_for_card
+
+        ctx["payout_requeued"] = payout_requeued_for_card(payout)
     return ctx

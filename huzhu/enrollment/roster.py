@@ -281,7 +281,12 @@ def roster_commit(*, roster: Roster, validation: Validation, actor: Any,
     for r, pk in zip(new, bulk.reserve_ids(Member, len(new)), strict=True):
         r.member_id = pk
     bulk.insert_rows(Member, MEMBER_COLUMNS, (_member_row(r, unit, now) for r in new))
-    updated = _update_members(known, unit)
+    updated, new_cards = _update_members(known, unit)
+    if new_cards:
+        # A corrected card puts payouts the bank failed back in the queue, in this transaction.
+        from huzhu.payouts.services import payouts_requeue_corrected
+
+        payouts_requeue_corrected(member_ids=new_cards, actor=actor)
     cache: dict[tuple[int, int, bool], list[dict[str, Any]]] = {}
     fresh = [r for r in good if not r.already_enrolled]
     bulk.insert_rows(Enrollment, ENROLLMENT_COLUMNS,
@@ -331,17 +336,17 @@ def _enrollment_row(r: RowResult, unit: Unit, period: Period, roster: Roster,
 TRACKED = ("name", "unit_id", "insurance_type", *FLAG_FIELDS)
 
 
-def _update_members(rows: list[RowResult], unit: Unit) -> int:
+def _update_members(rows: list[RowResult], unit: Unit) -> tuple[int, list[int]]:
     """Bring registered members up to date with the roster (joining this unit from another
     is a transfer); only members whose data differ are written. Personal numbers change only
-    when the roster gives them."""
+    when the roster gives them. Returns how many were written and who got a new bank card."""
     if not rows:
-        return 0
+        return 0, []
     members: dict[int, Member] = {}
     ids = [r.member_id for r in rows]
     for start in range(0, len(ids), 900):
         members.update(Member.objects.in_bulk(ids[start:start + 900]))
-    changed = []
+    changed, new_cards = [], []
     for r in rows:
         m, v = members[r.member_id], r.values
         wanted = {"name": v["name"], "unit_id": unit.pk, "insurance_type": v["insurance_type"],
@@ -357,8 +362,9 @@ def _update_members(rows: list[RowResult], unit: Unit) -> int:
             m.phone, m.phone_bidx = v["phone"], blind_index(v["phone"], field="phone")
         if "bank_card" in numbers:
             m.bank_card, m.bank_name = v["bank_card"], v["bank_name"]
+            new_cards.append(m.pk)
         changed.append(m)
     Member.objects.bulk_update(changed, [
         "name", "unit", "organisation", "org_path", "fund_region", "insurance_type", "phone",
         "phone_bidx", "bank_card", "bank_name", *FLAG_FIELDS], batch_size=1000)
-    return len(changed)
+    return len(changed), new_cards

@@ -177,12 +177,18 @@ def member_update(
     confirmed = _check_confirmation(clean, confirm_warnings or already)
     _check_unique(clean.values["id_number"], exclude_pk=member.pk)
     before = member_snapshot(member)
+    new_card = bool(clean.values["bank_card"]) and clean.values["bank_card"] != member.bank_card
     _apply(member, clean.values, confirmed)
     member.save()
     after = member_snapshot(member)
     changed = {k for k in after if after[k] != before[k]}
     event_record(action=Action.MEMBER_UPDATED, actor=actor, obj=member,
                  before={k: before[k] for k in changed}, after={k: after[k] for k in changed})
+    if new_card:
+        # A corrected card puts payouts the bank failed back in the queue, in this transaction.
+        from huzhu.payouts.services import payouts_requeue_corrected
+
+        payouts_requeue_corrected(member_ids=[member.pk], actor=actor)
     return member
 
 

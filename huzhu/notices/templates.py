@@ -40,6 +40,11 @@ TEMPLATES: dict[str, tuple[str, tuple[str, ...]]] = {
         "请联系单位经办人或工会更正银行卡信息（理赔编号{claim}）。",
         ("name", "amount", "card", "reason", "claim"),
     ),
+    "PAYOUT_REQUEUED": (
+        "{name}您好，您的互助金{amount}元已按更正后的银行卡（尾号{card}）重新安排支付"
+        "（理赔编号{claim}）。",
+        ("name", "amount", "card", "claim"),
+    ),
 }
 
 

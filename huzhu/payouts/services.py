@@ -420,6 +420,36 @@ def result_import(*, data: bytes, file_name: str, actor: Any) -> ResultFile:
     return result
 
 
+CARD_CORRECTED = "银行卡已更正"
+
+
+def _card_corrected(p: Payout, card: str) -> bool:
+    """Whether ``card`` differs (by blind index) from the card the payout's last failed line
+    was sent to."""
+    last = p.lines.filter(status=LineStatus.FAILED).order_by("-id").first()
+    return last is None or card_index(card) != last.account_no_bidx
+
+
+def _requeue(p: Payout, *, actor: Any, card: str, corrected: bool, reason: str) -> None:
+    """Put a locked, failed payout back to payable: its claim goes 支付失败 → 已核准待支付,
+    an event names who and why, and when the card was corrected the member is told the money
+    will go to the new card. Nothing is posted: the failure's reversal already made the amount
+    payable again (R-11). The SMS key counts the payout's failed lines, so each requeue has
+    its own message and a repeated call none."""
+    Payout.objects.filter(pk=p.pk).update(status=PayoutStatus.PAYABLE)
+    claims_transition_many([p.claim_id], ClaimStatus.PAYMENT_FAILED, ClaimStatus.APPROVED,
+                           actor=actor, reason=reason)
+    event_record(action="payout.requeued", actor=actor, obj=p,
+                 after={"claim": p.claim_id, "reason": reason[:100],
+                        "card_corrected": corrected})
+    if corrected:
+        n = p.lines.filter(status=LineStatus.FAILED).count()
+        claim = Claim.objects.select_related("member", "product_version").get(pk=p.claim_id)
+        claim_notice(claim, "PAYOUT_REQUEUED", f"payout-requeued:{p.pk}:{n}",
+                     amount=yuan_text(p.amount_fen), card=card_tail(card))
+    p.status = PayoutStatus.PAYABLE
+
+
 @transaction.atomic
 def payout_requeue(*, payout: Payout, actor: Any, confirm_same_card: str = "") -> Payout:
     """A failed payout goes back to payable once the member's card was corrected (or staff
@@ -428,20 +458,53 @@ def payout_requeue(*, payout: Payout, actor: Any, confirm_same_card: str = "") -
     p = Payout.objects.select_for_update().get(pk=payout.pk)
     if p.status != PayoutStatus.FAILED:
         raise DomainError("只有支付失败的款项可以重新支付")
-    last = p.lines.filter(status=LineStatus.FAILED).order_by("-id").first()
     card = p.member.bank_card or ""
     if not card:
         raise DomainError("会员尚未登记银行卡，请先更正银行卡信息")
-    if last is not None and card_index(card) == last.account_no_bidx and not confirm_same_card:
+    corrected = _card_corrected(p, card)
+    if not corrected and not confirm_same_card:
         raise DomainError("银行卡号与支付失败时相同：请先更正银行卡，或注明原卡号无误的理由",
                           code="same_card")
-    Payout.objects.filter(pk=p.pk).update(status=PayoutStatus.PAYABLE)
-    claims_transition_many([p.claim_id], ClaimStatus.PAYMENT_FAILED, ClaimStatus.APPROVED,
-                           actor=actor, reason=confirm_same_card or "card_corrected")
-    event_record(action="payout.requeued", actor=actor, obj=p,
-                 after={"claim": p.claim_id, "same_card_reason": confirm_same_card[:100]})
-    p.status = PayoutStatus.PAYABLE
+    _requeue(p, actor=actor, card=card, corrected=corrected,
+             reason=CARD_CORRECTED if corrected else confirm_same_card)
     return p
+
+
+def payout_requeued_for_card(payout: Payout) -> bool:
+    """Whether the payout waits again because the card was corrected after a failed line
+    (the claim page says 银行卡已更正，已重新排队)."""
+    from huzhu.audit.models import Event
+
+    if payout.status not in (PayoutStatus.PAYABLE, PayoutStatus.BATCHED):
+        return False
+    last = (Event.objects.filter(object_type="payouts.payout", object_id=str(payout.pk),
+                                 action="payout.requeued").order_by("-seq").first())
+    return last is not None and bool((last.after or {}).get("card_corrected"))
+
+
+@transaction.atomic
+def payouts_requeue_corrected(*, member_ids: list[int], actor: Any) -> list[Payout]:
+    """Members' bank cards were just changed (called by the member and roster services in the
+    transaction that changed them): each of their failed payouts whose last failed line went
+    to another card goes back to payable the way :func:`payout_requeue` does it, with reason
+    “银行卡已更正” and the person who changed the card as actor. No payout permission is
+    asked of that person: a requeue moves no money, and the next batch still needs a maker
+    and a checker. Payouts in any other status (in a batch, in flight, paid) are left alone.
+
+    Lock order: the caller has written the member rows; then the payouts by id, their claims
+    and the event chain, as on every payout path."""
+    if not member_ids:
+        return []
+    payouts = list(Payout.objects.select_for_update(of=("self",))
+                   .filter(member_id__in=member_ids, status=PayoutStatus.FAILED)
+                   .select_related("member").order_by("id"))
+    done = []
+    for p in payouts:
+        card = p.member.bank_card or ""
+        if card and _card_corrected(p, card):
+            _requeue(p, actor=actor, card=card, corrected=True, reason=CARD_CORRECTED)
+            done.append(p)
+    return done
 
 
 @transaction.atomic
