@@ -2,8 +2,9 @@
 
 ``huzhu rules ...`` runs the pure rules engine without Django settings or a database.
 ``huzhu <group> <action> ...`` runs the management command ``<group>_<action>`` when it exists
-(``huzhu demo seed`` → ``demo_seed``, ``huzhu audit verify`` → ``audit_verify``); anything else
-goes to Django (``huzhu migrate``, ``huzhu runserver``).
+(``huzhu demo seed`` → ``demo_seed``, ``huzhu audit verify`` → ``audit_verify``; a hyphen in the
+action is an underscore: ``huzhu payouts close-day`` → ``payouts_close_day``); anything else goes
+to Django (``huzhu migrate``, ``huzhu runserver``).
 """
 
 from __future__ import annotations
@@ -23,8 +24,8 @@ def main(argv: list[str] | None = None) -> int:
     from django.core.management import execute_from_command_line, get_commands
 
     django.setup()
-    if len(args) >= 2 and f"{args[0]}_{args[1]}" in get_commands():
-        args = [f"{args[0]}_{args[1]}", *args[2:]]
+    if len(args) >= 2 and f"{args[0]}_{args[1].replace('-', '_')}" in get_commands():
+        args = [f"{args[0]}_{args[1].replace('-', '_')}", *args[2:]]
     if not args:
         args = ["help"]
     execute_from_command_line(["huzhu", *args])

@@ -54,6 +54,7 @@ class Action(models.TextChoices):
     PAYOUT_RESULT_IMPORTED = "payout.result_imported", "导入银行回盘"
     PAYOUT_REQUEUED = "payout.requeued", "重新支付"
     PAYOUT_EXCEPTION_RESOLVED = "payout.exception_resolved", "处理对账异常"
+    PAYOUT_DAY_CLOSED = "payout.day_closed", "代付日结"
 
 
 class Event(models.Model):

@@ -198,3 +198,45 @@ class PayoutException(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.out_detail_no}"
+
+
+class PayoutDayClose(models.Model):
+    """A fund region's payout day closed by finance (日结), with the day's figures frozen.
+
+    The figures are the reconciliation as of the end of that local day (``payouts_reconcile``
+    with ``as_of``): cumulative since the first batch, so each close stands on its own. Once
+    a region's day is closed nothing may post payout money on it (``services._day_open``),
+    so the frozen figures always equal a recomputation.
+    """
+
+    fund_region = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="+")
+    date = models.DateField("业务日期")
+    closed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
+                                  related_name="+", verbose_name="日结人")
+    closed_at = models.DateTimeField("日结时间")
+    sent_fen = models.BigIntegerField("已发送（分）")
+    sent_count = models.PositiveIntegerField("已发送笔数")
+    paid_fen = models.BigIntegerField("已支付（分）")
+    paid_count = models.PositiveIntegerField("已支付笔数")
+    failed_fen = models.BigIntegerField("支付失败（分）")
+    failed_count = models.PositiveIntegerField("支付失败笔数")
+    in_flight_fen = models.BigIntegerField("在途（分）")
+    in_flight_count = models.PositiveIntegerField("在途笔数")
+
+    class Meta:
+        ordering = ["-date"]
+        verbose_name = "代付日结"
+        verbose_name_plural = "代付日结"
+        constraints = [
+            models.UniqueConstraint(fields=["fund_region", "date"], name="payout_day_closed_once"),
+            # TRUST R-11 holds in every frozen row: sent = paid + failed + in flight.
+            models.CheckConstraint(
+                name="payout_day_close_sums",
+                condition=models.Q(sent_fen=models.F("paid_fen") + models.F("failed_fen")
+                                   + models.F("in_flight_fen"))
+                & models.Q(sent_count=models.F("paid_count") + models.F("failed_count")
+                           + models.F("in_flight_count"))),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.fund_region_id} {self.date:%Y-%m-%d} 日结"

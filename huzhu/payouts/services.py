@@ -13,12 +13,14 @@ from __future__ import annotations
 
 import datetime
 import hashlib
-from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
+from zoneinfo import ZoneInfo
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Count, Q, Sum
+from django.db.models import CharField, Count, Exists, OuterRef, Q, Sum
+from django.db.models.functions import Cast
 from django.utils import timezone
 
 from huzhu.accounts.roles import Perm
@@ -40,6 +42,7 @@ from .models import (
     LineStatus,
     Payout,
     PayoutBatch,
+    PayoutDayClose,
     PayoutException,
     PayoutLine,
     PayoutStatus,
@@ -57,6 +60,31 @@ def card_index(card: str) -> str:
 def _need(actor: Any) -> None:
     if not getattr(actor, "is_authenticated", False) or not actor.can(Perm.MANAGE_PAYOUTS):
         raise NotAllowed("无权办理代付批次")
+
+
+def _clock() -> tuple[datetime.date, datetime.datetime]:
+    """The business date and the timestamp of one payout step, from one reading of the clock,
+    so a line's ``sent_at``/``result_at`` and its posting fall on the same local day."""
+    now = timezone.now()
+    return timezone.localdate(now, timezone=ZoneInfo(settings.DISPLAY_TIME_ZONE)), now
+
+
+def day_end(day: datetime.date) -> datetime.datetime:
+    """The first instant after the local (display time zone) ``day``."""
+    return datetime.datetime.combine(day + datetime.timedelta(days=1), datetime.time(),
+                                     tzinfo=ZoneInfo(settings.DISPLAY_TIME_ZONE))
+
+
+def _day_open(region: Organisation, on: datetime.date) -> None:
+    """Refuse a step that would post payout money on a day finance has closed (日结).
+
+    Takes the fund region's row lock, as ``payout_day_close`` does, so a close and a posting
+    cannot pass each other: whichever comes second sees the other.
+    """
+    Organisation.objects.select_for_update().filter(pk=region.pk).first()
+    if PayoutDayClose.objects.filter(fund_region=region, date=on).exists():
+        raise DomainError(f"{region.name} {on:%Y-%m-%d} 的代付已日结，当日不能再发送批次、导入回盘"
+                          "或放弃批次；请于下一个未日结的日期办理", code="day_closed")
 
 
 # --------------------------------------------------------------------------- payouts
@@ -176,12 +204,13 @@ def batch_file(batch: PayoutBatch) -> bytes:
 def _mark_sent(b: PayoutBatch, actor: Any) -> None:
     """Everything that must be true before the bank may have the file: lines in flight,
     the ledger, the claims, and the batch recorded as 'answer unknown'."""
+    on, now = _clock()
+    _day_open(b.fund_region, on)
     lines = list(b.lines.filter(status=LineStatus.PENDING)
                  .select_related("payout__claim__period"))
     ids = [ln.pk for ln in lines]
     PayoutLine.objects.filter(pk__in=ids).update(status=LineStatus.SENT)
     Payout.objects.filter(pk__in=[ln.payout_id for ln in lines]).update(status=PayoutStatus.SENT)
-    on = local_today()
     post_lines_sent(region=b.fund_region, lines=[
         (ln, ln.payout.claim.period.code if ln.payout.claim.period_id else "") for ln in lines],
         on=on, actor=actor)
@@ -189,7 +218,7 @@ def _mark_sent(b: PayoutBatch, actor: Any) -> None:
                            ClaimStatus.PAYING, actor=actor, reason=f"batch:{b.number}")
     content = batch_file(b)
     PayoutBatch.objects.filter(pk=b.pk).update(
-        status=BatchStatus.UNKNOWN, sent_at=timezone.now(),
+        status=BatchStatus.UNKNOWN, sent_at=now,
         file_sha256=hashlib.sha256(content).hexdigest())
 
 
@@ -260,9 +289,11 @@ def batch_abandon(*, batch: PayoutBatch, actor: Any, reason: str = "") -> Payout
     if b.status != BatchStatus.NOT_RECEIVED:
         raise DomainError("只有银行确认未收到的批次可以放弃")
     why = reason or "银行未收到批次，已放弃"
+    on, now = _clock()
+    _day_open(b.fund_region, on)
     lines = list(b.lines.filter(status=LineStatus.SENT).select_related("payout"))
-    _fail_lines(lines, why, actor, requeue=True)
-    PayoutBatch.objects.filter(pk=b.pk).update(status=BatchStatus.DONE, closed_at=timezone.now())
+    _fail_lines(lines, why, actor, on=on, now=now, requeue=True)
+    PayoutBatch.objects.filter(pk=b.pk).update(status=BatchStatus.DONE, closed_at=now)
     event_record(action="payout.batch_abandoned", actor=actor, obj=b,
                  org_path=b.fund_region.path, after={"number": b.number, "reason": why})
     b.refresh_from_db()
@@ -273,8 +304,7 @@ def batch_abandon(*, batch: PayoutBatch, actor: Any, reason: str = "") -> Payout
 
 
 def _fail_lines(lines: list[PayoutLine], reasons: dict[int, str] | str, actor: Any, *,
-                requeue: bool = False) -> None:
-    on, now = local_today(), timezone.now()
+                on: datetime.date, now: datetime.datetime, requeue: bool = False) -> None:
     for ln in lines:
         ln.fail_reason = (reasons if isinstance(reasons, str) else reasons[ln.pk])[:200]
         PayoutLine.objects.filter(pk=ln.pk).update(status=LineStatus.FAILED,
@@ -298,8 +328,8 @@ def _fail_lines(lines: list[PayoutLine], reasons: dict[int, str] | str, actor: A
                      reason=ln.fail_reason[:30])
 
 
-def _paid_lines(lines: list[tuple[PayoutLine, str]], actor: Any) -> None:
-    now, on = timezone.now(), local_today()
+def _paid_lines(lines: list[tuple[PayoutLine, str]], actor: Any, *, on: datetime.date,
+                now: datetime.datetime) -> None:
     for ln, ref in lines:
         ln.bank_ref = ref
         PayoutLine.objects.filter(pk=ln.pk).update(status=LineStatus.PAID, bank_ref=ref,
@@ -347,6 +377,8 @@ def result_import(*, data: bytes, file_name: str, actor: Any) -> ResultFile:
     seen = ResultFile.objects.filter(sha256=digest).first()  # imported while we waited
     if seen is not None:
         return seen
+    on, now = _clock()
+    _day_open(b.fund_region, on)  # its exceptions, too, belong to the day it is imported
     result = ResultFile.objects.create(batch=b, file_name=file_name[:200], sha256=digest,
                                        lines=len(parsed),
                                        imported_by=actor if getattr(actor, "pk", None) else None)
@@ -401,16 +433,16 @@ def result_import(*, data: bytes, file_name: str, actor: Any) -> ResultFile:
         else:
             failed.append(ln)
             reasons[ln.pk] = r.reason
-    _paid_lines(paid, actor)
+    _paid_lines(paid, actor, on=on, now=now)
     if failed:
-        _fail_lines(failed, reasons, actor)
+        _fail_lines(failed, reasons, actor, on=on, now=now)
     PayoutException.objects.bulk_create(exceptions)
     ResultFile.objects.filter(pk=result.pk).update(paid=len(paid), failed=len(failed),
                                                    repeated=repeated, exceptions=len(exceptions))
     if b.status in (BatchStatus.UNKNOWN, BatchStatus.NOT_RECEIVED):
         b.status = BatchStatus.SENT  # the bank evidently has it
     if not b.lines.filter(status__in=[LineStatus.PENDING, LineStatus.SENT]).exists():
-        b.status, b.closed_at = BatchStatus.DONE, timezone.now()
+        b.status, b.closed_at = BatchStatus.DONE, now
     PayoutBatch.objects.filter(pk=b.pk).update(status=b.status, closed_at=b.closed_at)
     event_record(action="payout.result_imported", actor=actor, obj=b,
                  org_path=b.fund_region.path,
@@ -533,7 +565,10 @@ class Reconciliation:
     owed_fen: int
     paid_twice: int
     open_exceptions: int
-    counts: dict[str, int]
+    sent_count: int
+    paid_count: int
+    failed_count: int
+    in_flight_count: int
     problems: list[str]
 
     @property
@@ -543,33 +578,59 @@ class Reconciliation:
 
 def payouts_reconcile(*, fund_region: Organisation,
                       as_of: datetime.date | None = None) -> Reconciliation:
-    """Payout lines against the ledger for a fund region (the reconciliation report)."""
-    from huzhu.ledger.models import AccountKind, Leg
+    """Payout lines against the ledger for a fund region (the reconciliation report).
+
+    With ``as_of``, the figures at the end of that local day: a line counts as sent from its
+    batch's first sending and as paid or failed from its result (``sent_at``/``result_at``,
+    stamped from the same clock reading as the posting, see ``_clock``), the ledger up to that
+    business date, and a payout as owed once its approval is posted. Nothing recorded later
+    changes them, which is what keeps a closed day's figures (``dayclose.py``). Open
+    exceptions are then those received by the end of the day and still unresolved now.
+    """
+    from huzhu.ledger.models import AccountKind, Leg, Transaction
 
     lines = PayoutLine.objects.filter(batch__fund_region=fund_region)
-    sums = {row["status"]: (row["n"], int(row["fen"] or 0))
-            for row in lines.values("status").annotate(n=Count("id"), fen=Sum("amount_fen"))}
-
-    def fen(s: str) -> int:
-        return sums.get(s, (0, 0))[1]
-
-    paid, failed, flight = fen(LineStatus.PAID), fen(LineStatus.FAILED), fen(LineStatus.SENT)
-    sent = paid + failed + flight
+    was_sent = Q(status__in=[LineStatus.SENT, LineStatus.PAID, LineStatus.FAILED])
+    was_paid, was_failed = Q(status=LineStatus.PAID), Q(status=LineStatus.FAILED)
     legs = Leg.objects.filter(account__fund_region=fund_region)
-    transit = -int(legs.filter(account__kind=AccountKind.PAYOUT_IN_TRANSIT)
+    exceptions = PayoutException.objects.filter(batch__fund_region=fund_region, resolved=False)
+    if as_of is not None:
+        end = day_end(as_of)
+        was_sent &= Q(batch__sent_at__lt=end)
+        was_paid &= Q(result_at__lt=end)
+        was_failed &= Q(result_at__lt=end)
+        legs = legs.filter(business_date__lte=as_of)
+        exceptions = exceptions.filter(created_at__lt=end)
+    agg = lines.aggregate(
+        sent_n=Count("id", filter=was_sent), sent=Sum("amount_fen", filter=was_sent),
+        paid_n=Count("id", filter=was_paid), paid=Sum("amount_fen", filter=was_paid),
+        failed_n=Count("id", filter=was_failed), failed=Sum("amount_fen", filter=was_failed))
+    sent, paid, failed = (int(agg[k] or 0) for k in ("sent", "paid", "failed"))
+    flight = sent - paid - failed
+    flight_n = agg["sent_n"] - agg["paid_n"] - agg["failed_n"]
+
+    def credit(kind: str, **extra: Any) -> int:
+        return -int(legs.filter(account__kind=kind, **extra)
+                    .aggregate(s=Sum("amount_fen"))["s"] or 0)
+
+    transit = credit(AccountKind.PAYOUT_IN_TRANSIT)
+    bank_paid = credit(AccountKind.BANK, transaction__source_type="payouts.line")
+    payable = credit(AccountKind.BENEFIT_PAYABLE)
+    payouts = Payout.objects.filter(fund_region=fund_region)
+    if as_of is None:
+        owed = int(payouts.filter(~Q(status__in=[PayoutStatus.SENT, PayoutStatus.PAID]))
                    .aggregate(s=Sum("amount_fen"))["s"] or 0)
-    bank_paid = -int(legs.filter(account__kind=AccountKind.BANK,
-                                 transaction__source_type="payouts.line")
-                     .aggregate(s=Sum("amount_fen"))["s"] or 0)
-    payable = -int(legs.filter(account__kind=AccountKind.BENEFIT_PAYABLE)
-                   .aggregate(s=Sum("amount_fen"))["s"] or 0)
-    owed = int(Payout.objects.filter(fund_region=fund_region).filter(
-        ~Q(status__in=[PayoutStatus.SENT, PayoutStatus.PAID])).aggregate(
-        s=Sum("amount_fen"))["s"] or 0)
-    twice = (PayoutLine.objects.filter(batch__fund_region=fund_region, status=LineStatus.PAID)
-             .values("payout_id").annotate(n=Count("id")).filter(n__gt=1).count())
-    open_exc = PayoutException.objects.filter(batch__fund_region=fund_region,
-                                              resolved=False).count()
+    else:
+        # Owed then: approved by then, less what was in flight or paid then (a payout has at
+        # most one live line, and a failed line's amount is owed again).
+        approved = Transaction.objects.filter(
+            source_type="claims.claim", source_id=Cast(OuterRef("claim_id"), CharField()),
+            key__startswith="claim-payable:", business_date__lte=as_of)
+        owed = int(payouts.filter(Exists(approved)).aggregate(s=Sum("amount_fen"))["s"] or 0)
+        owed -= flight + paid
+    twice = (lines.filter(was_paid).values("payout_id").annotate(n=Count("id"))
+             .filter(n__gt=1).count())
+    open_exc = exceptions.count()
     problems = []
     if transit != flight:
         problems.append(f"在途代付款科目 {transit} 分 ≠ 在途明细 {flight} 分")
@@ -579,8 +640,6 @@ def payouts_reconcile(*, fund_region: Organisation,
         problems.append(f"应付互助金科目 {payable} 分 ≠ 未支付款项 {owed} 分")
     if twice:
         problems.append(f"{twice} 笔款项被支付两次")
-    counts: dict[str, int] = defaultdict(int)
-    for s, (n, _) in sums.items():
-        counts[s] = n
     return Reconciliation(sent, paid, failed, flight, transit, bank_paid, payable, owed, twice,
-                          open_exc, dict(counts), problems)
+                          open_exc, agg["sent_n"], agg["paid_n"], agg["failed_n"], flight_n,
+                          problems)

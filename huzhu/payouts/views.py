@@ -1,24 +1,29 @@
 """Payout pages for finance: payable money and batches, a batch's lines and actions (approve,
 send, query, cancel, abandon, download the bank file, import the bank's result), the
-exceptions list and the reconciliation report."""
+exceptions list, the reconciliation report and the day close (日结)."""
 
 from __future__ import annotations
+
+import datetime
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.db.models import Count, Sum
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from huzhu.audit.services import event_record
 from huzhu.errors import DomainError
+from huzhu.ledger.services import local_today
 from huzhu.web.paging import paginate
 
 from .access import batch_get_for_user, batches_visible_to, region_of
 from .bankfile import BankFileError
 from .channels import default_channel
-from .models import BatchStatus, Payout, PayoutException, PayoutStatus
+from .dayclose import days_unclosed, exceptions_open_on, payout_day_close
+from .models import BatchStatus, Payout, PayoutDayClose, PayoutException, PayoutStatus
 from .services import (
     batch_abandon,
     batch_approve,
@@ -189,3 +194,43 @@ def resolve(request: HttpRequest, exception_id: int) -> HttpResponse:
     except DomainError as exc:
         messages.error(request, exc.message)
     return redirect("payouts:reconcile")
+
+
+def _day(text: str) -> datetime.date | None:
+    try:
+        return datetime.date.fromisoformat(text.strip())
+    except ValueError:
+        return None
+
+
+@login_required
+def day_close(request: HttpRequest) -> HttpResponse:
+    region = _region(request)
+    today = local_today()
+    waiting = days_unclosed(fund_region=region, through=today)
+    chosen = _day(request.GET.get("date", "")) or (waiting[0] if waiting else today)
+    closes = paginate(request, PayoutDayClose.objects.filter(fund_region=region)
+                      .select_related("closed_by").order_by("-date"), per_page=30, count=False)
+    return render(request, "payouts/day_close.html", {
+        "region": region, "today": today, "waiting": waiting, "chosen": chosen,
+        "closes": closes,
+        "exceptions": exceptions_open_on(fund_region=region, date=chosen)[:200]})
+
+
+@login_required
+@require_POST
+def day_close_submit(request: HttpRequest) -> HttpResponse:
+    region = _region(request)
+    day = _day(request.POST.get("date", ""))
+    if day is None:
+        messages.error(request, "请填写要日结的日期（YYYY-MM-DD）")
+        return redirect("payouts:day_close")
+    try:
+        c = payout_day_close(fund_region=region, date=day, actor=request.user)
+    except DomainError as exc:
+        messages.error(request, exc.message)
+        return redirect(f"{reverse('payouts:day_close')}?date={day:%Y-%m-%d}")
+    messages.success(request, f"{day:%Y-%m-%d} 已日结：已发送 {c.sent_count} 笔，已支付 "
+                              f"{c.paid_count} 笔，失败 {c.failed_count} 笔，在途 "
+                              f"{c.in_flight_count} 笔")
+    return redirect("payouts:day_close")
