@@ -322,3 +322,41 @@ def test_the_same_key_sent_at_once_from_threads_runs_once(world, monkeypatch):
     assert Member.objects.count() == before + 1
     assert Event.objects.filter(action="member.created", actor_id=world.lisi.pk).count() == 1
     assert IdempotencyKey.objects.count() == 1
+
+
+@pytest.mark.postgres
+@pytest.mark.skipif("connection.vendor != 'postgresql'",
+                    reason="SQLite serialises every writer; the race needs PostgreSQL")
+@pytest.mark.django_db(transaction=True)
+def test_a_keyed_write_in_flight_does_not_hold_up_its_tokens_other_requests(world, monkeypatch):
+    """The key's transaction opens after authentication, which updates the token's row."""
+    from huzhu.accounts.services import token_create
+    from huzhu.members import api as members_api
+
+    real_create = members_api.member_create
+
+    def slow_create(**kwargs: Any) -> Any:
+        member = real_create(**kwargs)
+        time.sleep(1.5)
+        return member
+
+    monkeypatch.setattr(members_api, "member_create", slow_create)
+    _, plain = token_create(actor=None, user=world.lisi, name="并发")
+    auth = {"HTTP_AUTHORIZATION": f"Bearer {plain}"}
+    finished: dict[str, float] = {}
+
+    def write() -> int:
+        status = Client().post("/api/members", json.dumps(new_member(world)),
+                               content_type="application/json", **auth, **key("slow")
+                               ).status_code
+        finished["write"] = time.monotonic()
+        return status
+
+    def read() -> int:
+        time.sleep(0.2)
+        status = Client().get("/api/me", **auth).status_code
+        finished["read"] = time.monotonic()
+        return status
+
+    assert run_together([write, read]) == [201, 200]
+    assert finished["read"] < finished["write"]
