@@ -20,6 +20,8 @@ from ninja.renderers import JSONRenderer
 
 from huzhu.accounts.api import AUTH
 from huzhu.errors import DomainError, NeedsConfirmation, NotAllowed
+from huzhu.idempotency.hooks import HEADER as IDEMPOTENCY_HEADER
+from huzhu.idempotency.hooks import KeyRefused, key_claim, key_settle
 
 DESCRIPTION = """
 组织、参保单位、会员的读取、新建与修改。
@@ -37,6 +39,16 @@ DESCRIPTION = """
 **错误**：400 业务校验不通过（`fields` 按字段给出中文说明）；401 未认证；403 角色无权；
 404 不存在或不在您的数据范围内；409 仅剩需确认的提示（`warnings`），核对后带
 `"confirm_warnings": true` 重新提交；422 请求格式不符（字段类型、必填、取值）。
+
+**幂等重试**：写操作（POST、PUT、PATCH、DELETE）可带请求头 `Idempotency-Key: <键>`
+（1–100 个可打印 ASCII 字符，建议每次业务操作生成一个 UUID），网络中断后用同一个键、
+同样的请求体重试是安全的：操作只执行一次，重试得到首次的状态码和响应体，并带响应头
+`Idempotent-Replayed: true`。键按用户、方法和路径区分；同一个键用于内容不同的请求答复 422
+（`idempotency_key_reused`），键的格式不符答复 422（`idempotency_key_invalid`）。
+保存的是完成的答复（2xx 与 4xx 业务错误，含 409 待确认：确认后重新提交是新的请求，
+须换一个新键）；401、403 和 5xx 不保存，可用同一个键重试。两个同键请求同时到达时，
+后到的等待先到的完成，然后得到其答复。键至少保留 24 小时。会员查询（`/members/search`）
+和查看完整个人信息（`/reveal`）是读取，忽略此请求头。不带此请求头的请求照常处理。
 """
 
 
@@ -83,6 +95,11 @@ api = NinjaAPI(
     renderer=ChineseJSONRenderer(),
 )
 
+# Idempotency-Key: the key is claimed right before the view and settled once the answer is
+# rendered (huzhu/idempotency/hooks.py, ADR 0006).
+api.add_decorator(key_claim, mode="operation")
+api.add_decorator(key_settle, mode="view")
+
 _ASSETS = Path(ninja.__file__).parent / "static" / "ninja"
 _ASSET_TYPES = {"swagger-ui.css": "text/css", "swagger-ui-bundle.js": "text/javascript",
                 "swagger-ui-init.js": "text/javascript"}
@@ -110,6 +127,11 @@ def _domain_error(request: HttpRequest, exc: DomainError) -> HttpResponse:
     if isinstance(exc, NotAllowed):
         return _error(request, 403, exc.message, exc.code)
     return _error(request, 400, exc.message, exc.code, exc.field_errors)
+
+
+@api.exception_handler(KeyRefused)
+def _key_refused(request: HttpRequest, exc: KeyRefused) -> HttpResponse:
+    return _error(request, exc.status, exc.message, exc.code, {IDEMPOTENCY_HEADER: [exc.message]})
 
 
 @api.exception_handler(Http404)

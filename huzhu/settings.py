@@ -99,6 +99,7 @@ INSTALLED_APPS = [
     "huzhu.organisations",
     "huzhu.members",
     "huzhu.accounts",
+    "huzhu.idempotency",
     "huzhu.ledger",
     "huzhu.products",
     "huzhu.enrollment",

@@ -25,6 +25,7 @@ from huzhu.accounts.api import (
 )
 from huzhu.accounts.roles import Perm
 from huzhu.errors import DomainError, NotAllowed
+from huzhu.idempotency.hooks import idempotency_exempt
 from huzhu.organisations.access import organisation_get_for_user, unit_get_for_user
 from huzhu.pii.masking import mask_bank_card, mask_id_number, mask_name, mask_phone
 
@@ -192,6 +193,7 @@ def member_list(
 
 @router.post("/search", response={200: MemberPage, **error_responses(403, 404, 422)},
              summary="会员查询（查询条件放在请求体中）")
+@idempotency_exempt
 def member_search_api(request: HttpRequest, payload: SearchIn) -> dict[str, Any]:
     """The same search with the query in the body, so a full ID number stays out of URLs and
     access logs."""
@@ -318,6 +320,7 @@ def member_update_api(request: HttpRequest, member_id: int, payload: MemberPatch
 
 @router.post("/{member_id}/reveal", response={200: RevealOut, **error_responses(403, 404, 422)},
              summary="查看完整个人信息（有权角色，记入日志）")
+@idempotency_exempt
 def member_reveal_api(request: HttpRequest, member_id: int, payload: RevealIn) -> dict[str, Any]:
     """Return one full personal-data value; allowed to reviewers and finance, and recorded
     (a refusal is recorded too)."""
