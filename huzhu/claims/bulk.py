@@ -28,6 +28,7 @@ from django.utils import timezone
 from huzhu.audit.services import event_record, events_record_many
 from huzhu.bulk import Turn, forked_in_order, insert_rows, reserve_ids
 from huzhu.enrollment.models import Enrollment, EnrollmentStatus
+from huzhu.errors import DomainError
 from huzhu.ledger.bulk import Posting, ledger_post_many
 from huzhu.ledger.services import Source
 from huzhu.members.models import Member
@@ -41,7 +42,7 @@ from huzhu.rules import scalar
 from huzhu.rules.model import BenefitUsage, ClaimFacts, Usage
 
 from .assess import line_doc, membership_years, reason_codes, trace_doc, usage_add, usage_doc
-from .ingest import local_tz, settlement_ingest
+from .ingest import UNCHANGED, VERSION, local_tz, settlement_ingest
 from .models import (
     AMOUNT_FIELDS,
     Assessment,
@@ -77,8 +78,16 @@ def _among(model: Any, field: str, values: Any, kind: str = "bigint") -> Any:
 
 @dataclass
 class BulkReport:
+    """What a bulk delivery did: ``created`` new settlements (their ids in ``ids``, in record
+    order), ``versions`` and ``unchanged`` among the records whose ``setl_id`` was stored
+    before (or came earlier in the delivery: ``slow`` of them, taken one by one),
+    ``matched`` to a member, and the refused records."""
+
     created: int = 0
     slow: int = 0
+    versions: int = 0
+    unchanged: int = 0
+    matched: int = 0
     errors: list[SettlementError] = field(default_factory=list)
     ids: list[int] = field(default_factory=list)
 
@@ -91,64 +100,133 @@ SETTLEMENT_COLS = (
     "fund_region_id", "source", "batch_id", "created_by_id", "created_at")
 
 
+def _setl_key(raw: Any) -> str:
+    """The ``setl_id`` a record will have once parsed (``parse_record`` strips it)."""
+    value = raw.get("setl_id") if isinstance(raw, dict) else None
+    return "" if value is None else str(value).strip()
+
+
 def settlements_ingest_many(records: list[dict[str, Any]], *, actor: Any, fund_region: Organisation,
-                            source: str = "file") -> BulkReport:
-    """Validate, store and match many records; bad ones are reported, good ones kept."""
+                            source: str = "file", batch: Any = None) -> BulkReport:
+    """Validate, store and match many records; bad ones are reported, good ones kept.
+
+    The first record of each ``setl_id`` not stored before goes in by COPY, in parts of
+    ``CHUNK`` records (on PostgreSQL outside a transaction, two parts at a time in forked
+    processes: no two parts hold the same ``setl_id``). Every other record (a ``setl_id``
+    already stored, or repeated in the delivery) then goes through
+    :func:`huzhu.claims.ingest.settlement_ingest` one by one in record order: a new version,
+    or nothing when its content is unchanged."""
     report = BulkReport()
-    clean: list[tuple[dict, dict]] = []
-    for n, raw in enumerate(records, 1):
+    first: list[int] = []
+    later: list[int] = []
+    keys: set[str] = set()
+    for i, raw in enumerate(records):
+        key = _setl_key(raw)
+        if key and key in keys:
+            later.append(i)
+            continue
+        keys.add(key)
+        first.append(i)
+    parts = [first[i:i + CHUNK] for i in range(0, len(first), CHUNK)]
+    work = partial(_ingest_part, records=records, actor_id=getattr(actor, "pk", None),
+                   region_id=fund_region.pk, source=source,
+                   batch_id=getattr(batch, "pk", None))
+    if len(parts) > 1 and connection.vendor == "postgresql" and not connection.in_atomic_block:
+        results = forked_in_order(parts, work)
+    else:
+        results = [work(part, None) for part in parts]
+    errors = []
+    for ids, matched, known, refused in results:
+        report.ids.extend(ids)
+        report.created += len(ids)
+        report.matched += matched
+        later.extend(known)
+        errors.extend(SettlementError(*e) for e in refused)
+    for i in sorted(later):
+        report.slow += 1
+        raw = records[i]
         try:
-            clean.append((parse_record(raw), raw))
+            result = settlement_ingest(record=raw, actor=actor, source=source,
+                                       fund_region=fund_region, batch=batch, record_no=i + 1)
         except SettlementError as exc:
-            exc.record, exc.setl_id = n, str(raw.get("setl_id", "")) if isinstance(raw, dict) else ""
-            report.errors.append(exc)
-    c = cipher()
-    aad = {f: f"claims.settlement.{f}" for f in ("raw", "certno", "diag_code", "diag_name")}
-    now = timezone.now()
-    tz = local_tz()
-    actor_id = getattr(actor, "pk", None)
-    for start in range(0, len(clean), CHUNK):
-        part = clean[start:start + CHUNK]
-        ids_in = {v["setl_id"] for v, _ in part}
-        known = set(Settlement.objects.filter(_among(Settlement, "setl_id", ids_in, "text"))
-                    .values_list("setl_id", flat=True))
-        fresh, seen = [], set()
-        for v, raw in part:
-            if v["setl_id"] in known or v["setl_id"] in seen:
-                report.slow += 1
-                settlement_ingest(record=raw, actor=actor, source=source, fund_region=fund_region)
-                continue
-            seen.add(v["setl_id"])
-            fresh.append((v, raw, blind_index(v["certno"], field="id_number")))
-        members = dict(Member.objects.filter(
-            _among(Member, "id_number_bidx", {b for _, _, b in fresh}, "text"))
-                       .values_list("id_number_bidx", "id"))
-        paths = dict(Member.objects.filter(_among(Member, "id", members.values()))
-                     .values_list("id", "org_path"))
-        with transaction.atomic():
-            ids = reserve_ids(Settlement, len(fresh))
-            rows = []
-            for pk, (v, raw, bidx) in zip(ids, fresh, strict=True):
-                mid = members.get(bidx)
-                rows.append((
-                    pk, v["setl_id"], 1, True, content_hash(v),
-                    c.encrypt(raw_text(raw), field=aad["raw"]), v["mdtrt_id"], v["psn_no"],
-                    v["psn_name"], c.encrypt(v["certno"], field=aad["certno"]), bidx, v["gend"],
-                    v["brdy"], v["insutype"], v["med_type"], v["begndate"], v["enddate"],
-                    v["setl_time"].replace(tzinfo=tz), v["fixmedins_code"], v["fixmedins_name"],
-                    v["hosp_lv"],
-                    c.encrypt(v["diag_code"], field=aad["diag_code"]) if v["diag_code"] else None,
-                    c.encrypt(v["diag_name"], field=aad["diag_name"]) if v["diag_name"] else None,
-                    *(v[f"{n}_fen"] for n in AMOUNT_FIELDS), mid, now if mid else None,
-                    paths.get(mid, ""), fund_region.pk, source, None, actor_id, now))
-            insert_rows(Settlement, SETTLEMENT_COLS, rows)
-            report.ids.extend(ids)
-            report.created += len(ids)
+            errors.append(exc)
+            continue
+        except DomainError as exc:
+            errors.append(SettlementError("", exc.message, i + 1, _setl_key(raw)))
+            continue
+        if result.outcome == VERSION:
+            report.versions += 1
+        elif result.outcome == UNCHANGED:
+            report.unchanged += 1
+        else:
+            report.created += 1
+        report.matched += result.outcome != UNCHANGED and result.settlement.member_id is not None
+    report.errors = sorted(errors, key=lambda e: e.record)
+    if batch is not None:  # the file's import reports itself (settlement_import_file)
+        return report
     event_record(action="settlement.imported", actor=actor, org_path=fund_region.path,
                  object_type="claims.settlement", object_id="bulk",
                  after={"created": report.created, "versions_or_repeats": report.slow,
                         "errors": len(report.errors)})
     return report
+
+
+def _ingest_part(part: list[int], turn: Turn | None, *, records: list[dict[str, Any]],
+                 actor_id: int | None, region_id: int, source: str, batch_id: int | None
+                 ) -> tuple[list[int], int, list[int], list[tuple]]:
+    """Parse, encrypt, match and COPY the records at ``part`` (indexes into ``records``, each
+    the first of its ``setl_id`` in the delivery). Returns the new ids, how many matched, the
+    indexes whose ``setl_id`` is already stored, and the refusals as
+    ``(field, message, record number, setl_id)`` (plain tuples cross a process boundary)."""
+    refused: list[tuple] = []
+    clean: list[tuple[dict, dict, int]] = []
+    for i in part:
+        raw = records[i]
+        try:
+            clean.append((parse_record(raw), raw, i))
+        except SettlementError as exc:
+            refused.append((exc.field, exc.message, i + 1, _setl_key(raw)))
+    known = set(Settlement.objects.filter(_among(
+        Settlement, "setl_id", {v["setl_id"] for v, _, _ in clean}, "text"))
+        .values_list("setl_id", flat=True))
+    again = [i for v, _, i in clean if v["setl_id"] in known]
+    fresh = [(v, raw, blind_index(v["certno"], field="id_number"))
+             for v, raw, _ in clean if v["setl_id"] not in known]
+    members = dict(Member.objects.filter(
+        _among(Member, "id_number_bidx", {b for _, _, b in fresh}, "text"))
+                   .values_list("id_number_bidx", "id"))
+    paths = dict(Member.objects.filter(_among(Member, "id", members.values()))
+                 .values_list("id", "org_path"))
+    c = cipher()
+    aad = {f: f"claims.settlement.{f}" for f in ("raw", "certno", "diag_code", "diag_name")}
+    tz = local_tz()
+    now = timezone.now()
+    matched = 0
+    rows = []
+    for v, raw, bidx in fresh:
+        mid = members.get(bidx)
+        matched += mid is not None
+        rows.append([
+            None, v["setl_id"], 1, True, content_hash(v),
+            c.encrypt(raw_text(raw), field=aad["raw"]), v["mdtrt_id"], v["psn_no"],
+            v["psn_name"], c.encrypt(v["certno"], field=aad["certno"]), bidx, v["gend"],
+            v["brdy"], v["insutype"], v["med_type"], v["begndate"], v["enddate"],
+            v["setl_time"].replace(tzinfo=tz), v["fixmedins_code"], v["fixmedins_name"],
+            v["hosp_lv"],
+            c.encrypt(v["diag_code"], field=aad["diag_code"]) if v["diag_code"] else None,
+            c.encrypt(v["diag_name"], field=aad["diag_name"]) if v["diag_name"] else None,
+            *(v[f"{n}_fen"] for n in AMOUNT_FIELDS), mid, now if mid else None,
+            paths.get(mid, ""), region_id, source, batch_id, actor_id, now])
+    with transaction.atomic():
+        if turn is not None:
+            turn.write()
+        ids = reserve_ids(Settlement, len(rows))
+        for pk, row in zip(ids, rows, strict=True):
+            row[0] = pk
+        insert_rows(Settlement, SETTLEMENT_COLS, rows)
+        if turn is not None:
+            turn.commit()
+    return ids, matched, again, refused
 
 
 # --------------------------------------------------------------------------- claims

@@ -303,3 +303,35 @@ def test_forked_parts_hold_whole_members_and_decide_as_the_serial_loop(claims_wo
         "template", flat=True)) == {"CLAIM_APPROVED", "CLAIM_REJECTED"}
     assert ledger_clean() == []
     assert list(chain_verify()) == []
+
+
+@pytest.mark.skipif("connection.vendor != 'postgresql'",
+                    reason="parts run in processes only on PostgreSQL outside a transaction")
+@pytest.mark.django_db(transaction=True)
+def test_forked_intake_keeps_each_setl_id_in_one_part_and_repeats_after(claims_world, monkeypatch):
+    import huzhu.claims.bulk as bulk
+
+    w = claims_world
+    monkeypatch.setattr(bulk, "CHUNK", 2)
+    settlement_ingest(record=record("K1", w.chenba.id_number), actor=w.wangwu)  # stored before
+    recs = [record("A1", w.zhangsan.id_number),
+            record("A2", w.chenba.id_number, begin="2026-04-02", end="2026-04-06"),
+            record("A1", w.zhangsan.id_number, inscp=900_000),  # a correction, two parts later
+            record("K1", w.chenba.id_number, inscp=800_000),  # a correction of a stored one
+            record("A3", w.zhangsan.id_number, insutype="999"),  # refused
+            record("A1", w.zhangsan.id_number, inscp=900_000),  # the correction again
+            record("A4", w.sunqi.id_number)]
+    seen, real = [], bulk.forked_in_order
+    monkeypatch.setattr(bulk, "forked_in_order", lambda parts, work: seen.append(parts)
+                        or real(parts, work))
+    report = settlements_ingest_many(recs, actor=w.wangwu, fund_region=w.province)
+    assert seen == [[[0, 1], [3, 4], [6]]]  # first records of each setl_id, two to a part
+    assert (report.created, report.versions, report.unchanged, report.slow) == (3, 2, 1, 3)
+    assert [(e.record, e.field) for e in report.errors] == [(5, "insutype")]
+    got = Settlement.objects.order_by("setl_id", "version").values_list(
+        "setl_id", "version", "is_current", "inscp_scp_amt_fen")
+    assert list(got) == [("A1", 1, False, 1_000_000), ("A1", 2, True, 900_000),
+                         ("A2", 1, True, 1_000_000), ("A4", 1, True, 1_000_000),
+                         ("K1", 1, False, 1_000_000), ("K1", 2, True, 800_000)]
+    assert sorted(Settlement.objects.filter(pk__in=report.ids).values_list(
+        "setl_id", flat=True)) == ["A1", "A2", "A4"]

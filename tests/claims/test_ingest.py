@@ -50,7 +50,17 @@ def test_bad_record_names_field_and_writes_nothing(world, change, field, words):
     assert not Settlement.objects.exists()
 
 
-def test_file_reports_each_bad_record_and_keeps_the_good_ones(world):
+@pytest.fixture(params=["one_by_one", "bulk"])
+def import_path(request, monkeypatch):
+    """Files go through the one-record path, or (from BULK_FROM records) the bulk path: both
+    must report and store the same."""
+    import huzhu.claims.ingest as ingest
+
+    monkeypatch.setattr(ingest, "BULK_FROM", 10**9 if request.param == "one_by_one" else 1)
+    return request.param
+
+
+def test_file_reports_each_bad_record_and_keeps_the_good_ones(world, import_path):
     data = b"\n".join([
         jsonl(record("S1", world.zhangsan.id_number)),
         b'{"setl_id": "S2", ',  # malformed line
@@ -71,7 +81,7 @@ def test_file_reports_each_bad_record_and_keeps_the_good_ones(world):
     assert "新增 2 条" in lines[0] and "错误 3 条" in lines[0]
 
 
-def test_json_array_and_csv(world):
+def test_json_array_and_csv(world, import_path):
     import csv
     import io
     import json
@@ -103,6 +113,34 @@ def test_malformed_json_array_is_a_file_error(world):
     report = settlement_import_file(path_or_bytes=b'[{"setl_id": 1,]', file_name="a.json",
                                     actor=world.wangwu)
     assert report.errors[0].record == 0 and "JSON" in report.errors[0].message
+
+
+def test_a_file_with_repeats_and_corrections_means_the_same_on_both_paths(claims_world, import_path):
+    world = claims_world
+    from huzhu.claims.models import Claim, ClaimPolicy
+
+    ClaimPolicy.objects.create(product_code="chongqing-2015-medical", auto_claim=True)
+    s1 = record("S1", world.zhangsan.id_number)
+    data = b"\n".join([
+        jsonl(s1),
+        jsonl({**s1, "hifp_pay": "7000", "acct_pay": "0"}),  # the same content, spelt otherwise
+        jsonl(record("S1", world.zhangsan.id_number, inscp=900_000)),  # corrected
+        jsonl(record("S2", world.sunqi.id_number, hifp_pay="1.001")),  # refused
+        jsonl({**s1, "setl_id": " S3 "}),  # the same setl_id as the next once stripped
+        jsonl({**s1, "setl_id": "S3"}),
+        jsonl(record("S4", new_id(8))),  # nobody we know: waits unmatched
+    ])
+    report = settlement_import_file(path_or_bytes=data, file_name="r.jsonl", actor=world.wangwu)
+    assert (report.records, report.created, report.versions, report.unchanged,
+            report.matched) == (7, 3, 1, 2, 3)
+    assert [(e.record, e.field) for e in report.errors] == [(4, "hifp_pay")]
+    rows = Settlement.objects.order_by("setl_id", "version").values_list(
+        "setl_id", "version", "is_current", "inscp_scp_amt_fen", "batch_id", "member_id")
+    z, b = world.zhangsan.pk, report.batch.pk
+    assert list(rows) == [("S1", 1, False, 1_000_000, b, z), ("S1", 2, True, 900_000, b, z),
+                          ("S3", 1, True, 1_000_000, b, z), ("S4", 1, True, 1_000_000, b, None)]
+    claims = Claim.objects.order_by("setl_id").values_list("setl_id", "settlement__version")
+    assert list(claims) == [("S1", 2), ("S3", 1)]  # automatic claims on what is current
 
 
 def test_same_content_is_a_no_op_and_a_correction_is_a_new_version(world):
