@@ -61,9 +61,10 @@ class Abandoned(Exception):
 class Turn:
     """A part's place in line, for the part's own code to call inside its transaction.
 
-    ``write()`` before the first write: waits until the part before has written everything
-    (its locks on shared rows, such as the event chain head, then make this part's writes wait
-    for its commit). ``commit()`` after the last write: waits until the part before has ended,
+    ``write()`` before the first lock that other parts may take too (a part's own new rows
+    come before it): waits until the part before has written everything (its locks on the
+    shared rows, such as ledger balances or the event chain head, then make this part wait
+    for its commit there). ``commit()`` after the last write: waits until the part before has ended,
     so parts commit in order; both raise :class:`Abandoned` when the part before failed."""
 
     def __init__(self, ctx: Any, prev: Turn | None) -> None:

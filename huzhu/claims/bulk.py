@@ -578,16 +578,39 @@ def _process_chunk(ids: list[int], policies: dict, versions: dict, actor: Any,
                                "before": {"level": 0},
                                "after": {"level": level, "name": level_name,
                                          "due_on": due.isoformat(), "why": why}})
-        if before_write is not None:
-            before_write()
+        # The part's own rows first: no other part locks them, so a part beside this one
+        # (forked_in_order) writes its own meanwhile. Then the rows every part shares (ledger
+        # balances, the event chain head), held until commit: only after the turn.
         insert_rows(Claim, CLAIM_COLS, claims)
         insert_rows(Assessment, ASSESSMENT_COLS, assessments)
-        events_record_many(events, actor=actor)
         _usage_add(deltas)
-        _grant_money(granted, today=today, actor=actor, now=now)
         notices_enqueue_many(notices)
+        turn = _Gate(before_write)
+        _grant_money(granted, today=today, actor=actor, now=now, before_balances=turn)
+        turn()
+        events_record_many(events, actor=actor)
         if before_commit is not None:
             before_commit()
+
+
+class _Gate:
+    """Called once before the first shared lock: checks what is deferred so far (PostgreSQL
+    checks the part's own foreign keys and ledger batch now, while the part before may still
+    hold the shared rows, rather than at commit while this part holds them), then waits for
+    the turn (``before_write``)."""
+
+    def __init__(self, before_write: Callable[[], None] | None) -> None:
+        self.before_write, self.done = before_write, False
+
+    def __call__(self) -> None:
+        if self.done:
+            return
+        self.done = True
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:  # every deferrable check is initially deferred
+                cursor.execute("SET CONSTRAINTS ALL IMMEDIATE; SET CONSTRAINTS ALL DEFERRED")
+        if self.before_write is not None:
+            self.before_write()
 
 
 def _dumps(value: Any) -> str:
@@ -595,7 +618,7 @@ def _dumps(value: Any) -> str:
 
 
 def _grant_money(granted: list[tuple], *, today: datetime.date, actor: Any,
-                 now: datetime.datetime) -> None:
+                 now: datetime.datetime, before_balances: Callable[[], None]) -> None:
     """The payables and payouts of the chunk's approved claims, as
     :func:`huzhu.claims.postings.post_claim_payable` and
     :func:`huzhu.payouts.services.payout_create` make them one by one; each account opened
@@ -617,7 +640,7 @@ def _grant_money(granted: list[tuple], *, today: datetime.date, actor: Any,
         postings.append(Posting(key=payable_key(cid), legs=[(expense_id, fen), (payable_id, -fen)],
                                 memo=f"理赔 {cid} 核准给付", business_date=today,
                                 source=Source("claims.claim", str(cid))))
-    ledger_post_many(postings=postings, actor=actor)
     insert_rows(Payout, PAYOUT_COLS, [
         (cid, PayoutKind.BENEFIT, mid, fen, PayoutStatus.PAYABLE, path, region_id, now, None)
         for cid, mid, fen, path, region_id, _code, _period in granted])
+    ledger_post_many(postings=postings, actor=actor, before_balances=before_balances)

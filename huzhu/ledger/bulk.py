@@ -10,7 +10,7 @@ into temporary tables and land with two set-based INSERTs per chunk; elsewhere t
 from __future__ import annotations
 
 import datetime
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, NamedTuple
@@ -106,13 +106,18 @@ def _region_of_row(row: _Row, regions: dict[int, int]) -> int:
 
 
 def ledger_post_many(
-    *, postings: Iterable[Posting], actor: Any = None, chunk_size: int = CHUNK
+    *, postings: Iterable[Posting], actor: Any = None, chunk_size: int = CHUNK,
+    before_balances: Callable[[], None] | None = None,
 ) -> BulkResult:
     """Post many transactions, each chunk atomically; return how many were new and skipped.
 
     Given a list on PostgreSQL, the next chunk is checked and hashed in a worker thread while
     the database writes the current one (``_prepared_ahead``); a chunk still commits before
     the next one's error is raised, as when they are prepared in turn.
+
+    ``before_balances`` is called in each chunk after its transactions and legs are written
+    and before the first balance row is locked (the rows every poster shares): a bulk caller
+    running beside another (``huzhu.bulk.forked_in_order``) waits there for its turn.
     """
     result = BulkResult()
     if (isinstance(postings, (list, tuple)) and len(postings) > chunk_size
@@ -121,7 +126,7 @@ def ledger_post_many(
     else:
         chunks = _prepared_in_turn(postings, chunk_size)
     for size, rows in chunks:
-        _post_chunk(size, rows, actor, result)
+        _post_chunk(size, rows, actor, result, before_balances)
     return result
 
 
@@ -154,18 +159,20 @@ def _prepared_ahead(postings: Sequence[Posting], size: int) -> Iterator[tuple[in
 
 
 @transaction.atomic
-def _post_chunk(size: int, rows: list[_Row], actor: Any, result: BulkResult) -> None:
+def _post_chunk(size: int, rows: list[_Row], actor: Any, result: BulkResult,
+                before_balances: Callable[[], None] | None = None) -> None:
     regions = _regions(rows)
     region_of = {r.key: _region_of_row(r, regions) for r in rows}
     if connection.vendor == "postgresql" and len(rows) >= COPY_MIN_ROWS:
-        posted = _copy_chunk(rows, region_of, actor)
+        posted = _copy_chunk(rows, region_of, actor, before_balances)
     else:
-        posted = _orm_chunk(rows, region_of, actor)
+        posted = _orm_chunk(rows, region_of, actor, before_balances)
     result.posted += posted
     result.skipped += size - posted
 
 
-def _orm_chunk(rows: Sequence[_Row], region_of: dict[str, int], actor: Any) -> int:
+def _orm_chunk(rows: Sequence[_Row], region_of: dict[str, int], actor: Any,
+               before_balances: Callable[[], None] | None = None) -> int:
     existing: dict[str, str] = {}
     keys = [r.key for r in rows]
     for start in range(0, len(keys), 2000):
@@ -191,6 +198,8 @@ def _orm_chunk(rows: Sequence[_Row], region_of: dict[str, int], actor: Any) -> i
                         business_date=r.business_date) for a, f in r.legs)
         deltas_of(r.legs, r.business_date, into=deltas)
     Leg.objects.bulk_create(legs, batch_size=2000)
+    if before_balances is not None:
+        before_balances()
     apply_balances(deltas)
     assert_complete([t.pk for t in txns])
     return len(txns)
@@ -220,7 +229,8 @@ def _copy_text(rows: Sequence[_Row], region_of: dict[str, int]) -> Iterator[str]
         yield "".join(lines)
 
 
-def _copy_chunk(rows: Sequence[_Row], region_of: dict[str, int], actor: Any) -> int:
+def _copy_chunk(rows: Sequence[_Row], region_of: dict[str, int], actor: Any,
+                before_balances: Callable[[], None] | None = None) -> int:
     actor_fields = _actor_fields(actor)
     batch = Batch.objects.create()  # its deferred trigger checks the whole chunk at commit
     with connection.cursor() as cursor:
@@ -268,6 +278,8 @@ def _copy_chunk(rows: Sequence[_Row], region_of: dict[str, int], actor: Any) -> 
             " INSERT INTO ledger_tmp_delta SELECT account_id, business_date,"
             " sum(amount_fen), count(*) FROM legs GROUP BY account_id, business_date"
         )
+        if before_balances is not None:
+            before_balances()
         # The balances, set-based but in the services' lock order: running balances first,
         # locked in account-id order, then the daily rows in (account, day) order, then the
         # monthly rows in (account, month) order.
