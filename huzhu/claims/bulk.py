@@ -633,8 +633,10 @@ def _grant_money(granted: list[tuple], *, today: datetime.date, actor: Any,
     for cid, _mid, fen, _path, region_id, code, period in granted:
         dims = (region_id, code, period.pk)
         if dims not in accounts:
-            expense, payable = payable_accounts(Claim(fund_region=regions[region_id],
-                                                      product_code=code, period=period))
+            claim = Claim(fund_region=regions[region_id], product_code=code, period=period)
+            if None in payable_accounts(claim, create=False):
+                before_balances()  # opening an account every part may open: only in turn
+            expense, payable = payable_accounts(claim)
             accounts[dims] = (expense.pk, payable.pk)
         expense_id, payable_id = accounts[dims]
         postings.append(Posting(key=payable_key(cid), legs=[(expense_id, fen), (payable_id, -fen)],

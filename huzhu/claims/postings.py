@@ -20,12 +20,15 @@ def payable_key(claim_id: int) -> str:
     return f"claim-payable:{claim_id}"
 
 
-def payable_accounts(claim: Claim) -> tuple[Any, Any]:
+def payable_accounts(claim: Claim, *, create: bool = True) -> tuple[Any, Any]:
+    """The claim's expense and payable accounts, opened on first use (with ``create=False``,
+    None for an account not open yet)."""
     period_code = claim.period.code if claim.period_id else ""
     expense = account_open(org=claim.fund_region, kind=AccountKind.BENEFIT_EXPENSE,
-                           product_code=claim.product_code[:40], period_code=period_code)
+                           product_code=claim.product_code[:40], period_code=period_code,
+                           create=create)
     payable = account_open(org=claim.fund_region, kind=AccountKind.BENEFIT_PAYABLE,
-                           period_code=period_code)
+                           period_code=period_code, create=create)
     return expense, payable
 
 

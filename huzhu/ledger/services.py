@@ -72,9 +72,10 @@ def _account_code_and_name(
 
 def account_open(
     *, org: Organisation, kind: str, payer_kind: str = "", product_code: str = "",
-    period_code: str = "",
-) -> Account:
-    """Return the account of ``org`` with these dimensions, creating it (and its balance) once."""
+    period_code: str = "", create: bool = True,
+) -> Account | None:
+    """Return the account of ``org`` with these dimensions, creating it (and its balance) once;
+    with ``create=False``, None when it is not open yet (a read that takes no lock)."""
     if kind not in CHART:
         raise DomainError(f"未知科目类别：{kind}")
     if payer_kind and payer_kind not in PayerKind.values:
@@ -87,7 +88,7 @@ def account_open(
     dims = {"org": org, "kind": kind, "payer_kind": payer_kind,
             "product_code": product_code, "period_code": period_code}
     existing = Account.objects.filter(**dims).first()
-    if existing is not None:
+    if existing is not None or not create:
         return existing
     code, name = _account_code_and_name(kind, payer_kind, product_code, period_code)
     try:

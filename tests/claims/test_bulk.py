@@ -335,3 +335,44 @@ def test_forked_intake_keeps_each_setl_id_in_one_part_and_repeats_after(claims_w
                          ("K1", 1, False, 1_000_000), ("K1", 2, True, 800_000)]
     assert sorted(Settlement.objects.filter(pk__in=report.ids).values_list(
         "setl_id", flat=True)) == ["A1", "A2", "A4"]
+
+
+@pytest.mark.skipif("connection.vendor != 'postgresql'",
+                    reason="parts run in processes only on PostgreSQL outside a transaction")
+@pytest.mark.django_db(transaction=True)
+def test_a_part_opens_a_shared_account_only_in_its_turn(claims_world, monkeypatch):
+    """The ledger accounts are not open yet and the second part is ready first: opening them
+    before its turn would lock a row the first part then waits on, while the second waits
+    for the first (a deadlock PostgreSQL cannot see). lock_timeout turns a hang into a failure."""
+    import time
+
+    import huzhu.claims.bulk as bulk
+    from huzhu.ledger.models import Account
+
+    w = claims_world
+    ClaimPolicy.objects.create(product_code=MEDICAL, auto_claim=True)
+    assert not Account.objects.filter(code__startswith="2202").exists()
+    recs = [record("D1", w.zhangsan.id_number, begin="2026-02-01", end="2026-02-03"),
+            record("D2", w.chenba.id_number, begin="2026-04-02", end="2026-04-06")]
+    ids = settlements_ingest_many(recs, actor=w.wangwu, fund_region=w.province).ids
+    first = min(w.zhangsan.pk, w.chenba.pk)
+    real = bulk._history
+
+    def slow_first_part(member_ids):
+        if first in member_ids:
+            time.sleep(1.5)
+        return real(member_ids)
+
+    monkeypatch.setattr(bulk, "_history", slow_first_part)
+    monkeypatch.setattr(bulk, "CHUNK", 0)  # one member a part
+    db = connection.settings_dict["NAME"]
+    with connection.cursor() as cursor:
+        cursor.execute(f'ALTER DATABASE "{db}" SET lock_timeout = \'8s\'')
+    try:
+        counts = claims_process_many(ids, actor=w.wangwu, as_of=AS_OF)
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute(f'ALTER DATABASE "{db}" RESET lock_timeout')
+    assert counts == {"approved": 2}
+    assert Transaction.objects.filter(source_type="claims.claim").count() == 2
+    assert ledger_clean() == []
