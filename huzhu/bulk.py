@@ -113,6 +113,7 @@ def forked_in_order(parts: Sequence[Any], work: Any, *, window: int = 2) -> list
     failure is raised here (a failure that cannot cross the process boundary as itself is a
     RuntimeError with its traceback). Call outside any transaction: the caller's connections
     are closed before the first fork (they reopen when next used)."""
+    import gc
     import multiprocessing
     import os
 
@@ -132,6 +133,9 @@ def forked_in_order(parts: Sequence[Any], work: Any, *, window: int = 2) -> list
         pid = os.fork()
         if pid == 0:  # the child: do the part, report, leave without the parent's exit hooks
             code = 0
+            # What the parent made is the child's too but never garbage: the collector would
+            # walk all of it (and copy every page it touches) each time it runs.
+            gc.freeze()
             try:
                 receive.close()
                 try:
