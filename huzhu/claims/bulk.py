@@ -107,7 +107,8 @@ def _setl_key(raw: Any) -> str:
 
 
 def settlements_ingest_many(records: list[dict[str, Any]], *, actor: Any, fund_region: Organisation,
-                            source: str = "file", batch: Any = None) -> BulkReport:
+                            source: str = "file", batch: Any = None,
+                            as_of: datetime.date | None = None) -> BulkReport:
     """Validate, store and match many records; bad ones are reported, good ones kept.
 
     The first record of each ``setl_id`` not stored before goes in by COPY, in parts of
@@ -147,7 +148,8 @@ def settlements_ingest_many(records: list[dict[str, Any]], *, actor: Any, fund_r
         raw = records[i]
         try:
             result = settlement_ingest(record=raw, actor=actor, source=source,
-                                       fund_region=fund_region, batch=batch, record_no=i + 1)
+                                       fund_region=fund_region, batch=batch, record_no=i + 1,
+                                       as_of=as_of)
         except SettlementError as exc:
             errors.append(exc)
             continue

@@ -10,6 +10,7 @@ version and the claims on it are assessed again.
 
 from __future__ import annotations
 
+import datetime
 import hashlib
 import zoneinfo
 from dataclasses import dataclass, field
@@ -18,7 +19,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Max
+from django.db.models import Count, Max
 from django.utils import timezone
 
 from huzhu.audit.services import event_record
@@ -105,8 +106,10 @@ def _store(clean: dict[str, Any], raw: dict[str, Any], *, actor: Any, source: st
 
 def settlement_ingest(*, record: dict[str, Any], actor: Any, source: str = SettlementSource.API,
                       fund_region: Organisation | None = None,
-                      batch: SettlementImport | None = None, record_no: int = 0) -> IngestResult:
-    """Validate and store one record; raise :class:`SettlementError` (nothing written)."""
+                      batch: SettlementImport | None = None, record_no: int = 0,
+                      as_of: datetime.date | None = None) -> IngestResult:
+    """Validate and store one record; raise :class:`SettlementError` (nothing written).
+    ``as_of``: the day its automatic claims are assessed on (today when not given)."""
     try:
         clean = parse_record(record)
     except SettlementError as exc:
@@ -130,7 +133,7 @@ def settlement_ingest(*, record: dict[str, Any], actor: Any, source: str = Settl
     if result.outcome != UNCHANGED and result.settlement.member_id:
         from .services import claims_create_auto
 
-        claims_create_auto(settlements=[result.settlement], actor=actor)
+        claims_create_auto(settlements=[result.settlement], actor=actor, as_of=as_of)
     return result
 
 
@@ -144,22 +147,28 @@ class ImportReport:
     matched: int = 0
     errors: list[SettlementError] = field(default_factory=list)
     batch: SettlementImport | None = None
+    claims: dict[str, int] = field(default_factory=dict)  # automatic claims by status
 
     @property
     def ok(self) -> bool:
         return not self.errors
 
     def lines_zh(self) -> list[str]:
+        from .status import ClaimStatus
+
         out = [f"文件 {self.file_name}：共 {self.records} 条记录，新增 {self.created} 条，"
                f"更正 {self.versions} 条，重复 {self.unchanged} 条，已匹配会员 {self.matched} 条，"
                f"错误 {len(self.errors)} 条。"]
+        if self.claims:
+            parts = "，".join(f"{ClaimStatus(s).label} {n} 件" for s, n in sorted(self.claims.items()))
+            out.append(f"免申即享理赔 {sum(self.claims.values())} 件：{parts}。")
         out += [e.text() for e in self.errors]
         return out
 
 
 def settlement_import_file(*, path_or_bytes: str | Path | bytes, file_name: str = "",
-                           actor: Any = None, fund_region: Organisation | None = None
-                           ) -> ImportReport:
+                           actor: Any = None, fund_region: Organisation | None = None,
+                           as_of: datetime.date | None = None) -> ImportReport:
     """Import a JSON / JSON-lines / CSV file record by record and report on each; a file of
     ``BULK_FROM`` records or more goes through the bulk path, which means the same but writes
     one ``settlement.imported`` event for the file rather than one per record."""
@@ -180,9 +189,13 @@ def settlement_import_file(*, path_or_bytes: str | Path | bytes, file_name: str 
         created_by=actor if getattr(actor, "pk", None) else None)
     report.batch = batch
     if len(items) >= BULK_FROM:
-        _import_bulk(report, items, actor=actor, region=region, batch=batch)
+        _import_bulk(report, items, actor=actor, region=region, batch=batch, as_of=as_of)
     else:
-        _import_one_by_one(report, items, actor=actor, region=region, batch=batch)
+        _import_one_by_one(report, items, actor=actor, region=region, batch=batch, as_of=as_of)
+    from .models import Claim
+
+    report.claims = dict(Claim.objects.filter(settlement__batch=batch).values_list("status")
+                         .annotate(n=Count("id")).order_by())
     SettlementImport.objects.filter(pk=batch.pk).update(
         records=report.records, created=report.created, versions=report.versions,
         unchanged=report.unchanged, error_count=len(report.errors),
@@ -194,7 +207,8 @@ def settlement_import_file(*, path_or_bytes: str | Path | bytes, file_name: str 
 
 
 def _import_one_by_one(report: ImportReport, items: list[tuple[int, Any]], *, actor: Any,
-                       region: Organisation, batch: SettlementImport) -> None:
+                       region: Organisation, batch: SettlementImport,
+                       as_of: datetime.date | None) -> None:
     for n, item in items:
         report.records += 1
         if isinstance(item, SettlementError):
@@ -203,7 +217,7 @@ def _import_one_by_one(report: ImportReport, items: list[tuple[int, Any]], *, ac
             continue
         try:
             result = settlement_ingest(record=item, actor=actor, source=SettlementSource.FILE,
-                                       fund_region=region, batch=batch, record_no=n)
+                                       fund_region=region, batch=batch, record_no=n, as_of=as_of)
         except SettlementError as exc:
             report.errors.append(exc)
             continue
@@ -220,7 +234,8 @@ def _import_one_by_one(report: ImportReport, items: list[tuple[int, Any]], *, ac
 
 
 def _import_bulk(report: ImportReport, items: list[tuple[int, Any]], *, actor: Any,
-                 region: Organisation, batch: SettlementImport) -> None:
+                 region: Organisation, batch: SettlementImport,
+                 as_of: datetime.date | None) -> None:
     """A large file through the bulk path (docs/adr/0004): the same checks, outcomes and
     automatic claims as one by one, with each table written set-wise."""
     from .bulk import claims_process_many, settlements_ingest_many
@@ -235,13 +250,13 @@ def _import_bulk(report: ImportReport, items: list[tuple[int, Any]], *, actor: A
             numbers.append(n)
             records.append(item)
     bulk = settlements_ingest_many(records, actor=actor, fund_region=region,
-                                   source=SettlementSource.FILE, batch=batch)
+                                   source=SettlementSource.FILE, batch=batch, as_of=as_of)
     for exc in bulk.errors:
         exc.record = numbers[exc.record - 1] if exc.record else exc.record
     report.errors = sorted(report.errors + bulk.errors, key=lambda e: e.record)
     report.created, report.versions = bulk.created, bulk.versions
     report.unchanged, report.matched = bulk.unchanged, bulk.matched
-    claims_process_many(bulk.ids, actor=actor)
+    claims_process_many(bulk.ids, actor=actor, as_of=as_of)
 
 
 def settlement_match_retry(*, settlements: Any, actor: Any = None) -> int:

@@ -117,6 +117,8 @@ def test_malformed_json_array_is_a_file_error(world):
 
 def test_a_file_with_repeats_and_corrections_means_the_same_on_both_paths(claims_world, import_path):
     world = claims_world
+    from django.db.models import Count
+
     from huzhu.claims.models import Claim, ClaimPolicy
 
     ClaimPolicy.objects.create(product_code="chongqing-2015-medical", auto_claim=True)
@@ -141,6 +143,9 @@ def test_a_file_with_repeats_and_corrections_means_the_same_on_both_paths(claims
                           ("S3", 1, True, 1_000_000, b, z), ("S4", 1, True, 1_000_000, b, None)]
     claims = Claim.objects.order_by("setl_id").values_list("setl_id", "settlement__version")
     assert list(claims) == [("S1", 2), ("S3", 1)]  # automatic claims on what is current
+    assert report.claims == dict(Claim.objects.values_list("status").annotate(n=Count("id"))
+                                 .order_by()) and sum(report.claims.values()) == 2
+    assert "免申即享理赔 2 件" in report.lines_zh()[1]
 
 
 def test_same_content_is_a_no_op_and_a_correction_is_a_new_version(world):
