@@ -246,6 +246,25 @@ def pct(values: list[float], p: float) -> float:
     return ordered[min(len(ordered) - 1, max(0, round(p / 100 * len(ordered) + 0.5) - 1))]
 
 
+def _open_copies_portable(cols: list[str], leaves: list[str], n: int) -> None:
+    """What the PostgreSQL statement in review_queue_figures does, for SQLite: ``n`` copies
+    of the claims there are, in review, spread over the leaves, due dates and two levels."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {', '.join(cols)} FROM claims_claim ORDER BY id")
+        rows = cursor.fetchall()
+        out = []
+        for g in range(1, n + 1):
+            day = datetime.date(2026, 7, 1) + datetime.timedelta(days=g % 40)
+            out.append((*rows[g % len(rows)], "in_review", 1 + g % 2, day,
+                        leaves[g % len(leaves)], None))
+        marks = ", ".join(["%s"] * (len(cols) + 5))
+        cursor.executemany(
+            f"INSERT INTO claims_claim ({', '.join(cols)}, status, review_level, due_on,"
+            f" org_path, decided_at) VALUES ({marks})", out)
+
+
 def review_queue_figures(open_claims: int, region) -> dict:
     """(c): the reviewer queue at ``open_claims`` claims in review."""
     from django.db import connection
@@ -265,17 +284,20 @@ def review_queue_figures(open_claims: int, region) -> dict:
     cols = [f.column for f in Claim._meta.concrete_fields
             if f.column not in ("id", "status", "review_level", "due_on", "org_path",
                                 "decided_at")]
-    with connection.cursor() as cursor:
-        # Bench data only: copies of the claims made above, put in review by SQL.
-        cursor.execute(
-            f"INSERT INTO claims_claim ({', '.join(cols)}, status, review_level, due_on,"
-            " org_path, decided_at)"
-            f" SELECT {', '.join('c.' + c for c in cols)}, 'in_review', 1 + (g %% 2),"
-            " DATE '2026-07-01' + (g %% 40), (%s::text[])[1 + g %% %s], NULL"
-            " FROM generate_series(1, %s) g JOIN (SELECT *, row_number() OVER (ORDER BY id) - 1"
-            " AS rn FROM claims_claim) c ON c.rn = g %% (SELECT count(*) FROM claims_claim)",
-            [leaves, len(leaves), max(0, open_claims - have)])
-        cursor.execute("ANALYZE claims_claim")
+    if connection.vendor != "postgresql":  # the same copies, made in Python
+        _open_copies_portable(cols, leaves, max(0, open_claims - have))
+    else:
+        with connection.cursor() as cursor:
+            # Bench data only: copies of the claims made above, put in review by SQL.
+            cursor.execute(
+                f"INSERT INTO claims_claim ({', '.join(cols)}, status, review_level, due_on,"
+                " org_path, decided_at)"
+                f" SELECT {', '.join('c.' + c for c in cols)}, 'in_review', 1 + (g %% 2),"
+                " DATE '2026-07-01' + (g %% 40), (%s::text[])[1 + g %% %s], NULL"
+                " FROM generate_series(1, %s) g JOIN (SELECT *, row_number() OVER (ORDER BY id) - 1"
+                " AS rn FROM claims_claim) c ON c.rn = g %% (SELECT count(*) FROM claims_claim)",
+                [leaves, len(leaves), max(0, open_claims - have)])
+            cursor.execute("ANALYZE claims_claim")
     total = Claim.objects.filter(status="in_review").count()
     county = next(c for c in counties if any(p.startswith(c.path) for p in leaves))
     province = User.objects.create_user(username="bench-province", password="Bench-2026!x",
