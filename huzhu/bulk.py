@@ -47,6 +47,21 @@ def insert_rows(model: type[models.Model], attnames: Sequence[str], rows: Iterab
             cursor.executemany(f"INSERT INTO {table} ({col_sql}) VALUES ({marks})", list(rows))
 
 
+def pg_array(values: Iterable[Any]) -> str:
+    """A PostgreSQL array literal for a ``%s::<type>[]`` parameter: ``{1,2,3}`` for numbers,
+    each text element quoted and escaped. One string to bind, where a list of 10,000 values is
+    10,000 values for the driver to quote one by one (client-side binding)."""
+    out = []
+    for v in values:
+        if v is None:
+            out.append("NULL")
+        elif type(v) is int:
+            out.append(str(v))
+        else:
+            out.append('"' + str(v).replace("\\", "\\\\").replace('"', '\\"') + '"')
+    return "{" + ",".join(out) + "}"
+
+
 def db_datetime(value: Any) -> Any:
     return connection.ops.adapt_datetimefield_value(value)
 

@@ -26,7 +26,7 @@ from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
 from huzhu.audit.services import event_record, events_record_many
-from huzhu.bulk import Turn, forked_in_order, insert_rows, reserve_ids
+from huzhu.bulk import Turn, forked_in_order, insert_rows, pg_array, reserve_ids
 from huzhu.enrollment.models import Enrollment, EnrollmentStatus
 from huzhu.errors import DomainError
 from huzhu.ledger.bulk import Posting, ledger_post_many
@@ -72,8 +72,8 @@ def _among(model: Any, field: str, values: Any, kind: str = "bigint") -> Any:
         return Q(**{f"{field}__in": values})
     column = model._meta.get_field(field).column
     qn = connection.ops.quote_name
-    return RawSQL(f"{qn(model._meta.db_table)}.{qn(column)} = ANY(%s::{kind}[])", [values],
-                  output_field=BooleanField())
+    return RawSQL(f"{qn(model._meta.db_table)}.{qn(column)} = ANY(%s::{kind}[])",
+                  [pg_array(values)], output_field=BooleanField())
 
 
 @dataclass
@@ -418,7 +418,8 @@ def _lock(member_ids: list[int], keys: list[tuple[int, str, int]]) -> dict[tuple
                 " granted_fen, claims) SELECT k.m, k.c, k.p, 0, 0 FROM unnest("
                 "%s::bigint[], %s::varchar[], %s::bigint[]) AS k(m, c, p) ORDER BY 1, 2, 3"
                 " ON CONFLICT (member_id, product_code, period_id) DO NOTHING",
-                [[k[0] for k in keys], [k[1] for k in keys], [k[2] for k in keys]])
+                [pg_array(k[0] for k in keys), pg_array(k[1] for k in keys),
+                 pg_array(k[2] for k in keys)])
     else:
         MemberPeriodUsage.objects.bulk_create(
             [MemberPeriodUsage(member_id=m, product_code=c, period_id=p) for m, c, p in keys],
@@ -440,7 +441,8 @@ def _usage_add(deltas: dict[int, list[int]]) -> None:
                 "UPDATE claims_memberperiodusage u SET granted_fen = u.granted_fen + d.fen,"
                 " claims = u.claims + d.n FROM unnest(%s::bigint[], %s::bigint[], %s::int[])"
                 " AS d(id, fen, n) WHERE u.id = d.id",
-                [[r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows]])
+                [pg_array(r[0] for r in rows), pg_array(r[1] for r in rows),
+                 pg_array(r[2] for r in rows)])
         else:
             cursor.executemany(
                 "UPDATE claims_memberperiodusage SET granted_fen = granted_fen + %s,"

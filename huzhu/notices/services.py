@@ -11,7 +11,7 @@ from django.db.models import BooleanField
 from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
-from huzhu.bulk import insert_rows
+from huzhu.bulk import insert_rows, pg_array
 from huzhu.pii.crypto import cipher
 
 from .gateways import SendFailed, SendUnknown, SmsGateway, SmsRequest, default_gateway
@@ -74,7 +74,7 @@ def notices_enqueue_many(notices: Iterable[dict[str, Any]]) -> int:
         part = keys[start:start + 5000]
         if connection.vendor == "postgresql":  # one array parameter, not 5,000 placeholders
             found = OutboxMessage.objects.filter(RawSQL(
-                '"notices_outboxmessage"."key" = ANY(%s::text[])', [part],
+                '"notices_outboxmessage"."key" = ANY(%s::text[])', [pg_array(part)],
                 output_field=BooleanField()))
         else:
             found = OutboxMessage.objects.filter(key__in=part)
