@@ -145,10 +145,12 @@ def _time_parts() -> dict[str, float]:
     """How long the import spends in the intake and in the claims (for the note; the figure
     is the whole import)."""
     import huzhu.claims.bulk as bulk
+    import huzhu.claims.intake as intake
 
     split = {"ingest": 0.0, "claims": 0.0}
-    for name, label in (("settlements_ingest_many", "ingest"), ("claims_process_many", "claims")):
-        real = getattr(bulk, name)
+    for module, name, label in ((intake, "settlements_ingest_many", "ingest"),
+                                (bulk, "claims_process_many", "claims")):
+        real = getattr(module, name)
 
         def timed(*args, _real=real, _label=label, **kwargs):
             t = time.perf_counter()
@@ -157,7 +159,7 @@ def _time_parts() -> dict[str, float]:
             finally:
                 split[_label] += time.perf_counter() - t
 
-        setattr(bulk, name, timed)
+        setattr(module, name, timed)
     return split
 
 

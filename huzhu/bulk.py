@@ -62,6 +62,23 @@ def pg_array(values: Iterable[Any]) -> str:
     return "{" + ",".join(out) + "}"
 
 
+def among(model: type[models.Model], field: str, values: Iterable[Any], kind: str = "bigint"
+          ) -> Any:
+    """``field__in=values`` for thousands of values, as a ``filter()`` argument: on
+    PostgreSQL ``col = ANY(%s::<kind>[])`` with one array literal (still an index condition),
+    not thousands of placeholders to build, bind and parse; elsewhere the plain ``__in``."""
+    from django.db.models import BooleanField, Q
+    from django.db.models.expressions import RawSQL
+
+    values = list(values)
+    if connection.vendor != "postgresql":
+        return Q(**{f"{field}__in": values})
+    column = model._meta.get_field(field).column
+    qn = connection.ops.quote_name
+    return RawSQL(f"{qn(model._meta.db_table)}.{qn(column)} = ANY(%s::{kind}[])",
+                  [pg_array(values)], output_field=BooleanField())
+
+
 def db_datetime(value: Any) -> Any:
     return connection.ops.adapt_datetimefield_value(value)
 

@@ -1,13 +1,12 @@
-"""The bulk path for large settlement deliveries: the same validation, matching, assessment,
-risk checks, decisions and grants as the one-record services, done in memory per chunk and
-written with COPY (PostgreSQL) / executemany (SQLite). See docs/adr/0004.
+"""The automatic claims (免申即享) of a large settlement delivery: the same assessment, risk
+checks, decisions and grants as the one-claim services, done in memory per part and written
+with COPY (PostgreSQL) / executemany (SQLite). The delivery's intake is
+:mod:`huzhu.claims.intake`. See docs/adr/0004.
 
 Assessment uses the scalar engine, so every bulk-assessed claim keeps its full trace and the
 same fen as :func:`huzhu.claims.assess.claim_assess`. An approved claim is granted as
 :func:`huzhu.claims.approval.claim_grant` grants one: under the member and usage locks, its
-usage row, its payable (``ledger_post_many``), its payout and its SMS. Records whose
-``setl_id`` is already stored go through :func:`huzhu.claims.ingest.settlement_ingest`
-(versions, no-ops) one by one.
+usage row, its payable (``ledger_post_many``), its payout and its SMS.
 """
 
 from __future__ import annotations
@@ -16,33 +15,28 @@ import datetime
 import json
 from collections import defaultdict
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from functools import partial
 from typing import Any, NamedTuple
 
 from django.db import connection, transaction
-from django.db.models import BooleanField, Q
-from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
-from huzhu.audit.services import event_record, events_record_many
-from huzhu.bulk import Turn, forked_in_order, insert_rows, pg_array, reserve_ids
+from huzhu.audit.services import events_record_many
+from huzhu.bulk import Turn, among, forked_in_order, insert_rows, pg_array, reserve_ids
 from huzhu.enrollment.models import Enrollment, EnrollmentStatus
-from huzhu.errors import DomainError
 from huzhu.ledger.bulk import Posting, ledger_post_many
 from huzhu.ledger.services import Source
 from huzhu.members.models import Member
 from huzhu.notices.services import notices_enqueue_many
 from huzhu.notices.templates import TEMPLATES
 from huzhu.organisations.models import Organisation
-from huzhu.pii.crypto import blind_index, cipher
 from huzhu.products.models import Period, ProductVersion
 from huzhu.products.services import product_rules
 from huzhu.rules import scalar
 from huzhu.rules.model import BenefitUsage, ClaimFacts, Usage
 
 from .assess import line_doc, membership_years, reason_codes, trace_doc, usage_add, usage_doc
-from .ingest import UNCHANGED, VERSION, local_tz, settlement_ingest
+from .ingest import local_tz
 from .models import (
     AMOUNT_FIELDS,
     Assessment,
@@ -56,179 +50,10 @@ from .notify import card_tail, yuan_text
 from .postings import payable_accounts, payable_key
 from .review import levels_of, local_today
 from .risk import LIVE, Cover, Stay, decision, findings, policy_for, rules_reasons_zh
-from .settlement_format import SettlementError, content_hash, parse_record, raw_text
 from .status import GRANTED, ClaimStatus, transition_check
 from .workdays import add_workdays
 
-CHUNK = 5000
-
-
-def _among(model: Any, field: str, values: Any, kind: str = "bigint") -> Any:
-    """``field__in=values`` for thousands of values, as a ``filter()`` argument: on
-    PostgreSQL ``col = ANY(%s)`` with one array parameter, not thousands of placeholders to
-    build, bind and parse (and still an index condition); elsewhere the plain ``__in``."""
-    values = list(values)
-    if connection.vendor != "postgresql":
-        return Q(**{f"{field}__in": values})
-    column = model._meta.get_field(field).column
-    qn = connection.ops.quote_name
-    return RawSQL(f"{qn(model._meta.db_table)}.{qn(column)} = ANY(%s::{kind}[])",
-                  [pg_array(values)], output_field=BooleanField())
-
-
-@dataclass
-class BulkReport:
-    """What a bulk delivery did: ``created`` new settlements (their ids in ``ids``, in record
-    order), ``versions`` and ``unchanged`` among the records whose ``setl_id`` was stored
-    before (or came earlier in the delivery: ``slow`` of them, taken one by one),
-    ``matched`` to a member, and the refused records."""
-
-    created: int = 0
-    slow: int = 0
-    versions: int = 0
-    unchanged: int = 0
-    matched: int = 0
-    errors: list[SettlementError] = field(default_factory=list)
-    ids: list[int] = field(default_factory=list)
-
-
-SETTLEMENT_COLS = (
-    "id", "setl_id", "version", "is_current", "content_hash", "raw", "mdtrt_id", "psn_no",
-    "psn_name", "certno", "certno_bidx", "gend", "brdy", "insutype", "med_type", "begndate",
-    "enddate", "setl_time", "fixmedins_code", "fixmedins_name", "hosp_lv", "diag_code",
-    "diag_name", *(f"{n}_fen" for n in AMOUNT_FIELDS), "member_id", "matched_at", "org_path",
-    "fund_region_id", "source", "batch_id", "created_by_id", "created_at")
-
-
-def _setl_key(raw: Any) -> str:
-    """The ``setl_id`` a record will have once parsed (``parse_record`` strips it)."""
-    value = raw.get("setl_id") if isinstance(raw, dict) else None
-    return "" if value is None else str(value).strip()
-
-
-def settlements_ingest_many(records: list[dict[str, Any]], *, actor: Any, fund_region: Organisation,
-                            source: str = "file", batch: Any = None,
-                            as_of: datetime.date | None = None) -> BulkReport:
-    """Validate, store and match many records; bad ones are reported, good ones kept.
-
-    The first record of each ``setl_id`` not stored before goes in by COPY, in parts of
-    ``CHUNK`` records (on PostgreSQL outside a transaction, two parts at a time in forked
-    processes: no two parts hold the same ``setl_id``). Every other record (a ``setl_id``
-    already stored, or repeated in the delivery) then goes through
-    :func:`huzhu.claims.ingest.settlement_ingest` one by one in record order: a new version,
-    or nothing when its content is unchanged."""
-    report = BulkReport()
-    first: list[int] = []
-    later: list[int] = []
-    keys: set[str] = set()
-    for i, raw in enumerate(records):
-        key = _setl_key(raw)
-        if key and key in keys:
-            later.append(i)
-            continue
-        keys.add(key)
-        first.append(i)
-    parts = [first[i:i + CHUNK] for i in range(0, len(first), CHUNK)]
-    work = partial(_ingest_part, records=records, actor_id=getattr(actor, "pk", None),
-                   region_id=fund_region.pk, source=source,
-                   batch_id=getattr(batch, "pk", None))
-    if len(parts) > 1 and connection.vendor == "postgresql" and not connection.in_atomic_block:
-        results = forked_in_order(parts, work)
-    else:
-        results = [work(part, None) for part in parts]
-    errors = []
-    for ids, matched, known, refused in results:
-        report.ids.extend(ids)
-        report.created += len(ids)
-        report.matched += matched
-        later.extend(known)
-        errors.extend(SettlementError(*e) for e in refused)
-    for i in sorted(later):
-        report.slow += 1
-        raw = records[i]
-        try:
-            result = settlement_ingest(record=raw, actor=actor, source=source,
-                                       fund_region=fund_region, batch=batch, record_no=i + 1,
-                                       as_of=as_of)
-        except SettlementError as exc:
-            errors.append(exc)
-            continue
-        except DomainError as exc:
-            errors.append(SettlementError("", exc.message, i + 1, _setl_key(raw)))
-            continue
-        if result.outcome == VERSION:
-            report.versions += 1
-        elif result.outcome == UNCHANGED:
-            report.unchanged += 1
-        else:
-            report.created += 1
-        report.matched += result.outcome != UNCHANGED and result.settlement.member_id is not None
-    report.errors = sorted(errors, key=lambda e: e.record)
-    if batch is not None:  # the file's import reports itself (settlement_import_file)
-        return report
-    event_record(action="settlement.imported", actor=actor, org_path=fund_region.path,
-                 object_type="claims.settlement", object_id="bulk",
-                 after={"created": report.created, "versions_or_repeats": report.slow,
-                        "errors": len(report.errors)})
-    return report
-
-
-def _ingest_part(part: list[int], turn: Turn | None, *, records: list[dict[str, Any]],
-                 actor_id: int | None, region_id: int, source: str, batch_id: int | None
-                 ) -> tuple[list[int], int, list[int], list[tuple]]:
-    """Parse, encrypt, match and COPY the records at ``part`` (indexes into ``records``, each
-    the first of its ``setl_id`` in the delivery). Returns the new ids, how many matched, the
-    indexes whose ``setl_id`` is already stored, and the refusals as
-    ``(field, message, record number, setl_id)`` (plain tuples cross a process boundary)."""
-    refused: list[tuple] = []
-    clean: list[tuple[dict, dict, int]] = []
-    for i in part:
-        raw = records[i]
-        try:
-            clean.append((parse_record(raw), raw, i))
-        except SettlementError as exc:
-            refused.append((exc.field, exc.message, i + 1, _setl_key(raw)))
-    known = set(Settlement.objects.filter(_among(
-        Settlement, "setl_id", {v["setl_id"] for v, _, _ in clean}, "text"))
-        .values_list("setl_id", flat=True))
-    again = [i for v, _, i in clean if v["setl_id"] in known]
-    fresh = [(v, raw, blind_index(v["certno"], field="id_number"))
-             for v, raw, _ in clean if v["setl_id"] not in known]
-    members = dict(Member.objects.filter(
-        _among(Member, "id_number_bidx", {b for _, _, b in fresh}, "text"))
-                   .values_list("id_number_bidx", "id"))
-    paths = dict(Member.objects.filter(_among(Member, "id", members.values()))
-                 .values_list("id", "org_path"))
-    c = cipher()
-    aad = {f: f"claims.settlement.{f}" for f in ("raw", "certno", "diag_code", "diag_name")}
-    tz = local_tz()
-    now = timezone.now()
-    matched = 0
-    rows = []
-    for v, raw, bidx in fresh:
-        mid = members.get(bidx)
-        matched += mid is not None
-        rows.append([
-            None, v["setl_id"], 1, True, content_hash(v),
-            c.encrypt(raw_text(raw), field=aad["raw"]), v["mdtrt_id"], v["psn_no"],
-            v["psn_name"], c.encrypt(v["certno"], field=aad["certno"]), bidx, v["gend"],
-            v["brdy"], v["insutype"], v["med_type"], v["begndate"], v["enddate"],
-            v["setl_time"].replace(tzinfo=tz), v["fixmedins_code"], v["fixmedins_name"],
-            v["hosp_lv"],
-            c.encrypt(v["diag_code"], field=aad["diag_code"]) if v["diag_code"] else None,
-            c.encrypt(v["diag_name"], field=aad["diag_name"]) if v["diag_name"] else None,
-            *(v[f"{n}_fen"] for n in AMOUNT_FIELDS), mid, now if mid else None,
-            paths.get(mid, ""), region_id, source, batch_id, actor_id, now])
-    with transaction.atomic():
-        if turn is not None:
-            turn.write()
-        ids = reserve_ids(Settlement, len(rows))
-        for pk, row in zip(ids, rows, strict=True):
-            row[0] = pk
-        insert_rows(Settlement, SETTLEMENT_COLS, rows)
-        if turn is not None:
-            turn.commit()
-    return ids, matched, again, refused
+CHUNK = 5000  # claims are decided in parts of about 2 × CHUNK settlements (whole members)
 
 
 # --------------------------------------------------------------------------- claims
@@ -275,7 +100,7 @@ ASSESSED_AMOUNTS = tuple(n for n in AMOUNT_FIELDS if n != "hosp_part_amt")
 
 def _settlements(ids: list[int]) -> list[_Setl]:
     out = []
-    for row in (Settlement.objects.filter(_among(Settlement, "id", ids), is_current=True, member__isnull=False)
+    for row in (Settlement.objects.filter(among(Settlement, "id", ids), is_current=True, member__isnull=False)
                 .order_by("member_id", "enddate", "id").values_list(*SETL_FIELDS)):
         # Settlement.amounts() leaves out absent (NULL) 4101 fields; so does this.
         amounts = {n: v for n, v in zip(ASSESSED_AMOUNTS, row[10:], strict=True)
@@ -290,7 +115,7 @@ def _covers(member_ids: list[int], codes: Any) -> dict[int, list[_Cover]]:
     version_codes = dict(ProductVersion.objects.filter(code__in=codes).values_list("id", "code"))
     out: dict[int, list[_Cover]] = defaultdict(list)
     rows = list(Enrollment.objects.filter(
-        _among(Enrollment, "member", member_ids), status=EnrollmentStatus.ACTIVE,
+        among(Enrollment, "member", member_ids), status=EnrollmentStatus.ACTIVE,
         product_version_id__in=version_codes).order_by("id").values_list(
         "id", "member_id", "product_version_id", "period_id", "shares", "continuous_since",
         "coverage_start", "first_time", "waiting_until"))
@@ -304,7 +129,7 @@ def _covers(member_ids: list[int], codes: Any) -> dict[int, list[_Cover]]:
 
 def _history(member_ids: list[int]) -> dict[int, list[tuple]]:
     out: dict[int, list[tuple]] = defaultdict(list)
-    for row in Claim.objects.filter(_among(Claim, "member", member_ids), status__in=LIVE).values_list(
+    for row in Claim.objects.filter(among(Claim, "member", member_ids), status__in=LIVE).values_list(
             "member_id", "pk", "product_code", "setl_id", "settlement__mdtrt_id",
             "settlement__begndate", "settlement__enddate", "event_date", "status", "period_id",
             "assessment__lines", "assessment__payable_fen").order_by("id"):
@@ -387,7 +212,7 @@ def _member_parts(settlement_ids: list[int], size: int) -> list[list[int]]:
     last = None
     for start in range(0, len(settlement_ids), 50_000):
         rows = (Settlement.objects.filter(
-            _among(Settlement, "id", settlement_ids[start:start + 50_000]), is_current=True,
+            among(Settlement, "id", settlement_ids[start:start + 50_000]), is_current=True,
             member__isnull=False).values_list("member_id", "id"))
         for member_id, pk in sorted(rows):
             if len(parts[-1]) >= size and member_id != last:
@@ -409,7 +234,7 @@ def _lock(member_ids: list[int], keys: list[tuple[int, str, int]]) -> dict[tuple
     """The locks :func:`claim_file` and :func:`claim_grant` take, in their order: the members'
     rows, then their usage rows (created once), each set in one stable order. Returns the
     usage row id per (member, product, period)."""
-    list(Member.objects.select_for_update().filter(_among(Member, "id", member_ids)).order_by("pk")
+    list(Member.objects.select_for_update().filter(among(Member, "id", member_ids)).order_by("pk")
          .values_list("pk", flat=True))
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
@@ -425,7 +250,7 @@ def _lock(member_ids: list[int], keys: list[tuple[int, str, int]]) -> dict[tuple
             [MemberPeriodUsage(member_id=m, product_code=c, period_id=p) for m, c, p in keys],
             ignore_conflicts=True, batch_size=2000)
     return {(m, c, p): pk for pk, m, c, p in MemberPeriodUsage.objects.select_for_update()
-            .filter(_among(MemberPeriodUsage, "member", member_ids))
+            .filter(among(MemberPeriodUsage, "member", member_ids))
             .order_by("member_id", "product_code", "period_id")
             .values_list("pk", "member_id", "product_code", "period_id")}
 
@@ -491,12 +316,12 @@ def _process_chunk(ids: list[int], policies: dict, versions: dict, actor: Any,
                                                for s, e in plan}))
         # Read under the locks: what is already claimed and granted can no longer move.
         done = set(Claim.objects.filter(
-            _among(Claim, "setl_id", [s.setl_id for s, _ in plan], "text"))
+            among(Claim, "setl_id", [s.setl_id for s, _ in plan], "text"))
                    .values_list("setl_id", "product_code"))
         plan = [(s, e) for s, e in plan if (s.setl_id, e.code) not in done]
         if not plan:
             return
-        members = {row[0]: row for row in Member.objects.filter(_among(Member, "id", member_ids)).values_list(
+        members = {row[0]: row for row in Member.objects.filter(among(Member, "id", member_ids)).values_list(
             "id", "gender", "birth_date", "is_union_member", "org_path", "fund_region_id",
             "name", "phone", "bank_card")}
         history = _history(member_ids)

@@ -3,7 +3,7 @@ validated, stored as a new version when its content changed, and matched to a me
 
 A file is read record by record: a bad record is reported with its number and field and
 writes nothing; good records are kept (each in its own savepoint, or, from ``BULK_FROM``
-records, set-wise through :mod:`huzhu.claims.bulk`, which means the same). Sending the same record
+records, set-wise through :mod:`huzhu.claims.intake`, which means the same). Sending the same record
 again is a no-op; a corrected record (same ``setl_id``, other content) becomes the next
 version and the claims on it are assessed again.
 """
@@ -238,7 +238,8 @@ def _import_bulk(report: ImportReport, items: list[tuple[int, Any]], *, actor: A
                  as_of: datetime.date | None) -> None:
     """A large file through the bulk path (docs/adr/0004): the same checks, outcomes and
     automatic claims as one by one, with each table written set-wise."""
-    from .bulk import claims_process_many, settlements_ingest_many
+    from .bulk import claims_process_many
+    from .intake import settlements_ingest_many
 
     numbers, records = [], []
     for n, item in items:
@@ -249,14 +250,14 @@ def _import_bulk(report: ImportReport, items: list[tuple[int, Any]], *, actor: A
         else:
             numbers.append(n)
             records.append(item)
-    bulk = settlements_ingest_many(records, actor=actor, fund_region=region,
-                                   source=SettlementSource.FILE, batch=batch, as_of=as_of)
-    for exc in bulk.errors:
+    intake = settlements_ingest_many(records, actor=actor, fund_region=region,
+                                     source=SettlementSource.FILE, batch=batch, as_of=as_of)
+    for exc in intake.errors:
         exc.record = numbers[exc.record - 1] if exc.record else exc.record
-    report.errors = sorted(report.errors + bulk.errors, key=lambda e: e.record)
-    report.created, report.versions = bulk.created, bulk.versions
-    report.unchanged, report.matched = bulk.unchanged, bulk.matched
-    claims_process_many(bulk.ids, actor=actor, as_of=as_of)
+    report.errors = sorted(report.errors + intake.errors, key=lambda e: e.record)
+    report.created, report.versions = intake.created, intake.versions
+    report.unchanged, report.matched = intake.unchanged, intake.matched
+    claims_process_many(intake.ids, actor=actor, as_of=as_of)
 
 
 def settlement_match_retry(*, settlements: Any, actor: Any = None) -> int:

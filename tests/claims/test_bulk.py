@@ -10,8 +10,9 @@ import pytest
 from django.db import connection, connections, transaction  # noqa: F401 - connection: skipif
 
 from huzhu.audit.services import chain_verify
-from huzhu.claims.bulk import claims_process_many, settlements_ingest_many
+from huzhu.claims.bulk import claims_process_many
 from huzhu.claims.ingest import settlement_ingest
+from huzhu.claims.intake import settlements_ingest_many
 from huzhu.claims.models import Claim, ClaimPolicy, MemberPeriodUsage, Settlement
 from huzhu.claims.services import claim_file, claims_create_auto
 from huzhu.ledger.models import Leg, Transaction
@@ -309,10 +310,10 @@ def test_forked_parts_hold_whole_members_and_decide_as_the_serial_loop(claims_wo
                     reason="parts run in processes only on PostgreSQL outside a transaction")
 @pytest.mark.django_db(transaction=True)
 def test_forked_intake_keeps_each_setl_id_in_one_part_and_repeats_after(claims_world, monkeypatch):
-    import huzhu.claims.bulk as bulk
+    import huzhu.claims.intake as intake
 
     w = claims_world
-    monkeypatch.setattr(bulk, "CHUNK", 2)
+    monkeypatch.setattr(intake, "PART", 2)
     settlement_ingest(record=record("K1", w.chenba.id_number), actor=w.wangwu)  # stored before
     recs = [record("A1", w.zhangsan.id_number),
             record("A2", w.chenba.id_number, begin="2026-04-02", end="2026-04-06"),
@@ -321,8 +322,8 @@ def test_forked_intake_keeps_each_setl_id_in_one_part_and_repeats_after(claims_w
             record("A3", w.zhangsan.id_number, insutype="999"),  # refused
             record("A1", w.zhangsan.id_number, inscp=900_000),  # the correction again
             record("A4", w.sunqi.id_number)]
-    seen, real = [], bulk.forked_in_order
-    monkeypatch.setattr(bulk, "forked_in_order", lambda parts, work: seen.append(parts)
+    seen, real = [], intake.forked_in_order
+    monkeypatch.setattr(intake, "forked_in_order", lambda parts, work: seen.append(parts)
                         or real(parts, work))
     report = settlements_ingest_many(recs, actor=w.wangwu, fund_region=w.province)
     assert seen == [[[0, 1], [3, 4], [6]]]  # first records of each setl_id, two to a part
