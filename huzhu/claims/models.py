@@ -262,6 +262,9 @@ class Assessment(models.Model):
     input_hash = models.CharField(max_length=64)
     as_of = models.DateField()
     engine = models.CharField(max_length=10, default="scalar")
+    # A rule correction of a claim already granted: what was granted then. Such an assessment
+    # waits for a decision (CorrectionDecision): top-up, recovery or no change.
+    correction_was_fen = models.BigIntegerField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -406,3 +409,98 @@ class ClaimDocument(models.Model):
 
     def __str__(self) -> str:
         return self.file_name
+
+
+class CorrectionKind(models.TextChoices):
+    TOP_UP = "top_up", "补发"
+    RECOVERY = "recovery", "追回"
+    NO_CHANGE = "no_change", "不调整"
+
+
+class CorrectionDecision(models.Model):
+    """What staff decided about one rule correction of a granted claim; never edited.
+
+    ``was_fen`` is what the claim held when decided, ``new_fen`` the corrected figure and
+    ``amount_fen`` what moved (a top-up may be less than the difference when the period's caps
+    leave less room: ``limited``)."""
+
+    claim = models.ForeignKey(Claim, on_delete=models.PROTECT, related_name="corrections")
+    assessment = models.ForeignKey(Assessment, on_delete=models.PROTECT, related_name="+")
+    kind = models.CharField("决定", max_length=10, choices=CorrectionKind.choices)
+    was_fen = models.BigIntegerField("原给付（分）")
+    new_fen = models.BigIntegerField("更正后（分）")
+    amount_fen = models.BigIntegerField("调整金额（分）")
+    limited = models.BooleanField("受本期上限限制", default=False)
+    reason = models.CharField("说明", max_length=300, blank=True)
+    org_path = models.CharField(max_length=255)
+    decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
+                                   related_name="+")
+    decided_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+        verbose_name = "规则更正处理"
+        verbose_name_plural = "规则更正处理"
+        constraints = [
+            models.UniqueConstraint(fields=["assessment"], name="correction_decided_once"),
+            models.CheckConstraint(
+                name="correction_amount",
+                condition=(models.Q(kind=CorrectionKind.NO_CHANGE, amount_fen=0)
+                           & ~models.Q(reason=""))
+                | (~models.Q(kind=CorrectionKind.NO_CHANGE) & models.Q(amount_fen__gt=0))),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.claim_id} {self.kind} {self.amount_fen}"
+
+
+class RecoveryStatus(models.TextChoices):
+    PENDING = "pending", "待追回"
+    WRITE_OFF_PROPOSED = "wo_proposed", "核销待复核"
+    RECOVERED = "recovered", "已追回"
+    WRITTEN_OFF = "written_off", "已核销"
+
+
+OPEN_RECOVERY = (RecoveryStatus.PENDING, RecoveryStatus.WRITE_OFF_PROPOSED)
+
+
+class Recovery(models.Model):
+    """Benefit a member owes back after a rule correction (应收追回互助金), until finance
+    records it received (已追回) or two finance officers write it off (核销)."""
+
+    claim = models.ForeignKey(Claim, on_delete=models.PROTECT, related_name="recoveries")
+    decision = models.OneToOneField(CorrectionDecision, on_delete=models.PROTECT,
+                                    related_name="recovery")
+    member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="+")
+    amount_fen = models.BigIntegerField("应追回（分）")
+    status = models.CharField(max_length=12, choices=RecoveryStatus.choices,
+                              default=RecoveryStatus.PENDING)
+    org_path = models.CharField(max_length=255)
+    fund_region = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="+")
+    received_on = models.DateField("到账日期", null=True, blank=True)
+    bank_ref = models.CharField("银行流水号", max_length=60, blank=True)
+    write_off_reason = models.CharField("核销原因", max_length=300, blank=True)
+    proposed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                                    on_delete=models.PROTECT, related_name="+")
+    closed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                                  on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["id"]
+        verbose_name = "互助金追回"
+        verbose_name_plural = "互助金追回"
+        constraints = [
+            models.CheckConstraint(name="recovery_positive", condition=models.Q(amount_fen__gt=0)),
+            # Maker-checker: whoever proposed a write-off cannot be the one who approves it.
+            models.CheckConstraint(
+                name="recovery_write_off_two_people",
+                condition=~models.Q(status=RecoveryStatus.WRITTEN_OFF)
+                | (models.Q(proposed_by__isnull=False, closed_by__isnull=False)
+                   & ~models.Q(proposed_by=models.F("closed_by")))),
+        ]
+        indexes = [models.Index(fields=["status", "id"], name="recovery_status_idx")]
+
+    def __str__(self) -> str:
+        return f"追回 {self.pk}（理赔 {self.claim_id}）"

@@ -3,7 +3,9 @@
 Keys name the event: ``claim-submitted:<claim>``, ``claim-approved:<claim>``,
 ``claim-returned:<review>``, ``claim-rejected:<review or claim>``, ``claim-paid:<claim>``,
 ``payout-failed:<line>``, ``payout-requeued:<payout>:<n>`` (after the n-th failed line, once the
-card was corrected). The outbox row is written in the business transaction, so a rolled
+card was corrected), ``claim-topup:<claim>:<assessment>`` and
+``claim-recovery:<claim>:<assessment>`` (a rule correction decided), ``topup-paid:<payout>``.
+The outbox row is written in the business transaction, so a rolled
 back approval sends nothing.
 """
 

@@ -3,6 +3,14 @@
 An approved claim is an expense of its product and period and a debt to the member:
 Dr 5101 互助金支出 (product × period) / Cr 2202 应付互助金 (period), keyed by the claim, so
 approving twice posts once. Payment moves the debt on (see ``huzhu/payouts/postings.py``).
+
+A rule correction decided for a granted claim (``corrections.py``):
+
+- 补发 top-up: Dr 5101 / Cr 2202 for the difference (``claim-topup:<claim>:<assessment>``),
+  paid by its own payout;
+- 追回 recovery: Dr 1231 应收追回互助金 (period) / Cr 5101 (``claim-recovery:<claim>:<assessment>``);
+  then 已追回: Dr 1002 基金专户存款 / Cr 1231 (``recovery-received:<recovery>``), or 核销:
+  Dr 5101 / Cr 1231 (``recovery-written-off:<recovery>``).
 """
 
 from __future__ import annotations
@@ -39,3 +47,55 @@ def post_claim_payable(*, claim: Claim, on: datetime.date, actor: Any) -> Transa
         legs=[(expense, claim.payable_fen), (payable, -claim.payable_fen)],
         memo=f"理赔 {claim.pk} 核准给付", business_date=on,
         source=Source("claims.claim", str(claim.pk)), actor=actor)
+
+
+def topup_key(claim_id: int, assessment_id: int) -> str:
+    return f"claim-topup:{claim_id}:{assessment_id}"
+
+
+def recovery_key(claim_id: int, assessment_id: int) -> str:
+    return f"claim-recovery:{claim_id}:{assessment_id}"
+
+
+def _receivable(claim: Claim) -> Any:
+    return account_open(org=claim.fund_region, kind=AccountKind.RECOVERY_RECEIVABLE,
+                        period_code=claim.period.code if claim.period_id else "")
+
+
+def post_claim_top_up(*, claim: Claim, assessment_id: int, amount_fen: int,
+                      on: datetime.date, actor: Any) -> Transaction:
+    expense, payable = payable_accounts(claim)
+    return ledger_post(
+        key=topup_key(claim.pk, assessment_id), legs=[(expense, amount_fen), (payable, -amount_fen)],
+        memo=f"理赔 {claim.pk} 规则更正补发", business_date=on,
+        source=Source("claims.claim", str(claim.pk)), actor=actor)
+
+
+def post_claim_recovery(*, claim: Claim, assessment_id: int, amount_fen: int,
+                        on: datetime.date, actor: Any) -> Transaction:
+    expense, _payable = payable_accounts(claim)
+    return ledger_post(
+        key=recovery_key(claim.pk, assessment_id),
+        legs=[(_receivable(claim), amount_fen), (expense, -amount_fen)],
+        memo=f"理赔 {claim.pk} 规则更正应追回", business_date=on,
+        source=Source("claims.claim", str(claim.pk)), actor=actor)
+
+
+def post_recovery_received(*, recovery: Any, on: datetime.date, actor: Any) -> Transaction:
+    claim = recovery.claim
+    bank = account_open(org=claim.fund_region, kind=AccountKind.BANK)
+    return ledger_post(
+        key=f"recovery-received:{recovery.pk}",
+        legs=[(bank, recovery.amount_fen), (_receivable(claim), -recovery.amount_fen)],
+        memo=f"理赔 {claim.pk} 追回互助金到账 {recovery.bank_ref}"[:200], business_date=on,
+        source=Source("claims.recovery", str(recovery.pk)), actor=actor)
+
+
+def post_recovery_written_off(*, recovery: Any, on: datetime.date, actor: Any) -> Transaction:
+    claim = recovery.claim
+    expense, _payable = payable_accounts(claim)
+    return ledger_post(
+        key=f"recovery-written-off:{recovery.pk}",
+        legs=[(expense, recovery.amount_fen), (_receivable(claim), -recovery.amount_fen)],
+        memo=f"理赔 {claim.pk} 追回款核销：{recovery.write_off_reason}"[:200], business_date=on,
+        source=Source("claims.recovery", str(recovery.pk)), actor=actor)

@@ -10,7 +10,9 @@ usage accumulation, and each changed claim gets a new :class:`Assessment` beside
 
 What happens next depends on where the claim stands: an open claim simply carries the new
 figure (and its review goes on); a granted claim keeps what was owed or paid and is flagged
-``RULE_CORRECTED`` with the difference, for staff to decide a top-up or a recovery.
+``RULE_CORRECTED`` with the difference, for staff to decide a top-up or a recovery
+(:mod:`huzhu.claims.corrections`; the new assessment records the granted figure in
+``correction_was_fen`` and waits for that decision).
 
 Usage starts from nothing for each member-period: counts and caps replay within the period;
 lifetime limits across periods and "paid last period" conditions are not carried in.
@@ -109,14 +111,14 @@ def claims_reassess_rule(*, version: ProductVersion, period: Period, actor: Any 
                                        "zh": f"规则更正：按 {version.version} 版重新核算（向量引擎批量复算，"
                                              f"标量引擎逐项说明）"}],
                 usage=usage_doc(before), input_hash=a.input_hash, as_of=days[c.pk],
-                engine="vector")
+                engine="vector", correction_was_fen=None if c.status in OPEN else c.payable_fen)
             _count(report, c, fen)
             if c.status in OPEN:
                 Claim.objects.filter(pk=c.pk).update(assessment=row, payable_fen=fen,
                                                      product_version=version)
                 report.open_updated += 1
             else:
-                note = {"code": "RULE_CORRECTED",
+                note = {"code": "RULE_CORRECTED", "assessment": row.pk,
                         "message": f"规则更正后应为 {_y(fen)} 元（已核准 {_y(c.payable_fen)} 元，"
                                    f"差额 {_y(fen - c.payable_fen)} 元），请决定补付或追回"}
                 Claim.objects.filter(pk=c.pk).update(risk=[*(c.risk or []), note])

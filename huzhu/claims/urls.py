@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views, views_work
+from . import views, views_corrections, views_work
 
 app_name = "claims"
 
@@ -15,6 +15,10 @@ urlpatterns = [
     path("<int:pk>/appeal/", views_work.appeal, name="appeal"),
     path("<int:pk>/documents/", views_work.documents_upload, name="documents"),
     path("<int:pk>/documents/<int:doc_id>/", views_work.document, name="document"),
+    path("corrections/", views_corrections.corrections, name="corrections"),
+    path("<int:pk>/corrections/<int:assessment_id>/", views_corrections.decide,
+         name="correction_decide"),
+    path("recoveries/<int:pk>/<str:step>/", views_corrections.recovery_act, name="recovery_act"),
     path("settlements/unmatched/", views.unmatched, name="unmatched"),
     path("settlements/unmatched/retry/", views.unmatched_retry, name="unmatched_retry"),
 ]

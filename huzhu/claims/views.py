@@ -60,6 +60,7 @@ def claim_detail(request: HttpRequest, pk: int) -> HttpResponse:
     lines = [{**ln, "reasons_zh": [REASONS_ZH.get(r["code"], r["code"]) for r in ln["reasons"]]}
              for ln in (a.lines if a else [])]
     history = claim.assessments.select_related("settlement").order_by("-id")
+    from .views_corrections import correction_context
     from .views_work import review_context
 
     return render(request, "claims/detail.html", {
@@ -67,4 +68,5 @@ def claim_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "history": history, "risk_zh": ZH,
         "stopped_by": [REASONS_ZH.get(c, c) for c in (a.reasons if a else [])],
         **review_context(request.user, claim),
+        **correction_context(request.user, claim),
     })

@@ -31,6 +31,7 @@ class Category(models.TextChoices):
 class AccountKind(models.TextChoices):
     BANK = "bank", "基金专户存款"
     SUBSIDY_RECEIVABLE = "subsidy_receivable", "应收补贴款"
+    RECOVERY_RECEIVABLE = "recovery_receivable", "应收追回互助金"
     BENEFIT_PAYABLE = "benefit_payable", "应付互助金"
     ADVANCE_RECEIVED = "advance_received", "预收互助金"
     PAYOUT_IN_TRANSIT = "payout_in_transit", "在途代付款"
@@ -48,6 +49,8 @@ class AccountKind(models.TextChoices):
 CHART: dict[str, tuple[str, str]] = {
     AccountKind.BANK: ("1002", Category.ASSET),
     AccountKind.SUBSIDY_RECEIVABLE: ("1221", Category.ASSET),
+    # Benefit paid beyond what a rule correction allows, owed back by the member (追回).
+    AccountKind.RECOVERY_RECEIVABLE: ("1231", Category.ASSET),
     AccountKind.BENEFIT_PAYABLE: ("2202", Category.LIABILITY),
     # Money a unit has paid before its invoice is settled, and over-payments owed back.
     AccountKind.ADVANCE_RECEIVED: ("2203", Category.LIABILITY),

@@ -40,6 +40,16 @@ TEMPLATES: dict[str, tuple[str, tuple[str, ...]]] = {
         "请联系单位经办人或工会更正银行卡信息（理赔编号{claim}）。",
         ("name", "amount", "card", "reason", "claim"),
     ),
+    "CLAIM_TOP_UP": (
+        "{name}您好，您的{product}理赔（编号{claim}）因给付规则更正，补发互助金{amount}元，"
+        "将支付至您尾号{card}的银行卡。",
+        ("name", "product", "claim", "amount", "card"),
+    ),
+    "CLAIM_RECOVERY": (
+        "{name}您好，您的{product}理赔（编号{claim}）因给付规则更正，多给付互助金{amount}元"
+        "需予退回，请联系所在工会办理。",
+        ("name", "product", "claim", "amount"),
+    ),
     "PAYOUT_REQUEUED": (
         "{name}您好，您的互助金{amount}元已按更正后的银行卡（尾号{card}）重新安排支付"
         "（理赔编号{claim}）。",

@@ -1,4 +1,5 @@
-"""Payouts to members' bank cards: one payout per approved claim, gathered into batches that a
+"""Payouts to members' bank cards: one payout per approved claim (and one top-up, 补发, per
+rule correction decided in the member's favour), gathered into batches that a
 second person approves, sent to the bank as a file, and settled line by line from the bank's
 result file.
 
@@ -13,7 +14,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 
-from huzhu.claims.models import Claim
+from huzhu.claims.models import Assessment, Claim
 from huzhu.members.models import Member
 from huzhu.organisations.models import Organisation
 from huzhu.pii.fields import EncryptedTextField
@@ -21,6 +22,7 @@ from huzhu.pii.fields import EncryptedTextField
 
 class PayoutKind(models.TextChoices):
     BENEFIT = "benefit", "互助金"
+    TOP_UP = "top_up", "补发"  # the difference a rule correction adds to a granted claim
 
 
 class PayoutStatus(models.TextChoices):
@@ -34,6 +36,9 @@ class PayoutStatus(models.TextChoices):
 class Payout(models.Model):
     claim = models.ForeignKey(Claim, on_delete=models.PROTECT, related_name="payouts")
     kind = models.CharField(max_length=10, choices=PayoutKind.choices, default=PayoutKind.BENEFIT)
+    # A top-up pays the difference of one corrected assessment (null for the benefit itself).
+    assessment = models.ForeignKey(Assessment, null=True, blank=True, on_delete=models.PROTECT,
+                                   related_name="+")
     member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="payouts")
     amount_fen = models.BigIntegerField("金额（分）")
     status = models.CharField(max_length=10, choices=PayoutStatus.choices,
@@ -48,7 +53,16 @@ class Payout(models.Model):
         verbose_name = "待支付互助金"
         verbose_name_plural = "待支付互助金"
         constraints = [
-            models.UniqueConstraint(fields=["claim", "kind"], name="payout_once_per_claim"),
+            # One benefit payout per claim (R-04); one top-up per corrected assessment, so a
+            # claim corrected twice may be topped up twice.
+            models.UniqueConstraint(fields=["claim", "kind"], name="payout_once_per_claim",
+                                    condition=models.Q(kind=PayoutKind.BENEFIT)),
+            models.UniqueConstraint(fields=["assessment"], name="payout_top_up_once",
+                                    condition=models.Q(kind=PayoutKind.TOP_UP)),
+            models.CheckConstraint(
+                name="payout_top_up_has_assessment",
+                condition=(models.Q(kind=PayoutKind.BENEFIT, assessment__isnull=True)
+                           | models.Q(kind=PayoutKind.TOP_UP, assessment__isnull=False))),
             models.CheckConstraint(name="payout_positive", condition=models.Q(amount_fen__gt=0)),
         ]
         indexes = [models.Index(fields=["fund_region", "status", "id"], name="payout_queue_idx")]

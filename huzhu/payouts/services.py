@@ -7,6 +7,10 @@ record this *before* calling the bank) → 已发送银行 (the bank acknowledge
 has the batch) → 已全部回盘 (every line paid or failed). A batch whose answer was lost is only
 queried; when the bank says it never received it, it may be sent again with the same numbers,
 or abandoned (its lines fail and go back to payable).
+
+A claim's status follows its benefit payout only: a top-up (补发) of a claim already paid or
+being paid goes through the same batches, bank files and results with its own payout status,
+and leaves the claim's status alone (:func:`_benefit_claims`).
 """
 
 from __future__ import annotations
@@ -19,13 +23,13 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import CharField, Count, Exists, OuterRef, Q, Sum
-from django.db.models.functions import Cast
+from django.db.models import Case, CharField, Count, Exists, OuterRef, Q, Sum, Value, When
+from django.db.models.functions import Cast, Concat
 from django.utils import timezone
 
 from huzhu.accounts.roles import Perm
 from huzhu.audit.services import event_record
-from huzhu.claims.models import Claim
+from huzhu.claims.models import Assessment, Claim
 from huzhu.claims.notify import card_tail, claim_notice, yuan_text
 from huzhu.claims.status import ClaimStatus, claims_transition_many
 from huzhu.errors import DomainError, NotAllowed
@@ -44,6 +48,7 @@ from .models import (
     PayoutBatch,
     PayoutDayClose,
     PayoutException,
+    PayoutKind,
     PayoutLine,
     PayoutStatus,
     ResultFile,
@@ -102,6 +107,23 @@ def payout_create(*, claim: Claim) -> Payout:
                                          fund_region_id=claim.fund_region_id)
     except IntegrityError:
         return Payout.objects.get(claim=claim, kind="benefit")
+
+
+def payout_top_up_create(*, claim: Claim, assessment: Assessment, amount_fen: int) -> Payout:
+    """The top-up (补发) payout of one corrected assessment: created once (a unique
+    constraint), payable like any payout, batched and paid by the same path."""
+    found = Payout.objects.filter(kind=PayoutKind.TOP_UP, assessment=assessment).first()
+    if found is not None:
+        return found
+    return Payout.objects.create(claim=claim, kind=PayoutKind.TOP_UP, assessment=assessment,
+                                 member_id=claim.member_id, amount_fen=amount_fen,
+                                 org_path=claim.org_path, fund_region_id=claim.fund_region_id)
+
+
+def _benefit_claims(lines: list[PayoutLine]) -> list[int]:
+    """The claims whose benefit payout these lines carry: the only ones whose status moves
+    with a line (a top-up's claim stays where its benefit payment put it)."""
+    return [ln.payout.claim_id for ln in lines if ln.payout.kind == PayoutKind.BENEFIT]
 
 
 # --------------------------------------------------------------------------- batches
@@ -214,7 +236,7 @@ def _mark_sent(b: PayoutBatch, actor: Any) -> None:
     post_lines_sent(region=b.fund_region, lines=[
         (ln, ln.payout.claim.period.code if ln.payout.claim.period_id else "") for ln in lines],
         on=on, actor=actor)
-    claims_transition_many([ln.payout.claim_id for ln in lines], ClaimStatus.APPROVED,
+    claims_transition_many(_benefit_claims(lines), ClaimStatus.APPROVED,
                            ClaimStatus.PAYING, actor=actor, reason=f"batch:{b.number}")
     content = batch_file(b)
     PayoutBatch.objects.filter(pk=b.pk).update(
@@ -311,7 +333,7 @@ def _fail_lines(lines: list[PayoutLine], reasons: dict[int, str] | str, actor: A
                                                    fail_reason=ln.fail_reason, result_at=now)
         post_line_failed(line=ln, on=on, actor=actor)
     payout_ids = [ln.payout_id for ln in lines]
-    claim_ids = [ln.payout.claim_id for ln in lines]
+    claim_ids = _benefit_claims(lines)
     claims_transition_many(claim_ids, ClaimStatus.PAYING, ClaimStatus.PAYMENT_FAILED,
                            actor=actor, reason="bank_failed")
     if requeue:
@@ -320,7 +342,7 @@ def _fail_lines(lines: list[PayoutLine], reasons: dict[int, str] | str, actor: A
                                actor=actor, reason="requeued")
         return
     Payout.objects.filter(pk__in=payout_ids).update(status=PayoutStatus.FAILED)
-    claims = {c.pk: c for c in Claim.objects.filter(pk__in=claim_ids)
+    claims = {c.pk: c for c in Claim.objects.filter(pk__in=[ln.payout.claim_id for ln in lines])
               .select_related("member", "product_version")}
     for ln in lines:
         claim_notice(claims[ln.payout.claim_id], "CLAIM_PAY_FAILED", f"payout-failed:{ln.pk}",
@@ -340,13 +362,14 @@ def _paid_lines(lines: list[tuple[PayoutLine, str]], actor: Any, *, on: datetime
     post_lines_paid(region=done[0].batch.fund_region, lines=done, on=on, actor=actor)
     Payout.objects.filter(pk__in=[ln.payout_id for ln in done]).update(
         status=PayoutStatus.PAID, paid_at=now)
-    claim_ids = [ln.payout.claim_id for ln in done]
-    claims_transition_many(claim_ids, ClaimStatus.PAYING, ClaimStatus.PAID, actor=actor,
-                           reason="bank_paid")
-    claims = {c.pk: c for c in Claim.objects.filter(pk__in=claim_ids)
+    claims_transition_many(_benefit_claims(done), ClaimStatus.PAYING, ClaimStatus.PAID,
+                           actor=actor, reason="bank_paid")
+    claims = {c.pk: c for c in Claim.objects.filter(pk__in=[ln.payout.claim_id for ln in done])
               .select_related("member", "product_version")}
     for ln in done:
-        claim_notice(claims[ln.payout.claim_id], "CLAIM_PAID", f"claim-paid:{ln.payout.claim_id}",
+        key = (f"claim-paid:{ln.payout.claim_id}" if ln.payout.kind == PayoutKind.BENEFIT
+               else f"topup-paid:{ln.payout_id}")
+        claim_notice(claims[ln.payout.claim_id], "CLAIM_PAID", key,
                      amount=yuan_text(ln.amount_fen), date=f"{on:%Y-%m-%d}",
                      card=card_tail(ln.account_no))
 
@@ -469,8 +492,9 @@ def _requeue(p: Payout, *, actor: Any, card: str, corrected: bool, reason: str) 
     payable again (R-11). The SMS key counts the payout's failed lines, so each requeue has
     its own message and a repeated call none."""
     Payout.objects.filter(pk=p.pk).update(status=PayoutStatus.PAYABLE)
-    claims_transition_many([p.claim_id], ClaimStatus.PAYMENT_FAILED, ClaimStatus.APPROVED,
-                           actor=actor, reason=reason)
+    if p.kind == PayoutKind.BENEFIT:
+        claims_transition_many([p.claim_id], ClaimStatus.PAYMENT_FAILED, ClaimStatus.APPROVED,
+                               actor=actor, reason=reason)
     event_record(action="payout.requeued", actor=actor, obj=p,
                  after={"claim": p.claim_id, "reason": reason[:100],
                         "card_corrected": corrected})
@@ -576,6 +600,17 @@ class Reconciliation:
         return not self.problems
 
 
+def _with_posting_key(payouts: Any) -> Any:
+    """Payouts annotated with the key of the posting that made each one owed."""
+    claim_id = Cast("claim_id", CharField())
+    return payouts.annotate(posting_key=Case(
+        When(kind=PayoutKind.TOP_UP, then=Concat(
+            Value("claim-topup:"), claim_id, Value(":"), Cast("assessment_id", CharField()),
+            output_field=CharField())),
+        default=Concat(Value("claim-payable:"), claim_id, output_field=CharField()),
+        output_field=CharField()))
+
+
 def payouts_reconcile(*, fund_region: Organisation,
                       as_of: datetime.date | None = None) -> Reconciliation:
     """Payout lines against the ledger for a fund region (the reconciliation report).
@@ -621,12 +656,13 @@ def payouts_reconcile(*, fund_region: Organisation,
         owed = int(payouts.filter(~Q(status__in=[PayoutStatus.SENT, PayoutStatus.PAID]))
                    .aggregate(s=Sum("amount_fen"))["s"] or 0)
     else:
-        # Owed then: approved by then, less what was in flight or paid then (a payout has at
-        # most one live line, and a failed line's amount is owed again).
-        approved = Transaction.objects.filter(
-            source_type="claims.claim", source_id=Cast(OuterRef("claim_id"), CharField()),
-            key__startswith="claim-payable:", business_date__lte=as_of)
-        owed = int(payouts.filter(Exists(approved)).aggregate(s=Sum("amount_fen"))["s"] or 0)
+        # Owed then: approved (or, for a top-up, decided) by then, less what was in flight or
+        # paid then (a payout has at most one live line, and a failed line's amount is owed
+        # again). Each payout's own posting: claim-payable:<claim>, claim-topup:<claim>:<a>.
+        approved = Transaction.objects.filter(key=OuterRef("posting_key"),
+                                              business_date__lte=as_of)
+        owed = int(_with_posting_key(payouts).filter(Exists(approved))
+                   .aggregate(s=Sum("amount_fen"))["s"] or 0)
         owed -= flight + paid
     twice = (lines.filter(was_paid).values("payout_id").annotate(n=Count("id"))
              .filter(n__gt=1).count())

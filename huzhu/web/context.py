@@ -19,6 +19,8 @@ MENU: list[tuple[str, str, Perm | None]] = [
     ("审核工作台", "claims:queue", Perm.REVIEW_CLAIMS),
     ("代办理赔", "claims:file_start", Perm.FILE_CLAIMS),
     ("代付批次", "payouts:index", Perm.MANAGE_PAYOUTS),
+    ("规则更正与追回", "claims:corrections", Perm.REVIEW_CLAIMS),
+    ("规则更正与追回", "claims:corrections", Perm.MANAGE_PAYOUTS),  # no role holds both
     ("未匹配结算数据", "claims:unmatched", Perm.MANAGE_UNITS),
     ("基金账务", "ledger:index", Perm.VIEW_LEDGER),
     ("操作日志", "web:event_list", Perm.VIEW_AUDIT),
