@@ -133,6 +133,22 @@ def _portable(exc: BaseException) -> BaseException:
         return RuntimeError(f"{type(exc).__name__}: {exc}\n{text}")
 
 
+# Database connections a forked child found in its memory: kept referenced (never closed or
+# collected) until the child leaves by os._exit, so no finaliser closes a socket it shares.
+_INHERITED: list[Any] = []
+
+
+def _forget_inherited_connections(connections: Any) -> None:
+    """Give a forked child connection slots of its own. The caller's connections were closed
+    before the fork, but another thread of the caller (a test's live server, say) may have
+    opened one since, in storage the child sees: two children would then talk over one
+    socket. The old storage is kept, not closed (closing would end the caller's session)."""
+    from asgiref.local import Local
+
+    _INHERITED.append(connections._connections)
+    connections._connections = Local(connections.thread_critical)
+
+
 def forked_in_order(parts: Sequence[Any], work: Any, *, window: int = 2) -> list[Any]:
     """``work(part, turn)`` for each part, each in a process of its own (forked: the parts
     and everything the caller holds are shared, not copied through a pipe) with its own
@@ -168,6 +184,7 @@ def forked_in_order(parts: Sequence[Any], work: Any, *, window: int = 2) -> list
             # What the parent made is the child's too but never garbage: the collector would
             # walk all of it (and copy every page it touches) each time it runs.
             gc.freeze()
+            _forget_inherited_connections(connections)
             try:
                 receive.close()
                 try:
