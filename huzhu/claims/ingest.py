@@ -206,6 +206,29 @@ def settlement_import_file(*, path_or_bytes: str | Path | bytes, file_name: str 
     return report
 
 
+def settlement_ingest_counted(tally: Any, errors: list[SettlementError], *, record: Any,
+                              record_no: int, **kwargs: Any) -> None:
+    """:func:`settlement_ingest` for one record of a delivery: its outcome counted on ``tally``
+    (``created``, ``versions``, ``unchanged``, ``matched``), its refusal appended to
+    ``errors`` with its record number."""
+    try:
+        result = settlement_ingest(record=record, record_no=record_no, **kwargs)
+    except SettlementError as exc:
+        errors.append(exc)
+        return
+    except DomainError as exc:
+        setl_id = str(record.get("setl_id", "")) if isinstance(record, dict) else ""
+        errors.append(SettlementError("", exc.message, record_no, setl_id))
+        return
+    if result.outcome == CREATED:
+        tally.created += 1
+    elif result.outcome == VERSION:
+        tally.versions += 1
+    else:
+        tally.unchanged += 1
+    tally.matched += result.outcome != UNCHANGED and result.settlement.member_id is not None
+
+
 def _import_one_by_one(report: ImportReport, items: list[tuple[int, Any]], *, actor: Any,
                        region: Organisation, batch: SettlementImport,
                        as_of: datetime.date | None) -> None:
@@ -215,22 +238,9 @@ def _import_one_by_one(report: ImportReport, items: list[tuple[int, Any]], *, ac
             item.record = n
             report.errors.append(item)
             continue
-        try:
-            result = settlement_ingest(record=item, actor=actor, source=SettlementSource.FILE,
-                                       fund_region=region, batch=batch, record_no=n, as_of=as_of)
-        except SettlementError as exc:
-            report.errors.append(exc)
-            continue
-        except DomainError as exc:
-            report.errors.append(SettlementError("", exc.message, n, str(item.get("setl_id", ""))))
-            continue
-        if result.outcome == CREATED:
-            report.created += 1
-        elif result.outcome == VERSION:
-            report.versions += 1
-        else:
-            report.unchanged += 1
-        report.matched += result.outcome != UNCHANGED and result.settlement.member_id is not None
+        settlement_ingest_counted(report, report.errors, record=item, record_no=n, actor=actor,
+                                  source=SettlementSource.FILE, fund_region=region, batch=batch,
+                                  as_of=as_of)
 
 
 def _import_bulk(report: ImportReport, items: list[tuple[int, Any]], *, actor: Any,

@@ -17,12 +17,11 @@ from django.utils import timezone
 
 from huzhu.audit.services import event_record
 from huzhu.bulk import Turn, among, forked_in_order, insert_rows, reserve_ids
-from huzhu.errors import DomainError
 from huzhu.members.models import Member
 from huzhu.organisations.models import Organisation
 from huzhu.pii.crypto import blind_index, cipher
 
-from .ingest import UNCHANGED, VERSION, local_tz, settlement_ingest
+from .ingest import local_tz, settlement_ingest_counted
 from .models import AMOUNT_FIELDS, Settlement
 from .settlement_format import SettlementError, content_hash, parse_record, raw_text
 
@@ -98,24 +97,9 @@ def settlements_ingest_many(records: list[dict[str, Any]], *, actor: Any, fund_r
         errors.extend(SettlementError(*e) for e in refused)
     for i in sorted(later):
         report.slow += 1
-        raw = records[i]
-        try:
-            result = settlement_ingest(record=raw, actor=actor, source=source,
-                                       fund_region=fund_region, batch=batch, record_no=i + 1,
-                                       as_of=as_of)
-        except SettlementError as exc:
-            errors.append(exc)
-            continue
-        except DomainError as exc:
-            errors.append(SettlementError("", exc.message, i + 1, _setl_key(raw)))
-            continue
-        if result.outcome == VERSION:
-            report.versions += 1
-        elif result.outcome == UNCHANGED:
-            report.unchanged += 1
-        else:
-            report.created += 1
-        report.matched += result.outcome != UNCHANGED and result.settlement.member_id is not None
+        settlement_ingest_counted(report, errors, record=records[i], record_no=i + 1,
+                                  actor=actor, source=source, fund_region=fund_region,
+                                  batch=batch, as_of=as_of)
     report.errors = sorted(errors, key=lambda e: e.record)
     if batch is not None:  # the file's import reports itself (settlement_import_file)
         return report
