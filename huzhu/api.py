@@ -6,6 +6,8 @@ Errors are translated to HTTP here and only here (STYLE §10 rule 14), all with 
 
 from __future__ import annotations
 
+import logging
+import traceback
 from pathlib import Path
 from typing import Any
 
@@ -19,9 +21,12 @@ from ninja.openapi.docs import DocsBase
 from ninja.renderers import JSONRenderer
 
 from huzhu.accounts.api import AUTH
-from huzhu.errors import DomainError, NeedsConfirmation, NotAllowed
+from huzhu.errors import Conflict, DomainError, NeedsConfirmation, NotAllowed
 from huzhu.idempotency.hooks import HEADER as IDEMPOTENCY_HEADER
 from huzhu.idempotency.hooks import KeyRefused, key_claim, key_settle
+from huzhu.web.request_context import current_request_meta
+
+_log = logging.getLogger("huzhu.api")
 
 DESCRIPTION = """
 组织、参保单位、会员的读取、新建与修改。
@@ -126,6 +131,8 @@ def _domain_error(request: HttpRequest, exc: DomainError) -> HttpResponse:
         return _error(request, 409, exc.message, exc.code, exc.field_errors, exc.warnings)
     if isinstance(exc, NotAllowed):
         return _error(request, 403, exc.message, exc.code)
+    if isinstance(exc, Conflict):
+        return _error(request, 409, exc.message, exc.code, exc.field_errors)
     return _error(request, 400, exc.message, exc.code, exc.field_errors)
 
 
@@ -224,6 +231,17 @@ def _invalid(request: HttpRequest, exc: ValidationError) -> HttpResponse:
             _validation_message(error))
     summary = "；".join(f"{name}：{'、'.join(msgs)}" for name, msgs in fields.items())
     return _error(request, 422, f"请求格式不符：{summary}", "validation", fields)
+
+
+@api.exception_handler(Exception)
+def _server_error(request: HttpRequest, exc: Exception) -> HttpResponse:
+    """Anything unforeseen: logged with its request number (the exception's type and place,
+    never the request's data), answered with the documented error body, never a page."""
+    request_id = current_request_meta().get("request_id", "")
+    _log.error("接口内部错误 %s（请求编号 %s）\n%s", type(exc).__name__, request_id,
+               "".join(traceback.format_tb(exc.__traceback__)))
+    return _error(request, 500, f"服务器内部错误，请稍后重试；如仍出现请联系管理员（请求编号 {request_id}）",
+                  "server_error")
 
 
 from huzhu.accounts.api import router as accounts_router  # noqa: E402

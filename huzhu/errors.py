@@ -32,3 +32,9 @@ class NeedsConfirmation(DomainError):
 
 class NotAllowed(DomainError):
     code = "not_allowed"
+
+
+class Conflict(DomainError):
+    """The request clashes with what exists (a second claim on one stay): answered 409."""
+
+    code = "conflict"

@@ -4,7 +4,12 @@
 (南宁示范机械厂), whose agent is 李四 and whose members are 张三 and 陈八. 王五 reviews for the
 青秀区 county union. 柳州 → 城中区 holds unit B with member 孙七; 赵六 works for the 柳州 city
 union and must see none of 南宁's units or members. 钱九 is the association's finance officer at
-the province; 周审计, 吴安全 and 郑系统 are the three separated administrators.
+the province; 周审计, 吴安全 and 郑系统 are the three separated administrators. ``bureau`` is the
+medical insurance bureau's interface account of the 广西 fund region.
+
+A second fund region, 北海 (a city pooling its own fund under the province), holds unit C
+(北海港务公司) with member 周十; ``bureau_b`` is its bureau interface, 冯出纳 its finance officer
+and 蒋县 a county clerk of its 海城区.
 """
 
 from __future__ import annotations
@@ -43,6 +48,14 @@ class World:
     security: Any
     sysadmin: Any
     agent_record: Any
+    bureau: Any
+    region_b: Any
+    county_rb: Any
+    unit_c: Any
+    zhoushi: Any
+    bureau_b: Any
+    finance_b: Any
+    clerk_b: Any
 
     def ids(self) -> dict[str, str]:
         return {
@@ -55,6 +68,7 @@ class World:
 ZHANGSAN_ID = resident_id("450103", datetime.date(1980, 5, 17), 31)
 CHENBA_ID = resident_id("450103", datetime.date(1990, 2, 8), 42)
 SUNQI_ID = resident_id("450202", datetime.date(1975, 11, 30), 13)
+ZHOUSHI_ID = resident_id("450502", datetime.date(1985, 7, 1), 27)
 
 
 def build_world() -> World:
@@ -87,6 +101,16 @@ def build_world() -> World:
         name="孙七", id_number=SUNQI_ID, phone="13712345678", bank_card=bank_card(4455),
         unit=unit_b))
     agent_record = agent_create(actor=None, unit=unit_a, name="李四", phone="13612345678")
+    region_b = org_create(actor=None, name="北海市总工会", kind=OrgKind.CITY, parent=province,
+                          is_fund_region=True)
+    county_rb = org_create(actor=None, name="海城区总工会", kind=OrgKind.COUNTY, parent=region_b)
+    grassroots_rb = org_create(actor=None, name="海城区企业基层工会", kind=OrgKind.GRASSROOTS,
+                               parent=county_rb)
+    unit_c = unit_create(actor=None, name="北海港务公司", uscc=social_credit_code("450502", 3),
+                         organisation=grassroots_rb)
+    zhoushi = member_create(actor=None, data=MemberInput(
+        name="周十", id_number=ZHOUSHI_ID, phone="13512345678", bank_card=bank_card(7788),
+        unit=unit_c))
 
     def user(username: str, role: str, **kw: Any) -> Any:
         return User.objects.create_user(username=username, password=PASSWORD, role=role, **kw)
@@ -104,6 +128,14 @@ def build_world() -> World:
         security=user("wu", Role.SECURITY_ADMIN, organisation=province, display_name="吴安全"),
         sysadmin=user("zheng", Role.SYSTEM_ADMIN, organisation=province, display_name="郑系统"),
         agent_record=agent_record,
+        bureau=user("bureau-gx", Role.BUREAU_INTERFACE, organisation=province,
+                    display_name="广西医保数据接口"),
+        region_b=region_b, county_rb=county_rb, unit_c=unit_c, zhoushi=zhoushi,
+        bureau_b=user("bureau-bh", Role.BUREAU_INTERFACE, organisation=region_b,
+                      display_name="北海医保数据接口"),
+        finance_b=user("fengchuna", Role.FINANCE, organisation=region_b, display_name="冯出纳"),
+        clerk_b=user("jiangxian", Role.COUNTY_STAFF, organisation=county_rb,
+                     display_name="蒋县"),
     )
 
 

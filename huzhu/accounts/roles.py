@@ -21,6 +21,9 @@ class Role(models.TextChoices):
     COUNTY_STAFF = "county_staff", "县级工会经办"
     AGENT = "agent", "单位经办人"
     MEMBER = "member", "会员"
+    # The medical insurance bureau's machine account of one fund region: pushes that region's
+    # settlements through the API, and nothing else.
+    BUREAU_INTERFACE = "bureau_interface", "医保数据接口"
 
 
 class Perm(StrEnum):
@@ -41,6 +44,7 @@ class Perm(StrEnum):
     FILE_CLAIMS = "claims.file_claim"
     REVIEW_CLAIMS = "claims.review_claim"
     MANAGE_PAYOUTS = "payouts.manage_batch"
+    RECEIVE_SETTLEMENTS = "claims.receive_settlement"
 
 
 _BUSINESS_READ = {Perm.VIEW_ORGS, Perm.VIEW_UNITS, Perm.VIEW_MEMBERS}
@@ -64,6 +68,7 @@ ROLE_PERMISSIONS: dict[str, frozenset[Perm]] = {
     Role.AGENT: frozenset({Perm.VIEW_UNITS, Perm.VIEW_MEMBERS, Perm.MANAGE_MEMBERS,
                            Perm.FILE_CLAIMS}),
     Role.MEMBER: frozenset({Perm.VIEW_MEMBERS, Perm.FILE_CLAIMS}),
+    Role.BUREAU_INTERFACE: frozenset({Perm.RECEIVE_SETTLEMENTS}),
 }
 
 # Which roles each administrator may assign; nobody may assign the role they hold.
@@ -72,6 +77,9 @@ ASSIGNABLE_BY: dict[str, frozenset[str]] = {
         r for r in Role.values if r not in {Role.SECURITY_ADMIN}
     ),
 }
+
+# Accounts of machines, not people: no password, no pages, an API token only.
+MACHINE_ROLES = frozenset({Role.BUREAU_INTERFACE})
 
 STAFF_ROLES = frozenset(
     {Role.REVIEWER, Role.FINANCE, Role.CITY_STAFF, Role.COUNTY_STAFF,

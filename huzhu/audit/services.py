@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,6 +18,38 @@ from huzhu.web.request_context import current_request_meta
 from .models import ChainHead, Event
 
 GENESIS = "0" * 64
+
+_buffer = threading.local()
+
+
+@contextmanager
+def events_last() -> Iterator[None]:
+    """Hold the events recorded inside the block and append them when it ends, so that the
+    event chain's head is the last lock the enclosing transaction takes (docs/adr/0008: the
+    lock order). Use inside ``transaction.atomic()``; nested uses join the outermost; an
+    exception drops the held events with the transaction."""
+    if getattr(_buffer, "rows", None) is not None:
+        yield
+        return
+    _buffer.rows = []
+    try:
+        yield
+        rows = _buffer.rows
+    finally:
+        _buffer.rows = None
+    events_record_many(rows)
+
+
+def atomic_events() -> Any:
+    """``transaction.atomic()`` whose events are appended when it ends (:func:`events_last`);
+    as a context manager or a decorator (``@atomic_events()``)."""
+    return _atomic_events()
+
+
+@contextmanager
+def _atomic_events() -> Iterator[None]:
+    with transaction.atomic(), events_last():
+        yield
 
 
 def _canonical(event: Event) -> bytes:
@@ -54,8 +88,9 @@ def event_record(
     outcome: str = "ok",
     org_path: str = "",
     actor_label: str = "",
-) -> Event:
-    """Append one event to the chain, inside the caller's transaction when there is one.
+) -> Event | None:
+    """Append one event to the chain, inside the caller's transaction when there is one
+    (inside :func:`events_last`: when that block ends, and ``None`` is returned).
 
     Callers pass only masked or non-personal values in ``before``/``after``.
     """
@@ -63,6 +98,12 @@ def event_record(
         object_type = object_type or obj._meta.label_lower
         object_id = object_id or str(obj.pk)
         org_path = org_path or getattr(obj, "org_path", "") or getattr(obj, "path", "")
+    held = getattr(_buffer, "rows", None)
+    if held is not None:
+        held.append({"action": action, "actor": actor, "actor_label": actor_label,
+                     "object_type": object_type, "object_id": object_id, "org_path": org_path,
+                     "before": before, "after": after, "outcome": outcome})
+        return None
     meta = current_request_meta()
     actor_id = getattr(actor, "pk", None) if actor is not None else None
     if actor is not None and not actor_label:
@@ -107,7 +148,8 @@ def events_record_many(rows: list[dict[str, Any]], *, actor: Any = None) -> None
     most of the cost at 100,000 claims).
 
     Each row gives ``action``, ``object_type``, ``object_id``, ``org_path`` and optionally
-    ``before``/``after`` (masked or non-personal values only).
+    ``before``/``after`` (masked or non-personal values only), ``outcome``, and ``actor`` /
+    ``actor_label`` when not the call's ``actor``.
     """
     from types import SimpleNamespace
 
@@ -128,18 +170,23 @@ def events_record_many(rows: list[dict[str, Any]], *, actor: Any = None) -> None
         out = []
         for r in rows:
             seq += 1
+            row_actor_id, row_label = actor_id, label
+            if "actor" in r:
+                row_actor_id = getattr(r["actor"], "pk", None)
+                row_label = (r.get("actor_label") or getattr(r["actor"], "username", "")
+                             or (str(r["actor"]) if r["actor"] is not None else ""))[:150]
             # The stored JSON text, read back, is what the hash must cover.
             before_text = json.dumps(r["before"], ensure_ascii=False) if r.get("before") else None
             after_text = json.dumps(r["after"], ensure_ascii=False) if r.get("after") else None
             event = SimpleNamespace(
-                seq=seq, created_at=now, actor_id=actor_id, actor_label=label,
+                seq=seq, created_at=now, actor_id=row_actor_id, actor_label=row_label,
                 org_path=r.get("org_path", ""), action=r["action"],
                 object_type=r.get("object_type", ""), object_id=str(r.get("object_id", "")),
                 before=json.loads(before_text) if before_text else r.get("before"),
                 after=json.loads(after_text) if after_text else r.get("after"),
                 outcome=r.get("outcome", "ok"), request_id=request_id, ip=ip, prev_hash=prev)
             prev = event_hash(event)  # type: ignore[arg-type]
-            out.append((seq, stored_now, actor_id, label, event.org_path, event.action,
+            out.append((seq, stored_now, row_actor_id, row_label, event.org_path, event.action,
                         event.object_type, event.object_id, before_text, after_text,
                         event.outcome, request_id, ip, event.prev_hash, prev))
         insert_rows(Event, EVENT_COLS, out)

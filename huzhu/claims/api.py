@@ -18,7 +18,6 @@ from huzhu.accounts.api import StrictSchema, error_responses
 from huzhu.accounts.roles import Perm, Role
 from huzhu.errors import DomainError
 from huzhu.members.access import member_get_for_user
-from huzhu.organisations.access import staff_path
 
 from .access import claim_get_for_user, claims_visible_to
 from .ingest import CREATED, settlement_ingest
@@ -37,15 +36,17 @@ class PushOut(Schema):
 
 
 @router.post("/settlements", response={200: PushOut, 201: PushOut,
-                                       **error_responses(400, 403)},
+                                       **error_responses(400, 403, 500)},
              summary="推送一条医保结算记录")
 def settlement_push_api(request: HttpRequest, record: dict[str, Any] = Body(...)) -> Status:  # noqa: B008
     """Push one settlement record (the national platform's ``setlinfo`` field names, amounts
     in yuan). The same record again answers 200 and changes nothing; a corrected record (same
     ``setl_id``) becomes the next version and its claims are assessed again. Products paid
-    without an application (免申即享) get their claims at once."""
-    if staff_path(request.user) is None or not request.user.can(Perm.MANAGE_MEMBERS):
-        raise HttpError(403, "无权推送结算数据")
+    without an application (免申即享) get their claims at once.
+
+    Only the bureau interface's account of a fund region may push, and only for its region:
+    the member is looked for among that region's members (one of another region answers as
+    an unknown ID number does), and a ``setl_id`` another region sent is refused."""
     try:
         result = settlement_ingest(record=record, actor=request.user)
     except SettlementError as exc:
@@ -118,7 +119,7 @@ def claim_out(c: Claim) -> dict[str, Any]:
     }
 
 
-@router.post("", response={201: ClaimOut, **error_responses(400, 403, 404)},
+@router.post("", response={201: ClaimOut, **error_responses(400, 403, 404, 409)},
              summary="申请理赔")
 def claim_file_api(request: HttpRequest, body: FileIn) -> Status:
     """File a claim on a member's settlement for one product; it is assessed and screened at

@@ -12,9 +12,9 @@ from __future__ import annotations
 import datetime
 from typing import Any
 
-from django.db import transaction
 from django.db.models import F
 
+from huzhu.audit.services import atomic_events
 from huzhu.ledger.services import local_today
 from huzhu.members.models import Member
 
@@ -47,7 +47,7 @@ def claim_refuse(claim: Claim, *, actor: Any, reason_code: str, reason_zh: str,
     return claim
 
 
-@transaction.atomic
+@atomic_events()
 def claim_grant(claim: Claim, *, actor: Any = None, reason: str = "",
                 as_of: datetime.date | None = None, on: datetime.date | None = None) -> Claim:
     """Approve ``claim`` (SUBMITTED or IN_REVIEW) and owe its payable; see the module text."""

@@ -9,9 +9,9 @@ from __future__ import annotations
 import datetime
 from typing import Any
 
-from django.db import transaction
 from django.utils import timezone
 
+from huzhu.audit.services import atomic_events
 from huzhu.enrollment.models import Enrollment
 from huzhu.products.services import product_rules
 from huzhu.rules import scalar
@@ -152,7 +152,7 @@ def claim_assess(claim: Claim, *, as_of: datetime.date | None = None) -> Assessm
     product = product_rules(claim.product_version)
     result = scalar.assess(facts, product, usage, as_of)
     lines = [line_doc(ln) for ln in result.lines]
-    with transaction.atomic():
+    with atomic_events():
         row = Assessment.objects.create(
             claim=claim, settlement=settlement, product_version=claim.product_version,
             payable_fen=result.payable_fen, lines=lines, reasons=reason_codes(lines),

@@ -19,9 +19,10 @@ from functools import partial
 from typing import Any, NamedTuple
 
 from django.db import connection, transaction
+from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
-from huzhu.audit.services import events_record_many
+from huzhu.audit.services import events_last, events_record_many
 from huzhu.bulk import Turn, among, forked_in_order, insert_rows, pg_array, reserve_ids
 from huzhu.enrollment.models import Enrollment, EnrollmentStatus
 from huzhu.ledger.bulk import Posting, ledger_post_many
@@ -36,7 +37,7 @@ from huzhu.rules import scalar
 from huzhu.rules.model import BenefitUsage, ClaimFacts, Usage
 
 from .assess import line_doc, membership_years, reason_codes, trace_doc, usage_add, usage_doc
-from .ingest import local_tz
+from .intake import local_tz
 from .models import (
     AMOUNT_FIELDS,
     Assessment,
@@ -45,6 +46,7 @@ from .models import (
     ClaimSource,
     MemberPeriodUsage,
     Settlement,
+    SettlementDecision,
 )
 from .notify import card_tail, yuan_text
 from .postings import payable_accounts, payable_key
@@ -100,7 +102,7 @@ ASSESSED_AMOUNTS = tuple(n for n in AMOUNT_FIELDS if n != "hosp_part_amt")
 
 def _settlements(ids: list[int]) -> list[_Setl]:
     out = []
-    for row in (Settlement.objects.filter(among(Settlement, "id", ids), is_current=True, member__isnull=False)
+    for row in (Settlement.objects.filter(among(Settlement, "id", ids)).filter(PENDING)
                 .order_by("member_id", "enddate", "id").values_list(*SETL_FIELDS)):
         # Settlement.amounts() leaves out absent (NULL) 4101 fields; so does this.
         amounts = {n: v for n, v in zip(ASSESSED_AMOUNTS, row[10:], strict=True)
@@ -178,21 +180,29 @@ PAYOUT_COLS = ("claim_id", "kind", "member_id", "amount_fen", "status", "org_pat
                "fund_region_id", "created_at", "paid_at")
 
 
-def claims_process_many(settlement_ids: list[int], *, actor: Any = None,
-                        as_of: datetime.date | None = None) -> dict[str, int]:
-    """Create, assess, check and decide the automatic claims (免申即享) of many matched
-    settlements; return the count per resulting status.
+def settlements_decide(settlement_ids: list[int], *, actor: Any = None,
+                       as_of: datetime.date | None = None) -> dict[str, int]:
+    """Decide the matched current settlements among ``settlement_ids`` that have no decision
+    yet (work a delivery owes, or a crash left): their automatic claims (免申即享) created,
+    assessed, checked and decided, approved ones granted (usage row, payable, payout, SMS),
+    refused ones told; a new version's claims assessed again. Each settlement is marked
+    decided in the same transaction as its claims, so a re-run finishes what a crash cut
+    short and never doubles. Returns the automatic claims made, by status.
 
-    The same meaning as :func:`huzhu.claims.services.claim_file` with ``source=auto`` for
-    each: approved claims are granted exactly as :func:`huzhu.claims.approval.claim_grant`
-    grants one (usage row, payable, payout, SMS), refused ones get their SMS."""
-    policies = {p.product_code: p for p in ClaimPolicy.objects.filter(auto_claim=True)}
+    The one road for a push of one record and for a delivery of 100,000: parts of whole
+    members (on PostgreSQL, two at a time in forked processes)."""
     counts: dict[str, int] = defaultdict(int)
-    if not policies:
-        return counts
-    as_of = as_of or timezone.localdate()
+    pending = _pending(settlement_ids)
+    if not pending:
+        return {}
+    corrected = set(Settlement.objects.filter(among(Settlement, "id", pending)).filter(
+        Exists(Claim.objects.filter(setl_id=OuterRef("setl_id")))).values_list("id", flat=True))
+    for pk in sorted(corrected):
+        _reassess_corrected(pk, actor=actor, as_of=as_of)
+    policies = {p.product_code: p for p in ClaimPolicy.objects.filter(auto_claim=True)}
+    as_of = as_of or local_today()
     versions = {v.pk: v for v in ProductVersion.objects.filter(code__in=policies)}
-    parts = _member_parts(settlement_ids, CHUNK * 2)
+    parts = _member_parts(pending, CHUNK * 2)
     args = (policies, versions, actor, as_of)
     if len(parts) > 1 and connection.vendor == "postgresql" and not connection.in_atomic_block:
         for part_counts in forked_in_order(parts, partial(_forked_chunk, args=args)):
@@ -204,6 +214,39 @@ def claims_process_many(settlement_ids: list[int], *, actor: Any = None,
     return dict(counts)
 
 
+PENDING = Q(decided_at__isnull=True, is_current=True, member__isnull=False)
+
+
+def _pending(settlement_ids: list[int]) -> list[int]:
+    """Those of ``settlement_ids`` still owed a decision, in the order given."""
+    out: set[int] = set()
+    for start in range(0, len(settlement_ids), 50_000):
+        out.update(Settlement.objects.filter(
+            among(Settlement, "id", settlement_ids[start:start + 50_000])).filter(PENDING)
+            .values_list("id", flat=True))
+    return [pk for pk in dict.fromkeys(settlement_ids) if pk in out]
+
+
+def settlements_pending(limit: int | None = None) -> list[int]:
+    """Every settlement still owed a decision (oldest first): what the worker finishes."""
+    qs = Settlement.objects.filter(PENDING).order_by("id").values_list("id", flat=True)
+    return list(qs[:limit] if limit else qs)
+
+
+def _reassess_corrected(pk: int, *, actor: Any, as_of: datetime.date | None) -> None:
+    """A new version of a settlement with claims: the claims assessed again, under the
+    member's lock first and with the events last (docs/adr/0008). Its automatic claims for
+    products not yet claimed, and its decision, follow in the parts."""
+    from .services import claims_on_corrected_settlement
+
+    with transaction.atomic(), events_last():
+        s = Settlement.objects.get(pk=pk)
+        Member.objects.select_for_update().filter(pk=s.member_id).first()
+        if not Settlement.objects.filter(PENDING, pk=pk).exists():
+            return  # decided meanwhile
+        claims_on_corrected_settlement(s, actor=actor)
+
+
 def _member_parts(settlement_ids: list[int], size: int) -> list[list[int]]:
     """The matched current settlements among ``settlement_ids`` in parts of about ``size``,
     each member's settlements all in one part: no two parts lock the same member or usage
@@ -212,8 +255,8 @@ def _member_parts(settlement_ids: list[int], size: int) -> list[list[int]]:
     last = None
     for start in range(0, len(settlement_ids), 50_000):
         rows = (Settlement.objects.filter(
-            among(Settlement, "id", settlement_ids[start:start + 50_000]), is_current=True,
-            member__isnull=False).values_list("member_id", "id"))
+            among(Settlement, "id", settlement_ids[start:start + 50_000])).filter(PENDING)
+            .values_list("member_id", "id"))
         for member_id, pk in sorted(rows):
             if len(parts[-1]) >= size and member_id != last:
                 parts.append([])
@@ -298,28 +341,38 @@ def _process_chunk(ids: list[int], policies: dict, versions: dict, actor: Any,
         return entry[region_id]
 
     setls = _settlements(ids)
+    if not setls:
+        return
     member_ids = sorted({s.member_id for s in setls})
-    covers = _covers(member_ids, policies)
+    covers = _covers(member_ids, policies) if policies else {}
     plan = []
     for s in setls:
         for e in covers.get(s.member_id, ()):
             if e.period.coverage_start <= s.begndate <= e.period.coverage_end:
                 plan.append((s, e))
-    if not plan:
-        return
-    member_ids = sorted({s.member_id for s, _ in plan})
     now = timezone.now()
     today = local_today()
     actor_id = getattr(actor, "pk", None)
     with transaction.atomic():
         usage_rows = _lock(member_ids, sorted({(s.member_id, e.code, e.period.pk)
                                                for s, e in plan}))
-        # Read under the locks: what is already claimed and granted can no longer move.
+        # Read under the locks: which are still owed a decision, and what is already claimed
+        # and granted, can no longer move.
+        still = set(Settlement.objects.filter(
+            among(Settlement, "id", [s.pk for s in setls])).filter(PENDING)
+            .values_list("id", flat=True))
         done = set(Claim.objects.filter(
             among(Claim, "setl_id", [s.setl_id for s, _ in plan], "text"))
                    .values_list("setl_id", "product_code"))
-        plan = [(s, e) for s, e in plan if (s.setl_id, e.code) not in done]
+        covered = {s.pk for s, _ in plan}
+        plan = [(s, e) for s, e in plan if s.pk in still and (s.setl_id, e.code) not in done]
+        made = {s.pk for s, _ in plan}
+        _mark_decided(still, made=made, covered=covered, now=now)
         if not plan:
+            if before_write is not None:
+                before_write()
+            if before_commit is not None:
+                before_commit()
             return
         members = {row[0]: row for row in Member.objects.filter(among(Member, "id", member_ids)).values_list(
             "id", "gender", "birth_date", "is_union_member", "org_path", "fund_region_id",
@@ -397,6 +450,10 @@ def _process_chunk(ids: list[int], policies: dict, versions: dict, actor: Any,
                                 _dumps(reasons), _dumps(trace_doc(result)),
                                 _dumps(usage_doc(before)), result.input_hash, as_of, "scalar",
                                 now))
+            events.append({"action": "claim.filed", "object_type": "claims.claim",
+                           "object_id": str(cid), "org_path": path,
+                           "after": {"setl_id": s.setl_id, "product": code,
+                                     "source": str(ClaimSource.AUTO)}})
             events.append({"action": "claim.transition", "object_type": "claims.claim",
                            "object_id": str(cid), "org_path": path,
                            "before": {"status": str(ClaimStatus.SUBMITTED)},
@@ -420,6 +477,19 @@ def _process_chunk(ids: list[int], policies: dict, versions: dict, actor: Any,
         events_record_many(events, actor=actor)
         if before_commit is not None:
             before_commit()
+
+
+def _mark_decided(ids: set[int], *, made: set[int], covered: set[int],
+                  now: datetime.datetime) -> None:
+    """Settlements ``ids`` decided now: with claims made, already claimed, or not covered by
+    any automatic product."""
+    groups = {SettlementDecision.CLAIMS: ids & made,
+              SettlementDecision.CLAIMED: (ids & covered) - made,
+              SettlementDecision.NOT_COVERED: ids - covered}
+    for what, pks in groups.items():
+        if pks:
+            Settlement.objects.filter(among(Settlement, "id", sorted(pks))).update(
+                decided_at=now, decision=what)
 
 
 class _Gate:

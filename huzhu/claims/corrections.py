@@ -24,13 +24,13 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError
 from django.db.models import Exists, OuterRef, QuerySet
 from django.db.models import F as Field
 from django.utils import timezone
 
 from huzhu.accounts.roles import Perm
-from huzhu.audit.services import event_record
+from huzhu.audit.services import atomic_events, event_record
 from huzhu.enrollment.models import Enrollment
 from huzhu.errors import DomainError, NotAllowed
 from huzhu.ledger.services import local_today
@@ -96,7 +96,7 @@ def _reason(text: str, message: str) -> str:
     return text[:300]
 
 
-@transaction.atomic
+@atomic_events()
 def correction_decide(*, claim: Claim, assessment: Assessment, actor: Any, kind: str,
                       reason: str = "", on: datetime.date | None = None) -> CorrectionDecision:
     """Decide one rule correction of a granted claim (see the module text). Validates its
@@ -153,7 +153,7 @@ def _record(claim: Claim, a: Assessment, actor: Any, **fields: Any) -> Correctio
             for r in (claim.risk or [])]
     Claim.objects.filter(pk=claim.pk).update(risk=risk)
     try:
-        with transaction.atomic():
+        with atomic_events():
             return CorrectionDecision.objects.create(
                 claim=claim, assessment=a, was_fen=fields["was"], new_fen=a.payable_fen,
                 amount_fen=fields["amount"], kind=fields["kind"], limited=fields["limited"],
@@ -201,7 +201,7 @@ def _locked(recovery: Recovery) -> Recovery:
             .select_related("claim__fund_region", "claim__period").get(pk=recovery.pk))
 
 
-@transaction.atomic
+@atomic_events()
 def recovery_received(*, recovery: Recovery, actor: Any, received_on: datetime.date,
                       bank_ref: str) -> Recovery:
     """Finance records the money back in the fund's account (已追回): Dr 1002 / Cr 1231."""
@@ -227,7 +227,7 @@ def recovery_received(*, recovery: Recovery, actor: Any, received_on: datetime.d
     return r
 
 
-@transaction.atomic
+@atomic_events()
 def recovery_write_off_propose(*, recovery: Recovery, actor: Any, reason: str) -> Recovery:
     """The maker's step of a write-off (核销): a finance officer proposes it with a reason."""
     _need(actor, Perm.MANAGE_PAYOUTS, "申请核销")
@@ -243,7 +243,7 @@ def recovery_write_off_propose(*, recovery: Recovery, actor: Any, reason: str) -
     return r
 
 
-@transaction.atomic
+@atomic_events()
 def recovery_write_off_approve(*, recovery: Recovery, actor: Any,
                                on: datetime.date | None = None) -> Recovery:
     """The checker's step: another finance officer approves the write-off: Dr 5101 / Cr 1231."""

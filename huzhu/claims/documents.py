@@ -12,9 +12,8 @@ from pathlib import Path
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
 
-from huzhu.audit.services import event_record
+from huzhu.audit.services import atomic_events, event_record
 from huzhu.errors import DomainError
 from huzhu.pii.crypto import cipher
 
@@ -64,7 +63,7 @@ def _path(storage_name: str) -> Path:
     return Path(settings.DOCUMENTS_DIR) / storage_name[:2] / storage_name
 
 
-@transaction.atomic
+@atomic_events()
 def documents_add(*, claim: Claim, files: list[tuple[str, str, bytes]], actor: Any
                   ) -> list[ClaimDocument]:
     """Add ``(kind, file name, bytes)`` documents to a claim; all or none. The same content

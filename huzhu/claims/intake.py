@@ -1,8 +1,14 @@
-"""The intake of a large settlement delivery (a file of ``BULK_FROM`` records or more): the
-validation, versions and matching of :func:`huzhu.claims.ingest.settlement_ingest`, done per
-part in memory and written by COPY (PostgreSQL) / executemany (SQLite); on PostgreSQL outside a
-transaction, two parts at a time in forked processes. Their automatic claims are then made by
-:func:`huzhu.claims.bulk.claims_process_many`. See docs/adr/0004.
+"""Settlement records in: the one road for a push of one record, a file of three and a
+delivery of 100,000 (docs/adr/0004, 0008).
+
+:func:`settlements_receive` checks who delivers for which fund region, validates each record,
+stores it (new ``setl_id``: set-wise by COPY, in parts; a ``setl_id`` stored before or
+repeated in the delivery: one by one, in record order, under that ``setl_id``'s row lock, as a
+new version or nothing when unchanged), matches it to a member of that fund region only, and
+writes one ``settlement.received`` event per stored row. It then decides every matched
+current settlement of the delivery still without a decision
+(:func:`huzhu.claims.bulk.settlements_decide`): those just stored and those a crash left
+undecided, so a re-run repairs and never doubles.
 """
 
 from __future__ import annotations
@@ -12,36 +18,81 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
-from huzhu.audit.services import event_record
+from huzhu.accounts.roles import Perm
+from huzhu.audit.services import events_record_many
 from huzhu.bulk import Turn, among, forked_in_order, insert_rows, reserve_ids
+from huzhu.errors import DomainError, NotAllowed
 from huzhu.members.models import Member
 from huzhu.organisations.models import Organisation
 from huzhu.pii.crypto import blind_index, cipher
 
-from .ingest import local_tz, settlement_ingest_counted
 from .models import AMOUNT_FIELDS, Settlement
 from .settlement_format import SettlementError, content_hash, parse_record, raw_text
 
 PART = 5000  # records a part
+CREATED, VERSION, UNCHANGED = "created", "version", "unchanged"
+OUTCOME_ZH = {CREATED: "新增", VERSION: "更正（新版本）", UNCHANGED: "重复（未改变）"}
+
+
+def local_tz() -> Any:
+    from huzhu.clock import BEIJING
+
+    return BEIJING
+
+
+def receiving_region(actor: Any, fund_region: Organisation | None = None) -> Organisation:
+    """The fund region a delivery is received for, checked against who delivers it.
+
+    A user delivers only with the permission to receive settlements (the bureau interface's
+    machine account of a fund region) and only for their own fund region; without a user (a
+    command run by the operator), the region given, or the only fund region there is."""
+    if actor is not None and getattr(actor, "pk", None) is not None:
+        if not actor.can(Perm.RECEIVE_SETTLEMENTS):
+            raise NotAllowed("无权报送医保结算数据（须使用本统筹区的医保数据接口账号）")
+        org = getattr(actor, "organisation", None)
+        own = org.fund_region if org is not None and org.fund_region_id else None
+        if own is None:
+            raise NotAllowed("该账号未归属统筹区，不能报送医保结算数据")
+        if fund_region is not None and fund_region.pk != own.pk:
+            raise NotAllowed(f"无权为{fund_region.name}报送医保结算数据")
+        return own
+    if fund_region is not None:
+        return fund_region
+    regions = list(Organisation.objects.filter(is_fund_region=True)[:2])
+    if len(regions) == 1:
+        return regions[0]
+    raise DomainError("无法确定结算数据所属的统筹区：请指定统筹区", code="no_region")
 
 
 @dataclass
-class BulkReport:
-    """What a bulk delivery did: ``created`` new settlements (their ids in ``ids``, in record
-    order), ``versions`` and ``unchanged`` among the records whose ``setl_id`` was stored
-    before (or came earlier in the delivery: ``slow`` of them, taken one by one),
-    ``matched`` to a member, and the refused records."""
+class Receipt:
+    """What a delivery did: per record (in order) its outcome and stored settlement id, or
+    its refusal; the counts; and the automatic claims decided, by status."""
 
     created: int = 0
-    slow: int = 0
     versions: int = 0
     unchanged: int = 0
     matched: int = 0
     errors: list[SettlementError] = field(default_factory=list)
-    ids: list[int] = field(default_factory=list)
+    outcomes: dict[int, tuple[int, str]] = field(default_factory=dict)  # index → (id, outcome)
+    claims: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def ids(self) -> list[int]:
+        """The stored settlement of each good record, in record order."""
+        return [pk for _i, (pk, _o) in sorted(self.outcomes.items())]
+
+    def count(self, outcome: str, matched: bool) -> None:
+        if outcome == CREATED:
+            self.created += 1
+        elif outcome == VERSION:
+            self.versions += 1
+        else:
+            self.unchanged += 1
+        self.matched += outcome != UNCHANGED and matched
 
 
 SETTLEMENT_COLS = (
@@ -50,6 +101,7 @@ SETTLEMENT_COLS = (
     "enddate", "setl_time", "fixmedins_code", "fixmedins_name", "hosp_lv", "diag_code",
     "diag_name", *(f"{n}_fen" for n in AMOUNT_FIELDS), "member_id", "matched_at", "org_path",
     "fund_region_id", "source", "batch_id", "created_by_id", "created_at")
+_MEMBER, _PATH = SETTLEMENT_COLS.index("member_id"), SETTLEMENT_COLS.index("org_path")
 
 
 def _setl_key(raw: Any) -> str:
@@ -58,22 +110,27 @@ def _setl_key(raw: Any) -> str:
     return "" if value is None else str(value).strip()
 
 
-def settlements_ingest_many(records: list[dict[str, Any]], *, actor: Any, fund_region: Organisation,
-                            source: str = "file", batch: Any = None,
-                            as_of: datetime.date | None = None) -> BulkReport:
-    """Validate, store and match many records; bad ones are reported, good ones kept.
+def settlements_receive(records: list[Any], *, actor: Any, fund_region: Organisation | None = None,
+                        source: str = "api", batch: Any = None,
+                        as_of: datetime.date | None = None, numbers: list[int] | None = None,
+                        decide: bool = True) -> Receipt:
+    """Receive ``records`` (parsed JSON objects, or :class:`SettlementError` for one that
+    could not be read) for the caller's fund region; see the module text. ``numbers``: each
+    record's number in its file (default 1, 2, …), used in the refusals. ``decide=False``
+    stores only, leaving the decisions to the worker (or a later call)."""
+    from .bulk import settlements_decide
 
-    The first record of each ``setl_id`` not stored before goes in by COPY, in parts of
-    ``PART`` records (on PostgreSQL outside a transaction, two parts at a time in forked
-    processes: no two parts hold the same ``setl_id``). Every other record (a ``setl_id``
-    already stored, or repeated in the delivery) then goes through
-    :func:`huzhu.claims.ingest.settlement_ingest` one by one in record order: a new version,
-    or nothing when its content is unchanged."""
-    report = BulkReport()
+    region = receiving_region(actor, fund_region)
+    numbers = numbers or list(range(1, len(records) + 1))
+    receipt = Receipt()
     first: list[int] = []
     later: list[int] = []
     keys: set[str] = set()
     for i, raw in enumerate(records):
+        if isinstance(raw, SettlementError):
+            raw.record = numbers[i]
+            receipt.errors.append(raw)
+            continue
         key = _setl_key(raw)
         if key and key in keys:
             later.append(i)
@@ -81,88 +138,160 @@ def settlements_ingest_many(records: list[dict[str, Any]], *, actor: Any, fund_r
         keys.add(key)
         first.append(i)
     parts = [first[i:i + PART] for i in range(0, len(first), PART)]
-    work = partial(_ingest_part, records=records, actor_id=getattr(actor, "pk", None),
-                   region_id=fund_region.pk, source=source,
+    work = partial(_ingest_part, records=records, numbers=numbers,
+                   actor_id=getattr(actor, "pk", None), region_id=region.pk, source=source,
                    batch_id=getattr(batch, "pk", None))
     if len(parts) > 1 and connection.vendor == "postgresql" and not connection.in_atomic_block:
         results = forked_in_order(parts, work)
     else:
         results = [work(part, None) for part in parts]
-    errors = []
-    for ids, matched, known, refused in results:
-        report.ids.extend(ids)
-        report.created += len(ids)
-        report.matched += matched
+    for stored, known, refused in results:
+        for i, pk, matched in stored:
+            receipt.outcomes[i] = (pk, CREATED)
+            receipt.count(CREATED, matched)
         later.extend(known)
-        errors.extend(SettlementError(*e) for e in refused)
+        receipt.errors.extend(SettlementError(*e) for e in refused)
     for i in sorted(later):
-        report.slow += 1
-        settlement_ingest_counted(report, errors, record=records[i], record_no=i + 1,
-                                  actor=actor, source=source, fund_region=fund_region,
-                                  batch=batch, as_of=as_of)
-    report.errors = sorted(errors, key=lambda e: e.record)
-    if batch is not None:  # the file's import reports itself (settlement_import_file)
-        return report
-    event_record(action="settlement.imported", actor=actor, org_path=fund_region.path,
-                 object_type="claims.settlement", object_id="bulk",
-                 after={"created": report.created, "versions_or_repeats": report.slow,
-                        "errors": len(report.errors)})
-    return report
+        try:
+            clean = parse_record(records[i])
+            s, outcome = _store_one(clean, records[i], actor=actor, source=source,
+                                    region=region, batch=batch)
+        except SettlementError as exc:
+            exc.record, exc.setl_id = numbers[i], _setl_key(records[i])
+            receipt.errors.append(exc)
+            continue
+        receipt.outcomes[i] = (s.pk, outcome)
+        receipt.count(outcome, s.member_id is not None)
+    receipt.errors.sort(key=lambda e: e.record)
+    if decide:
+        receipt.claims = settlements_decide(receipt.ids, actor=actor, as_of=as_of)
+    return receipt
 
 
-def _ingest_part(part: list[int], turn: Turn | None, *, records: list[dict[str, Any]],
+def _received(s: dict[str, Any], region_path: str) -> dict[str, Any]:
+    """The ``settlement.received`` event of one stored row."""
+    return {"action": "settlement.received", "object_type": "claims.settlement",
+            "object_id": str(s["id"]), "org_path": s["org_path"] or region_path,
+            "after": {"setl_id": s["setl_id"], "version": s["version"],
+                      "matched": s["member_id"] is not None, "source": s["source"]}}
+
+
+def _ingest_part(part: list[int], turn: Turn | None, *, records: list[Any], numbers: list[int],
                  actor_id: int | None, region_id: int, source: str, batch_id: int | None
-                 ) -> tuple[list[int], int, list[int], list[tuple]]:
+                 ) -> tuple[list[tuple[int, int, bool]], list[int], list[tuple]]:
     """Parse, encrypt, match and COPY the records at ``part`` (indexes into ``records``, each
-    the first of its ``setl_id`` in the delivery). Returns the new ids, how many matched, the
-    indexes whose ``setl_id`` is already stored, and the refusals as
-    ``(field, message, record number, setl_id)`` (plain tuples cross a process boundary)."""
+    the first of its ``setl_id`` in the delivery). Returns ``(index, new id, matched)`` of
+    each stored, the indexes whose ``setl_id`` is already stored (for :func:`_store_one`), and
+    the refusals as ``(field, message, record number, setl_id)`` (plain tuples cross a
+    process boundary). A concurrent delivery storing one of the same new ``setl_id`` first
+    makes the part read again which are stored (at most three tries)."""
+    from huzhu.accounts.models import User
+
     refused: list[tuple] = []
-    clean: list[tuple[dict, dict, int]] = []
+    clean: list[tuple[dict, Any, int]] = []
     for i in part:
         raw = records[i]
         try:
             clean.append((parse_record(raw), raw, i))
         except SettlementError as exc:
-            refused.append((exc.field, exc.message, i + 1, _setl_key(raw)))
-    known = set(Settlement.objects.filter(among(
-        Settlement, "setl_id", {v["setl_id"] for v, _, _ in clean}, "text"))
-        .values_list("setl_id", flat=True))
-    again = [i for v, _, i in clean if v["setl_id"] in known]
-    fresh = [(v, raw, blind_index(v["certno"], field="id_number"))
-             for v, raw, _ in clean if v["setl_id"] not in known]
-    members = dict(Member.objects.filter(
-        among(Member, "id_number_bidx", {b for _, _, b in fresh}, "text"))
-                   .values_list("id_number_bidx", "id"))
-    paths = dict(Member.objects.filter(among(Member, "id", members.values()))
-                 .values_list("id", "org_path"))
+            refused.append((exc.field, exc.message, numbers[i], _setl_key(raw)))
+    region = Organisation.objects.get(pk=region_id)
+    actor = User.objects.filter(pk=actor_id).first() if actor_id else None
     c = cipher()
     aad = {f: f"claims.settlement.{f}" for f in ("raw", "certno", "diag_code", "diag_name")}
     tz = local_tz()
-    now = timezone.now()
-    matched = 0
-    rows = []
-    for v, raw, bidx in fresh:
-        mid = members.get(bidx)
-        matched += mid is not None
-        rows.append([
-            None, v["setl_id"], 1, True, content_hash(v),
-            c.encrypt(raw_text(raw), field=aad["raw"]), v["mdtrt_id"], v["psn_no"],
-            v["psn_name"], c.encrypt(v["certno"], field=aad["certno"]), bidx, v["gend"],
-            v["brdy"], v["insutype"], v["med_type"], v["begndate"], v["enddate"],
-            v["setl_time"].replace(tzinfo=tz), v["fixmedins_code"], v["fixmedins_name"],
-            v["hosp_lv"],
-            c.encrypt(v["diag_code"], field=aad["diag_code"]) if v["diag_code"] else None,
-            c.encrypt(v["diag_name"], field=aad["diag_name"]) if v["diag_name"] else None,
-            *(v[f"{n}_fen"] for n in AMOUNT_FIELDS), mid, now if mid else None,
-            paths.get(mid, ""), region_id, source, batch_id, actor_id, now])
-    with transaction.atomic():
-        if turn is not None:
-            turn.write()
-        ids = reserve_ids(Settlement, len(rows))
-        for pk, row in zip(ids, rows, strict=True):
-            row[0] = pk
-        insert_rows(Settlement, SETTLEMENT_COLS, rows)
-        if turn is not None:
-            turn.commit()
-    return ids, matched, again, refused
+    for attempt in range(3):
+        known = set(Settlement.objects.filter(among(
+            Settlement, "setl_id", {v["setl_id"] for v, _, _ in clean}, "text"))
+            .values_list("setl_id", flat=True))
+        again = [i for v, _, i in clean if v["setl_id"] in known]
+        fresh = [(v, raw, i, blind_index(v["certno"], field="id_number"))
+                 for v, raw, i in clean if v["setl_id"] not in known]
+        members = dict(Member.objects.filter(
+            among(Member, "id_number_bidx", {b for *_, b in fresh}, "text"),
+            fund_region_id=region_id).values_list("id_number_bidx", "id"))
+        paths = dict(Member.objects.filter(among(Member, "id", members.values()))
+                     .values_list("id", "org_path"))
+        now = timezone.now()
+        rows, events = [], []
+        for v, raw, _i, bidx in fresh:
+            mid = members.get(bidx)
+            rows.append([
+                None, v["setl_id"], 1, True, content_hash(v),
+                c.encrypt(raw_text(raw), field=aad["raw"]), v["mdtrt_id"], v["psn_no"],
+                v["psn_name"], c.encrypt(v["certno"], field=aad["certno"]), bidx, v["gend"],
+                v["brdy"], v["insutype"], v["med_type"], v["begndate"], v["enddate"],
+                v["setl_time"].replace(tzinfo=tz), v["fixmedins_code"], v["fixmedins_name"],
+                v["hosp_lv"],
+                c.encrypt(v["diag_code"], field=aad["diag_code"]) if v["diag_code"] else None,
+                c.encrypt(v["diag_name"], field=aad["diag_name"]) if v["diag_name"] else None,
+                *(v[f"{n}_fen"] for n in AMOUNT_FIELDS), mid, now if mid else None,
+                paths.get(mid, ""), region_id, source, batch_id, actor_id, now])
+        try:
+            with transaction.atomic():
+                if turn is not None:
+                    turn.write()
+                ids = reserve_ids(Settlement, len(rows))
+                for pk, row in zip(ids, rows, strict=True):
+                    row[0] = pk
+                    events.append(_received({"id": pk, "setl_id": row[1], "version": 1,
+                                             "member_id": row[_MEMBER], "org_path": row[_PATH],
+                                             "source": source}, region.path))
+                insert_rows(Settlement, SETTLEMENT_COLS, rows)
+                events_record_many(events, actor=actor)
+                if turn is not None:
+                    turn.commit()
+        except IntegrityError:
+            if attempt == 2:
+                raise
+            continue
+        stored = [(i, pk, row[_MEMBER] is not None)
+                  for (_v, _raw, i, _b), pk, row in zip(fresh, ids, rows, strict=True)]
+        return stored, again, refused
+    raise AssertionError("unreachable")
+
+
+def _store_one(clean: dict[str, Any], raw: Any, *, actor: Any, source: str,
+               region: Organisation, batch: Any) -> tuple[Settlement, str]:
+    """Store a record whose ``setl_id`` may be stored already: nothing when its content was
+    received before, else the next version. Under the current version's row lock, so
+    versions of one ``setl_id`` arriving at once are numbered one after another. A
+    ``setl_id`` of another fund region is refused."""
+    setl_id = clean["setl_id"]
+    digest = content_hash(clean)
+    while True:
+        try:
+            with transaction.atomic():
+                current = (Settlement.objects.select_for_update()
+                           .filter(setl_id=setl_id, is_current=True).first())
+                if current is None and Settlement.objects.filter(setl_id=setl_id).exists():
+                    continue  # a version committed meanwhile: read the new current one
+                if current is not None and current.fund_region_id != region.pk:
+                    raise SettlementError("setl_id", "该结算ID已由其他统筹区报送，不能在本统筹区报送或更正")
+                same = Settlement.objects.filter(setl_id=setl_id, content_hash=digest).first()
+                if same is not None:
+                    return same, UNCHANGED
+                last = current.version if current is not None else 0
+                if current is not None:
+                    Settlement.objects.filter(pk=current.pk).update(is_current=False)
+                member = Member.objects.filter(
+                    id_number_bidx=blind_index(clean["certno"], field="id_number"),
+                    fund_region_id=region.pk).first()
+                values = dict(clean)
+                values["setl_time"] = values["setl_time"].replace(tzinfo=local_tz())
+                values["diag_code"] = values["diag_code"] or None
+                values["diag_name"] = values["diag_name"] or None
+                s = Settlement(
+                    **values, version=last + 1, is_current=True, content_hash=digest,
+                    raw=raw_text(raw), certno_bidx=blind_index(clean["certno"], field="id_number"),
+                    member=member, matched_at=timezone.now() if member else None,
+                    org_path=member.org_path if member else "", fund_region=region,
+                    source=source, batch=batch,
+                    created_by=actor if getattr(actor, "pk", None) else None)
+                s.save(force_insert=True)
+                row = {"id": s.pk, "setl_id": setl_id, "version": s.version,
+                       "member_id": s.member_id, "org_path": s.org_path, "source": source}
+                events_record_many([{**_received(row, region.path), "actor": actor}])
+                return s, VERSION if last else CREATED
+        except IntegrityError:  # the same setl_id's first version committed meanwhile
+            continue

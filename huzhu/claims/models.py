@@ -36,6 +36,13 @@ class SettlementSource(models.TextChoices):
     AGENT = "agent", "经办录入"
 
 
+class SettlementDecision(models.TextChoices):
+    CLAIMS = "claims", "已生成免申即享理赔"
+    NOT_COVERED = "not_covered", "未参加免申即享产品"
+    CLAIMED = "claimed", "已有理赔"
+    REASSESSED = "reassessed", "更正后重新核算"
+
+
 class SettlementImport(models.Model):
     """One imported file and its per-record report."""
 
@@ -114,6 +121,13 @@ class Settlement(models.Model):
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
                                    on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
+    # The decision on a matched current version (its automatic claims made, or its claims
+    # assessed again): set in the same transaction as those claims. A matched current row
+    # without it is work still owed (a crash, a push cut short): the worker and a re-import
+    # finish it, ``huzhu claims verify`` reports it. See docs/adr/0008.
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decision = models.CharField(max_length=12, choices=SettlementDecision.choices, blank=True,
+                                default="", db_default="")
 
     class Meta:
         ordering = ["setl_id", "version"]
@@ -132,6 +146,9 @@ class Settlement(models.Model):
             # A plain index (db_index would add a LIKE-pattern twin on PostgreSQL that no
             # query uses and every insert pays for).
             models.Index(fields=["certno_bidx"], name="settlement_certno_idx"),
+            models.Index(fields=["id"], name="settlement_pending_idx",
+                         condition=models.Q(decided_at__isnull=True, is_current=True,
+                                            member__isnull=False)),
         ]
 
     def __str__(self) -> str:
@@ -227,7 +244,10 @@ class Claim(models.Model):
             models.Index(fields=["status", "id"], name="claim_status_idx"),
             models.Index(fields=["status", "review_level", "due_on", "id"],
                          name="claim_queue_idx"),
-            models.Index(fields=["setl_id"], name="claim_setl_idx"),
+        ]
+        constraints = [
+            # One claim per settlement and product, whoever files it and however often.
+            models.UniqueConstraint(fields=["setl_id", "product_code"], name="claim_once"),
         ]
 
     def __str__(self) -> str:

@@ -24,9 +24,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db import transaction
-
-from huzhu.audit.services import event_record
+from huzhu.audit.services import atomic_events, event_record
 from huzhu.enrollment.models import Enrollment, EnrollmentStatus
 from huzhu.products.models import Period, ProductVersion
 from huzhu.products.services import product_rules
@@ -90,7 +88,7 @@ def claims_reassess_rule(*, version: ProductVersion, period: Period, actor: Any 
             if fen != c.payable_fen:
                 _count(report, c, fen)
         return report  # a dry run: what the correction would change (the policy simulator)
-    with transaction.atomic():
+    with atomic_events():
         usage: dict[int, Any] = {}
         for c, f, fen in zip(claims, facts, new_fen, strict=True):
             if c.member_id not in changed_members:

@@ -15,11 +15,10 @@ import datetime
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import transaction
 from django.db.models import Q, QuerySet
 
 from huzhu.accounts.roles import Perm
-from huzhu.audit.services import event_record
+from huzhu.audit.services import atomic_events, event_record
 from huzhu.errors import DomainError, NotAllowed
 from huzhu.organisations.models import Organisation, OrgKind
 
@@ -97,7 +96,7 @@ def review_enter(claim: Claim, *, actor: Any = None, reason: str = "",
     """Send a SUBMITTED (or appealed REJECTED) claim to review at ``level``."""
     today = today or local_today()
     lv = next(x for x in levels_of(claim.fund_region_id) if x.level == level)
-    with transaction.atomic():
+    with atomic_events():
         claim_transition(claim, ClaimStatus.IN_REVIEW, actor=actor, reason=reason)
         _move_to_level(claim, lv, actor=actor, today=today, why=reason)
     return claim
@@ -130,7 +129,7 @@ def _acted_elsewhere(user: Any, claim: Claim) -> bool:
         level=claim.review_level).exists()
 
 
-@transaction.atomic
+@atomic_events()
 def claim_review(claim: Claim, *, actor: Any, action: str, reason_code: str = "",
                  note: str = "", today: datetime.date | None = None) -> Claim:
     """One reviewer's decision on a claim in review (see the module text)."""
@@ -191,7 +190,7 @@ def claim_review(claim: Claim, *, actor: Any, action: str, reason_code: str = ""
     return claim
 
 
-@transaction.atomic
+@atomic_events()
 def claim_resubmit(claim: Claim, *, actor: Any, note: str = "",
                    today: datetime.date | None = None) -> Claim:
     """After a return for documents: back to the level that returned it, with a new due date."""
@@ -204,7 +203,7 @@ def claim_resubmit(claim: Claim, *, actor: Any, note: str = "",
                         level=claim.review_level or 1, today=today)
 
 
-@transaction.atomic
+@atomic_events()
 def claim_appeal(claim: Claim, *, actor: Any, note: str,
                  today: datetime.date | None = None) -> Claim:
     """A member's appeal against a rejection, once per claim; heard at the last level."""

@@ -8,12 +8,11 @@ from __future__ import annotations
 import datetime
 from typing import Any
 
-from django.db import transaction
-from django.db.models import Exists, OuterRef
+from django.db import IntegrityError, transaction
 
-from huzhu.audit.services import event_record
+from huzhu.audit.services import atomic_events, event_record
 from huzhu.enrollment.models import Enrollment, EnrollmentStatus
-from huzhu.errors import DomainError
+from huzhu.errors import Conflict, DomainError
 from huzhu.members.models import Member
 
 from .approval import claim_grant, claim_refuse, usage_lock
@@ -24,7 +23,7 @@ from .ingest import (  # noqa: F401  (re-exported service API)
     settlement_ingest,
     settlement_match_retry,
 )
-from .models import Claim, ClaimPolicy, ClaimSource, Settlement
+from .models import Claim, ClaimPolicy, ClaimSource, Settlement, SettlementDecision
 from .notify import claim_notice
 from .review import review_enter
 from .risk import ZH, decision, risk_checks, rules_reasons_zh
@@ -61,7 +60,7 @@ def claim_screen(claim: Claim, *, actor: Any = None, as_of: datetime.date | None
                         reason_zh=rules_reasons_zh(reasons), key=f"claim-rejected:{claim.pk}:screen")
 
 
-@transaction.atomic
+@atomic_events()
 def claim_file(*, member: Member, settlement: Settlement, product_code: str, actor: Any = None,
                source: str = ClaimSource.MEMBER, as_of: datetime.date | None = None) -> Claim:
     """File a claim on a settlement for one product; assess and screen it at once."""
@@ -72,9 +71,12 @@ def claim_file(*, member: Member, settlement: Settlement, product_code: str, act
     if not settlement.is_current:
         settlement = Settlement.objects.get(setl_id=settlement.setl_id, is_current=True)
     # One member's filings in turn, then the member-period usage row: the order every path
-    # takes these locks in (before the event chain's head), so filings and approvals can't
-    # deadlock.
+    # takes these locks in (the event chain's head last), so filings and approvals can't
+    # deadlock (docs/adr/0008).
     Member.objects.select_for_update().filter(pk=member.pk).first()
+    existing = Claim.objects.filter(setl_id=settlement.setl_id, product_code=product_code).first()
+    if existing is not None:
+        raise already_claimed(existing)
     event_day = settlement.begndate
     enrollment = enrollment_for(member.pk, product_code, event_day)
     if enrollment is None:
@@ -86,7 +88,12 @@ def claim_file(*, member: Member, settlement: Settlement, product_code: str, act
         org_path=member.org_path, fund_region_id=member.fund_region_id,
         created_by=actor if getattr(actor, "pk", None) else None)
     usage_lock(claim)
-    claim.save(force_insert=True)
+    try:
+        with transaction.atomic():
+            claim.save(force_insert=True)
+    except IntegrityError:  # claim_once: filed meanwhile by a path without the member lock
+        raise already_claimed(Claim.objects.get(setl_id=settlement.setl_id,
+                                                product_code=product_code)) from None
     event_record(action="claim.filed", actor=actor, obj=claim,
                  after={"setl_id": claim.setl_id, "product": product_code, "source": source})
     if source != ClaimSource.AUTO:
@@ -95,39 +102,36 @@ def claim_file(*, member: Member, settlement: Settlement, product_code: str, act
     return claim_screen(claim, actor=actor, as_of=as_of)
 
 
+def already_claimed(existing: Claim) -> Conflict:
+    """The refusal of a second claim on one settlement and product, naming the first."""
+    return Conflict(f"该次住院已有理赔（理赔编号 {existing.pk}，{existing.get_status_display()}），"
+                       "不能重复申请", code="already_claimed",
+                       field_errors={"setl_id": ["该结算已有理赔"]})
+
+
 def auto_products() -> set[str]:
     return set(ClaimPolicy.objects.filter(auto_claim=True).values_list("product_code", flat=True))
 
 
 def claims_create_auto(*, settlements: list[Settlement] | None = None, actor: Any = None,
                        as_of: datetime.date | None = None) -> list[Claim]:
-    """Create the claims of products that pay without an application (免申即享) for matched
-    current settlements that have none yet for that product."""
-    codes = auto_products()
-    if not codes:
-        return []
+    """Decide the given settlements: their automatic claims (免申即享) made, through the one
+    road (:func:`huzhu.claims.bulk.settlements_decide`). Without ``settlements``: every one
+    still owed a decision, and those decided before as not covered by an automatic product
+    are looked at again (a product made 免申即享 since). Returns the claims made."""
+    from .bulk import settlements_decide, settlements_pending
+
     if settlements is None:
-        settlements = list(Settlement.objects.filter(is_current=True, member__isnull=False)
-                           .exclude(Exists(Claim.objects.filter(setl_id=OuterRef("setl_id"),
-                                                                product_code__in=codes)))
-                           .select_related("member"))
-    made = []
-    for s in settlements:
-        if not s.is_current or s.member_id is None:
-            continue
-        held = set(Enrollment.objects.filter(
-            member_id=s.member_id, status=EnrollmentStatus.ACTIVE,
-            product_version__code__in=codes, period__coverage_start__lte=s.begndate,
-            period__coverage_end__gte=s.begndate).values_list("product_version__code", flat=True))
-        done = set(Claim.objects.filter(setl_id=s.setl_id, product_code__in=held)
-                   .values_list("product_code", flat=True))
-        for code in sorted(held - done):
-            made.append(claim_file(member=s.member, settlement=s, product_code=code, actor=actor,
-                                   source=ClaimSource.AUTO, as_of=as_of))
-    return made
+        Settlement.objects.filter(decision=SettlementDecision.NOT_COVERED, is_current=True).update(
+            decided_at=None, decision="")
+    ids = [s.pk for s in settlements] if settlements is not None else settlements_pending()
+    before = Claim.objects.order_by("-id").values_list("id", flat=True).first() or 0
+    settlements_decide(ids, actor=actor, as_of=as_of)
+    return list(Claim.objects.filter(id__gt=before, source=ClaimSource.AUTO,
+                                     settlement_id__in=ids).order_by("id"))
 
 
-@transaction.atomic
+@atomic_events()
 def claims_on_corrected_settlement(settlement: Settlement, *, actor: Any = None) -> list[Claim]:
     """A new version of a settlement: every claim on it is assessed again (old assessments
     stay); open claims are screened again, decided ones are marked for a second look."""

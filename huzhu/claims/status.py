@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from django.db import models, transaction
+from django.db import models
 from django.utils import timezone
 
-from huzhu.audit.services import event_record, events_record_many
+from huzhu.audit.services import atomic_events, event_record, events_record_many
 from huzhu.errors import DomainError
 
 if TYPE_CHECKING:
@@ -64,7 +64,7 @@ def claim_transition(claim: Claim, to: str, *, actor: Any = None, reason: str = 
     """Move a claim to ``to`` (locking its row), or raise :class:`IllegalTransition`."""
     from .models import Claim
 
-    with transaction.atomic():
+    with atomic_events():
         locked = Claim.objects.select_for_update().only("id", "status").get(pk=claim.pk)
         transition_check(locked.status, to)
         now = timezone.now()
@@ -92,7 +92,7 @@ def claims_transition_many(claim_ids: list[int], frm: str, to: str, *, actor: An
     transition_check(frm, to)
     if not claim_ids:
         return 0
-    with transaction.atomic():
+    with atomic_events():
         rows = list(Claim.objects.select_for_update().filter(pk__in=claim_ids, status=frm)
                     .values_list("pk", "org_path", "payable_fen"))
         Claim.objects.filter(pk__in=[r[0] for r in rows]).update(status=to)

@@ -9,13 +9,13 @@ from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.db import transaction
 from django.db.models import Exists, OuterRef
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from huzhu.accounts.roles import Perm, Role
+from huzhu.audit.services import atomic_events
 from huzhu.enrollment.models import Enrollment, EnrollmentStatus
 from huzhu.errors import DomainError
 from huzhu.ledger.services import local_today
@@ -153,7 +153,7 @@ def documents_upload(request: HttpRequest, pk: int) -> HttpResponse:
     if not _may_file(request.user):
         raise PermissionDenied
     try:
-        with transaction.atomic():
+        with atomic_events():
             files = _uploaded(request, request.POST.get("kind", DocumentKind.OTHER))
             if files:
                 documents_add(claim=claim, files=files, actor=request.user)
@@ -253,7 +253,7 @@ def file_member(request: HttpRequest, member_id: int) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         s = next(x for x in settlements if str(x.pk) == form.cleaned_data["settlement"])
         try:
-            with transaction.atomic():
+            with atomic_events():
                 files = _uploaded(request, form.cleaned_data["kind"])
                 claim = claim_file(member=member, settlement=s,
                                    product_code=form.cleaned_data["product"], actor=request.user,

@@ -142,7 +142,8 @@ MEMBERS_SEEN = {
     "lisi": {"张三", "陈八"},
     "wangwu": {"张三", "陈八"},
     "zhangsan_user": {"张三"},
-    "qianjiu": {"张*", "陈*", "孙*"},  # finance sees the province, names masked
+    "qianjiu": {"张*", "陈*", "孙*", "周*"},  # finance sees the province, names masked
+    "finance_b": {"周*"},  # a second fund region's finance: its own region only
     "zhaoliu": {"孙七"},
 }
 
@@ -206,5 +207,5 @@ def test_county_reviewer_sees_his_county(world, api_as):
 
 def test_system_administrator_sees_the_tree_but_no_members(world, api_as):
     client = api_as(world.sysadmin)
-    assert len(names(client.get("/organisations"))) == 7
-    assert names(client.get("/units")) == {"南宁示范机械厂", "柳州钢圈制造公司"}
+    assert len(names(client.get("/organisations"))) == 10
+    assert names(client.get("/units")) == {"南宁示范机械厂", "柳州钢圈制造公司", "北海港务公司"}

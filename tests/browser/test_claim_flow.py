@@ -41,7 +41,7 @@ def flow_world(live_world, settings, tmp_path):
                                org_kind="region", working_days=2)
     w.settlement = settlement_ingest(
         record=record("S-BROWSER-1", w.zhangsan.id_number, begin="2026-11-20",
-                      end="2026-11-25"), actor=w.wangwu).settlement
+                      end="2026-11-25"), actor=w.bureau).settlement
     w.tmp = tmp_path
     return w
 

@@ -11,7 +11,7 @@ from .conftest import MEDICAL, record
 
 def test_push_is_idempotent_and_a_correction_is_a_version(money_world, api_as):  # noqa: F811
     w = money_world
-    api = api_as(w.wangwu)
+    api = api_as(w.bureau)
     rec = record("S1", w.zhangsan.id_number)
     first = api.post("/claims/settlements", rec)
     assert first.status_code == 201, first.content
@@ -28,7 +28,7 @@ def test_a_bad_record_is_refused_with_its_field_in_chinese(money_world, api_as):
     w = money_world
     rec = record("S1", w.zhangsan.id_number)
     rec["medfee_sumamt"] = "1.00"
-    r = api_as(w.wangwu).post("/claims/settlements", rec)
+    r = api_as(w.bureau).post("/claims/settlements", rec)
     assert r.status_code == 400
     body = r.json()
     assert "medfee_sumamt" in body["fields"] and "结算记录有误" in body["error"]
@@ -38,7 +38,7 @@ def test_a_bad_record_is_refused_with_its_field_in_chinese(money_world, api_as):
 def test_auto_claim_on_push_and_status(money_world, api_as):  # noqa: F811
     w = money_world
     ClaimPolicy.objects.create(product_code=MEDICAL, auto_claim=True)
-    body = api_as(w.wangwu).post("/claims/settlements",
+    body = api_as(w.bureau).post("/claims/settlements",
                                  record("S1", w.zhangsan.id_number)).json()
     assert len(body["claims"]) == 1
     status = api_as(w.zhangsan_user).get(f"/claims/{body['claims'][0]}").json()
@@ -50,7 +50,7 @@ def test_auto_claim_on_push_and_status(money_world, api_as):  # noqa: F811
 
 def test_agent_files_through_the_api(money_world, api_as):  # noqa: F811
     w = money_world
-    api_as(w.wangwu).post("/claims/settlements", record("S1", w.zhangsan.id_number))
+    api_as(w.bureau).post("/claims/settlements", record("S1", w.zhangsan.id_number))
     agent = api_as(w.lisi)
     r = agent.post("/claims", {"member_id": w.zhangsan.pk, "setl_id": "S1",
                                "product_code": MEDICAL})

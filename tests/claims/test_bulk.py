@@ -10,9 +10,9 @@ import pytest
 from django.db import connection, connections, transaction  # noqa: F401 - connection: skipif
 
 from huzhu.audit.services import chain_verify
-from huzhu.claims.bulk import claims_process_many
+from huzhu.claims.bulk import settlements_decide
 from huzhu.claims.ingest import settlement_ingest
-from huzhu.claims.intake import settlements_ingest_many
+from huzhu.claims.intake import settlements_receive
 from huzhu.claims.models import Claim, ClaimPolicy, MemberPeriodUsage, Settlement
 from huzhu.claims.services import claim_file, claims_create_auto
 from huzhu.ledger.models import Leg, Transaction
@@ -36,10 +36,10 @@ def test_bulk_matches_the_services(claims_world):
             record("B5", w.chenba.id_number, begin="2026-04-04", end="2026-04-08"),
             record("B6", w.chenba.id_number, insutype="999"),
             record("B7", w.sunqi.id_number)]
-    report = settlements_ingest_many(recs, actor=w.wangwu, fund_region=w.province)
+    report = settlements_receive(recs, actor=w.bureau, fund_region=w.province, decide=False)
     assert report.created == 6 and [(e.record, e.field) for e in report.errors] == [(6, "insutype")]
     assert Settlement.objects.get(setl_id="B1").certno == w.zhangsan.id_number
-    counts = claims_process_many(report.ids, actor=w.wangwu, as_of=AS_OF)
+    counts = settlements_decide(report.ids, actor=w.wangwu, as_of=AS_OF)
     got = {c.setl_id: (c.status, c.payable_fen, [r["code"] for r in c.risk])
            for c in Claim.objects.all()}
     assert got == {
@@ -51,7 +51,7 @@ def test_bulk_matches_the_services(claims_world):
     assert Claim.objects.get(setl_id="B3").assessment.usage["benefits"]["medical"]["claims"] == 2
     assert list(chain_verify()) == []
     assert ledger_clean() == []
-    assert claims_process_many(report.ids, actor=w.wangwu, as_of=AS_OF) == {}
+    assert settlements_decide(report.ids, actor=w.wangwu, as_of=AS_OF) == {}
     assert Payout.objects.count() == 3 and Transaction.objects.filter(
         source_type="claims.claim").count() == 3
 
@@ -123,7 +123,7 @@ def test_bulk_and_one_by_one_give_the_same_claims_money_and_messages(money_world
     w = money_world
     # Before either run: 张三 already has one approved claim this year (usage row, payable).
     first = settlement_ingest(record=record("P1", w.zhangsan.id_number, begin="2026-01-10",
-                                            end="2026-01-12"), actor=w.wangwu).settlement
+                                            end="2026-01-12"), actor=w.bureau).settlement
     claim_file(member=w.zhangsan, settlement=first, product_code=MEDICAL, actor=w.lisi,
                source="agent", as_of=AS_OF)
     ClaimPolicy.objects.create(product_code=MEDICAL, auto_claim=True,
@@ -137,7 +137,7 @@ def test_bulk_and_one_by_one_give_the_same_claims_money_and_messages(money_world
             record("B6", w.chenba.id_number, begin="2026-08-01", end="2026-08-20",
                    inscp=9_000_000, hifp=1_000_000),  # over the review threshold
             record("B7", w.sunqi.id_number)]  # not enrolled
-    report = settlements_ingest_many(recs, actor=w.wangwu, fund_region=w.province)
+    report = settlements_receive(recs, actor=w.bureau, fund_region=w.province, decide=False)
     assert report.created == 7 and not report.errors
     order = list(Settlement.objects.filter(pk__in=report.ids, member__isnull=False)
                  .select_related("member").order_by("member_id", "enddate", "id"))
@@ -152,7 +152,7 @@ def test_bulk_and_one_by_one_give_the_same_claims_money_and_messages(money_world
         pass
     assert snapshot() == before
 
-    counts = claims_process_many(report.ids, actor=w.wangwu, as_of=AS_OF)
+    counts = settlements_decide(report.ids, actor=w.wangwu, as_of=AS_OF)
     bulk = snapshot()
     for part in bulk:
         assert bulk[part] == one_by_one[part], part
@@ -179,7 +179,7 @@ def test_bulk_and_one_by_one_give_the_same_claims_money_and_messages(money_world
     assert ledger_clean() == []
     assert list(chain_verify()) == []
     # again: nothing new anywhere
-    assert claims_process_many(report.ids, actor=w.wangwu, as_of=AS_OF) == {}
+    assert settlements_decide(report.ids, actor=w.wangwu, as_of=AS_OF) == {}
     assert snapshot() == bulk
 
 
@@ -244,7 +244,7 @@ def test_bulk_and_a_single_approval_racing_keep_the_claim_count(claims_world):
             connections.close_all()
 
     def bulk() -> None:
-        claims_process_many(report.ids, actor=w.wangwu, as_of=AS_OF)
+        settlements_decide(report.ids, actor=w.wangwu, as_of=AS_OF)
 
     def single() -> None:
         claim_file(member=w.zhangsan, settlement=Settlement.objects.get(pk=third),
@@ -281,13 +281,13 @@ def test_forked_parts_hold_whole_members_and_decide_as_the_serial_loop(claims_wo
             record("B4", w.zhangsan.id_number, begin="2026-04-01", end="2026-04-03"),
             record("B5", w.chenba.id_number, begin="2026-04-04", end="2026-04-08"),
             record("B6", w.zhangsan.id_number, begin="2026-05-01", end="2026-05-03")]
-    ids = settlements_ingest_many(recs, actor=w.wangwu, fund_region=w.province).ids
+    ids = settlements_receive(recs, actor=w.bureau, fund_region=w.province, decide=False).ids
     monkeypatch.setattr(bulk, "CHUNK", 1)  # parts of about 2 settlements, whole members
     seen, real = [], bulk.forked_in_order
     monkeypatch.setattr(bulk, "forked_in_order", lambda parts, work: seen.append(
         sorted(sorted(Settlement.objects.get(pk=pk).setl_id for pk in p) for p in parts))
         or real(parts, work))
-    counts = claims_process_many(ids, actor=w.wangwu, as_of=AS_OF)
+    counts = settlements_decide(ids, actor=w.wangwu, as_of=AS_OF)
     assert seen == [[["B1", "B3", "B4", "B6"], ["B2", "B5"]]]  # one member a part, however many
     got = {c.setl_id: (c.status, [r["code"] for r in c.risk]) for c in Claim.objects.all()}
     assert got == {
@@ -314,7 +314,7 @@ def test_forked_intake_keeps_each_setl_id_in_one_part_and_repeats_after(claims_w
 
     w = claims_world
     monkeypatch.setattr(intake, "PART", 2)
-    settlement_ingest(record=record("K1", w.chenba.id_number), actor=w.wangwu)  # stored before
+    settlement_ingest(record=record("K1", w.chenba.id_number), actor=w.bureau)  # stored before
     recs = [record("A1", w.zhangsan.id_number),
             record("A2", w.chenba.id_number, begin="2026-04-02", end="2026-04-06"),
             record("A1", w.zhangsan.id_number, inscp=900_000),  # a correction, two parts later
@@ -325,7 +325,7 @@ def test_forked_intake_keeps_each_setl_id_in_one_part_and_repeats_after(claims_w
     seen, real = [], intake.forked_in_order
     monkeypatch.setattr(intake, "forked_in_order", lambda parts, work: seen.append(parts)
                         or real(parts, work))
-    report = settlements_ingest_many(recs, actor=w.wangwu, fund_region=w.province)
+    report = settlements_receive(recs, actor=w.bureau, fund_region=w.province, decide=False)
     assert seen == [[[0, 1], [3, 4], [6]]]  # first records of each setl_id, two to a part
     assert (report.created, report.versions, report.unchanged, report.slow) == (3, 2, 1, 3)
     assert [(e.record, e.field) for e in report.errors] == [(5, "insutype")]
@@ -355,7 +355,7 @@ def test_a_part_opens_a_shared_account_only_in_its_turn(claims_world, monkeypatc
     assert not Account.objects.filter(code__startswith="2202").exists()
     recs = [record("D1", w.zhangsan.id_number, begin="2026-02-01", end="2026-02-03"),
             record("D2", w.chenba.id_number, begin="2026-04-02", end="2026-04-06")]
-    ids = settlements_ingest_many(recs, actor=w.wangwu, fund_region=w.province).ids
+    ids = settlements_receive(recs, actor=w.bureau, fund_region=w.province, decide=False).ids
     first = min(w.zhangsan.pk, w.chenba.pk)
     real = bulk._history
 
@@ -370,7 +370,7 @@ def test_a_part_opens_a_shared_account_only_in_its_turn(claims_world, monkeypatc
     with connection.cursor() as cursor:
         cursor.execute(f'ALTER DATABASE "{db}" SET lock_timeout = \'8s\'')
     try:
-        counts = claims_process_many(ids, actor=w.wangwu, as_of=AS_OF)
+        counts = settlements_decide(ids, actor=w.wangwu, as_of=AS_OF)
     finally:
         with connection.cursor() as cursor:
             cursor.execute(f'ALTER DATABASE "{db}" RESET lock_timeout')

@@ -13,7 +13,7 @@ from huzhu.claims.risk import sampled
 from huzhu.claims.services import claim_file, claims_create_auto
 from huzhu.claims.status import ClaimStatus, IllegalTransition, claim_transition
 from huzhu.enrollment.models import Enrollment
-from huzhu.errors import DomainError
+from huzhu.errors import Conflict, DomainError
 
 from .conftest import MEDICAL, record
 
@@ -23,7 +23,7 @@ AS_OF = datetime.date(2026, 3, 20)
 def settle(w, setl_id, member=None, **kw):
     member = member or w.zhangsan
     return settlement_ingest(record=record(setl_id, member.id_number, **kw),
-                             actor=w.wangwu).settlement
+                             actor=w.bureau).settlement
 
 
 def file(w, s, member=None, **kw):
@@ -86,10 +86,10 @@ def test_not_enrolled_cannot_claim(claims_world):
 def test_same_settlement_twice_and_overlapping_stays(claims_world):
     w = claims_world
     s = settle(w, "S1")
-    file(w, s)
-    again = file(w, s)
-    assert again.status == ClaimStatus.IN_REVIEW
-    assert "DUPLICATE_SETTLEMENT" in [r["code"] for r in again.risk]
+    first = file(w, s)
+    with pytest.raises(Conflict, match=f"理赔编号 {first.pk}"):
+        file(w, s)  # one claim per settlement and product
+    assert Claim.objects.filter(setl_id="S1").count() == 1
     overlap = file(w, settle(w, "S9", begin="2026-03-05", end="2026-03-12"))
     assert [r["code"] for r in overlap.risk] == ["OVERLAPPING_STAY"]
 

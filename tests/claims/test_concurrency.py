@@ -57,7 +57,7 @@ def in_review(w: Any, n: int) -> list[Claim]:
     for i in range(n):
         begin, end = STAYS[i]
         s = settlement_ingest(record=record(f"R{i}", w.zhangsan.id_number, begin=begin, end=end),
-                              actor=w.wangwu).settlement
+                              actor=w.bureau).settlement
         c = claim_file(member=w.zhangsan, settlement=s, product_code=MEDICAL, actor=w.lisi,
                        source="agent", as_of=AS_OF)
         assert c.status == ClaimStatus.IN_REVIEW
@@ -110,7 +110,7 @@ def test_a_review_approval_racing_new_filings_of_the_same_member_holds_the_count
     claims = in_review(w, 2)
     ClaimPolicy.objects.filter(product_code=MEDICAL).update(sample_percent=0)
     later = [settlement_ingest(record=record(f"N{i}", w.zhangsan.id_number, begin=b, end=e),
-                               actor=w.wangwu).settlement for i, (b, e) in enumerate(STAYS[2:4])]
+                               actor=w.bureau).settlement for i, (b, e) in enumerate(STAYS[2:4])]
     results = run_together(
         [lambda c=c: claim_review(Claim.objects.get(pk=c.pk), actor=w.top_reviewer,
                                   action=ReviewAction.APPROVE) for c in claims]
@@ -148,7 +148,7 @@ def test_one_result_file_imported_from_many_threads_pays_once(money_world, tmp_p
     w = money_world
     for i, (b, e) in enumerate(STAYS[:2]):
         s = settlement_ingest(record=record(f"P{i}", w.zhangsan.id_number, begin=b, end=e),
-                              actor=w.wangwu).settlement
+                              actor=w.bureau).settlement
         claim_file(member=w.zhangsan, settlement=s, product_code=MEDICAL, actor=w.lisi,
                    source="agent", as_of=AS_OF)
     batch = batch_build(fund_region=w.province, actor=w.qianjiu).batch

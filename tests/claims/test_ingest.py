@@ -14,7 +14,7 @@ from .conftest import jsonl, record
 
 
 def test_good_record_is_stored_in_fen_encrypted_and_matched(world):
-    r = settlement_ingest(record=record("S1", world.zhangsan.id_number), actor=world.wangwu)
+    r = settlement_ingest(record=record("S1", world.zhangsan.id_number), actor=world.bureau)
     s = Settlement.objects.get(pk=r.settlement.pk)
     assert r.outcome == "created" and s.version == 1 and s.is_current
     assert s.medfee_sumamt_fen == 1_200_000 and s.inscp_scp_amt_fen == 1_000_000
@@ -45,18 +45,18 @@ def test_good_record_is_stored_in_fen_encrypted_and_matched(world):
 def test_bad_record_names_field_and_writes_nothing(world, change, field, words):
     rec = {**record("S1", world.zhangsan.id_number), **change}
     with pytest.raises(SettlementError) as exc:
-        settlement_ingest(record=rec, actor=world.wangwu)
+        settlement_ingest(record=rec, actor=world.bureau)
     assert exc.value.field == field and words in exc.value.message
     assert not Settlement.objects.exists()
 
 
 @pytest.fixture(params=["one_by_one", "bulk"])
 def import_path(request, monkeypatch):
-    """Files go through the one-record path, or (from BULK_FROM records) the bulk path: both
-    must report and store the same."""
-    import huzhu.claims.ingest as ingest
+    """A file goes through the one road in one part, or in parts of two records (forked
+    processes on PostgreSQL): both must report and store the same."""
+    import huzhu.claims.intake as intake
 
-    monkeypatch.setattr(ingest, "BULK_FROM", 10**9 if request.param == "one_by_one" else 1)
+    monkeypatch.setattr(intake, "PART", 10**9 if request.param == "one_by_one" else 2)
     return request.param
 
 
@@ -69,7 +69,7 @@ def test_file_reports_each_bad_record_and_keeps_the_good_ones(world, import_path
                      enddate="2026-03-01")),
         jsonl(record("S5", world.sunqi.id_number)),
     ])
-    report = settlement_import_file(path_or_bytes=data, file_name="s.jsonl", actor=world.wangwu)
+    report = settlement_import_file(path_or_bytes=data, file_name="s.jsonl", actor=world.bureau)
     assert report.records == 5 and report.created == 2
     assert [(e.record, e.field) for e in report.errors] == [(2, ""), (3, "hifp_pay"),
                                                             (4, "enddate")]
@@ -87,31 +87,31 @@ def test_json_array_and_csv(world, import_path):
     import json
 
     arr = json.dumps([record("A1", world.zhangsan.id_number)]).encode()
-    assert settlement_import_file(path_or_bytes=arr, file_name="a.json", actor=world.wangwu).created == 1
+    assert settlement_import_file(path_or_bytes=arr, file_name="a.json", actor=world.bureau).created == 1
     out = io.StringIO()
     writer = csv.DictWriter(out, fieldnames=list(CSV_HEADERS))
     writer.writeheader()
     writer.writerow(record("C1", world.chenba.id_number))
     writer.writerow(record("C2", world.chenba.id_number, overlmt_selfpay="-5.00"))
     report = settlement_import_file(path_or_bytes=out.getvalue().encode(), file_name="c.csv",
-                                    actor=world.wangwu)
+                                    actor=world.bureau)
     assert report.created == 1 and [(e.record, e.field) for e in report.errors] == [
         (2, "overlmt_selfpay")]
 
 
 def test_csv_with_wrong_headers_is_refused_whole(world):
     data = "结算ID,身份证号\nS1,x\n".encode()
-    report = settlement_import_file(path_or_bytes=data, file_name="c.csv", actor=world.wangwu)
+    report = settlement_import_file(path_or_bytes=data, file_name="c.csv", actor=world.bureau)
     assert not report.ok and report.errors[0].record == 0 and "未知的列" in report.errors[0].text()
     data = b"setl_id,certno\nS1,x\n"
-    report = settlement_import_file(path_or_bytes=data, file_name="c.csv", actor=world.wangwu)
+    report = settlement_import_file(path_or_bytes=data, file_name="c.csv", actor=world.bureau)
     assert "缺少必需的列" in report.errors[0].message and "insutype" in report.errors[0].message
     assert not Settlement.objects.exists()
 
 
 def test_malformed_json_array_is_a_file_error(world):
     report = settlement_import_file(path_or_bytes=b'[{"setl_id": 1,]', file_name="a.json",
-                                    actor=world.wangwu)
+                                    actor=world.bureau)
     assert report.errors[0].record == 0 and "JSON" in report.errors[0].message
 
 
@@ -132,7 +132,7 @@ def test_a_file_with_repeats_and_corrections_means_the_same_on_both_paths(claims
         jsonl({**s1, "setl_id": "S3"}),
         jsonl(record("S4", new_id(8))),  # nobody we know: waits unmatched
     ])
-    report = settlement_import_file(path_or_bytes=data, file_name="r.jsonl", actor=world.wangwu)
+    report = settlement_import_file(path_or_bytes=data, file_name="r.jsonl", actor=world.bureau)
     assert (report.records, report.created, report.versions, report.unchanged,
             report.matched) == (7, 3, 1, 2, 3)
     assert [(e.record, e.field) for e in report.errors] == [(4, "hifp_pay")]
@@ -150,17 +150,17 @@ def test_a_file_with_repeats_and_corrections_means_the_same_on_both_paths(claims
 
 def test_same_content_is_a_no_op_and_a_correction_is_a_new_version(world):
     rec = record("S1", world.zhangsan.id_number)
-    first = settlement_ingest(record=rec, actor=world.wangwu)
+    first = settlement_ingest(record=rec, actor=world.bureau)
     same = settlement_ingest(record={**rec, "hifp_pay": "7000", "acct_pay": "0"},
-                             actor=world.wangwu)
+                             actor=world.bureau)
     assert same.outcome == "unchanged" and same.settlement.pk == first.settlement.pk
     corrected = settlement_ingest(record=record("S1", world.zhangsan.id_number, inscp=900_000),
-                                  actor=world.wangwu)
+                                  actor=world.bureau)
     assert corrected.outcome == "version" and corrected.settlement.version == 2
     rows = list(Settlement.objects.filter(setl_id="S1").order_by("version"))
     assert [(s.version, s.is_current, s.inscp_scp_amt_fen) for s in rows] == [
         (1, False, 1_000_000), (2, True, 900_000)]
-    again = settlement_ingest(record=rec, actor=world.wangwu)  # the old content once more
+    again = settlement_ingest(record=rec, actor=world.bureau)  # the old content once more
     assert again.outcome == "unchanged" and Settlement.objects.count() == 2
     with pytest.raises(ValueError):
         rows[0].save()
@@ -170,7 +170,7 @@ def test_unmatched_waits_until_the_member_registers(world):
     from huzhu.members.services import MemberInput, member_create
 
     number = new_id(7)
-    r = settlement_ingest(record=record("U1", number), actor=world.wangwu)
+    r = settlement_ingest(record=record("U1", number), actor=world.bureau)
     assert r.settlement.member_id is None
     assert settlement_match_retry(settlements=Settlement.objects.all(), actor=world.wangwu) == 0
     member = member_create(actor=None, data=MemberInput(name="新会员", id_number=number,
@@ -187,6 +187,6 @@ def test_command_prints_a_chinese_report(world, tmp_path, capsys):
     path.write_bytes(jsonl(record("S1", world.zhangsan.id_number),
                            record("S2", world.zhangsan.id_number, insutype="123")))
     with pytest.raises(SystemExit):
-        call_command("claims_import", str(path))
+        call_command("claims_import", str(path), "--region", str(world.province.pk))
     out = capsys.readouterr().out
     assert "新增 1 条" in out and "第 2 条记录（setl_id S2） 字段 insutype：未知的险种类型" in out

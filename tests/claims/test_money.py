@@ -52,7 +52,7 @@ def result_for(batch, outcomes):
 
 def approved_claim(w, setl_id="S1", member=None, **kw):
     member = member or w.zhangsan
-    s = settlement_ingest(record=record(setl_id, member.id_number, **kw), actor=w.wangwu).settlement
+    s = settlement_ingest(record=record(setl_id, member.id_number, **kw), actor=w.bureau).settlement
     return claim_file(member=member, settlement=s, product_code=MEDICAL, actor=w.lisi,
                       source="agent", as_of=AS_OF)
 
@@ -167,7 +167,7 @@ def test_a_failed_line_goes_back_to_payable_and_is_paid_after_the_card_is_fixed(
 
 def test_a_member_without_a_card_is_left_out_of_the_batch(money_world):
     w = money_world
-    s = settlement_ingest(record=record("S9", w.chenba.id_number), actor=w.wangwu).settlement
+    s = settlement_ingest(record=record("S9", w.chenba.id_number), actor=w.bureau).settlement
     claim_file(member=w.chenba, settlement=s, product_code=MEDICAL, actor=w.lisi, source="agent",
                as_of=AS_OF)
     report = batch_build(fund_region=w.province, actor=w.qianjiu)
@@ -178,7 +178,7 @@ def test_a_rolled_back_approval_leaves_no_payable_payout_or_sms(money_world):
     from django.db import transaction
 
     w = money_world
-    s = settlement_ingest(record=record("S1", w.zhangsan.id_number), actor=w.wangwu).settlement
+    s = settlement_ingest(record=record("S1", w.zhangsan.id_number), actor=w.bureau).settlement
     with pytest.raises(RuntimeError), transaction.atomic():
         claim_file(member=w.zhangsan, settlement=s, product_code=MEDICAL, actor=w.lisi,
                    source="agent", as_of=AS_OF)

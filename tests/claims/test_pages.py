@@ -16,7 +16,7 @@ from .conftest import MEDICAL, record
 
 def _claim(w, setl_id="S1", **kw):
     s = settlement_ingest(record=record(setl_id, w.zhangsan.id_number, **kw),
-                          actor=w.wangwu).settlement
+                          actor=w.bureau).settlement
     return claim_file(member=w.zhangsan, settlement=s, product_code=MEDICAL, actor=w.lisi,
                       source="agent", as_of=datetime.date(2026, 3, 20))
 
@@ -57,7 +57,7 @@ def test_unmatched_queue_and_retry(world, client):
     from huzhu.members.services import MemberInput, member_create
 
     number = new_id(9)
-    settlement_ingest(record=record("U1", number, psn_name="王小明"), actor=world.wangwu)
+    settlement_ingest(record=record("U1", number, psn_name="王小明"), actor=world.bureau)
     client.force_login(world.wangwu)
     page = client.get(reverse("claims:unmatched")).content.decode()
     assert "U1" in page and number not in page and "王小明" not in page

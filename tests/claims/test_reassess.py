@@ -30,7 +30,7 @@ def corrected(rate: str = "80%") -> ProductVersion:
 
 def file(w, setl_id, **kw):
     s = settlement_ingest(record=record(setl_id, w.zhangsan.id_number, inscp=1_000_000,
-                                        hifp=900_000, **kw), actor=w.wangwu).settlement
+                                        hifp=900_000, **kw), actor=w.bureau).settlement
     return claim_file(member=w.zhangsan, settlement=s, product_code=MEDICAL, actor=w.lisi,
                       source="agent", as_of=AS_OF)
 

@@ -70,7 +70,7 @@ def in_review(w: Any, setl_id: str, *, member: Any = None, filed: datetime.date 
     member = member or w.zhangsan
     with on_day(filed):
         s = settlement_ingest(record=record(setl_id, member.id_number, begin=begin, end=end),
-                              actor=w.wangwu).settlement
+                              actor=w.bureau).settlement
         claim = claim_file(member=member, settlement=s, product_code=MEDICAL, actor=w.lisi,
                            source="agent", as_of=AS_OF)
     assert claim.status == ClaimStatus.IN_REVIEW and claim.review_level == 1

@@ -31,7 +31,7 @@ def _documents(settings, tmp_path):
 def settle(w, setl_id="S1", member=None, **kw):
     member = member or w.zhangsan
     return settlement_ingest(record=record(setl_id, member.id_number, **kw),
-                             actor=w.wangwu).settlement
+                             actor=w.bureau).settlement
 
 
 def in_review(w, setl_id="S1"):

@@ -71,7 +71,7 @@ def file_claim(w: Any, member: Any, setl_id: str, *, begin: datetime.date,
     end = begin + datetime.timedelta(days=days)
     rec = record(setl_id, member.id_number, begin=begin.isoformat(), end=end.isoformat(),
                  psn_name=member.name, **amounts)
-    s = settlement_ingest(record=rec, actor=w.wangwu).settlement
+    s = settlement_ingest(record=rec, actor=w.bureau).settlement
     return claim_file(member=member, settlement=s, product_code=MEDICAL, actor=w.lisi,
                       source="agent", as_of=as_of)
 
