@@ -116,8 +116,10 @@ def settlement_import_file(*, path_or_bytes: str | Path | bytes, file_name: str 
     from .models import Claim
 
     ids = [pk for pk, _outcome in receipt.outcomes.values()]
-    setl_ids = Settlement.objects.filter(among(Settlement, "id", ids)).values("setl_id")
-    report.claims = dict(Claim.objects.filter(setl_id__in=setl_ids, source="auto")
+    setl_ids = list(Settlement.objects.filter(among(Settlement, "id", ids))
+                    .values_list("setl_id", flat=True))
+    report.claims = dict(Claim.objects.filter(among(Claim, "setl_id", setl_ids, "text"),
+                                              source="auto")
                          .values_list("status").annotate(n=Count("id")).order_by())
     SettlementImport.objects.filter(pk=batch.pk).update(
         records=report.records, created=report.created, versions=report.versions,

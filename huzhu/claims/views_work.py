@@ -9,7 +9,6 @@ from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.db.models import Exists, OuterRef
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
@@ -228,7 +227,7 @@ class FileForm(DocumentsForm):
         self.fields["settlement"].choices = [
             (s.pk, f"{s.begndate:%Y-%m-%d} 至 {s.enddate:%Y-%m-%d} · {s.fixmedins_name} · "
                    f"医疗费 {s.medfee_sumamt_fen // 100:,}.{s.medfee_sumamt_fen % 100:02d} 元"
-                   + ("（已有理赔）" if getattr(s, "claimed", False) else ""))
+                   + ("（已申请其他保障项目）" if getattr(s, "claimed", False) else ""))
             for s in settlements]
         self.fields["product"].choices = products
         self.order_fields(["settlement", "product", "kind", "files"])
@@ -245,9 +244,17 @@ def file_member(request: HttpRequest, member_id: int) -> HttpResponse:
     products: dict[str, str] = {}
     for e in enrolled:
         products.setdefault(e.product_version.code, e.product_version.name)
-    settlements = list(Settlement.objects.filter(member=member, is_current=True).annotate(
-        claimed=Exists(Claim.objects.filter(setl_id=OuterRef("setl_id"))))
-        .order_by("-enddate")[:50])
+    # Only stays still open to a claim for some product the member holds: one claim per
+    # settlement and product (a second filing is refused all the same, naming the first).
+    recent = list(Settlement.objects.filter(member=member, is_current=True)
+                  .order_by("-enddate")[:200])
+    claimed: dict[str, set[str]] = {}
+    for setl_id, code in Claim.objects.filter(
+            setl_id__in=[x.setl_id for x in recent]).values_list("setl_id", "product_code"):
+        claimed.setdefault(setl_id, set()).add(code)
+    settlements = [x for x in recent if set(products) - claimed.get(x.setl_id, set())][:50]
+    for x in settlements:
+        x.claimed = bool(claimed.get(x.setl_id))
     form = FileForm(request.POST or None, request.FILES or None, settlements=settlements,
                     products=list(products.items()))
     if request.method == "POST" and form.is_valid():

@@ -1,0 +1,57 @@
+"""What a crash could leave behind on the money road, found (``huzhu claims verify``):
+matched settlements without a decision, granted claims without their payable or their payout,
+payouts or payables whose claim was never granted. Each problem in plain Chinese."""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Iterator
+
+from django.db.models import Exists, OuterRef
+from django.utils import timezone
+
+from huzhu.ledger.models import Transaction
+
+from .models import Claim, Settlement
+from .status import GRANTED
+
+PREVIEW = 10  # setl_ids or claim numbers named per problem
+
+
+def _some(values: list) -> str:
+    shown = "、".join(str(v) for v in values[:PREVIEW])
+    return shown + (f" 等 {len(values)} 条" if len(values) > PREVIEW else "")
+
+
+def claims_problems(*, grace_seconds: int = 300) -> Iterator[str]:
+    """Each problem as a sentence; none when the road is whole. Settlements received in the
+    last ``grace_seconds`` may still be on their way to a decision and are not counted."""
+    from huzhu.payouts.models import Payout, PayoutKind
+
+    since = timezone.now() - datetime.timedelta(seconds=grace_seconds)
+    pending = list(Settlement.objects.filter(
+        member__isnull=False, is_current=True, decided_at__isnull=True, created_at__lte=since)
+        .order_by("id").values_list("setl_id", flat=True))
+    if pending:
+        yield (f"已匹配会员的结算记录尚未处理免申即享理赔：{_some(pending)}"
+               "（运行 huzhu claims repair 补做）")
+    granted = Claim.objects.filter(status__in=GRANTED)
+    no_payout = list(granted.exclude(
+        Exists(Payout.objects.filter(claim=OuterRef("pk"), kind=PayoutKind.BENEFIT)))
+        .order_by("id").values_list("pk", flat=True))
+    if no_payout:
+        yield f"已核准的理赔没有待支付款项：理赔编号 {_some(no_payout)}"
+    keyed = set(Transaction.objects.filter(key__startswith="claim-payable:")
+                .values_list("key", flat=True))
+    no_payable = [pk for pk in granted.order_by("id").values_list("pk", flat=True)
+                  if f"claim-payable:{pk}" not in keyed]
+    if no_payable:
+        yield f"已核准的理赔没有记入应付互助金：理赔编号 {_some(no_payable)}"
+    stray = list(Payout.objects.filter(kind=PayoutKind.BENEFIT).exclude(
+        claim__status__in=GRANTED).order_by("id").values_list("claim_id", flat=True))
+    if stray:
+        yield f"未核准的理赔有待支付款项：理赔编号 {_some(stray)}"
+    granted_ids = set(granted.values_list("pk", flat=True))
+    orphan = sorted(int(k.split(":")[1]) for k in keyed if int(k.split(":")[1]) not in granted_ids)
+    if orphan:
+        yield f"未核准的理赔记入了应付互助金：理赔编号 {_some(orphan)}"
