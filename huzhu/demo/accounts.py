@@ -149,7 +149,7 @@ def ensure_demo_accounts() -> list[DemoAccount]:
     places = _places()
     province, city, county = places["province"], places["city"], places["county"]
     unit, member = places["unit"], places["member"]
-    wanted: list[tuple[str, dict[str, Any], str] | tuple[str, dict[str, Any], str, str, str]] = [
+    wanted: list[tuple[Role, dict[str, Any], str] | tuple[Role, dict[str, Any], str, str, str]] = [
         (Role.SYSTEM_ADMIN, {"organisation": province}, province.name),
         (Role.SECURITY_ADMIN, {"organisation": province}, province.name),
         (Role.AUDIT_ADMIN, {"organisation": province}, province.name),

@@ -452,7 +452,7 @@ class _Writer:
                 cursor.execute(sql)
 
     def write(self, model: type[models.Model], attnames: Sequence[str],
-              rows: Iterable[tuple]) -> None:
+              rows: Sequence[tuple[Any, ...]]) -> None:
         """Insert rows (tuples in ``attnames`` order); call inside the loading transaction."""
         cols, extra = _model_columns(model, attnames)
         if extra:
@@ -499,7 +499,7 @@ MEMBER_COLS = (
 
 
 def _max_id(model: type[models.Model], alias: str) -> int:
-    return model.objects.using(alias).aggregate(m=models.Max("pk"))["m"] or 0
+    return model._default_manager.using(alias).aggregate(m=models.Max("pk"))["m"] or 0
 
 
 def seed(members: int, seed: int, *, using: str = "default",

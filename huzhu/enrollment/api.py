@@ -5,13 +5,13 @@ from __future__ import annotations
 import datetime
 from typing import Any
 
-from django.http import HttpRequest
 from ninja import File, Form, Router, Schema
 from ninja.errors import HttpError
 from ninja.files import UploadedFile
 from ninja.responses import Status
 
 from huzhu.accounts.roles import Perm, Role
+from huzhu.actors import AuthedRequest
 from huzhu.members.access import member_get_for_user
 from huzhu.organisations.access import unit_get_for_user
 from huzhu.products.models import Period
@@ -51,7 +51,7 @@ def _roster_out(roster: Roster, created: bool = False) -> dict[str, Any]:
 
 
 @router.post("/units/{unit_id}/rosters", response={200: RosterOut, 201: RosterOut})
-def roster_upload_api(request: HttpRequest, unit_id: int, period_id: Form[int],
+def roster_upload_api(request: AuthedRequest, unit_id: int, period_id: Form[int],
                       file: File[UploadedFile]) -> Status:
     """Upload a roster file (the platform's xlsx template or UTF-8 CSV) for a unit and period.
 
@@ -64,9 +64,9 @@ def roster_upload_api(request: HttpRequest, unit_id: int, period_id: Form[int],
     period = Period.objects.filter(pk=period_id, fund_region_id=unit.fund_region_id).first()
     if period is None:
         raise HttpError(404, "保障期不存在")
-    if file.size > MAX_BYTES:
+    if (file.size or 0) > MAX_BYTES:
         raise HttpError(413, f"文件超过 {MAX_BYTES // 1024 // 1024} MB 上限")
-    roster, created = roster_upload(unit=unit, period=period, file_name=file.name,
+    roster, created = roster_upload(unit=unit, period=period, file_name=file.name or "",
                                     data=file.read(), actor=request.user)
     if created and roster.size <= INLINE_BYTES:
         roster_check(roster)
@@ -75,7 +75,7 @@ def roster_upload_api(request: HttpRequest, unit_id: int, period_id: Form[int],
 
 
 @router.get("/rosters/{roster_id}", response=RosterOut)
-def roster_status_api(request: HttpRequest, roster_id: int) -> dict[str, Any]:
+def roster_status_api(request: AuthedRequest, roster_id: int) -> dict[str, Any]:
     roster = Roster.objects.filter(pk=roster_id).first()
     if roster is None:
         raise HttpError(404, "花名册不存在")
@@ -114,7 +114,7 @@ class MemberEnrollmentsOut(Schema):
 
 
 @router.get("/members/{member_id}/enrollments", response=MemberEnrollmentsOut)
-def member_enrollments_api(request: HttpRequest, member_id: int,
+def member_enrollments_api(request: AuthedRequest, member_id: int,
                            on: datetime.date | None = None) -> dict[str, Any]:
     """A member's enrollments and what covers him on a date (default today)."""
     member, _ = member_get_for_user(request.user, member_id)

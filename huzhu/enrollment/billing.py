@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import datetime
 from collections import defaultdict
-from typing import Any
 
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from huzhu.actors import Actor
 from huzhu.audit.models import Action
 from huzhu.audit.services import event_record
 from huzhu.errors import DomainError
@@ -32,9 +32,9 @@ from .postings import post_payment_received, post_premium_income, post_refund
 
 
 @transaction.atomic
-def invoice_create(*, unit: Unit, period: Period, actor: Any) -> Invoice:
+def invoice_create(*, unit: Unit, period: Period, actor: Actor) -> Invoice:
     """Bill the unit for every pending enrollment of the period not yet on an invoice."""
-    pending = list(Enrollment.objects.select_for_update()
+    pending = list(Enrollment.objects.select_for_update(no_key=True)
                    .filter(unit=unit, period=period, status=EnrollmentStatus.PENDING,
                            invoice__isnull=True))
     if not pending:
@@ -69,7 +69,7 @@ def _status_for(due: int, paid: int) -> str:
 
 @transaction.atomic
 def payment_record(*, invoice: Invoice, bank_ref: str, amount_fen: int, paid_on: datetime.date,
-                   payer_name: str, actor: Any) -> Payment:
+                   payer_name: str, actor: Actor) -> Payment:
     """Register a bank transfer. The same bank reference twice is the same payment; a
     different amount under a known reference is refused."""
     bank_ref = bank_ref.strip()
@@ -79,7 +79,7 @@ def payment_record(*, invoice: Invoice, bank_ref: str, amount_fen: int, paid_on:
         raise DomainError("金额必须大于 0", field_errors={"amount": ["金额必须大于 0"]})
     if paid_on > timezone.localdate():
         raise DomainError("到账日期不能晚于今天", field_errors={"paid_on": ["到账日期不能晚于今天"]})
-    invoice = Invoice.objects.select_for_update().get(pk=invoice.pk)
+    invoice = Invoice.objects.select_for_update(no_key=True).get(pk=invoice.pk)
     existing = invoice.payments.filter(bank_ref=bank_ref).first()
     if existing is not None:
         if existing.amount_fen != amount_fen:
@@ -89,7 +89,7 @@ def payment_record(*, invoice: Invoice, bank_ref: str, amount_fen: int, paid_on:
     was_paid = invoice.paid_fen >= invoice.due_fen
     payment = Payment.objects.create(
         invoice=invoice, bank_ref=bank_ref, amount_fen=amount_fen, paid_on=paid_on,
-        payer_name=payer_name or (invoice.unit.name if invoice.unit else invoice.member.name),
+        payer_name=payer_name or invoice.payer_label,
         recorded_by=actor if getattr(
             actor, "pk", None) else None, receipt_serial=f"tmp-{bank_ref}-{invoice.pk}")
     payment.receipt_serial = f"SJ{invoice.period.code}-{payment.pk:08d}"
@@ -107,7 +107,7 @@ def payment_record(*, invoice: Invoice, bank_ref: str, amount_fen: int, paid_on:
     return payment
 
 
-def _confirm(invoice: Invoice, confirmed_on: datetime.date, actor: Any) -> int:
+def _confirm(invoice: Invoice, confirmed_on: datetime.date, actor: Actor) -> int:
     """Put every enrollment of a paid invoice into force and tell each member by SMS."""
     enrollments = list(invoice.enrollments.filter(status=EnrollmentStatus.PENDING)
                        .select_related("member", "period", "product_version"))
@@ -134,7 +134,7 @@ def _confirm(invoice: Invoice, confirmed_on: datetime.date, actor: Any) -> int:
 
 
 @transaction.atomic
-def enrollment_refund(*, enrollment: Enrollment, reason: str, actor: Any,
+def enrollment_refund(*, enrollment: Enrollment, reason: str, actor: Actor,
                       on: datetime.date | None = None) -> Enrollment:
     """Refund a member's premium (e.g. found ineligible after the unit paid): coverage ends,
     his share leaves income, and what his unit paid for him is owed back."""
@@ -149,7 +149,7 @@ def enrollment_refund(*, enrollment: Enrollment, reason: str, actor: Any,
     enrollment.save(update_fields=["status"])
     if was_active:
         post_refund(enrollment=enrollment, on=on or timezone.localdate(), actor=actor)
-    elif enrollment.invoice is not None:
+    elif enrollment.invoice_id is not None:
         # Not yet settled: the member simply leaves the unit's bill.
         unit_part = sum(p["fen"] for p in enrollment.split if p["payer"] in UNIT_PAYERS)
         Invoice.objects.filter(pk=enrollment.invoice_id).update(

@@ -67,8 +67,12 @@ def coverage_on(member_id: int, day: datetime.date) -> list[Cover]:
             .filter(member_id=member_id, status=EnrollmentStatus.ACTIVE,
                     coverage_start__lte=day, period__coverage_end__gte=day)
             .select_related("period", "product_version"))
-    return [Cover(
-        enrollment_id=e.pk, product_code=e.product_version.code,
-        product_version_id=e.product_version_id, shares=e.shares, since=e.coverage_start,
-        until=e.period.coverage_end, continuous_since=e.continuous_since or e.coverage_start,
-        waiting_until=e.waiting_until, first_time=e.first_time) for e in rows]
+    covers = []
+    for e in rows:
+        assert e.coverage_start is not None  # coverage_start__lte: an active enrollment has one
+        covers.append(Cover(
+            enrollment_id=e.pk, product_code=e.product_version.code,
+            product_version_id=e.product_version_id, shares=e.shares, since=e.coverage_start,
+            until=e.period.coverage_end, continuous_since=e.continuous_since or e.coverage_start,
+            waiting_until=e.waiting_until, first_time=e.first_time))
+    return covers

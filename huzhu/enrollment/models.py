@@ -167,6 +167,14 @@ class Invoice(models.Model):
     def overpaid_fen(self) -> int:
         return max(self.paid_fen - self.due_fen, 0)
 
+    @property
+    def payer_label(self) -> str:
+        """Who pays this bill: the unit, or for an individual enrollment the member."""
+        if self.unit is not None:
+            return self.unit.name
+        assert self.member is not None  # invoice_has_one_payer
+        return self.member.name
+
 
 class Payment(models.Model):
     """A bank transfer registered against an invoice; its receipt number is its own."""

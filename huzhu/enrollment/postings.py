@@ -12,15 +12,15 @@ from __future__ import annotations
 
 import datetime
 from collections import defaultdict
-from typing import Any
 
+from huzhu.actors import Actor
 from huzhu.ledger.models import AccountKind
-from huzhu.ledger.services import Source, account_open, ledger_post
+from huzhu.ledger.services import LegInput, Source, account_open, ledger_post
 
 from .models import UNIT_PAYERS, Enrollment, Invoice, Payment
 
 
-def post_payment_received(*, payment: Payment, invoice: Invoice, actor: Any) -> None:
+def post_payment_received(*, payment: Payment, invoice: Invoice, actor: Actor) -> None:
     region = invoice.fund_region
     period_code = invoice.period.code
     bank = account_open(org=region, kind=AccountKind.BANK)
@@ -33,7 +33,7 @@ def post_payment_received(*, payment: Payment, invoice: Invoice, actor: Any) -> 
         actor=actor)
 
 
-def post_premium_income(*, invoice: Invoice, settled_on: datetime.date, actor: Any) -> None:
+def post_premium_income(*, invoice: Invoice, settled_on: datetime.date, actor: Actor) -> None:
     region = invoice.fund_region
     period_code = invoice.period.code
     income: dict[tuple[str, str], int] = defaultdict(int)
@@ -47,7 +47,7 @@ def post_premium_income(*, invoice: Invoice, settled_on: datetime.date, actor: A
                 unit_part += part["fen"]
             else:
                 other_part += part["fen"]
-    legs: list[tuple[Any, int]] = []
+    legs: list[LegInput] = []
     if unit_part:
         legs.append((account_open(org=region, kind=AccountKind.ADVANCE_RECEIVED,
                                   period_code=period_code), unit_part))
@@ -66,7 +66,7 @@ def post_premium_income(*, invoice: Invoice, settled_on: datetime.date, actor: A
                 source=Source("enrollment.invoice", str(invoice.pk)), actor=actor)
 
 
-def post_refund(*, enrollment: Enrollment, on: datetime.date, actor: Any) -> None:
+def post_refund(*, enrollment: Enrollment, on: datetime.date, actor: Actor) -> None:
     """Take back one member's premium from income: the mirror of his share of the invoice's
     income entry. The unit's part becomes owed back (预收互助金), the subsidies no longer due."""
     invoice = enrollment.invoice
@@ -74,7 +74,7 @@ def post_refund(*, enrollment: Enrollment, on: datetime.date, actor: Any) -> Non
         return
     region, period_code = invoice.fund_region, invoice.period.code
     code = enrollment.product_version.code
-    legs: list[tuple[Any, int]] = []
+    legs: list[LegInput] = []
     unit_part = sum(p["fen"] for p in enrollment.split if p["payer"] in UNIT_PAYERS)
     other_part = sum(p["fen"] for p in enrollment.split if p["payer"] not in UNIT_PAYERS)
     for part in enrollment.split:

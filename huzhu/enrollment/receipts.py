@@ -115,7 +115,7 @@ def receipt_context(payment: Payment) -> dict:
     recorder = payment.recorded_by
     return {
         "payment": payment, "invoice": invoice, "period": invoice.period,
-        "payer": invoice.unit.name if invoice.unit else invoice.member.name,
+        "payer": invoice.payer_label,
         "payee": invoice.fund_region.name,
         "issued_on": _local_date(payment.created_at),
         "amount": format_yuan(payment.amount_fen, grouping=True),

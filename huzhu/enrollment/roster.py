@@ -14,6 +14,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from huzhu import bulk
+from huzhu.actors import Actor
 from huzhu.audit.services import event_record
 from huzhu.errors import DomainError
 from huzhu.members.models import InsuranceType, Member
@@ -124,7 +125,9 @@ def _parse_row(number: int, cells: list[Any], columns: dict[str, int],
         clean = member_clean(MemberInput(
             name=text["name"], id_number=text["id_number"], phone=text["phone"],
             bank_card=text["bank_card"], bank_name=text["bank_name"], insurance_type=insurance,
-            unit=unit, **flags))
+            is_union_member=flags["is_union_member"], is_hardship=flags["is_hardship"],
+            is_model_worker=flags["is_model_worker"],
+            is_new_form_worker=flags["is_new_form_worker"], unit=unit))
         row.values = clean.values
     except DomainError as exc:
         for key, messages in exc.field_errors.items():
@@ -214,7 +217,7 @@ def _match_existing(rows: list[RowResult], unit: Unit, period: Period) -> None:
     for key, member_id in members.items():
         by_index[key].member_id = member_id
     ids = list(id_to_index)
-    existing = []
+    existing: list[tuple[int, int, int | None, str | None]] = []
     for start in range(0, len(ids), 900):
         existing.extend(
             Enrollment.objects.filter(period=period, member_id__in=ids[start:start + 900])
@@ -262,7 +265,7 @@ ENROLLMENT_COLUMNS = (
 
 
 @transaction.atomic
-def roster_commit(*, roster: Roster, validation: Validation, actor: Any,
+def roster_commit(*, roster: Roster, validation: Validation, actor: Actor,
                   skip_rows: list[int] | None = None) -> dict[str, int]:
     """Write the roster in one transaction. Rows with errors must all be listed in
     ``skip_rows`` (the agent's explicit choice); anything else refuses the whole file."""
@@ -270,7 +273,7 @@ def roster_commit(*, roster: Roster, validation: Validation, actor: Any,
     unlisted = [r.row for r in validation.rows if r.errors and r.row not in skip]
     if unlisted:
         raise DomainError(f"还有 {len(unlisted)} 行有错误，未提交任何数据", code="roster_invalid")
-    roster = Roster.objects.select_for_update().get(pk=roster.pk)
+    roster = Roster.objects.select_for_update(no_key=True).get(pk=roster.pk)
     if roster.status == RosterStatus.COMMITTED:
         return {"members_created": 0, "members_updated": 0, "enrollments": 0}
     unit, period = roster.unit, roster.period
@@ -343,11 +346,12 @@ def _update_members(rows: list[RowResult], unit: Unit) -> tuple[int, list[int]]:
     if not rows:
         return 0, []
     members: dict[int, Member] = {}
-    ids = [r.member_id for r in rows]
+    ids = [r.member_id for r in rows if r.member_id is not None]  # all: known members only
     for start in range(0, len(ids), 900):
         members.update(Member.objects.in_bulk(ids[start:start + 900]))
     changed, new_cards = [], []
     for r in rows:
+        assert r.member_id is not None
         m, v = members[r.member_id], r.values
         wanted = {"name": v["name"], "unit_id": unit.pk, "insurance_type": v["insurance_type"],
                   **{flag: v[flag] for flag in FLAG_FIELDS}}

@@ -12,6 +12,7 @@ from typing import Any
 from django.conf import settings
 from django.db import IntegrityError, transaction
 
+from huzhu.actors import Actor
 from huzhu.errors import DomainError
 from huzhu.organisations.models import Unit
 from huzhu.products.models import Period
@@ -51,7 +52,7 @@ def store_file(path: Path, data: bytes) -> None:
         raise
 
 
-def roster_upload(*, unit: Unit, period: Period, file_name: str, data: bytes, actor: Any
+def roster_upload(*, unit: Unit, period: Period, file_name: str, data: bytes, actor: Actor
                   ) -> tuple[Roster, bool]:
     """Keep the file (outside the web root, under its hash) and register the roster.
 
@@ -101,7 +102,7 @@ def roster_check(roster: Roster) -> Validation | None:
     return validation
 
 
-def roster_confirm(*, roster: Roster, actor: Any, skip_listed: bool = False) -> dict[str, int]:
+def roster_confirm(*, roster: Roster, actor: Actor, skip_listed: bool = False) -> dict[str, int]:
     """Commit a checked roster; with ``skip_listed`` the rows listed as wrong are left out."""
     if roster.status == RosterStatus.COMMITTED:
         return {"members_created": 0, "members_updated": 0, "enrollments": 0}
@@ -145,10 +146,10 @@ def error_workbook(roster: Roster) -> bytes:
         for col, value in enumerate(cells):
             sheet.write_string(out_row, col, "" if value is None else _plain(value), text)
         for e in problems:
-            col = title_to_col.get(e["field"])
-            if col is not None:
-                value = cells[col] if col < len(cells) else ""
-                sheet.write_string(out_row, col, "" if value is None else _plain(value), bad)
+            marked = title_to_col.get(e["field"])
+            if marked is not None:
+                value = cells[marked] if marked < len(cells) else ""
+                sheet.write_string(out_row, marked, "" if value is None else _plain(value), bad)
         if problems:
             sheet.write_string(out_row, len(table.header),
                                "；".join(f"{e['field']}：{e['message']}" for e in problems),

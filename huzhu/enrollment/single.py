@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.db import transaction
 from django.utils import timezone
 
+from huzhu.actors import Actor
 from huzhu.audit.services import event_record
 from huzhu.errors import DomainError
 from huzhu.members.models import Member
@@ -28,14 +27,14 @@ def _held(member: Member, period: Period) -> set[str]:
 
 
 @transaction.atomic
-def enrollment_single(*, actor: Any, member: Member, period: Period, product_code: str,
+def enrollment_single(*, actor: Actor, member: Member, period: Period, product_code: str,
                       shares: int = 1, source: str = Source.STAFF) -> Enrollment:
     """Enroll one member in an offered product; refuses what the product's rules refuse.
 
     ``source=SELF`` is an individual enrollment (a new-form worker without a unit): the member
     gets an invoice of his own and the enrollment stands apart from any unit.
     """
-    Member.objects.select_for_update().filter(pk=member.pk).first()  # one enrollment at a time
+    Member.objects.select_for_update(no_key=True).filter(pk=member.pk).first()  # one enrollment at a time
     offer = offers_for(org_path=member.org_path, period=period).get(product_code)
     if offer is None:
         raise DomainError("该产品本期不向此会员开放", field_errors={"product": ["请选择本期可参加的产品"]})
@@ -72,7 +71,7 @@ def enrollment_single(*, actor: Any, member: Member, period: Period, product_cod
     return enrollment
 
 
-def _bill_individual(enrollment: Enrollment, actor: Any) -> Invoice:
+def _bill_individual(enrollment: Enrollment, actor: Actor) -> Invoice:
     """An individual pays his own premium; every payer share is on his invoice, and the
     shares of unions or government are receivable like a unit's."""
     lines = [{"payer": p["payer"], "fen": p["fen"], "members": 1} for p in enrollment.split]

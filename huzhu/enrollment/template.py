@@ -78,7 +78,7 @@ def roster_template(unit: Unit, period: Period) -> bytes:
     sheet.freeze_panes(1, 2)
     keys = [k for k, _, _ in COLUMNS]
     for r, (member, product, shares) in enumerate(renewal_rows(unit, period), start=1):
-        values = {
+        cells = {
             "name": member.name, "id_number": member.id_number, "phone": member.phone or "",
             "bank_card": member.bank_card or "", "bank_name": member.bank_name,
             "insurance_type": member.get_insurance_type_display(),
@@ -89,6 +89,6 @@ def roster_template(unit: Unit, period: Period) -> bytes:
             "product": product, "shares": str(shares),
         }
         for c, key in enumerate(keys):
-            sheet.write_string(r, c, values[key], text)
+            sheet.write_string(r, c, cells[key], text)
     book.close()
     return out.getvalue()

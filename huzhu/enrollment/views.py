@@ -6,12 +6,14 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
+from huzhu.accounts.models import User
 from huzhu.accounts.roles import Perm, Role
+from huzhu.actors import AuthedRequest
 from huzhu.errors import DomainError
 from huzhu.organisations.access import organisation_get_for_user, staff_path, unit_get_for_user
 from huzhu.products.models import Period
@@ -31,7 +33,7 @@ from .template import roster_template
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
-def _unit_and_period(request: HttpRequest, unit_id: int) -> tuple:
+def _unit_and_period(request: AuthedRequest, unit_id: int) -> tuple:
     unit, _ = unit_get_for_user(request.user, unit_id)
     period_id = request.GET.get("period") or request.POST.get("period")
     if period_id and str(period_id).isdigit():
@@ -43,11 +45,11 @@ def _unit_and_period(request: HttpRequest, unit_id: int) -> tuple:
     return unit, period
 
 
-def _can_upload(user) -> bool:
+def _can_upload(user: User) -> bool:
     return user.can(Perm.MANAGE_MEMBERS) and user.role != Role.MEMBER
 
 
-def _roster_for(request: HttpRequest, roster_id: int) -> Roster:
+def _roster_for(request: AuthedRequest, roster_id: int) -> Roster:
     roster = Roster.objects.select_related("unit", "period").filter(pk=roster_id).first()
     if roster is None:
         raise Http404
@@ -56,7 +58,7 @@ def _roster_for(request: HttpRequest, roster_id: int) -> Roster:
 
 
 @login_required
-def unit_enrollment(request: HttpRequest, unit_id: int) -> HttpResponse:
+def unit_enrollment(request: AuthedRequest, unit_id: int) -> HttpResponse:
     unit, period = _unit_and_period(request, unit_id)
     rosters = Roster.objects.filter(unit=unit, period=period).order_by("-created_at")[:20]
     return render(request, "enrollment/unit.html", {
@@ -68,7 +70,7 @@ def unit_enrollment(request: HttpRequest, unit_id: int) -> HttpResponse:
 
 
 @login_required
-def template_download(request: HttpRequest, unit_id: int) -> HttpResponse:
+def template_download(request: AuthedRequest, unit_id: int) -> HttpResponse:
     unit, period = _unit_and_period(request, unit_id)
     response = HttpResponse(roster_template(unit, period), content_type=XLSX)
     response["Content-Disposition"] = f"attachment; filename=roster-{unit.pk}-{period.code}.xlsx"
@@ -77,7 +79,7 @@ def template_download(request: HttpRequest, unit_id: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def roster_upload_view(request: HttpRequest, unit_id: int) -> HttpResponse:
+def roster_upload_view(request: AuthedRequest, unit_id: int) -> HttpResponse:
     unit, period = _unit_and_period(request, unit_id)
     if not _can_upload(request.user):
         raise PermissionDenied
@@ -85,10 +87,10 @@ def roster_upload_view(request: HttpRequest, unit_id: int) -> HttpResponse:
     if upload is None:
         messages.error(request, "请选择要上传的花名册文件")
         return redirect(f"/enrollment/units/{unit.pk}/?period={period.pk}")
-    if upload.size > MAX_BYTES:
+    if (upload.size or 0) > MAX_BYTES:
         messages.error(request, f"文件超过 {MAX_BYTES // 1024 // 1024} MB 上限，未保存")
         return redirect(f"/enrollment/units/{unit.pk}/?period={period.pk}")
-    roster, created = roster_upload(unit=unit, period=period, file_name=upload.name,
+    roster, created = roster_upload(unit=unit, period=period, file_name=upload.name or "",
                                     data=upload.read(), actor=request.user)
     if not created:
         messages.info(request, "同一文件此前已上传过，没有任何改变")
@@ -100,7 +102,7 @@ def roster_upload_view(request: HttpRequest, unit_id: int) -> HttpResponse:
 
 
 @login_required
-def roster_detail(request: HttpRequest, roster_id: int) -> HttpResponse:
+def roster_detail(request: AuthedRequest, roster_id: int) -> HttpResponse:
     roster = _roster_for(request, roster_id)
     template = ("enrollment/partials/roster_status.html" if request.htmx
                 else "enrollment/roster.html")
@@ -111,7 +113,7 @@ def roster_detail(request: HttpRequest, roster_id: int) -> HttpResponse:
 
 
 @login_required
-def roster_errors_download(request: HttpRequest, roster_id: int) -> HttpResponse:
+def roster_errors_download(request: AuthedRequest, roster_id: int) -> HttpResponse:
     roster = _roster_for(request, roster_id)
     if roster.status != RosterStatus.INVALID:
         raise Http404
@@ -122,7 +124,7 @@ def roster_errors_download(request: HttpRequest, roster_id: int) -> HttpResponse
 
 @login_required
 @require_POST
-def roster_commit_view(request: HttpRequest, roster_id: int) -> HttpResponse:
+def roster_commit_view(request: AuthedRequest, roster_id: int) -> HttpResponse:
     roster = _roster_for(request, roster_id)
     if not _can_upload(request.user):
         raise PermissionDenied
@@ -139,13 +141,14 @@ def roster_commit_view(request: HttpRequest, roster_id: int) -> HttpResponse:
 
 
 @login_required
-def dashboard(request: HttpRequest) -> HttpResponse:
+def dashboard(request: AuthedRequest) -> HttpResponse:
     """Targets against enrolled members for the user's organisation and its children."""
     if staff_path(request.user) is None or not request.user.can(Perm.VIEW_MEMBERS):
         raise PermissionDenied
     org = request.user.organisation
     if request.GET.get("org", "").isdigit():
         org = organisation_get_for_user(request.user, int(request.GET["org"]))[0]
+    assert org is not None  # staff_path: a staff user belongs to an organisation
     period = period_current(org.fund_region_id)
     if period is None:
         return render(request, "enrollment/dashboard.html", {"org": org, "period": None})
@@ -156,7 +159,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def member_enrollments(request: HttpRequest, member_id: int) -> HttpResponse:
+def member_enrollments(request: AuthedRequest, member_id: int) -> HttpResponse:
     """A member's enrollments and what covers him today; staff (or a new-form worker for
     himself) may enroll him in a product offered this period."""
     from huzhu.members.access import member_get_for_user

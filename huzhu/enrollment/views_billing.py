@@ -33,6 +33,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from huzhu.accounts.roles import Perm
+from huzhu.actors import AuthedRequest
 from huzhu.errors import DomainError
 from huzhu.members.access import member_get_for_user
 from huzhu.organisations.access import unit_get_for_user
@@ -101,7 +102,7 @@ class PaymentForm(forms.Form):
         ConfirmMixin.apply_error(self, exc)  # type: ignore[arg-type]
 
 
-def _in_scope(request: HttpRequest, invoice: Invoice) -> None:
+def _in_scope(request: AuthedRequest, invoice: Invoice) -> None:
     """Raise 404 unless the user may see the invoice's payer: the unit, or for an individual
     enrollment (no unit) the member."""
     if invoice.unit_id is not None:
@@ -112,7 +113,7 @@ def _in_scope(request: HttpRequest, invoice: Invoice) -> None:
         raise Http404("缴费通知不存在")
 
 
-def _invoice_for(request: HttpRequest, invoice_id: int) -> Invoice:
+def _invoice_for(request: AuthedRequest, invoice_id: int) -> Invoice:
     invoice = (Invoice.objects.select_related("unit", "member", "period", "fund_region")
                .filter(pk=invoice_id).first())
     if invoice is None:
@@ -133,7 +134,7 @@ def _invoice_row(invoice: Invoice) -> dict[str, Any]:
 
 @login_required
 @require_GET
-def unit_invoices(request: HttpRequest, unit_id: int) -> HttpResponse:
+def unit_invoices(request: AuthedRequest, unit_id: int) -> HttpResponse:
     unit, _ = unit_get_for_user(request.user, unit_id)
     invoices = Invoice.objects.filter(unit=unit).select_related("period").order_by("-created_at")
     unbilled = (Enrollment.objects.filter(unit=unit, status=EnrollmentStatus.PENDING,
@@ -148,7 +149,7 @@ def unit_invoices(request: HttpRequest, unit_id: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def invoice_create_view(request: HttpRequest, unit_id: int) -> HttpResponse:
+def invoice_create_view(request: AuthedRequest, unit_id: int) -> HttpResponse:
     unit, _ = unit_get_for_user(request.user, unit_id)
     if not can_bill(request.user):
         raise PermissionDenied
@@ -167,7 +168,7 @@ def invoice_create_view(request: HttpRequest, unit_id: int) -> HttpResponse:
     return redirect("billing:invoice_detail", invoice_id=invoice.pk)
 
 
-def _detail_context(request: HttpRequest, invoice: Invoice, form: PaymentForm | None) -> dict:
+def _detail_context(request: AuthedRequest, invoice: Invoice, form: PaymentForm | None) -> dict:
     payments = list(invoice.payments.select_related("recorded_by").order_by("created_at", "id"))
     owed = due_payers(invoice)
     lines = [{"label": PayerKind(line["payer"]).label if line["payer"] in PayerKind.values
@@ -177,7 +178,7 @@ def _detail_context(request: HttpRequest, invoice: Invoice, form: PaymentForm | 
               "premium": _money(i.premium_fen), "unit_part": _money(i.unit_fen)}
              for i in receipt_items(invoice)]
     may_pay = can_take_payments(request.user)
-    payer = invoice.unit.name if invoice.unit else invoice.member.name
+    payer = invoice.payer_label
     if may_pay and form is None:
         form = PaymentForm(initial={"payer_name": payer, "paid_on": _today()})
     return {
@@ -191,7 +192,7 @@ def _detail_context(request: HttpRequest, invoice: Invoice, form: PaymentForm | 
 
 @login_required
 @require_GET
-def invoice_detail(request: HttpRequest, invoice_id: int) -> HttpResponse:
+def invoice_detail(request: AuthedRequest, invoice_id: int) -> HttpResponse:
     invoice = _invoice_for(request, invoice_id)
     return render(request, "enrollment/billing/invoice_detail.html",
                   _detail_context(request, invoice, None))
@@ -199,7 +200,7 @@ def invoice_detail(request: HttpRequest, invoice_id: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def payment_create(request: HttpRequest, invoice_id: int) -> HttpResponse:
+def payment_create(request: AuthedRequest, invoice_id: int) -> HttpResponse:
     invoice = _invoice_for(request, invoice_id)
     if not can_take_payments(request.user):
         raise PermissionDenied
@@ -227,7 +228,7 @@ def payment_create(request: HttpRequest, invoice_id: int) -> HttpResponse:
 
 @login_required
 @require_GET
-def receipt_download(request: HttpRequest, payment_id: int) -> HttpResponse:
+def receipt_download(request: AuthedRequest, payment_id: int) -> HttpResponse:
     payment = (Payment.objects.select_related("invoice__unit", "invoice__member",
                                               "invoice__period", "invoice__fund_region",
                                               "recorded_by")

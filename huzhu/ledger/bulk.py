@@ -13,11 +13,12 @@ import datetime
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 from django.db import connection, transaction
 from django.utils import timezone
 
+from huzhu.actors import Actor
 from huzhu.errors import DomainError
 
 from .models import Account, Batch, Leg, Transaction
@@ -106,7 +107,7 @@ def _region_of_row(row: _Row, regions: dict[int, int]) -> int:
 
 
 def ledger_post_many(
-    *, postings: Iterable[Posting], actor: Any = None, chunk_size: int = CHUNK,
+    *, postings: Iterable[Posting], actor: Actor = None, chunk_size: int = CHUNK,
     before_balances: Callable[[], None] | None = None,
 ) -> BulkResult:
     """Post many transactions, each chunk atomically; return how many were new and skipped.
@@ -159,7 +160,7 @@ def _prepared_ahead(postings: Sequence[Posting], size: int) -> Iterator[tuple[in
 
 
 @transaction.atomic
-def _post_chunk(size: int, rows: list[_Row], actor: Any, result: BulkResult,
+def _post_chunk(size: int, rows: list[_Row], actor: Actor, result: BulkResult,
                 before_balances: Callable[[], None] | None = None) -> None:
     regions = _regions(rows)
     region_of = {r.key: _region_of_row(r, regions) for r in rows}
@@ -171,7 +172,7 @@ def _post_chunk(size: int, rows: list[_Row], actor: Any, result: BulkResult,
     result.skipped += size - posted
 
 
-def _orm_chunk(rows: Sequence[_Row], region_of: dict[str, int], actor: Any,
+def _orm_chunk(rows: Sequence[_Row], region_of: dict[str, int], actor: Actor,
                before_balances: Callable[[], None] | None = None) -> int:
     existing: dict[str, str] = {}
     keys = [r.key for r in rows]
@@ -229,7 +230,7 @@ def _copy_text(rows: Sequence[_Row], region_of: dict[str, int]) -> Iterator[str]
         yield "".join(lines)
 
 
-def _copy_chunk(rows: Sequence[_Row], region_of: dict[str, int], actor: Any,
+def _copy_chunk(rows: Sequence[_Row], region_of: dict[str, int], actor: Actor,
                 before_balances: Callable[[], None] | None = None) -> int:
     actor_fields = _actor_fields(actor)
     batch = Batch.objects.create()  # its deferred trigger checks the whole chunk at commit

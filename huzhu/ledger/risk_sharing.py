@@ -17,6 +17,7 @@ from typing import Any
 
 from django.db import transaction
 
+from huzhu.actors import Actor
 from huzhu.errors import DomainError
 from huzhu.organisations.models import Organisation, OrgKind
 from huzhu.rules.money import BP_ONE, apply_ratio
@@ -79,7 +80,7 @@ def _county_figures(county: Organisation, start: datetime.date, end: datetime.da
 
 def risk_sharing_settle(
     *, pool: Organisation, period_code: str, start: datetime.date, end: datetime.date,
-    business_date: datetime.date | None = None, actor: Any = None,
+    business_date: datetime.date | None = None, actor: Actor = None,
 ) -> list[SettlementLine]:
     """Post the city's share of every county deficit for the period; return one line a county."""
     if not (pool.is_fund_region and pool.kind == OrgKind.CITY):
@@ -98,7 +99,7 @@ def risk_sharing_settle(
 
 def _settle_county(
     pool: Organisation, county: Organisation, city_account: Any, period_code: str,
-    start: datetime.date, end: datetime.date, business_date: datetime.date, actor: Any,
+    start: datetime.date, end: datetime.date, business_date: datetime.date, actor: Actor,
 ) -> SettlementLine:
     figures = _county_figures(county, start, end)
     deficit = max(figures.incurred_fen - figures.net_income_fen, 0)

@@ -62,7 +62,7 @@ def balance_as_of(*, accounts: QuerySet[Account] | Account,
     ids_sql, ids_params = accounts.values("pk").query.sql_with_params()
     sql = (f"SELECT (SELECT coalesce(sum(balance_fen), 0) FROM ledger_accountbalance"
            f" WHERE account_id IN ({ids_sql}))")
-    params: list[object] = list(ids_params)
+    params: list[int | str | datetime.date] = list(ids_params)
     if as_of is not None:
         w = later_movement_window(as_of)
         sql += (f" - (SELECT coalesce(sum(delta_fen), 0) FROM ledger_monthlybalance"
@@ -172,7 +172,7 @@ def trial_balance(*, path: str, as_of: datetime.date | None = None) -> TrialBala
     # Paths are "/1/5/" digits and slashes, so the LIKE prefix needs no escaping.
     like = path + "%"
     balance = "b.balance_fen"
-    params: list[object] = []
+    params: list[int | str | datetime.date] = []
     if as_of is not None:
         w = later_movement_window(as_of)
         balance += f" - {_TRIAL_MONTHS}"

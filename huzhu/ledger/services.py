@@ -13,7 +13,7 @@ import hashlib
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal, overload
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
@@ -21,6 +21,7 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from huzhu.actors import Actor
 from huzhu.errors import DomainError
 from huzhu.organisations.models import Organisation
 
@@ -68,6 +69,20 @@ def _account_code_and_name(
             parts.append(extra)
     suffix = ".".join(p for p in (payer_kind, product_code, period_code) if p)
     return (f"{code}.{suffix}" if suffix else code), "—".join(parts)
+
+
+@overload
+def account_open(
+    *, org: Organisation, kind: str, payer_kind: str = "", product_code: str = "",
+    period_code: str = "", create: Literal[True] = True,
+) -> Account: ...
+
+
+@overload
+def account_open(
+    *, org: Organisation, kind: str, payer_kind: str = "", product_code: str = "",
+    period_code: str = "", create: bool,
+) -> Account | None: ...
 
 
 def account_open(
@@ -158,11 +173,11 @@ def _as_source(source: Source | tuple[str, str]) -> Source:
     return source if isinstance(source, Source) else Source(str(source[0]), str(source[1]))
 
 
-def _actor_fields(actor: Any) -> dict[str, Any]:
+def _actor_fields(actor: Actor) -> dict[str, Any]:
     if actor is None:
         return {"actor_id": None, "actor_label": "system"}
-    label = getattr(actor, "username", "") or str(actor)
-    return {"actor_id": getattr(actor, "pk", None), "actor_label": label[:150]}
+    label = actor.username or str(actor)
+    return {"actor_id": actor.pk, "actor_label": label[:150]}
 
 
 # --------------------------------------------------------------------------- balances
@@ -250,7 +265,7 @@ def _replayed(existing: Transaction, digest: str) -> Transaction:
 
 def _post(
     *, key: str, legs: Sequence[LegInput], memo: str, business_date: datetime.date,
-    source: Source | tuple[str, str], actor: Any, reverses: Transaction | None,
+    source: Source | tuple[str, str], actor: Actor, reverses: Transaction | None,
 ) -> Transaction:
     if not key or len(key) > 200:
         raise DomainError("幂等键不能为空，且不超过 200 个字符")
@@ -289,7 +304,7 @@ def _post(
 @transaction.atomic
 def ledger_post(
     *, key: str, legs: Sequence[LegInput], memo: str, business_date: datetime.date,
-    source: Source | tuple[str, str], actor: Any = None,
+    source: Source | tuple[str, str], actor: Actor = None,
 ) -> Transaction:
     """Post a balanced transaction once per key and return it (the first one on a replay).
 
@@ -302,7 +317,7 @@ def ledger_post(
 @transaction.atomic
 def ledger_reverse(
     *, key: str, transaction: Transaction, memo: str = "",
-    business_date: datetime.date | None = None, actor: Any = None,
+    business_date: datetime.date | None = None, actor: Actor = None,
 ) -> Transaction:
     """Post the mirror image of ``transaction``, pointing at it. A transaction reverses once."""
     original = Transaction.objects.get(pk=transaction.pk)

@@ -13,8 +13,10 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
+from huzhu.actors import AuthedRequest
 from huzhu.audit.models import Action
 from huzhu.audit.services import event_record
+from huzhu.organisations.models import Organisation
 from huzhu.web.paging import paginate
 
 from .access import (
@@ -24,7 +26,7 @@ from .access import (
     transaction_get_for_user,
 )
 from .exports import statement_xlsx, trial_balance_xlsx
-from .selectors import account_legs, balance_as_of, trial_balance
+from .selectors import TrialBalance, account_legs, balance_as_of, trial_balance
 from .services import local_today
 from .statement import fund_statement
 
@@ -59,12 +61,12 @@ def _xlsx(content: bytes, filename: str) -> HttpResponse:
 
 
 @login_required
-def ledger_index(request: HttpRequest) -> HttpResponse:
+def ledger_index(request: AuthedRequest) -> HttpResponse:
     return render(request, "ledger/index.html", {"orgs": ledger_orgs_for(request.user)})
 
 
 @login_required
-def statement(request: HttpRequest, org_id: int) -> HttpResponse:
+def statement(request: AuthedRequest, org_id: int) -> HttpResponse:
     org = ledger_org_get_for_user(request.user, org_id)
     start, end = _period(request)
     st = fund_statement(org=org, start=start, end=end)
@@ -72,7 +74,7 @@ def statement(request: HttpRequest, org_id: int) -> HttpResponse:
 
 
 @login_required
-def statement_export(request: HttpRequest, org_id: int) -> HttpResponse:
+def statement_export(request: AuthedRequest, org_id: int) -> HttpResponse:
     org = ledger_org_get_for_user(request.user, org_id)
     start, end = _period(request)
     st = fund_statement(org=org, start=start, end=end)
@@ -83,20 +85,21 @@ def statement_export(request: HttpRequest, org_id: int) -> HttpResponse:
     return _xlsx(statement_xlsx(st, request.user), f"statement-{org.pk}-{start}-{end}.xlsx")
 
 
-def _trial(request: HttpRequest, org_id: int):  # type: ignore[no-untyped-def]
+def _trial(request: AuthedRequest, org_id: int
+           ) -> tuple[Organisation, datetime.date, TrialBalance]:
     org = ledger_org_get_for_user(request.user, org_id)
     as_of = _date(request, "as_of", local_today())
     return org, as_of, trial_balance(path=org.path, as_of=as_of)
 
 
 @login_required
-def trial_balance_page(request: HttpRequest, org_id: int) -> HttpResponse:
+def trial_balance_page(request: AuthedRequest, org_id: int) -> HttpResponse:
     org, as_of, tb = _trial(request, org_id)
     return render(request, "ledger/trial_balance.html", {"org": org, "tb": tb, "as_of": as_of})
 
 
 @login_required
-def trial_balance_export(request: HttpRequest, org_id: int) -> HttpResponse:
+def trial_balance_export(request: AuthedRequest, org_id: int) -> HttpResponse:
     org, as_of, tb = _trial(request, org_id)
     event_record(action=Action.EXPORT, actor=request.user, object_type="ledger.trial_balance",
                  object_id=str(org.pk), org_path=org.path,
@@ -107,7 +110,7 @@ def trial_balance_export(request: HttpRequest, org_id: int) -> HttpResponse:
 
 
 @login_required
-def account_detail(request: HttpRequest, pk: int) -> HttpResponse:
+def account_detail(request: AuthedRequest, pk: int) -> HttpResponse:
     account = account_get_for_user(request.user, pk)
     page = paginate(request, account_legs(account=account), per_page=50)
     return render(request, "ledger/account_detail.html", {
@@ -117,7 +120,7 @@ def account_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @login_required
-def transaction_detail(request: HttpRequest, pk: int) -> HttpResponse:
+def transaction_detail(request: AuthedRequest, pk: int) -> HttpResponse:
     txn, legs = transaction_get_for_user(request.user, pk)
     reversed_by = type(txn).objects.filter(reverses=txn).first()
     return render(request, "ledger/transaction_detail.html",

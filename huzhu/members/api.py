@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime
 from typing import Any, Literal
 
-from django.http import Http404, HttpRequest
+from django.http import Http404
 from ninja import Field, Query, Router, Schema
 from ninja.responses import Status
 
@@ -24,9 +24,11 @@ from huzhu.accounts.api import (
     require_member_writer,
 )
 from huzhu.accounts.roles import Perm
+from huzhu.actors import AuthedRequest
 from huzhu.errors import DomainError, NotAllowed
 from huzhu.idempotency.hooks import idempotency_exempt
 from huzhu.organisations.access import organisation_get_for_user, unit_get_for_user
+from huzhu.organisations.models import Organisation, Unit
 from huzhu.pii.masking import mask_bank_card, mask_id_number, mask_name, mask_phone
 
 from .access import member_get_for_user
@@ -165,7 +167,7 @@ def _member_detail_out(user: Any, member: Member, can_write: bool) -> dict[str, 
     }
 
 
-def _page(request: HttpRequest, q: str, unit: int | None, org: int | None, limit: int,
+def _page(request: AuthedRequest, q: str, unit: int | None, org: int | None, limit: int,
           offset: int) -> dict[str, Any]:
     user: Any = request.user
     require(user, Perm.VIEW_MEMBERS, "您的角色无权查看会员")
@@ -180,7 +182,7 @@ def _page(request: HttpRequest, q: str, unit: int | None, org: int | None, limit
 @router.get("", response={200: MemberPage, **error_responses(403, 404)},
             summary="会员列表与查询")
 def member_list(
-    request: HttpRequest,
+    request: AuthedRequest,
     q: str = Query("", max_length=60, description="姓名开头，或完整的 18 位身份证号（经盲索引精确查找）"),
     unit: int | None = Query(None, description="只列出该参保单位的会员"),
     org: int | None = Query(None, description="只列出该组织及其下级的会员"),
@@ -194,7 +196,7 @@ def member_list(
 @router.post("/search", response={200: MemberPage, **error_responses(403, 404, 422)},
              summary="会员查询（查询条件放在请求体中）")
 @idempotency_exempt
-def member_search_api(request: HttpRequest, payload: SearchIn) -> dict[str, Any]:
+def member_search_api(request: AuthedRequest, payload: SearchIn) -> dict[str, Any]:
     """The same search with the query in the body, so a full ID number stays out of URLs and
     access logs."""
     return _page(request, payload.q, payload.unit, payload.org, payload.limit, payload.offset)
@@ -202,25 +204,27 @@ def member_search_api(request: HttpRequest, payload: SearchIn) -> dict[str, Any]
 
 @router.get("/{member_id}", response={200: MemberDetailOut, **error_responses(404)},
             summary="会员详情（个人信息脱敏）")
-def member_detail(request: HttpRequest, member_id: int) -> dict[str, Any]:
+def member_detail(request: AuthedRequest, member_id: int) -> dict[str, Any]:
     member, can_write = member_get_for_user(request.user, member_id)
     return _member_detail_out(request.user, member, can_write)
 
 
-def _placement(request: HttpRequest, payload: MemberIn) -> tuple[Any, Any]:
+def _placement(request: AuthedRequest, payload: MemberIn
+               ) -> tuple[Unit | None, Organisation | None]:
     """Resolve the unit and union a new member goes to, through the access helpers.
 
     When they are wrong, the other fields are checked too, so one answer names every bad field.
     """
     errors: dict[str, list[str]] = {}
-    unit = org = None
+    unit: Unit | None = None
+    org: Organisation | None = None
     try:
-        if payload.unit is not None:
+        if (unit_id := payload.unit) is not None:
             unit = referenced("unit", "参保单位",
-                              lambda: unit_get_for_user(request.user, payload.unit))
-        if payload.organisation is not None:
+                              lambda: unit_get_for_user(request.user, unit_id))
+        if (org_id := payload.organisation) is not None:
             org = referenced("organisation", "所属工会",
-                             lambda: organisation_get_for_user(request.user, payload.organisation))
+                             lambda: organisation_get_for_user(request.user, org_id))
     except DomainError as exc:
         errors.update(exc.field_errors)
     if unit is None and org is None and not errors:
@@ -241,7 +245,7 @@ def _member_fields(payload: MemberIn) -> dict[str, Any]:
 
 @router.post("", response={201: MemberDetailOut, **error_responses(400, 403, 409, 422)},
              summary="新建会员")
-def member_create_api(request: HttpRequest, payload: MemberIn) -> Status:
+def member_create_api(request: AuthedRequest, payload: MemberIn) -> Status:
     """Create a member. A bank card failing the Luhn check answers 409 until confirmed."""
     require_member_writer(request.user)
     unit, org = _placement(request, payload)
@@ -270,7 +274,7 @@ def _merged(member: Member, given: dict[str, Any]) -> dict[str, Any]:
     return current
 
 
-def _new_placement(request: HttpRequest, member: Member, given: dict[str, Any]
+def _new_placement(request: AuthedRequest, member: Member, given: dict[str, Any]
                    ) -> tuple[Any, Any]:
     """The unit and union after a change: a moved member's new unit must be in scope; leaving
     the unit keeps the member in their union unless another is named."""
@@ -301,7 +305,7 @@ def _new_placement(request: HttpRequest, member: Member, given: dict[str, Any]
 @router.patch("/{member_id}",
               response={200: MemberDetailOut, **error_responses(400, 403, 404, 409, 422)},
               summary="修改会员")
-def member_update_api(request: HttpRequest, member_id: int, payload: MemberPatch
+def member_update_api(request: AuthedRequest, member_id: int, payload: MemberPatch
                       ) -> dict[str, Any]:
     """Change the fields sent; the others keep their values."""
     member, can_write = member_get_for_user(request.user, member_id)
@@ -321,7 +325,7 @@ def member_update_api(request: HttpRequest, member_id: int, payload: MemberPatch
 @router.post("/{member_id}/reveal", response={200: RevealOut, **error_responses(403, 404, 422)},
              summary="查看完整个人信息（有权角色，记入日志）")
 @idempotency_exempt
-def member_reveal_api(request: HttpRequest, member_id: int, payload: RevealIn) -> dict[str, Any]:
+def member_reveal_api(request: AuthedRequest, member_id: int, payload: RevealIn) -> dict[str, Any]:
     """Return one full personal-data value; allowed to reviewers and finance, and recorded
     (a refusal is recorded too)."""
     member, _ = member_get_for_user(request.user, member_id)

@@ -4,11 +4,12 @@ imports share it; every write and every reveal of personal data writes an event.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.db import IntegrityError, transaction
 
 from huzhu.accounts.roles import Perm
+from huzhu.actors import Actor
 from huzhu.audit.models import Action
 from huzhu.audit.services import event_record
 from huzhu.errors import DomainError, NeedsConfirmation, NotAllowed
@@ -23,6 +24,9 @@ from huzhu.pii.identifiers import (
 from huzhu.pii.masking import mask_bank_card, mask_id_number, mask_phone
 
 from .models import EmploymentStatus, InsuranceType, Member
+
+if TYPE_CHECKING:
+    from huzhu.accounts.models import User
 
 PII_FIELDS = ("id_number", "phone", "bank_card")
 INSURANCE_TYPES = frozenset(InsuranceType.values)  # Enum.values builds a list on every call
@@ -149,7 +153,7 @@ def _check_unique(id_number: str, exclude_pk: int | None = None) -> None:
 
 
 @transaction.atomic
-def member_create(*, actor: Any, data: MemberInput, confirm_warnings: bool = False) -> Member:
+def member_create(*, actor: Actor, data: MemberInput, confirm_warnings: bool = False) -> Member:
     """Validate and create a member. Warnings (a card failing Luhn) need confirmation."""
     clean = member_clean(data)
     confirmed = _check_confirmation(clean, confirm_warnings)
@@ -169,7 +173,7 @@ def member_create(*, actor: Any, data: MemberInput, confirm_warnings: bool = Fal
 
 @transaction.atomic
 def member_update(
-    *, actor: Any, member: Member, data: MemberInput, confirm_warnings: bool = False
+    *, actor: Actor, member: Member, data: MemberInput, confirm_warnings: bool = False
 ) -> Member:
     clean = member_clean(data)
     # A card already confirmed is not questioned again when it is unchanged.
@@ -192,8 +196,8 @@ def member_update(
     return member
 
 
-def member_reveal(*, actor: Any, member: Member, field_name: str) -> str:
-    """Return one full personal-data value and record who saw it."""
+def member_reveal(*, actor: User, member: Member, field_name: str) -> str:
+    """Return one full personal-data value and record who saw it (always a person)."""
     if field_name not in PII_FIELDS:
         raise DomainError("未知字段", field_errors={"field": ["只能查看身份证号、手机号或银行卡号"]})
     if not actor.can(Perm.REVEAL_PII):

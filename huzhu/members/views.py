@@ -8,11 +8,12 @@ from urllib.parse import urlencode
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from huzhu.accounts.roles import Perm, Role
+from huzhu.actors import AuthedRequest
 from huzhu.errors import DomainError, NotAllowed
 from huzhu.organisations.access import (
     unit_get_for_user,
@@ -33,7 +34,7 @@ LIST_COLUMNS = (
 
 
 @login_required
-def member_list(request: HttpRequest) -> HttpResponse:
+def member_list(request: AuthedRequest) -> HttpResponse:
     if not request.user.can(Perm.VIEW_MEMBERS):
         raise PermissionDenied
     # The search box posts, so a full ID number never lands in a URL, a log or the history.
@@ -53,7 +54,7 @@ def member_list(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def member_detail(request: HttpRequest, pk: int) -> HttpResponse:
+def member_detail(request: AuthedRequest, pk: int) -> HttpResponse:
     member, can_write = member_get_for_user(request.user, pk)
     return render(request, "members/detail.html", {
         "member": member, "can_write": can_write,
@@ -64,7 +65,7 @@ def member_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def member_reveal_view(request: HttpRequest, pk: int, field: str) -> HttpResponse:
+def member_reveal_view(request: AuthedRequest, pk: int, field: str) -> HttpResponse:
     member, _ = member_get_for_user(request.user, pk)
     if field not in PII_FIELDS:
         raise PermissionDenied
@@ -81,7 +82,7 @@ def _member_input(form: MemberForm, unit: Any) -> MemberInput:
 
 
 @login_required
-def member_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
+def member_edit(request: AuthedRequest, pk: int | None = None) -> HttpResponse:
     if not request.user.can(Perm.MANAGE_MEMBERS) or request.user.role == Role.MEMBER:
         raise PermissionDenied
     member = None
@@ -124,7 +125,7 @@ EXPORT_LIMIT = 100_000
 
 
 @login_required
-def member_export(request: HttpRequest) -> HttpResponse:
+def member_export(request: AuthedRequest) -> HttpResponse:
     """The filtered member list as xlsx, personal data masked; every export is an event."""
     import io
 

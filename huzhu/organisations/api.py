@@ -7,7 +7,6 @@ from typing import Any, Literal
 
 from django.db import transaction
 from django.db.models import Q
-from django.http import HttpRequest
 from ninja import Field, Query, Router, Schema
 from ninja.responses import Status
 
@@ -21,6 +20,7 @@ from huzhu.accounts.api import (
     require,
 )
 from huzhu.accounts.roles import Perm
+from huzhu.actors import AuthedRequest
 from huzhu.errors import DomainError, NotAllowed
 from huzhu.pii.masking import mask_phone
 
@@ -88,7 +88,7 @@ def _org_out(org: Organisation) -> dict[str, Any]:
 @router.get("/organisations", response={200: OrgPage, **error_responses(403, 404)},
             summary="组织列表")
 def org_list(
-    request: HttpRequest,
+    request: AuthedRequest,
     parent: int | None = Query(None, description="只列出该组织的直接下级"),
     kind: OrgKindName | None = None,
     q: str = Query("", description="名称包含"),
@@ -109,13 +109,13 @@ def org_list(
 
 @router.get("/organisations/{org_id}", response={200: OrgOut, **error_responses(404)},
             summary="组织详情")
-def org_detail(request: HttpRequest, org_id: int) -> dict[str, Any]:
+def org_detail(request: AuthedRequest, org_id: int) -> dict[str, Any]:
     return _org_out(organisation_get_for_user(request.user, org_id)[0])
 
 
 @router.post("/organisations", response={201: OrgOut, **error_responses(400, 403, 422)},
              summary="新建组织")
-def org_create_api(request: HttpRequest, payload: OrgIn) -> Status:
+def org_create_api(request: AuthedRequest, payload: OrgIn) -> Status:
     """Create an organisation under a parent in your subtree."""
     require(request.user, Perm.MANAGE_ORGS, "您的角色无权新建组织")
     parent = referenced("parent", "上级组织",
@@ -128,7 +128,7 @@ def org_create_api(request: HttpRequest, payload: OrgIn) -> Status:
 @router.patch("/organisations/{org_id}",
               response={200: OrgOut, **error_responses(400, 403, 404, 422)},
               summary="修改或移动组织")
-def org_update_api(request: HttpRequest, org_id: int, payload: OrgPatch) -> dict[str, Any]:
+def org_update_api(request: AuthedRequest, org_id: int, payload: OrgPatch) -> dict[str, Any]:
     """Change an organisation; a new ``parent`` moves it with its whole subtree."""
     org, can_write = organisation_get_for_user(request.user, org_id)
     if not can_write:
@@ -214,7 +214,7 @@ def _unit_detail_out(unit: Unit, can_write: bool) -> dict[str, Any]:
     return {**_unit_out(unit), "agents": agents, "can_write": can_write}
 
 
-def _unit_holder(request: HttpRequest, org_id: int) -> Organisation:
+def _unit_holder(request: AuthedRequest, org_id: int) -> Organisation:
     org = referenced("organisation", "所属工会",
                      lambda: organisation_get_for_user(request.user, org_id))
     if org.kind not in UNIT_HOLDERS:
@@ -226,7 +226,7 @@ def _unit_holder(request: HttpRequest, org_id: int) -> Organisation:
 @router.get("/units", response={200: UnitPage, **error_responses(403, 404)},
             summary="参保单位列表与查询")
 def unit_list(
-    request: HttpRequest,
+    request: AuthedRequest,
     q: str = Query("", description="单位名称包含，或完整的统一社会信用代码"),
     org: int | None = Query(None, description="只列出该组织及其下级的单位"),
     limit: int = Query(100, ge=1, le=500),
@@ -243,13 +243,13 @@ def unit_list(
 
 @router.get("/units/{unit_id}", response={200: UnitDetailOut, **error_responses(404)},
             summary="参保单位详情")
-def unit_detail(request: HttpRequest, unit_id: int) -> dict[str, Any]:
+def unit_detail(request: AuthedRequest, unit_id: int) -> dict[str, Any]:
     return _unit_detail_out(*unit_get_for_user(request.user, unit_id))
 
 
 @router.post("/units", response={201: UnitDetailOut, **error_responses(400, 403, 409, 422)},
              summary="新建参保单位")
-def unit_create_api(request: HttpRequest, payload: UnitIn) -> Status:
+def unit_create_api(request: AuthedRequest, payload: UnitIn) -> Status:
     """Create a unit. A USCC failing its check digit answers 409 until confirmed."""
     require(request.user, Perm.MANAGE_UNITS, "您的角色无权新建参保单位")
     organisation = _unit_holder(request, payload.organisation)
@@ -262,7 +262,7 @@ def unit_create_api(request: HttpRequest, payload: UnitIn) -> Status:
 @router.patch("/units/{unit_id}",
               response={200: UnitDetailOut, **error_responses(400, 403, 404, 409, 422)},
               summary="修改参保单位")
-def unit_update_api(request: HttpRequest, unit_id: int, payload: UnitPatch) -> dict[str, Any]:
+def unit_update_api(request: AuthedRequest, unit_id: int, payload: UnitPatch) -> dict[str, Any]:
     """Change a unit; a new ``organisation`` moves it and its members."""
     unit, can_write = unit_get_for_user(request.user, unit_id)
     if not can_write:

@@ -8,6 +8,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F, Value
 from django.db.models.functions import Concat, Substr
 
+from huzhu.actors import Actor
 from huzhu.audit.models import Action
 from huzhu.audit.services import event_record
 from huzhu.errors import DomainError, NeedsConfirmation
@@ -51,7 +52,7 @@ def _check_unit_holder(organisation: Organisation) -> None:
 
 @transaction.atomic
 def org_create(
-    *, actor: Any, name: str, kind: str, parent: Organisation | None,
+    *, actor: Actor, name: str, kind: str, parent: Organisation | None,
     is_fund_region: bool = False, code: str = "",
 ) -> Organisation:
     _check_org_fields(name, kind)
@@ -68,7 +69,7 @@ def org_create(
 
 @transaction.atomic
 def org_update(
-    *, actor: Any, org: Organisation, name: str, kind: str, is_fund_region: bool, code: str = ""
+    *, actor: Actor, org: Organisation, name: str, kind: str, is_fund_region: bool, code: str = ""
 ) -> Organisation:
     _check_org_fields(name, kind)
     before = _org_snapshot(org)
@@ -93,6 +94,7 @@ def _refresh_fund_regions(prefix: str) -> None:
         .order_by("depth")
     )
     region_of: dict[int, int | None] = {}
+    region: int | None
     for org in orgs:
         if org.is_fund_region:
             region = org.pk
@@ -112,7 +114,7 @@ def _refresh_fund_regions(prefix: str) -> None:
 
 
 @transaction.atomic
-def org_move(*, actor: Any, org: Organisation, new_parent: Organisation) -> Organisation:
+def org_move(*, actor: Actor, org: Organisation, new_parent: Organisation) -> Organisation:
     """Move a node under a new parent; its whole subtree, units and members follow."""
     from huzhu.members.models import Member
 
@@ -159,7 +161,7 @@ def _unit_snapshot(unit: Unit) -> dict[str, Any]:
 
 @transaction.atomic
 def unit_create(
-    *, actor: Any, name: str, uscc: str, organisation: Organisation, address: str = "",
+    *, actor: Actor, name: str, uscc: str, organisation: Organisation, address: str = "",
     confirm_warnings: bool = False,
 ) -> Unit:
     """Validate and create a unit. A checksum failure on the USCC needs confirmation."""
@@ -195,7 +197,7 @@ def unit_create(
 
 @transaction.atomic
 def unit_update(
-    *, actor: Any, unit: Unit, name: str, uscc: str, organisation: Organisation,
+    *, actor: Actor, unit: Unit, name: str, uscc: str, organisation: Organisation,
     address: str = "", confirm_warnings: bool = False,
 ) -> Unit:
     from huzhu.members.models import Member
@@ -224,7 +226,7 @@ def unit_update(
 
 
 @transaction.atomic
-def agent_create(*, actor: Any, unit: Unit, name: str, phone: str) -> Agent:
+def agent_create(*, actor: Actor, unit: Unit, name: str, phone: str) -> Agent:
     try:
         number = check_phone(phone)
     except IdentifierError as exc:

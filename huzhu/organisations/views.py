@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+from typing import Any, TypedDict
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.db.models import Count, Q
-from django.http import Http404, HttpRequest, HttpResponse
+from django.db.models import Count, Q, QuerySet
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 
 from huzhu.accounts.roles import Perm
+from huzhu.actors import AuthedRequest
 from huzhu.errors import DomainError
 from huzhu.members.access import members_visible_to
 from huzhu.web.forms import AgentForm, OrganisationForm, UnitForm
@@ -21,29 +25,36 @@ from .access import (
     unit_get_for_user,
     units_visible_to,
 )
-from .models import OrgKind
+from .models import Organisation, OrgKind
 from .services import agent_create, org_create, org_move, org_update, unit_create, unit_update
 
 UNIT_HOLDERS = (OrgKind.GRASSROOTS, OrgKind.INDUSTRY, OrgKind.ORGAN_COMMITTEE)
 
 
-def _require(request: HttpRequest, perm: Perm) -> None:
+def _require(request: AuthedRequest, perm: Perm) -> None:
     if not request.user.can(perm):
         raise PermissionDenied
 
 
-def _tree(orgs: list) -> list[dict]:
+class TreeNode(TypedDict):
+    org: Organisation
+    grassroots: int  # grassroots unions directly below, counted rather than listed
+    children: list[TreeNode]
+
+
+def _tree(orgs: Sequence[Organisation], grassroots: Mapping[int | None, int]) -> list[TreeNode]:
     """Nest a path-ordered list of organisations into a forest."""
-    nodes = {o.pk: {"org": o, "children": []} for o in orgs}
-    roots = []
+    nodes: dict[int, TreeNode] = {
+        o.pk: {"org": o, "grassroots": grassroots.get(o.pk, 0), "children": []} for o in orgs}
+    roots: list[TreeNode] = []
     for org in orgs:
-        parent = nodes.get(org.parent_id)
+        parent = nodes.get(org.parent_id) if org.parent_id is not None else None
         (parent["children"] if parent else roots).append(nodes[org.pk])
     return roots
 
 
 @login_required
-def org_tree(request: HttpRequest) -> HttpResponse:
+def org_tree(request: AuthedRequest) -> HttpResponse:
     _require(request, Perm.VIEW_ORGS)
     orgs = list(
         organisations_visible_to(request.user)
@@ -57,15 +68,13 @@ def org_tree(request: HttpRequest) -> HttpResponse:
         .values("parent_id").annotate(n=Count("id"))
     )
     counts = {row["parent_id"]: row["n"] for row in grassroots}
-    for org in orgs:
-        org.grassroots_count = counts.get(org.pk, 0)
     return render(request, "organisations/tree.html", {
-        "forest": _tree(orgs), "can_manage": request.user.can(Perm.MANAGE_ORGS),
+        "forest": _tree(orgs, counts), "can_manage": request.user.can(Perm.MANAGE_ORGS),
     })
 
 
 @login_required
-def org_detail(request: HttpRequest, pk: int) -> HttpResponse:
+def org_detail(request: AuthedRequest, pk: int) -> HttpResponse:
     org, can_write = organisation_get_for_user(request.user, pk)
     children = organisations_visible_to(request.user).filter(parent=org).order_by("name")
     units = units_visible_to(request.user).filter(organisation=org).order_by("name")[:200]
@@ -79,10 +88,11 @@ def org_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @login_required
-def org_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
+def org_edit(request: AuthedRequest, pk: int | None = None) -> HttpResponse:
     _require(request, Perm.MANAGE_ORGS)
     visible = organisations_visible_to(request.user).exclude(kind=OrgKind.GRASSROOTS)
     org = organisation_get_for_user(request.user, pk)[0] if pk else None
+    initial: dict[str, Any]
     if org is None and request.method == "GET" and request.GET.get("parent"):
         initial = {"parent": request.GET["parent"]}
     else:
@@ -118,7 +128,7 @@ def org_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
 
 
 @login_required
-def unit_list(request: HttpRequest) -> HttpResponse:
+def unit_list(request: AuthedRequest) -> HttpResponse:
     _require(request, Perm.VIEW_UNITS)
     qs = units_visible_to(request.user).select_related("organisation")
     q = request.GET.get("q", "").strip()
@@ -135,7 +145,7 @@ def unit_list(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def unit_detail(request: HttpRequest, pk: int) -> HttpResponse:
+def unit_detail(request: AuthedRequest, pk: int) -> HttpResponse:
     unit, can_write = unit_get_for_user(request.user, pk)
     agents = list(unit.agents.all())
     member_count = members_visible_to(request.user).filter(unit=unit).count()
@@ -145,12 +155,12 @@ def unit_detail(request: HttpRequest, pk: int) -> HttpResponse:
     })
 
 
-def _unit_holders(request: HttpRequest):
+def _unit_holders(request: AuthedRequest) -> QuerySet[Organisation]:
     return organisations_visible_to(request.user).filter(kind__in=UNIT_HOLDERS).order_by("path")
 
 
 @login_required
-def unit_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
+def unit_edit(request: AuthedRequest, pk: int | None = None) -> HttpResponse:
     _require(request, Perm.MANAGE_UNITS)
     unit = None
     initial: dict = {}
@@ -178,7 +188,7 @@ def unit_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
 
 
 @login_required
-def agent_add(request: HttpRequest, pk: int) -> HttpResponse:
+def agent_add(request: AuthedRequest, pk: int) -> HttpResponse:
     unit, can_write = unit_get_for_user(request.user, pk)
     if not can_write or request.method != "POST":
         raise Http404

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django import forms
 from django.db import models
 
 from .crypto import cipher
@@ -16,6 +17,11 @@ class EncryptedTextField(models.BinaryField):
     column or table does not decrypt. Decryption failures raise ``DecryptionError`` loudly.
     Lookups on this column are meaningless (random nonces): use the blind-index column.
     """
+
+    # For django-stubs: on a model instance the value is a str (from_db_value), where the
+    # BinaryField it stores through has bytes.
+    _pyi_private_set_type: str
+    _pyi_private_get_type: str  # type: ignore[assignment]  # a str, not BinaryField's bytes
 
     def __init__(self, *args: Any, **kwargs: Any):
         kwargs.setdefault("editable", True)
@@ -49,7 +55,11 @@ class EncryptedTextField(models.BinaryField):
     def value_to_string(self, obj: Any) -> str:
         return "<encrypted>"
 
-    def formfield(self, **kwargs: Any) -> Any:
-        from django import forms
-
-        return forms.CharField(**{"required": not self.blank, **kwargs})
+    def formfield(
+        self,
+        form_class: type[forms.Field] | None = None,
+        choices_form_class: type[forms.ChoiceField] | None = None,
+        **kwargs: Any,
+    ) -> forms.Field:
+        """A text field: the value is a str in Python, never the BinaryField's bytes."""
+        return (form_class or forms.CharField)(**{"required": not self.blank, **kwargs})

@@ -55,7 +55,7 @@ def _read_tiers(r: Reader) -> Tiers | None:
     gaps = r.choice("gaps", ("upper", "lower", "none"), required=True)
     if mode == "marginal" and gaps == "none":
         r.issue("gaps", "分段累进不能用 gaps = \"none\" (marginal tiers need upper or lower)")
-    published = []
+    published: list[tuple[int | None, int | None, int]] = []
     for i, t in enumerate(rows):
         lo, hi = t.money("from", required=True), t.money("to")
         bp = t.ratio("rate", required=True)

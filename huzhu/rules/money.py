@@ -47,12 +47,12 @@ def parse_yuan(text: str | int | Decimal) -> int:
         raise MoneyError(f"不是金额: {text!r}") from exc
     if not value.is_finite():
         raise MoneyError(f"不是金额: {text!r}")
-    fen = value * 100
-    if fen != fen.to_integral_value():
+    exact = value * 100
+    if exact != exact.to_integral_value():
         raise MoneyError(f"金额最多两位小数: {text!r}")
-    if abs(fen) > _MAX_FEN:
+    if abs(exact) > _MAX_FEN:
         raise MoneyError(f"金额过大: {text!r}")
-    return int(fen)
+    return int(exact)
 
 
 def format_yuan(fen: int, *, grouping: bool = False) -> str:

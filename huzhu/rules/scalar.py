@@ -143,7 +143,8 @@ def _ratio(ln: _Line, f: ClaimFacts, u: BenefitUsage) -> None:
     assert b.base is not None and b.tiers is not None
     base = max(b.base.evaluate(f.amounts), 0)
     ln.base = base
-    ln.tr and ln.note("base", f"费用基数 {b.base.text} = {y(base)} 元", f"cost base {b.base.text} = {y(base)} yuan")
+    if ln.tr:
+        ln.note("base", f"费用基数 {b.base.text} = {y(base)} 元", f"cost base {b.base.text} = {y(base)} yuan")
     if base == 0:
         return ln.why(Reason.NO_COST)
     d = b.deductible_fen
@@ -153,15 +154,17 @@ def _ratio(ln: _Line, f: ClaimFacts, u: BenefitUsage) -> None:
         hi, why, parts = formulas.tier_amount(b.tiers, max(prev + base - d, 0))
         lo = formulas.tier_amount(b.tiers, max(prev - d, 0))[0]
         amount = max(hi - lo, 0)
-        ln.tr and ln.note("cumulate", f"本期累计基数 {y(prev)} + {y(base)}，累计给付 {y(hi)} − 此前 {y(lo)} = {y(amount)} 元",
-                f"period base {y(prev)} + {y(base)}; benefit {y(hi)} − earlier {y(lo)} = {y(amount)} yuan")
+        if ln.tr:
+            ln.note("cumulate", f"本期累计基数 {y(prev)} + {y(base)}，累计给付 {y(hi)} − 此前 {y(lo)} = {y(amount)} 元",
+                    f"period base {y(prev)} + {y(base)}; benefit {y(hi)} − earlier {y(lo)} = {y(amount)} yuan")
     else:
         net = base - d
         amount, why, parts = formulas.tier_amount(b.tiers, max(net, 0))
         _note_tiers(ln, parts, amount)
     if d:
-        ln.tr and ln.note("deductible", f"起付线 {y(d)} 元，扣除后 {y(max(net, 0))} 元",
-                f"deductible {y(d)}, leaves {y(max(net, 0))} yuan")
+        if ln.tr:
+            ln.note("deductible", f"起付线 {y(d)} 元，扣除后 {y(max(net, 0))} 元",
+                    f"deductible {y(d)}, leaves {y(max(net, 0))} yuan")
     if net <= 0:
         return ln.why(Reason.DEDUCTIBLE_NOT_MET, deductible_fen=d, base_fen=base)
     if why:
@@ -169,15 +172,17 @@ def _ratio(ln: _Line, f: ClaimFacts, u: BenefitUsage) -> None:
     elif b.min_benefit_fen and amount < b.min_benefit_fen:
         floor = min(b.min_benefit_fen, net) if b.min_benefit_within_base else b.min_benefit_fen
         if floor > amount:
-            ln.tr and ln.note("floor", f"不足最低给付 {y(b.min_benefit_fen)} 元，按 {y(floor)} 元",
-                    f"below the minimum {y(b.min_benefit_fen)}: paid {y(floor)}")
+            if ln.tr:
+                ln.note("floor", f"不足最低给付 {y(b.min_benefit_fen)} 元，按 {y(floor)} 元",
+                        f"below the minimum {y(b.min_benefit_fen)}: paid {y(floor)}")
             ln.why(Reason.MIN_BENEFIT, min_fen=b.min_benefit_fen, computed_fen=amount)
             amount = floor
     ln.amount = amount
     if b.share_cap is not None:
         cap = apply_ratio(max(b.share_cap.base.evaluate(f.amounts), 0), b.share_cap.bp)
-        ln.tr and ln.note("share_cap", f"不超过 {b.share_cap.base.text} 的 {pct(b.share_cap.bp)} = {y(cap)} 元",
-                f"at most {pct(b.share_cap.bp)} of {b.share_cap.base.text} = {y(cap)} yuan")
+        if ln.tr:
+            ln.note("share_cap", f"不超过 {b.share_cap.base.text} 的 {pct(b.share_cap.bp)} = {y(cap)} 元",
+                    f"at most {pct(b.share_cap.bp)} of {b.share_cap.base.text} = {y(cap)} yuan")
         if amount > cap:
             ln.why(Reason.RATIO_SHARE_CAP, rate_bp=b.share_cap.bp, cap_fen=cap, computed_fen=amount)
             ln.amount = cap
@@ -189,30 +194,34 @@ def _note_tiers(ln: _Line, parts: list, amount: int) -> None:
     mode = ln.b.tiers.mode if ln.b.tiers else "marginal"
     terms = " + ".join(f"{y(seg)}×{pct(t.bp)}" for t, seg in parts) or "0"
     label = "分段累进" if mode == "marginal" else "全额分档"
-    ln.tr and ln.note("tiers", f"{label}: {terms} = {y(amount)} 元（四舍五入到分）",
-            f"{mode} tiers: {terms} = {y(amount)} yuan (half up to the fen)")
+    if ln.tr:
+        ln.note("tiers", f"{label}: {terms} = {y(amount)} 元（四舍五入到分）",
+                f"{mode} tiers: {terms} = {y(amount)} yuan (half up to the fen)")
 
 
 def _daily(ln: _Line, f: ClaimFacts, product: Product) -> None:
     b = ln.b
     days = timing.stay_days(f, product.timing)
     if days < b.min_stay_days:
-        ln.tr and ln.note("stay", f"住院 {days} 天，需至少 {b.min_stay_days} 天", f"stay {days} days, needs {b.min_stay_days}")
+        if ln.tr:
+            ln.note("stay", f"住院 {days} 天，需至少 {b.min_stay_days} 天", f"stay {days} days, needs {b.min_stay_days}")
         return ln.why(Reason.STAY_TOO_SHORT, days=days, min_stay_days=b.min_stay_days)
     paid = formulas.paid_days(days, b.count_from_day)
     if paid == 0:
         return ln.why(Reason.STAY_TOO_SHORT, days=days, count_from_day=b.count_from_day)
     rate = formulas.daily_rate(b.per_day_fen, b.rates_by_year, f.membership_years)
     ln.amount = paid * rate
-    ln.tr and ln.note("days", f"住院 {days} 天，从第 {b.count_from_day} 天起计 {paid} 天 × {y(rate)} 元 = {y(ln.amount)} 元",
-            f"stay {days} days, from day {b.count_from_day}: {paid} × {y(rate)} = {y(ln.amount)} yuan")
+    if ln.tr:
+        ln.note("days", f"住院 {days} 天，从第 {b.count_from_day} 天起计 {paid} 天 × {y(rate)} 元 = {y(ln.amount)} 元",
+                f"stay {days} days, from day {b.count_from_day}: {paid} × {y(rate)} = {y(ln.amount)} yuan")
 
 
 def _lump(ln: _Line, row: LumpAmount, shares: int) -> None:
     n = shares if ln.b.per_share else 1
     ln.amount = row.amount_fen * n
-    ln.tr and ln.note("lump", f"{row.label}: {y(row.amount_fen)} 元 × {n} 份 = {y(ln.amount)} 元",
-            f"{row.label}: {y(row.amount_fen)} × {n} share(s) = {y(ln.amount)} yuan")
+    if ln.tr:
+        ln.note("lump", f"{row.label}: {y(row.amount_fen)} 元 × {n} 份 = {y(ln.amount)} 元",
+                f"{row.label}: {y(row.amount_fen)} × {n} share(s) = {y(ln.amount)} yuan")
 
 
 def _accident(ln: _Line, f: ClaimFacts) -> None:
@@ -224,8 +233,9 @@ def _accident(ln: _Line, f: ClaimFacts) -> None:
         return ln.why(Reason.NOT_APPLICABLE, outcome=f.accident_outcome, grade=f.disability_grade)
     ln.amount = amount
     stay = "（住院期间）" if f.during_stay else ""
-    ln.tr and ln.note("accident", f"意外{f.accident_outcome} {f.disability_grade or ''}{stay}: {y(amount)} 元",
-            f"accident {f.accident_outcome} {f.disability_grade or ''}: {y(amount)} yuan")
+    if ln.tr:
+        ln.note("accident", f"意外{f.accident_outcome} {f.disability_grade or ''}{stay}: {y(amount)} 元",
+                f"accident {f.accident_outcome} {f.disability_grade or ''}: {y(amount)} yuan")
 
 
 def _consolation(ln: _Line, f: ClaimFacts) -> None:
@@ -234,25 +244,29 @@ def _consolation(ln: _Line, f: ClaimFacts) -> None:
     base = max(b.base.evaluate(f.amounts), 0)
     ln.base = base
     if base < b.threshold_fen:
-        ln.tr and ln.note("threshold", f"{b.base.text} = {y(base)} 元，未达 {y(b.threshold_fen)} 元",
-                f"{b.base.text} = {y(base)}, below {y(b.threshold_fen)}")
+        if ln.tr:
+            ln.note("threshold", f"{b.base.text} = {y(base)} 元，未达 {y(b.threshold_fen)} 元",
+                    f"{b.base.text} = {y(base)}, below {y(b.threshold_fen)}")
         return ln.why(Reason.BELOW_THRESHOLD, base_fen=base, threshold_fen=b.threshold_fen)
     ln.amount = b.amount_fen
-    ln.tr and ln.note("consolation", f"{y(base)} 元 ≥ {y(b.threshold_fen)} 元，慰问金 {y(b.amount_fen)} 元",
-            f"{y(base)} ≥ {y(b.threshold_fen)}: consolation {y(b.amount_fen)} yuan")
+    if ln.tr:
+        ln.note("consolation", f"{y(base)} 元 ≥ {y(b.threshold_fen)} 元，慰问金 {y(b.amount_fen)} 元",
+                f"{y(base)} ≥ {y(b.threshold_fen)}: consolation {y(b.amount_fen)} yuan")
 
 
 def _limits(ln: _Line, u: BenefitUsage) -> None:
     b = ln.b
     if b.per_claim_cap_fen is not None and ln.amount > b.per_claim_cap_fen:
-        ln.tr and ln.note("per_claim_cap", f"单次上限 {y(b.per_claim_cap_fen)} 元", f"per-claim cap {y(b.per_claim_cap_fen)}")
+        if ln.tr:
+            ln.note("per_claim_cap", f"单次上限 {y(b.per_claim_cap_fen)} 元", f"per-claim cap {y(b.per_claim_cap_fen)}")
         ln.why(Reason.PER_CLAIM_CAP, cap_fen=b.per_claim_cap_fen, computed_fen=ln.amount)
         ln.amount = b.per_claim_cap_fen
     if ln.amount <= 0:
         return
     if b.claim_limit is not None and u.claims >= b.claim_limit:
-        ln.tr and ln.note("claim_limit", f"本期已理赔 {u.claims} 次，上限 {b.claim_limit} 次",
-                f"{u.claims} claims already this period, limit {b.claim_limit}")
+        if ln.tr:
+            ln.note("claim_limit", f"本期已理赔 {u.claims} 次，上限 {b.claim_limit} 次",
+                    f"{u.claims} claims already this period, limit {b.claim_limit}")
         ln.why(Reason.CLAIM_COUNT_EXCEEDED, limit=b.claim_limit, claims=u.claims)
         ln.amount = 0
         return
@@ -264,8 +278,9 @@ def _limits(ln: _Line, u: BenefitUsage) -> None:
     if b.period_cap_fen is not None:
         room = max(b.period_cap_fen - u.paid_fen, 0)
         if ln.amount > room:
-            ln.tr and ln.note("period_cap", f"本期上限 {y(b.period_cap_fen)} 元，已付 {y(u.paid_fen)} 元，余 {y(room)} 元",
-                    f"period cap {y(b.period_cap_fen)}, paid {y(u.paid_fen)}, room {y(room)}")
+            if ln.tr:
+                ln.note("period_cap", f"本期上限 {y(b.period_cap_fen)} 元，已付 {y(u.paid_fen)} 元，余 {y(room)} 元",
+                        f"period cap {y(b.period_cap_fen)}, paid {y(u.paid_fen)}, room {y(room)}")
             ln.why(Reason.PERIOD_CAP, cap_fen=b.period_cap_fen, paid_fen=u.paid_fen, computed_fen=ln.amount)
             ln.amount = room
 
@@ -280,8 +295,9 @@ def _apply_waiting(ln: _Line, tier: WaitingTier, day: int, shares: int) -> None:
         ln.amount = apply_ratio(full, tier.bp)
         ln.why(Reason.WAITING_CONSOLATION, day=day, upto_day=tier.upto_day, share_bp=tier.bp, full_fen=full)
     ln.ends = tier.ends_coverage
-    ln.tr and ln.note("waiting", f"等待期第 {day} 天（≤{tier.upto_day}），给付 {y(ln.amount)} 元",
-            f"day {day} of the waiting period (≤{tier.upto_day}): pays {y(ln.amount)} yuan")
+    if ln.tr:
+        ln.note("waiting", f"等待期第 {day} 天（≤{tier.upto_day}），给付 {y(ln.amount)} 元",
+                f"day {day} of the waiting period (≤{tier.upto_day}): pays {y(ln.amount)} yuan")
 
 
 def benefit_line(b: Benefit, f: ClaimFacts, product: Product, usage: Usage, ctx: Context,
@@ -306,8 +322,9 @@ def benefit_line(b: Benefit, f: ClaimFacts, product: Product, usage: Usage, ctx:
         gates.append(ReasonItem(Reason.WAITING_PERIOD, {"day": day, "upto_day": tier.upto_day}))
     if gates:
         ln.reasons.extend(gates)
-        ln.tr and ln.note("gate", "不予给付: " + ", ".join(g.code.value for g in gates),
-                "not payable: " + ", ".join(g.code.value for g in gates))
+        if ln.tr:
+            ln.note("gate", "不予给付: " + ", ".join(g.code.value for g in gates),
+                    "not payable: " + ", ".join(g.code.value for g in gates))
         return ln.freeze()
     u = usage.of(b.id)
     if b.kind == "ratio":

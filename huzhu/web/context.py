@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypedDict
 
 from django.http import HttpRequest
 from django.urls import reverse
@@ -28,11 +28,17 @@ MENU: list[tuple[str, str, Perm | None]] = [
 ]
 
 
+class MenuItem(TypedDict):
+    label: str
+    url: str
+    active: bool
+
+
 def navigation(request: HttpRequest) -> dict[str, Any]:
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return {"menu": []}
-    items = []
+    items: list[MenuItem] = []
     for label, name, perm in MENU:
         if user.role == "member" and name == "claims:list":
             continue  # a member's claims are 我的理赔

@@ -11,6 +11,13 @@ from huzhu.members.models import EmploymentStatus, InsuranceType
 from huzhu.organisations.models import OrgKind
 
 
+def choice_field(form: forms.BaseForm, name: str) -> forms.ChoiceField:
+    """Return the form's choice field NAME, to set its choices."""
+    field = form.fields[name]
+    assert isinstance(field, forms.ChoiceField), name
+    return field
+
+
 class LoginForm(forms.Form):
     username = forms.CharField(label="用户名", max_length=150)
     password = forms.CharField(label="密码", widget=forms.PasswordInput)
@@ -45,7 +52,7 @@ class OrganisationForm(forms.Form):
 
     def __init__(self, *args: Any, parents: Any = (), **kwargs: Any):
         super().__init__(*args, **kwargs)
-        self.fields["parent"].choices = [("", "—")] + [(o.pk, o.name) for o in parents]
+        choice_field(self, "parent").choices = [("", "—")] + [(o.pk, o.name) for o in parents]
 
     def apply_error(self, exc: DomainError) -> None:
         ConfirmMixin.apply_error(self, exc)  # type: ignore[arg-type]
@@ -60,7 +67,7 @@ class UnitForm(ConfirmMixin):
 
     def __init__(self, *args: Any, organisations: Any = (), **kwargs: Any):
         super().__init__(*args, **kwargs)
-        self.fields["organisation"].choices = [(o.pk, o.name) for o in organisations]
+        choice_field(self, "organisation").choices = [(o.pk, o.name) for o in organisations]
 
 
 class AgentForm(forms.Form):
@@ -92,7 +99,7 @@ class MemberForm(ConfirmMixin):
 
     def __init__(self, *args: Any, units: Any = (), existing: Any = None, **kwargs: Any):
         super().__init__(*args, **kwargs)
-        self.fields["unit"].choices = [(u.pk, u.name) for u in units]
+        choice_field(self, "unit").choices = [(u.pk, u.name) for u in units]
         if existing is not None:
             from huzhu.pii import masking
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from django.contrib import messages
 from django.contrib.auth import login, logout
 from django.contrib.auth.decorators import login_required
@@ -13,6 +15,7 @@ from django.views.decorators.http import require_POST
 
 from huzhu.accounts.roles import Perm
 from huzhu.accounts.services import LoginFailed, login_check
+from huzhu.actors import AuthedRequest
 from huzhu.audit.models import Action, Event
 from huzhu.audit.services import event_record
 from huzhu.members.access import members_visible_to
@@ -58,7 +61,7 @@ def logout_view(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def home(request: HttpRequest) -> HttpResponse:
+def home(request: AuthedRequest) -> HttpResponse:
     user = request.user
     stats = []
     if user.can(Perm.VIEW_ORGS):
@@ -70,7 +73,7 @@ def home(request: HttpRequest) -> HttpResponse:
     return render(request, "web/home.html", {"stats": stats})
 
 
-def _events_page(request: HttpRequest, perm: Perm, actions: list[str] | None, title: str
+def _events_page(request: AuthedRequest, perm: Perm, actions: Sequence[str] | None, title: str
                  ) -> HttpResponse:
     if not request.user.can(perm):
         raise PermissionDenied
@@ -87,11 +90,11 @@ def _events_page(request: HttpRequest, perm: Perm, actions: list[str] | None, ti
 
 
 @login_required
-def event_list(request: HttpRequest) -> HttpResponse:
+def event_list(request: AuthedRequest) -> HttpResponse:
     return _events_page(request, Perm.VIEW_AUDIT, None, "操作日志")
 
 
 @login_required
-def login_log(request: HttpRequest) -> HttpResponse:
+def login_log(request: AuthedRequest) -> HttpResponse:
     actions = [Action.LOGIN_SUCCEEDED, Action.LOGIN_FAILED, Action.LOGIN_LOCKED, Action.LOGOUT]
     return _events_page(request, Perm.VIEW_LOGIN_LOG, actions, "登录日志")
