@@ -63,6 +63,7 @@ bench: setup
 
 lint: $(VENV)/.installed
 	$(BIN)/ruff check huzhu tests bench
+	$(BIN)/mypy
 
 clean:
 	rm -rf $(VENV) node_modules $(VENDOR)
