@@ -39,7 +39,9 @@ def insert_rows(model: type[models.Model], attnames: Sequence[str], rows: Iterab
     col_sql = ", ".join(qn(c) for c in cols)
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
-            with cursor.cursor.copy(f"COPY {table} ({col_sql}) FROM STDIN") as copy:
+            # The driver's own cursor: its errors made Django's (IntegrityError, …) here.
+            with connection.wrap_database_errors, \
+                    cursor.cursor.copy(f"COPY {table} ({col_sql}) FROM STDIN") as copy:
                 for row in rows:
                     copy.write_row(row)
         else:

@@ -31,13 +31,13 @@ def usage_lock(claim: Claim) -> MemberPeriodUsage | None:
     The member's row is locked first, as :func:`~huzhu.claims.services.claim_file` does: the
     holder of the usage row inserts rows referencing the member (its SMS, its payout), and
     must not wait on a filer who holds the member row and waits for the usage row."""
-    Member.objects.select_for_update().filter(pk=claim.member_id).first()
+    Member.objects.select_for_update(no_key=True).filter(pk=claim.member_id).first()
     if not claim.period_id:
         return None
     keys = {"member_id": claim.member_id, "product_code": claim.product_code,
             "period_id": claim.period_id}
     MemberPeriodUsage.objects.get_or_create(**keys)
-    return MemberPeriodUsage.objects.select_for_update().get(**keys)
+    return MemberPeriodUsage.objects.select_for_update(no_key=True).get(**keys)
 
 
 def claim_refuse(claim: Claim, *, actor: Any, reason_code: str, reason_zh: str,

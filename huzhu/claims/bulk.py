@@ -241,7 +241,7 @@ def _reassess_corrected(pk: int, *, actor: Any, as_of: datetime.date | None) -> 
 
     with transaction.atomic(), events_last():
         s = Settlement.objects.get(pk=pk)
-        Member.objects.select_for_update().filter(pk=s.member_id).first()
+        Member.objects.select_for_update(no_key=True).filter(pk=s.member_id).first()
         if not Settlement.objects.filter(PENDING, pk=pk).exists():
             return  # decided meanwhile
         claims_on_corrected_settlement(s, actor=actor)
@@ -277,7 +277,7 @@ def _lock(member_ids: list[int], keys: list[tuple[int, str, int]]) -> dict[tuple
     """The locks :func:`claim_file` and :func:`claim_grant` take, in their order: the members'
     rows, then their usage rows (created once), each set in one stable order. Returns the
     usage row id per (member, product, period)."""
-    list(Member.objects.select_for_update().filter(among(Member, "id", member_ids)).order_by("pk")
+    list(Member.objects.select_for_update(no_key=True).filter(among(Member, "id", member_ids)).order_by("pk")
          .values_list("pk", flat=True))
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
@@ -292,7 +292,7 @@ def _lock(member_ids: list[int], keys: list[tuple[int, str, int]]) -> dict[tuple
         MemberPeriodUsage.objects.bulk_create(
             [MemberPeriodUsage(member_id=m, product_code=c, period_id=p) for m, c, p in keys],
             ignore_conflicts=True, batch_size=2000)
-    return {(m, c, p): pk for pk, m, c, p in MemberPeriodUsage.objects.select_for_update()
+    return {(m, c, p): pk for pk, m, c, p in MemberPeriodUsage.objects.select_for_update(no_key=True)
             .filter(among(MemberPeriodUsage, "member", member_ids))
             .order_by("member_id", "product_code", "period_id")
             .values_list("pk", "member_id", "product_code", "period_id")}

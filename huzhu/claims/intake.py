@@ -262,7 +262,7 @@ def _store_one(clean: dict[str, Any], raw: Any, *, actor: Any, source: str,
     while True:
         try:
             with transaction.atomic():
-                current = (Settlement.objects.select_for_update()
+                current = (Settlement.objects.select_for_update(no_key=True)
                            .filter(setl_id=setl_id, is_current=True).first())
                 if current is None and Settlement.objects.filter(setl_id=setl_id).exists():
                     continue  # a version committed meanwhile: read the new current one

@@ -137,7 +137,7 @@ def claim_review(claim: Claim, *, actor: Any, action: str, reason_code: str = ""
     # The member-period usage row first, as filings and grants take it (before the claim row
     # and the event chain's head): an approval here racing a filing must not deadlock.
     usage_lock(claim)
-    locked = Claim.objects.select_for_update().get(pk=claim.pk)
+    locked = Claim.objects.select_for_update(no_key=True).get(pk=claim.pk)
     claim.status, claim.review_level, claim.due_on = (locked.status, locked.review_level,
                                                        locked.due_on)
     claim._loaded_status = locked.status

@@ -73,7 +73,7 @@ def claim_file(*, member: Member, settlement: Settlement, product_code: str, act
     # One member's filings in turn, then the member-period usage row: the order every path
     # takes these locks in (the event chain's head last), so filings and approvals can't
     # deadlock (docs/adr/0008).
-    Member.objects.select_for_update().filter(pk=member.pk).first()
+    Member.objects.select_for_update(no_key=True).filter(pk=member.pk).first()
     existing = Claim.objects.filter(setl_id=settlement.setl_id, product_code=product_code).first()
     if existing is not None:
         raise already_claimed(existing)

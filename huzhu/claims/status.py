@@ -65,7 +65,7 @@ def claim_transition(claim: Claim, to: str, *, actor: Any = None, reason: str = 
     from .models import Claim
 
     with atomic_events():
-        locked = Claim.objects.select_for_update().only("id", "status").get(pk=claim.pk)
+        locked = Claim.objects.select_for_update(no_key=True).only("id", "status").get(pk=claim.pk)
         transition_check(locked.status, to)
         now = timezone.now()
         changes: dict[str, Any] = {"status": to}
@@ -93,7 +93,7 @@ def claims_transition_many(claim_ids: list[int], frm: str, to: str, *, actor: An
     if not claim_ids:
         return 0
     with atomic_events():
-        rows = list(Claim.objects.select_for_update().filter(pk__in=claim_ids, status=frm)
+        rows = list(Claim.objects.select_for_update(no_key=True).filter(pk__in=claim_ids, status=frm)
                     .values_list("pk", "org_path", "payable_fen"))
         Claim.objects.filter(pk__in=[r[0] for r in rows]).update(status=to)
         events_record_many([{"action": "claim.transition", "object_type": "claims.claim",
