@@ -191,6 +191,8 @@ STATIC_ROOT = VAR_DIR / "static"
 STATICFILES_DIRS = [BASE_DIR / "node_modules"] if (BASE_DIR / "node_modules").exists() else []
 MEDIA_ROOT = VAR_DIR / "media"
 # Claim documents: outside the web root and MEDIA_ROOT, encrypted (claims/documents.py).
+# Records a part of a large settlement delivery is stored and decided in (docs/adr/0004).
+BULK_PART = env_int("HUZHU_BULK_PART", 5000)
 DOCUMENTS_DIR = Path(os.environ.get("HUZHU_DOCUMENTS_DIR", VAR_DIR / "documents"))
 
 SESSION_COOKIE_AGE = env_int("HUZHU_SESSION_SECONDS", 8 * 3600)

@@ -18,6 +18,7 @@ from collections.abc import Callable
 from functools import partial
 from typing import Any, NamedTuple
 
+from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
@@ -55,7 +56,8 @@ from .risk import LIVE, Cover, Stay, decision, findings, policy_for, rules_reaso
 from .status import GRANTED, ClaimStatus, transition_check
 from .workdays import add_workdays
 
-CHUNK = 5000  # claims are decided in parts of about 2 × CHUNK settlements (whole members)
+# Claims are decided in parts of about 2 × CHUNK settlements (whole members).
+CHUNK = settings.BULK_PART
 
 
 # --------------------------------------------------------------------------- claims

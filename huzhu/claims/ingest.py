@@ -86,10 +86,11 @@ class ImportReport:
 
 def settlement_import_file(*, path_or_bytes: str | Path | bytes, file_name: str = "",
                            actor: Any = None, fund_region: Organisation | None = None,
-                           as_of: datetime.date | None = None) -> ImportReport:
+                           as_of: datetime.date | None = None, decide: bool = True
+                           ) -> ImportReport:
     """Import a JSON / JSON-lines / CSV file and report on each record: the one road
     (:func:`settlements_receive`) whatever its size, plus one ``settlement.imported`` event
-    for the file."""
+    for the file. ``decide=False``: store only; the worker makes the claims."""
     if isinstance(path_or_bytes, bytes):
         data = path_or_bytes
     else:
@@ -109,7 +110,7 @@ def settlement_import_file(*, path_or_bytes: str | Path | bytes, file_name: str 
     report.records = len(items)
     receipt = settlements_receive([item for _n, item in items], actor=actor, fund_region=region,
                                   source=SettlementSource.FILE, batch=batch, as_of=as_of,
-                                  numbers=[n for n, _item in items])
+                                  numbers=[n for n, _item in items], decide=decide)
     report.errors = receipt.errors
     report.created, report.versions = receipt.created, receipt.versions
     report.unchanged, report.matched = receipt.unchanged, receipt.matched

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
+from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
@@ -32,7 +33,7 @@ from huzhu.pii.crypto import blind_index, cipher
 from .models import AMOUNT_FIELDS, Settlement
 from .settlement_format import SettlementError, content_hash, parse_record, raw_text
 
-PART = 5000  # records a part
+PART = settings.BULK_PART  # records a part (HUZHU_BULK_PART)
 CREATED, VERSION, UNCHANGED = "created", "version", "unchanged"
 OUTCOME_ZH = {CREATED: "新增", VERSION: "更正（新版本）", UNCHANGED: "重复（未改变）"}
 
@@ -102,6 +103,7 @@ SETTLEMENT_COLS = (
     "diag_name", *(f"{n}_fen" for n in AMOUNT_FIELDS), "member_id", "matched_at", "org_path",
     "fund_region_id", "source", "batch_id", "created_by_id", "created_at")
 _MEMBER, _PATH = SETTLEMENT_COLS.index("member_id"), SETTLEMENT_COLS.index("org_path")
+_OTHER_REGION = ("setl_id", "该结算ID已由其他统筹区报送，不能在本统筹区报送或更正")
 
 
 def _setl_key(raw: Any) -> str:
@@ -145,10 +147,13 @@ def settlements_receive(records: list[Any], *, actor: Any, fund_region: Organisa
         results = forked_in_order(parts, work)
     else:
         results = [work(part, None) for part in parts]
-    for stored, known, refused in results:
+    for stored, unchanged, known, refused in results:
         for i, pk, matched in stored:
             receipt.outcomes[i] = (pk, CREATED)
             receipt.count(CREATED, matched)
+        for i, pk in unchanged:
+            receipt.outcomes[i] = (pk, UNCHANGED)
+            receipt.count(UNCHANGED, False)
         later.extend(known)
         receipt.errors.extend(SettlementError(*e) for e in refused)
     for i in sorted(later):
@@ -178,10 +183,12 @@ def _received(s: dict[str, Any], region_path: str) -> dict[str, Any]:
 
 def _ingest_part(part: list[int], turn: Turn | None, *, records: list[Any], numbers: list[int],
                  actor_id: int | None, region_id: int, source: str, batch_id: int | None
-                 ) -> tuple[list[tuple[int, int, bool]], list[int], list[tuple]]:
+                 ) -> tuple[list[tuple[int, int, bool]], list[tuple[int, int]], list[int],
+                            list[tuple]]:
     """Parse, encrypt, match and COPY the records at ``part`` (indexes into ``records``, each
     the first of its ``setl_id`` in the delivery). Returns ``(index, new id, matched)`` of
-    each stored, the indexes whose ``setl_id`` is already stored (for :func:`_store_one`), and
+    each stored, ``(index, id)`` of each received before unchanged, the indexes that are new
+    versions of a stored ``setl_id`` (for :func:`_store_one`), and
     the refusals as ``(field, message, record number, setl_id)`` (plain tuples cross a
     process boundary). A concurrent delivery storing one of the same new ``setl_id`` first
     makes the part read again which are stored (at most three tries)."""
@@ -201,10 +208,23 @@ def _ingest_part(part: list[int], turn: Turn | None, *, records: list[Any], numb
     aad = {f: f"claims.settlement.{f}" for f in ("raw", "certno", "diag_code", "diag_name")}
     tz = local_tz()
     for attempt in range(3):
-        known = set(Settlement.objects.filter(among(
-            Settlement, "setl_id", {v["setl_id"] for v, _, _ in clean}, "text"))
-            .values_list("setl_id", flat=True))
-        again = [i for v, _, i in clean if v["setl_id"] in known]
+        known: dict[str, tuple[int, dict[str, int]]] = {}  # setl_id → region, {hash: id}
+        for setl_id, digest, pk, rid in Settlement.objects.filter(among(
+                Settlement, "setl_id", {v["setl_id"] for v, _, _ in clean}, "text")
+                ).values_list("setl_id", "content_hash", "id", "fund_region_id"):
+            known.setdefault(setl_id, (rid, {}))[1][digest] = pk
+        again, unchanged, elsewhere = [], [], []
+        for v, _raw, i in clean:
+            if v["setl_id"] not in known:
+                continue
+            rid, hashes = known[v["setl_id"]]
+            pk = hashes.get(content_hash(v))
+            if rid != region_id:
+                elsewhere.append((_OTHER_REGION[0], _OTHER_REGION[1], numbers[i], v["setl_id"]))
+            elif pk is not None:
+                unchanged.append((i, pk))  # received before: nothing to store
+            else:
+                again.append(i)  # a new version: one by one, under the row lock
         fresh = [(v, raw, i, blind_index(v["certno"], field="id_number"))
                  for v, raw, i in clean if v["setl_id"] not in known]
         members = dict(Member.objects.filter(
@@ -247,7 +267,7 @@ def _ingest_part(part: list[int], turn: Turn | None, *, records: list[Any], numb
             continue
         stored = [(i, pk, row[_MEMBER] is not None)
                   for (_v, _raw, i, _b), pk, row in zip(fresh, ids, rows, strict=True)]
-        return stored, again, refused
+        return stored, unchanged, again, refused + elsewhere
     raise AssertionError("unreachable")
 
 
@@ -267,7 +287,7 @@ def _store_one(clean: dict[str, Any], raw: Any, *, actor: Any, source: str,
                 if current is None and Settlement.objects.filter(setl_id=setl_id).exists():
                     continue  # a version committed meanwhile: read the new current one
                 if current is not None and current.fund_region_id != region.pk:
-                    raise SettlementError("setl_id", "该结算ID已由其他统筹区报送，不能在本统筹区报送或更正")
+                    raise SettlementError(*_OTHER_REGION)
                 same = Settlement.objects.filter(setl_id=setl_id, content_hash=digest).first()
                 if same is not None:
                     return same, UNCHANGED
