@@ -12,8 +12,9 @@ Result file: one header row and one row per processed line; 处理结果 is 成�
 
     批次号,明细号,收款账号,收款户名,金额,处理结果,失败原因,银行流水号
 
-Amounts are yuan with two decimals, turned into integer fen here; a malformed file is refused
-as a whole with the row and column of each problem, and changes nothing.
+Amounts are yuan with two decimals, turned into integer fen here; a malformed file (a blank
+批次号, 明细号, 收款账号, 收款户名, 金额 or 处理结果 among its faults) is refused as a whole with
+the row and column of each problem, and changes nothing.
 """
 
 from __future__ import annotations
@@ -31,6 +32,9 @@ BATCH_HEAD = ("批次号", "总笔数", "总金额")
 LINE_HEAD = ("明细号", "收款账号", "收款户名", "开户行", "金额", "用途", "备注")
 RESULT_HEAD = ("批次号", "明细号", "收款账号", "收款户名", "金额", "处理结果", "失败原因", "银行流水号")
 OUTCOMES = {"成功": "paid", "失败": "failed", "处理中": "processing"}
+# Cells a result line must fill: a blank one would skip the check of that column against what
+# was sent (收款账号), or leave the line unmatched or unreadable.
+REQUIRED = ("批次号", "明细号", "收款账号", "收款户名", "金额", "处理结果")
 MAX_RESULT_BYTES = 20 * 1024 * 1024
 _AMOUNT = re.compile(r"^(0|[1-9]\d{0,11})\.(\d{2})$")
 
@@ -121,7 +125,7 @@ def parse_result(data: bytes) -> list[ResultLine]:
             continue
         cell = {name: (raw[i].strip() if i < len(raw) else "") for name, i in col.items()}
         bad = []
-        for name in ("批次号", "明细号", "金额", "处理结果"):
+        for name in REQUIRED:
             if not cell[name]:
                 bad.append(f"第 {n} 行“{name}”为空")
         fen = yuan_to_fen(cell["金额"]) if cell["金额"] else None

@@ -297,7 +297,8 @@ def batch_query(*, batch: PayoutBatch, actor: Any, channel: BankChannel) -> Payo
                                                        BatchStatus.NOT_RECEIVED]).update(
             status=BatchStatus.SENT)
     if answer.state == DONE and answer.result:
-        result_import(data=answer.result, file_name=f"{b.number}-query.csv", actor=actor)
+        result_import(batch=b, data=answer.result, file_name=f"{b.number}-query.csv",
+                      actor=actor)
     b.refresh_from_db()
     return b
 
@@ -374,39 +375,58 @@ def _paid_lines(lines: list[tuple[PayoutLine, str]], actor: Any, *, on: datetime
                      card=card_tail(ln.account_no))
 
 
-@transaction.atomic
-def result_import(*, data: bytes, file_name: str, actor: Any) -> ResultFile:
-    """Apply a bank result file line by line (TRUST R-11, R-12).
+def _refuse_lines_not_of(batch: PayoutBatch, parsed: list[bankfile.ResultLine]) -> None:
+    """Refuse a result file that is not the given batch's: its 批次号 must be the batch's
+    number (the file names one batch, ``parse_result`` sees to that). Nothing is said of the
+    batch the file does name: it may be another fund region's."""
+    first = parsed[0]
+    if first.batch_no != batch.number:
+        raise bankfile.BankFileError([
+            f"第 {first.row} 行“批次号” {first.batch_no[:32]} 不是本批次的批次号 {batch.number}："
+            "回盘文件只能在其所属批次的页面导入"])
 
-    A malformed file is refused whole (:class:`bankfile.BankFileError`) and changes nothing;
-    the same file again returns the first import. Each line is matched by ``out_detail_no``:
-    a paid line posts the payment, a failed one goes back to payable with a reversing entry
-    and the member is asked to correct the card; a line repeated with the result already
-    recorded is a no-op; anything else (unknown number, another batch, amount or account not
-    as sent, a result contradicting the one recorded, a line never sent) is an exception that
-    moves no money. "处理中" lines stay in flight.
+
+@transaction.atomic
+def result_import(*, batch: PayoutBatch, data: bytes, file_name: str, actor: Any) -> ResultFile:
+    """Apply a bank result file to ``batch``, the batch it was uploaded for (TRUST R-11, R-12).
+
+    ``batch`` is the caller's, already scoped to the user (the batch page the file was
+    uploaded on, ``access.batch_get_for_user``), never the batch number written in the file:
+    a file whose 批次号 is not that batch's, or with a line whose 明细号 is not one of that
+    batch's lines, is refused whole. So is a malformed file (:class:`bankfile.BankFileError`,
+    which includes a blank 收款账号 or 收款户名); a refused file changes nothing. The same file
+    again returns the first import. Each line is matched by ``out_detail_no``: a paid line
+    posts the payment, a failed one goes back to payable with a reversing entry and the member
+    is asked to correct the card; a line repeated with the result already recorded is a no-op;
+    an amount or account not as sent, a result contradicting the one recorded, or a line never
+    sent is an exception that moves no money. "处理中" lines stay in flight.
     """
     digest = hashlib.sha256(data).hexdigest()
     seen = ResultFile.objects.filter(sha256=digest).first()
-    if seen is not None:
+    if seen is not None and seen.batch_id == batch.pk:
         return seen
+    # The same bytes imported for another batch name that batch: refused just below.
     parsed = bankfile.parse_result(data)
-    batch = PayoutBatch.objects.filter(number=parsed[0].batch_no).first()
-    if batch is None:
-        raise bankfile.BankFileError([f"第 {parsed[0].row} 行“批次号” {parsed[0].batch_no[:32]} 不存在"])
+    _refuse_lines_not_of(batch, parsed)
     b = _locked(batch)
     if getattr(actor, "is_authenticated", False):
         _need(actor)
     seen = ResultFile.objects.filter(sha256=digest).first()  # imported while we waited
-    if seen is not None:
+    if seen is not None and seen.batch_id == b.pk:
         return seen
+    known = {ln.out_detail_no: ln for ln in PayoutLine.objects.select_for_update().filter(
+        batch=b, out_detail_no__in=[r.out_detail_no for r in parsed]).select_related(
+            "payout", "batch")}
+    strangers = [r for r in parsed if r.out_detail_no not in known]
+    if strangers:
+        raise bankfile.BankFileError([
+            f"第 {r.row} 行“明细号” {r.out_detail_no[:40]} 不是本批次 {b.number} 的明细"
+            for r in strangers])
     on, now = _clock()
     _day_open(b.fund_region, on)  # its exceptions, too, belong to the day it is imported
     result = ResultFile.objects.create(batch=b, file_name=file_name[:200], sha256=digest,
                                        lines=len(parsed),
                                        imported_by=actor if getattr(actor, "pk", None) else None)
-    known = {ln.out_detail_no: ln for ln in PayoutLine.objects.select_for_update().filter(
-        out_detail_no__in=[r.out_detail_no for r in parsed]).select_related("payout", "batch")}
     paid: list[tuple[PayoutLine, str]] = []
     failed: list[PayoutLine] = []
     reasons: dict[int, str] = {}
@@ -420,19 +440,13 @@ def result_import(*, data: bytes, file_name: str, actor: Any) -> ResultFile:
                                           detail=detail[:300]))
 
     for r in parsed:
-        ln = known.get(r.out_detail_no)
-        if ln is None:
-            exc(r, ExceptionKind.UNKNOWN_LINE, f"明细号 {r.out_detail_no} 不存在")
-            continue
-        if ln.batch_id != b.pk:
-            exc(r, ExceptionKind.OTHER_BATCH, f"明细号属于批次 {ln.batch.number}")
-            continue
+        ln = known[r.out_detail_no]  # every line is this batch's (checked above)
         if r.amount_fen != ln.amount_fen:
             exc(r, ExceptionKind.AMOUNT_MISMATCH,
                 f"回盘金额 {bankfile.fen_to_yuan(r.amount_fen)} 元，发送金额 "
                 f"{bankfile.fen_to_yuan(ln.amount_fen)} 元")
             continue
-        if r.account_no and card_index(r.account_no) != ln.account_no_bidx:
+        if card_index(r.account_no) != ln.account_no_bidx:  # never blank (parse_result)
             exc(r, ExceptionKind.ACCOUNT_MISMATCH, "回盘收款账号与发送的不一致")
             continue
         if r.outcome == "processing":

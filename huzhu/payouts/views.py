@@ -135,13 +135,13 @@ def download(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_POST
 def upload_result(request: HttpRequest, pk: int) -> HttpResponse:
-    batch_get_for_user(request.user, pk)
+    b = batch_get_for_user(request.user, pk)  # the file is for this batch, whatever it says
     f = request.FILES.get("file")
     if f is None:
         messages.error(request, "请选择银行回盘文件")
         return redirect("payouts:batch", pk=pk)
     try:
-        r = result_import(data=f.read(), file_name=f.name, actor=request.user)
+        r = result_import(batch=b, data=f.read(), file_name=f.name, actor=request.user)
     except BankFileError as exc:
         for problem in exc.problems[:20]:
             messages.error(request, problem)
@@ -151,7 +151,7 @@ def upload_result(request: HttpRequest, pk: int) -> HttpResponse:
         return redirect("payouts:batch", pk=pk)
     messages.success(request, f"回盘已导入：成功 {r.paid} 笔，失败 {r.failed} 笔，重复 {r.repeated} 笔，"
                               f"异常 {r.exceptions} 笔")
-    return redirect("payouts:batch", pk=r.batch_id or pk)
+    return redirect("payouts:batch", pk=pk)
 
 
 @login_required

@@ -9,7 +9,8 @@
   failed (a failed card is closed and fails again if sent again).
 - Result files (:func:`huzhu.payouts.bankfile.render_result`) are written into a mailbox and
   delivered in any order: late, duplicated, partial (unsettled lines say 处理中, or lines are
-  left out).
+  left out). Each comes with the number of its batch, as a bank's mail names it, so finance
+  knows on which batch's page to upload it.
 
 The bank keeps its own books and never pays the same 明细号 twice; it counts how often it was
 handed each batch number. Anything the platform does that a bank would call a mistake (a batch
@@ -22,6 +23,7 @@ from __future__ import annotations
 import random
 from collections import Counter
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from huzhu.payouts import bankfile
 from huzhu.payouts.channels import (
@@ -34,6 +36,14 @@ from huzhu.payouts.channels import (
 )
 
 FAIL_REASONS = ("账户已销户", "户名与账号不符", "账户冻结", "卡号不存在")
+
+
+class ResultDelivery(NamedTuple):
+    """A result file as it reaches finance: the batch it answers, a file name, the bytes."""
+
+    batch_no: str
+    name: str
+    data: bytes
 
 
 @dataclass
@@ -75,8 +85,8 @@ class FakeBank:
         self.paid_claims: Counter[int] = Counter()
         self.paid_fen = 0
         self.closed_cards: set[str] = set()
-        self.mailbox: list[tuple[str, bytes]] = []
-        self.delivered: list[tuple[str, bytes]] = []
+        self.mailbox: list[ResultDelivery] = []
+        self.delivered: list[ResultDelivery] = []
         self.files_written = 0
         self.violations: list[str] = []
 
@@ -175,10 +185,11 @@ class FakeBank:
             lines = self.rng.sample(lines, self.rng.randint(1, len(lines) - 1))
             lines.sort(key=lambda ln: ln.out.out_detail_no)
         self.files_written += 1
-        self.mailbox.append((f"{b.number}-{self.files_written:04d}.csv", self.render(b, lines)))
+        self.mailbox.append(ResultDelivery(b.number, f"{b.number}-{self.files_written:04d}.csv",
+                                           self.render(b, lines)))
         return True
 
-    def deliver(self, *, p_dup: float = 0.2) -> tuple[str, bytes] | None:
+    def deliver(self, *, p_dup: float = 0.2) -> ResultDelivery | None:
         """The next result file to reach the platform: any of those waiting (so late ones
         come after newer ones), sometimes kept for a second delivery."""
         if not self.mailbox:
@@ -188,7 +199,7 @@ class FakeBank:
         self.delivered.append(item)
         return item
 
-    def redeliver(self) -> tuple[str, bytes] | None:
+    def redeliver(self) -> ResultDelivery | None:
         """A file delivered before, delivered again (the same bytes)."""
         return self.rng.choice(self.delivered) if self.delivered else None
 

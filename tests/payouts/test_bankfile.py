@@ -1,7 +1,8 @@
 """The bank's result file (回盘文件): a malformed file is refused whole with a clear Chinese
 error naming the row and the column, and changes nothing; a well-formed file is applied line
 by line, and each line that does not match what we sent becomes an exception that moves no
-money while the good lines of the same file are applied."""
+money while the good lines of the same file are applied. (A file or a line that is not the
+batch's it is uploaded for is refused whole: tests/payouts/test_result_scope.py.)"""
 
 from __future__ import annotations
 
@@ -136,7 +137,7 @@ BAD_FILES = [
     ("two batch numbers", lambda ls: raw([row(ls[0]), row(ls[1], 批次号="PB20990101999999")]),
      "第 3 行“批次号”为 PB20990101999999，与第 2 行的"),
     ("unknown batch number", lambda ls: raw([row(ls[0], 批次号="PB20990101999999")]),
-     "第 2 行“批次号” PB20990101999999 不存在"),
+     "第 2 行“批次号” PB20990101999999 不是本批次的批次号"),
     ("xlsx", lambda ls: xlsx_bytes(), "这是 Excel/压缩文件，请上传银行导出的 CSV 回盘文件"),
     ("zip", lambda ls: zip_bytes(), "这是 Excel/压缩文件"),
     ("over size", lambda ls: raw([row(ls[0])]) + b" " * bankfile.MAX_RESULT_BYTES,
@@ -150,7 +151,8 @@ def test_a_bad_result_file_is_refused_whole_with_its_row_and_column_and_changes_
     before = state()
     data = make(three.lines)
     with pytest.raises(BankFileError) as caught:
-        result_import(data=data, file_name=f"{name}.csv", actor=three.qianjiu)
+        result_import(batch=three.batch, data=data, file_name=f"{name}.csv",
+                      actor=three.qianjiu)
     text = str(caught.value)
     assert text.startswith("银行回盘文件有误，未做任何处理：")
     assert message in text, text
@@ -163,7 +165,7 @@ def test_every_problem_of_a_file_is_named_not_only_the_first(three):
     ls = three.lines
     data = raw([row(ls[0], 金额="12"), row(ls[1], 处理结果="失败"), row(ls[2], 处理结果="退票")])
     with pytest.raises(BankFileError) as caught:
-        result_import(data=data, file_name="r.csv", actor=three.qianjiu)
+        result_import(batch=three.batch, data=data, file_name="r.csv", actor=three.qianjiu)
     assert [p[:5] for p in caught.value.problems] == ["第 2 行", "第 3 行", "第 4 行"]
 
 
@@ -173,7 +175,7 @@ def test_a_gbk_encoded_result_file_is_read(three):
                 row(ls[2], 处理结果="处理中", 银行流水号="")], encoding="gbk")
     with pytest.raises(UnicodeDecodeError):
         data.decode("utf-8")  # really GBK, with the names in it
-    result = result_import(data=data, file_name="gbk.csv", actor=three.qianjiu)
+    result = result_import(batch=three.batch, data=data, file_name="gbk.csv", actor=three.qianjiu)
     assert (result.lines, result.paid, result.failed, result.exceptions) == (3, 1, 1, 0)
     by_no = dict(PayoutLine.objects.values_list("out_detail_no", "status"))
     assert [by_no[ln.out_detail_no] for ln in ls] == [LineStatus.PAID, LineStatus.FAILED,
@@ -200,23 +202,19 @@ def test_mismatched_lines_become_exceptions_and_the_good_lines_are_applied(pay_w
         row(ls[1], 处理结果="失败", 失败原因="账户冻结", 银行流水号=""),   # 3 good: failed
         row(ls[2], 金额=bankfile.fen_to_yuan(ls[2].amount_fen + 1)),    # 4 amount
         row(ls[3], 收款账号="6222020200000000000"),                     # 5 account
-        row(ls[4], 明细号=ls[4].out_detail_no + "X"),                   # 6 unknown number
-        row(theirs[0], 批次号=first.number),                            # 7 another batch's line
-        row(ls[4], 处理结果="处理中", 银行流水号=""),                     # 8 still in progress
+        row(ls[4], 处理结果="处理中", 银行流水号=""),                     # 6 still in progress
     ])
-    result = result_import(data=data, file_name="mixed.csv", actor=w.qianjiu)
-    assert (result.lines, result.paid, result.failed, result.exceptions) == (7, 1, 1, 4)
+    result = result_import(batch=first, data=data, file_name="mixed.csv", actor=w.qianjiu)
+    assert (result.lines, result.paid, result.failed, result.exceptions) == (5, 1, 1, 2)
     got = {(e.row, e.kind, e.out_detail_no) for e in PayoutException.objects.filter(result=result)}
     assert got == {(4, ExceptionKind.AMOUNT_MISMATCH, ls[2].out_detail_no),
-                   (5, ExceptionKind.ACCOUNT_MISMATCH, ls[3].out_detail_no),
-                   (6, ExceptionKind.UNKNOWN_LINE, ls[4].out_detail_no + "X"),
-                   (7, ExceptionKind.OTHER_BATCH, theirs[0].out_detail_no)}
+                   (5, ExceptionKind.ACCOUNT_MISMATCH, ls[3].out_detail_no)}
     amount = PayoutException.objects.get(result=result, kind=ExceptionKind.AMOUNT_MISMATCH)
     assert "金额" in amount.detail and bankfile.fen_to_yuan(ls[2].amount_fen) in amount.detail
     status = dict(PayoutLine.objects.values_list("out_detail_no", "status"))
     assert status[ls[0].out_detail_no] == LineStatus.PAID
     assert status[ls[1].out_detail_no] == LineStatus.FAILED
-    for ln in (ls[2], ls[3], ls[4], theirs[0]):  # the exceptions moved nothing
+    for ln in (ls[2], ls[3], ls[4], theirs[0]):  # exceptions, 处理中 and the other batch: unmoved
         assert status[ln.out_detail_no] == LineStatus.SENT
     for ln in (ls[2], ls[3], ls[4], theirs[0]):
         line = PayoutLine.objects.get(out_detail_no=ln.out_detail_no)
@@ -224,7 +222,7 @@ def test_mismatched_lines_become_exceptions_and_the_good_lines_are_applied(pay_w
                                                        f"payout-failed:{line.pk}"]).exists()
         assert Claim.objects.get(pk=line.payout.claim_id).status == ClaimStatus.PAYING
     rec = payouts_reconcile(fund_region=w.province)
-    assert rec.ok and rec.open_exceptions == 4
+    assert rec.ok and rec.open_exceptions == 2
     assert rec.paid_fen == ls[0].amount_fen and rec.failed_fen == ls[1].amount_fen
     assert rec.in_flight_fen == rec0.in_flight_fen - ls[0].amount_fen - ls[1].amount_fen
     assert ledger_clean() == []
@@ -233,14 +231,15 @@ def test_mismatched_lines_become_exceptions_and_the_good_lines_are_applied(pay_w
 
     # the same file again is a no-op
     before = state()
-    assert result_import(data=data, file_name="mixed-again.csv", actor=w.qianjiu).pk == result.pk
+    assert result_import(batch=first, data=data, file_name="mixed-again.csv",
+                         actor=w.qianjiu).pk == result.pk
     assert state() == before
 
     # a result contradicting the recorded one, and the recorded one repeated
     data2 = raw([row(ls[0], 处理结果="失败", 失败原因="账户冻结", 银行流水号=""),  # 2 conflict
                  row(ls[1]),                                                  # 3 conflict
                  row(ls[0])])                                                 # 4 repeated
-    second = result_import(data=data2, file_name="late.csv", actor=w.qianjiu)
+    second = result_import(batch=first, data=data2, file_name="late.csv", actor=w.qianjiu)
     assert (second.paid, second.failed, second.repeated, second.exceptions) == (0, 0, 1, 2)
     assert set(PayoutException.objects.filter(result=second).values_list("row", "kind")) == {
         (2, ExceptionKind.CONFLICT), (3, ExceptionKind.CONFLICT)}
@@ -250,7 +249,8 @@ def test_mismatched_lines_become_exceptions_and_the_good_lines_are_applied(pay_w
 
     # a line not yet sent (its batch is approved, not sent)
     before_unsent = state()
-    third = result_import(data=raw([row(waiting[0])]), file_name="early.csv", actor=w.qianjiu)
+    third = result_import(batch=unsent, data=raw([row(waiting[0])]), file_name="early.csv",
+                          actor=w.qianjiu)
     assert third.exceptions == 1 and third.paid == 0
     exc = PayoutException.objects.get(result=third)
     assert exc.kind == ExceptionKind.NOT_SENT and exc.row == 2

@@ -52,7 +52,7 @@ def failed_payout(w: Any, tmp_path: Any, member: Any, setl_id: str = "CC1") -> P
     claim = file_claim(w, member, setl_id, begin=MARCH)
     assert claim.status == ClaimStatus.APPROVED
     batch = send(w, tmp_path)
-    result_import(data=result_for(batch, {0: ("failed", "户名与账号不符")}),
+    result_import(batch=batch, data=result_for(batch, {0: ("failed", "户名与账号不符")}),
                   file_name=f"{batch.number}.csv", actor=w.qianjiu)
     payout = Payout.objects.get(claim=claim)
     assert payout.status == PayoutStatus.FAILED
@@ -114,7 +114,8 @@ def test_a_corrected_card_requeues_the_failed_payout_which_then_pays(pay_world, 
     second = send(w, tmp_path)
     line = second.lines.get()
     assert line.payout_id == payout.pk and line.account_no == new
-    result_import(data=result_for(second, {}), file_name="paid.csv", actor=w.qianjiu)
+    result_import(batch=second, data=result_for(second, {}), file_name="paid.csv",
+                  actor=w.qianjiu)
     payout.refresh_from_db()
     assert payout.status == PayoutStatus.PAID and claim_status(payout) == ClaimStatus.PAID
     assert ledger_clean() == []
@@ -173,9 +174,9 @@ def test_every_failed_payout_of_the_member_is_requeued_and_no_one_else_s(pay_wor
     batch = send(w, tmp_path)
     index = {ln.payout.claim_id: i for i, ln in enumerate(batch.lines.order_by("id")
                                                            .select_related("payout"))}
-    result_import(data=result_for(batch, {index[first.pk]: ("failed", "账户冻结"),
-                                          index[second.pk]: ("failed", "账户冻结"),
-                                          index[other.pk]: ("failed", "账户冻结")}),
+    result_import(batch=batch, data=result_for(batch, {index[first.pk]: ("failed", "账户冻结"),
+                                                       index[second.pk]: ("failed", "账户冻结"),
+                                                       index[other.pk]: ("failed", "账户冻结")}),
                   file_name="r.csv", actor=w.qianjiu)
 
     correct_card(member, bank_card(7789), actor=w.wangwu)
@@ -251,8 +252,8 @@ def test_a_second_failure_and_a_second_correction_send_a_second_message(pay_worl
     payout = failed_payout(w, tmp_path, member)
     correct_card(member, bank_card(7792), actor=w.lisi)
     again = send(w, tmp_path)
-    result_import(data=result_for(again, {0: ("failed", "账户已销户")}), file_name="r2.csv",
-                  actor=w.qianjiu)
+    result_import(batch=again, data=result_for(again, {0: ("failed", "账户已销户")}),
+                  file_name="r2.csv", actor=w.qianjiu)
     payout.refresh_from_db()
     assert payout.status == PayoutStatus.FAILED
 

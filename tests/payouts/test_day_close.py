@@ -73,7 +73,7 @@ def day1(pay_world: Any, tmp_path: Any, days: Any) -> Any:
     with at(w.day1):
         w.batch = sent_batch(w, tmp_path, 4)
         w.lines = ls = lines_of(w.batch)
-        w.result = result_import(data=raw([
+        w.result = result_import(batch=w.batch, data=raw([
             row(ls[0]),
             row(ls[1], 处理结果="失败", 失败原因="账户冻结", 银行流水号=""),
             row(ls[2], 金额=bankfile.fen_to_yuan(ls[2].amount_fen + 100)),
@@ -132,7 +132,7 @@ def test_a_closed_day_takes_no_more_postings_and_its_figures_never_change(day1):
     with at(w.day1, 20):
         untouched = state()
         with pytest.raises(DomainError, match="的代付已日结，当日不能再发送批次、导入回盘"):
-            result_import(data=late, file_name="late.csv", actor=w.qianjiu)
+            result_import(batch=w.batch, data=late, file_name="late.csv", actor=w.qianjiu)
         assert state() == untouched
         batch = batch_approve(batch=batch_build(fund_region=w.province, actor=w.qianjiu).batch,
                               actor=w.checker)
@@ -142,11 +142,12 @@ def test_a_closed_day_takes_no_more_postings_and_its_figures_never_change(day1):
 
     # the next day the same file goes in, the batch is sent, and day 1 is as it was closed
     with at(w.day2):
-        r = result_import(data=late, file_name="late.csv", actor=w.qianjiu)
+        r = result_import(batch=w.batch, data=late, file_name="late.csv", actor=w.qianjiu)
         assert (r.paid, r.exceptions) == (2, 0)
         batch = batch_send(batch=batch, actor=w.qianjiu, channel=FileDropChannel(w.tmp_path))
-        result_import(data=raw([row(lines_of(batch)[0], 处理结果="失败", 失败原因="卡已注销",
-                                    银行流水号="")]), file_name="day2.csv", actor=w.qianjiu)
+        result_import(batch=batch, data=raw([row(lines_of(batch)[0], 处理结果="失败",
+                                                 失败原因="卡已注销", 银行流水号="")]),
+                      file_name="day2.csv", actor=w.qianjiu)
     close.refresh_from_db()
     assert frozen(close) == before == recomputed(w.province, w.day1)
     day2 = recomputed(w.province, w.day2)

@@ -33,6 +33,7 @@ from huzhu.claims.status import ClaimStatus
 from huzhu.demo.identities import bank_card
 from huzhu.errors import DomainError, NotAllowed
 from huzhu.ledger.models import AccountKind, Leg
+from huzhu.payouts.access import batch_get_for_user
 from huzhu.payouts.channels import BankUnknown
 from huzhu.payouts.models import (
     BatchStatus,
@@ -102,6 +103,10 @@ class Run:
 
     def batches(self, *statuses: str) -> list[PayoutBatch]:
         return list(PayoutBatch.objects.filter(status__in=statuses).order_by("id"))
+
+    def batch_page(self, batch_no: str) -> PayoutBatch:
+        """The batch whose page finance opens to upload a result file the bank sent for it."""
+        return batch_get_for_user(self.w.qianjiu, PayoutBatch.objects.get(number=batch_no).pk)
 
     def pick(self, items: list[Any]) -> Any:
         return self.rng.choice(items) if items else None
@@ -206,11 +211,12 @@ class Run:
         item = self.bank.deliver() if self.rng.random() < 0.85 else self.bank.redeliver()
         if item is None:
             return
-        name, data = item
+        batch_no, name, data = item
         files = ResultFile.objects.count()
         seen = ResultFile.objects.filter(file_name=name).exists()
         lines_before = dict(PayoutLine.objects.values_list("pk", "status"))
-        result = result_import(data=data, file_name=name, actor=self.w.qianjiu)
+        result = result_import(batch=self.batch_page(batch_no), data=data, file_name=name,
+                               actor=self.w.qianjiu)
         if seen:
             # the same bytes again: the first import, and nothing moves
             assert ResultFile.objects.count() == files
@@ -336,7 +342,8 @@ class Run:
                 bank.settle_all()
                 self.check()
             while (item := bank.deliver(p_dup=0)) is not None:
-                result_import(data=item[1], file_name=item[0], actor=self.w.qianjiu)
+                result_import(batch=self.batch_page(item.batch_no), data=item.data,
+                              file_name=item.name, actor=self.w.qianjiu)
                 self.check()
         raise AssertionError("batches still open after draining")
 
