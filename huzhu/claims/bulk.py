@@ -109,7 +109,7 @@ def _settlements(ids: list[int]) -> list[_Setl]:
         # Settlement.amounts() leaves out absent (NULL) 4101 fields; so does this.
         amounts = {n: v for n, v in zip(ASSESSED_AMOUNTS, row[10:], strict=True)
                    if v is not None}
-        out.append(_Setl(*row[:10], amounts))
+        out.append(_Setl(*row[:10], amounts))  # type: ignore[call-arg]  # a 10-field row, unpacked
     return out
 
 
@@ -167,8 +167,11 @@ def _usage(rows: list[tuple], code: str, period_id: int) -> Usage:
         elif payable > 0:
             prior = True
     names = set(benefits) | set(lifetime)
-    return Usage({b: BenefitUsage(*benefits.get(b, [0, 0, 0]), lifetime.get(b, 0))
-                  for b in names}, paid, bool(ended), prior)
+    out = {}
+    for b in names:
+        fen, counted, base = benefits.get(b, [0, 0, 0])
+        out[b] = BenefitUsage(fen, counted, base, lifetime.get(b, 0))
+    return Usage(out, paid, bool(ended), prior)
 
 
 CLAIM_COLS = ("id", "member_id", "settlement_id", "setl_id", "product_code", "product_version_id",
@@ -242,11 +245,11 @@ def _reassess_corrected(pk: int, *, actor: Any, as_of: datetime.date | None) -> 
     from .services import claims_on_corrected_settlement
 
     with transaction.atomic(), events_last():
-        s = Settlement.objects.get(pk=pk)
-        Member.objects.select_for_update(no_key=True).filter(pk=s.member_id).first()
+        member_id = Settlement.objects.filter(pk=pk).values_list("member_id", flat=True).get()
+        Member.objects.select_for_update(no_key=True).filter(id=member_id).first()
         if not Settlement.objects.filter(PENDING, pk=pk).exists():
             return  # decided meanwhile
-        claims_on_corrected_settlement(s, actor=actor)
+        claims_on_corrected_settlement(Settlement.objects.get(pk=pk), actor=actor)
 
 
 def _member_parts(settlement_ids: list[int], size: int) -> list[list[int]]:
@@ -271,7 +274,9 @@ def _forked_chunk(part: list[int], turn: Turn, *, args: tuple) -> dict[str, int]
     """One part in a forked process (see :func:`huzhu.bulk.forked_in_order`): read, lock and
     assess while the part before writes; write after its writes; commit after its commit."""
     counts: dict[str, int] = defaultdict(int)
-    _process_chunk(part, *args, counts, before_write=turn.write, before_commit=turn.commit)
+    policies, versions, actor, as_of = args
+    _process_chunk(part, policies, versions, actor, as_of, counts, before_write=turn.write,
+                   before_commit=turn.commit)
     return dict(counts)
 
 
@@ -465,7 +470,8 @@ def _process_chunk(ids: list[int], policies: dict, versions: dict, actor: Any,
                                "object_id": str(cid), "org_path": path,
                                "before": {"level": 0},
                                "after": {"level": level, "name": level_name,
-                                         "due_on": due.isoformat(), "why": why}})
+                                         "due_on": due.isoformat() if due else None,
+                                         "why": why}})
         # The part's own rows first: no other part locks them, so a part beside this one
         # (forked_in_order) writes its own meanwhile. Then the rows every part shares (ledger
         # balances, the event chain head), held until commit: only after the turn.

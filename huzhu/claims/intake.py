@@ -213,16 +213,18 @@ def _ingest_part(part: list[int], turn: Turn | None, *, records: list[Any], numb
                 Settlement, "setl_id", {v["setl_id"] for v, _, _ in clean}, "text")
                 ).values_list("setl_id", "content_hash", "id", "fund_region_id"):
             known.setdefault(setl_id, (rid, {}))[1][digest] = pk
-        again, unchanged, elsewhere = [], [], []
+        again: list[int] = []
+        unchanged: list[tuple[int, int]] = []
+        elsewhere: list[tuple] = []
         for v, _raw, i in clean:
             if v["setl_id"] not in known:
                 continue
             rid, hashes = known[v["setl_id"]]
-            pk = hashes.get(content_hash(v))
+            before = hashes.get(content_hash(v))
             if rid != region_id:
                 elsewhere.append((_OTHER_REGION[0], _OTHER_REGION[1], numbers[i], v["setl_id"]))
-            elif pk is not None:
-                unchanged.append((i, pk))  # received before: nothing to store
+            elif before is not None:
+                unchanged.append((i, before))  # received before: nothing to store
             else:
                 again.append(i)  # a new version: one by one, under the row lock
         fresh = [(v, raw, i, blind_index(v["certno"], field="id_number"))
@@ -246,7 +248,7 @@ def _ingest_part(part: list[int], turn: Turn | None, *, records: list[Any], numb
                 c.encrypt(v["diag_code"], field=aad["diag_code"]) if v["diag_code"] else None,
                 c.encrypt(v["diag_name"], field=aad["diag_name"]) if v["diag_name"] else None,
                 *(v[f"{n}_fen"] for n in AMOUNT_FIELDS), mid, now if mid else None,
-                paths.get(mid, ""), region_id, source, batch_id, actor_id, now])
+                paths.get(mid, "") if mid else "", region_id, source, batch_id, actor_id, now])
         try:
             with transaction.atomic():
                 if turn is not None:
@@ -257,7 +259,7 @@ def _ingest_part(part: list[int], turn: Turn | None, *, records: list[Any], numb
                     events.append(_received({"id": pk, "setl_id": row[1], "version": 1,
                                              "member_id": row[_MEMBER], "org_path": row[_PATH],
                                              "source": source}, region.path))
-                insert_rows(Settlement, SETTLEMENT_COLS, rows)
+                insert_rows(Settlement, SETTLEMENT_COLS, [tuple(row) for row in rows])
                 events_record_many(events, actor=actor)
                 if turn is not None:
                     turn.commit()

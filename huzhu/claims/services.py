@@ -55,7 +55,7 @@ def claim_screen(claim: Claim, *, actor: Any = None, as_of: datetime.date | None
         return claim_grant(claim, actor=actor, reason="straight_through", as_of=as_of)
     if to == ClaimStatus.IN_REVIEW:
         return review_enter(claim, actor=actor, reason=", ".join(f["code"] for f in findings))
-    reasons = list(claim.assessment.reasons)
+    reasons = list(claim.assessment.reasons) if claim.assessment else []
     return claim_refuse(claim, actor=actor, reason_code=", ".join(reasons) or "nothing_payable",
                         reason_zh=rules_reasons_zh(reasons), key=f"claim-rejected:{claim.pk}:screen")
 
@@ -85,7 +85,7 @@ def claim_file(*, member: Member, settlement: Settlement, product_code: str, act
         member=member, settlement=settlement, setl_id=settlement.setl_id,
         product_code=product_code, product_version=enrollment.product_version,
         enrollment=enrollment, period=enrollment.period, event_date=event_day, source=source,
-        org_path=member.org_path, fund_region_id=member.fund_region_id,
+        org_path=member.org_path, fund_region=member.fund_region,
         created_by=actor if getattr(actor, "pk", None) else None)
     usage_lock(claim)
     try:
