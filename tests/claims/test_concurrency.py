@@ -161,8 +161,10 @@ def test_one_result_file_imported_from_many_threads_pays_once(money_world, tmp_p
     gbk = utf8.decode("utf-8-sig").encode("gbk")  # the same result, other bytes
 
     results = run_together(
-        [lambda: result_import(data=utf8, file_name="r.csv", actor=w.qianjiu).pk] * 4
-        + [lambda: result_import(data=gbk, file_name="r-gbk.csv", actor=w.qianjiu).pk] * 2)
+        [lambda: result_import(batch=batch, data=utf8, file_name="r.csv",
+                               actor=w.qianjiu).pk] * 4
+        + [lambda: result_import(batch=batch, data=gbk, file_name="r-gbk.csv",
+                                 actor=w.qianjiu).pk] * 2)
     assert all(isinstance(r, int) for r in results), results
     assert len(set(results[:4])) == 1 and len(set(results[4:])) == 1
     assert ResultFile.objects.count() == 2

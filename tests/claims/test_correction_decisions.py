@@ -79,7 +79,8 @@ def paid_claim(w, tmp_path, setl_id="S1", **kw):
     batch = batch_build(fund_region=w.province, actor=w.qianjiu).batch
     batch = batch_approve(batch=batch, actor=w.checker)
     batch = batch_send(batch=batch, actor=w.qianjiu, channel=FileDropChannel(tmp_path))
-    result_import(data=result_for(batch, {}), file_name=f"{setl_id}.csv", actor=w.qianjiu)
+    result_import(batch=batch, data=result_for(batch, {}), file_name=f"{setl_id}.csv",
+                  actor=w.qianjiu)
     claim.refresh_from_db()
     assert claim.status == ClaimStatus.PAID
     return claim
@@ -124,7 +125,7 @@ def test_top_up_is_owed_batched_and_paid_with_the_books_clean_at_each_step(money
     batch = batch_approve(batch=batch, actor=w.checker)
     batch = batch_send(batch=batch, actor=w.qianjiu, channel=FileDropChannel(tmp_path))
     assert ledger_clean() == [] and payouts_reconcile(fund_region=w.province).ok
-    result_import(data=result_for(batch, {}), file_name="top.csv", actor=w.qianjiu)
+    result_import(batch=batch, data=result_for(batch, {}), file_name="top.csv", actor=w.qianjiu)
     assert ledger_clean() == []
     top.refresh_from_db()
     claim.refresh_from_db()

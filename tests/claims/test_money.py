@@ -99,7 +99,8 @@ def test_full_flow_from_roster_to_paid_with_the_ledger_verified_at_each_step(mon
     rec = payouts_reconcile(fund_region=w.province)
     assert rec.ok and rec.in_flight_fen == 140_000 and rec.sent_fen == 140_000
 
-    result = result_import(data=result_for(batch, {}), file_name="back.csv", actor=w.qianjiu)
+    result = result_import(batch=batch, data=result_for(batch, {}), file_name="back.csv",
+                           actor=w.qianjiu)
     assert (result.paid, result.failed, result.exceptions) == (1, 0, 0)
     assert ledger_clean() == []
     claim.refresh_from_db()
@@ -114,7 +115,8 @@ def test_full_flow_from_roster_to_paid_with_the_ledger_verified_at_each_step(mon
     assert rec.ok and (rec.paid_fen, rec.in_flight_fen, rec.owed_fen) == (140_000, 0, 0)
 
     # the same file again changes nothing
-    again = result_import(data=result_for(batch, {}), file_name="back.csv", actor=w.qianjiu)
+    again = result_import(batch=batch, data=result_for(batch, {}), file_name="back.csv",
+                          actor=w.qianjiu)
     assert again.pk == result.pk
     assert Transaction.objects.filter(source_type="payouts.line").count() == 2
 
@@ -126,8 +128,8 @@ def test_a_failed_line_goes_back_to_payable_and_is_paid_after_the_card_is_fixed(
     batch = batch_build(fund_region=w.province, actor=w.qianjiu).batch
     batch_approve(batch=batch, actor=w.checker)
     batch = batch_send(batch=batch, actor=w.qianjiu, channel=FileDropChannel(tmp_path))
-    result_import(data=result_for(batch, {0: ("failed", "户名与账号不符")}), file_name="r.csv",
-                  actor=w.qianjiu)
+    result_import(batch=batch, data=result_for(batch, {0: ("failed", "户名与账号不符")}),
+                  file_name="r.csv", actor=w.qianjiu)
     assert ledger_clean() == []
     claim.refresh_from_db()
     payout = Payout.objects.get(claim=claim)
@@ -155,7 +157,7 @@ def test_a_failed_line_goes_back_to_payable_and_is_paid_after_the_card_is_fixed(
     assert line.account_no == m.bank_card and line.out_detail_no != payout.lines.first().out_detail_no
     batch_approve(batch=second, actor=w.checker)
     second = batch_send(batch=second, actor=w.qianjiu, channel=FileDropChannel(tmp_path))
-    result_import(data=result_for(second, {}), file_name="r2.csv", actor=w.qianjiu)
+    result_import(batch=second, data=result_for(second, {}), file_name="r2.csv", actor=w.qianjiu)
     claim.refresh_from_db()
     assert claim.status == ClaimStatus.PAID
     assert ledger_clean() == []
