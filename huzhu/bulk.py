@@ -75,7 +75,9 @@ def among(model: type[models.Model], field: str, values: Iterable[Any], kind: st
     values = list(values)
     if connection.vendor != "postgresql":
         return Q(**{f"{field}__in": values})
-    column = model._meta.get_field(field).column
+    model_field = model._meta.get_field(field)
+    assert isinstance(model_field, models.Field), f"{field} is not a column of {model.__name__}"
+    column = model_field.column
     qn = connection.ops.quote_name
     return RawSQL(f"{qn(model._meta.db_table)}.{qn(column)} = ANY(%s::{kind}[])",
                   [pg_array(values)], output_field=BooleanField())

@@ -8,7 +8,8 @@ from .models import ApiToken, User
 class HuzhuUserAdmin(UserAdmin):
     list_display = ("username", "display_name", "role", "organisation", "unit", "is_active")
     list_filter = ("role", "is_active")
-    fieldsets = UserAdmin.fieldsets + (
+    fieldsets = (
+        *(UserAdmin.fieldsets or ()),
         ("角色与数据范围", {"fields": ("role", "display_name", "organisation", "unit", "member")}),
     )
     raw_id_fields = ("organisation", "unit", "member")

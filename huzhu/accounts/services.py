@@ -38,7 +38,7 @@ def login_check(*, request: Any, username: str, password: str) -> User:
     User.objects.filter(pk=authed.pk).update(failed_logins=0, locked_until=None)
     event_record(action=Action.LOGIN_SUCCEEDED, actor=authed, object_type="accounts.user",
                  object_id=str(authed.pk))
-    return authed  # type: ignore[return-value]
+    return authed
 
 
 @transaction.atomic

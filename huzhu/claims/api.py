@@ -7,15 +7,16 @@ Authentication is the API default (token or session); the data scope is the page
 from __future__ import annotations
 
 import datetime
+from collections.abc import Mapping
 from typing import Any
 
-from django.http import HttpRequest
 from ninja import Body, Router, Schema
 from ninja.errors import HttpError
 from ninja.responses import Status
 
 from huzhu.accounts.api import StrictSchema, error_responses
 from huzhu.accounts.roles import Perm, Role
+from huzhu.actors import AuthedRequest
 from huzhu.errors import DomainError
 from huzhu.members.access import member_get_for_user
 
@@ -38,7 +39,7 @@ class PushOut(Schema):
 @router.post("/settlements", response={200: PushOut, 201: PushOut,
                                        **error_responses(400, 403, 500)},
              summary="推送一条医保结算记录")
-def settlement_push_api(request: HttpRequest, record: dict[str, Any] = Body(...)) -> Status:  # noqa: B008
+def settlement_push_api(request: AuthedRequest, record: dict[str, Any] = Body(...)) -> Status:  # noqa: B008
     """Push one settlement record (the national platform's ``setlinfo`` field names, amounts
     in yuan). The same record again answers 200 and changes nothing; a corrected record (same
     ``setl_id``) becomes the next version and its claims are assessed again. Products paid
@@ -121,7 +122,7 @@ def claim_out(c: Claim) -> dict[str, Any]:
 
 @router.post("", response={201: ClaimOut, **error_responses(400, 403, 404, 409)},
              summary="申请理赔")
-def claim_file_api(request: HttpRequest, body: FileIn) -> Status:
+def claim_file_api(request: AuthedRequest, body: FileIn) -> Status:
     """File a claim on a member's settlement for one product; it is assessed and screened at
     once (approved straight through when clean, else sent to review)."""
     from .services import claim_file
@@ -132,8 +133,8 @@ def claim_file_api(request: HttpRequest, body: FileIn) -> Status:
     s = Settlement.objects.filter(setl_id=body.setl_id, is_current=True, member=member).first()
     if s is None:
         raise HttpError(404, "该会员没有这条结算记录")
-    source = {Role.MEMBER: ClaimSource.MEMBER, Role.AGENT: ClaimSource.AGENT}.get(
-        request.user.role, ClaimSource.AGENCY)
+    sources: dict[str, str] = {Role.MEMBER: ClaimSource.MEMBER, Role.AGENT: ClaimSource.AGENT}
+    source = sources.get(request.user.role, ClaimSource.AGENCY)
     claim = claim_file(member=member, settlement=s, product_code=body.product_code,
                        actor=request.user, source=source)
     return Status(201, claim_out(claim_get_for_user(request.user, claim.pk)))
@@ -141,7 +142,7 @@ def claim_file_api(request: HttpRequest, body: FileIn) -> Status:
 
 @router.get("/{claim_id}", response={200: ClaimOut, **error_responses(404)},
             summary="理赔详情与进度")
-def claim_status_api(request: HttpRequest, claim_id: int) -> dict[str, Any]:
+def claim_status_api(request: AuthedRequest, claim_id: int) -> dict[str, Any]:
     """A claim: status, the calculation line by line, the reviews so far, the payment."""
     return claim_out(claim_get_for_user(request.user, claim_id))
 
@@ -156,8 +157,8 @@ class ClaimRow(Schema):
 
 
 @router.get("", response={200: list[ClaimRow], **error_responses()}, summary="理赔列表")
-def claim_list_api(request: HttpRequest, member_id: int | None = None, status: str = "",
-                   limit: int = 50) -> list[dict[str, Any]]:
+def claim_list_api(request: AuthedRequest, member_id: int | None = None, status: str = "",
+                   limit: int = 50) -> list[Mapping[str, Any]]:
     """Claims in the caller's scope, newest first (a member: their own)."""
     qs = claims_visible_to(request.user)
     if member_id is not None:

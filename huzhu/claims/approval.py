@@ -34,7 +34,7 @@ def usage_lock(claim: Claim) -> MemberPeriodUsage | None:
     Member.objects.select_for_update(no_key=True).filter(pk=claim.member_id).first()
     if not claim.period_id:
         return None
-    keys = {"member_id": claim.member_id, "product_code": claim.product_code,
+    keys: dict[str, Any] = {"member_id": claim.member_id, "product_code": claim.product_code,
             "period_id": claim.period_id}
     MemberPeriodUsage.objects.get_or_create(**keys)
     return MemberPeriodUsage.objects.select_for_update(no_key=True).get(**keys)
@@ -57,11 +57,13 @@ def claim_grant(claim: Claim, *, actor: Any = None, reason: str = "",
 
     row = usage_lock(claim)
     claim.refresh_from_db(fields=["status", "payable_fen", "assessment"])
-    if claim.assessment is None or claim.assessment.usage != usage_doc(usage_for(claim)):
-        claim_assess(claim, as_of=as_of)  # granted meanwhile: the new figure, kept beside the old
+    assessment = claim.assessment
+    if assessment is None or assessment.usage != usage_doc(usage_for(claim)):
+        # granted meanwhile: the new figure, kept beside the old (and now the claim's)
+        assessment = claim_assess(claim, as_of=as_of)
     if claim.payable_fen <= 0:
-        return claim_refuse(claim, actor=actor, reason_code=",".join(claim.assessment.reasons),
-                            reason_zh=rules_reasons_zh(claim.assessment.reasons),
+        return claim_refuse(claim, actor=actor, reason_code=",".join(assessment.reasons),
+                            reason_zh=rules_reasons_zh(assessment.reasons),
                             key=f"claim-rejected:{claim.pk}:grant")
     claim_transition(claim, ClaimStatus.APPROVED, actor=actor, reason=reason)
     if row is not None:

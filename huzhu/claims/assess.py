@@ -105,9 +105,11 @@ def usage_for(claim: Claim) -> Usage:
             paid += payable
         elif payable > 0:
             prior = True
-    names = set(benefits) | set(lifetime)
-    return Usage({b: BenefitUsage(*benefits.get(b, [0, 0, 0]), lifetime.get(b, 0)) for b in names},
-                 paid, bool(ended), prior)
+    drawn: dict[str, BenefitUsage] = {}
+    for b in set(benefits) | set(lifetime):
+        b_paid, b_claims, b_base = benefits.get(b, [0, 0, 0])
+        drawn[b] = BenefitUsage(b_paid, b_claims, b_base, lifetime.get(b, 0))
+    return Usage(drawn, paid, bool(ended), prior)
 
 
 def usage_add(u: Usage, lines: list[dict[str, Any]], payable: int) -> Usage:

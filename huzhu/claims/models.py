@@ -250,6 +250,13 @@ class Claim(models.Model):
             models.UniqueConstraint(fields=["setl_id", "product_code"], name="claim_once"),
         ]
 
+    # Not fields. The status as loaded (None: not loaded), so save() refuses a status changed
+    # outside claim_transition.
+    _loaded_status: str | None
+    # Set by the member's own claims page (views_work.mine) for its template: each step and
+    # whether the claim has reached it.
+    steps: list[tuple[str, bool]]
+
     def __str__(self) -> str:
         return f"理赔 {self.pk}"
 

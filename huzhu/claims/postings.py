@@ -28,10 +28,16 @@ def payable_key(claim_id: int) -> str:
     return f"claim-payable:{claim_id}"
 
 
+def _period_code(claim: Claim) -> str:
+    """The claim's period code, "" for a claim without a period (no query then)."""
+    period = claim.period
+    return period.code if period is not None else ""
+
+
 def payable_accounts(claim: Claim, *, create: bool = True) -> tuple[Any, Any]:
     """The claim's expense and payable accounts, opened on first use (with ``create=False``,
     None for an account not open yet)."""
-    period_code = claim.period.code if claim.period_id else ""
+    period_code = _period_code(claim)
     expense = account_open(org=claim.fund_region, kind=AccountKind.BENEFIT_EXPENSE,
                            product_code=claim.product_code[:40], period_code=period_code,
                            create=create)
@@ -59,7 +65,7 @@ def recovery_key(claim_id: int, assessment_id: int) -> str:
 
 def _receivable(claim: Claim) -> Any:
     return account_open(org=claim.fund_region, kind=AccountKind.RECOVERY_RECEIVABLE,
-                        period_code=claim.period.code if claim.period_id else "")
+                        period_code=_period_code(claim))
 
 
 def post_claim_top_up(*, claim: Claim, assessment_id: int, amount_fen: int,

@@ -170,14 +170,14 @@ def parse_record(raw: dict[str, Any]) -> dict[str, Any]:
         out["hosp_lv"] = int(str(lv).strip())
     else:
         raise SettlementError("hosp_lv", f"医院等级应为 1、2 或 3，实际为 {lv!r}")
-    amounts = {}
+    amounts: dict[str, int | None] = {}
     for name in AMOUNT_FIELDS:
         v = rec.get(name)
         if _blank(v):
             amounts[name] = None if name in NULLABLE_AMOUNTS else 0
         else:
             amounts[name] = _amount(name, v)
-    _sums(amounts)
+    _sums({k: v for k, v in amounts.items() if v is not None})  # it reads no nullable amount
     out.update({f"{k}_fen": v for k, v in amounts.items()})
     return out
 

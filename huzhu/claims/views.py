@@ -5,10 +5,11 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
+from huzhu.actors import AuthedRequest
 from huzhu.organisations.access import staff_path
 from huzhu.web.paging import paginate
 
@@ -19,7 +20,7 @@ from .status import ClaimStatus
 
 
 @login_required
-def unmatched(request: HttpRequest) -> HttpResponse:
+def unmatched(request: AuthedRequest) -> HttpResponse:
     if staff_path(request.user) is None:
         raise Http404
     qs = unmatched_visible_to(request.user)
@@ -30,7 +31,7 @@ def unmatched(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
-def unmatched_retry(request: HttpRequest) -> HttpResponse:
+def unmatched_retry(request: AuthedRequest) -> HttpResponse:
     if not may_match(request.user):
         raise PermissionDenied
     count = settlement_match_retry(settlements=unmatched_visible_to(request.user),
@@ -40,7 +41,7 @@ def unmatched_retry(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def claim_list(request: HttpRequest) -> HttpResponse:
+def claim_list(request: AuthedRequest) -> HttpResponse:
     qs = claims_visible_to(request.user).select_related("member", "product_version")
     status = request.GET.get("status", "")
     if status in ClaimStatus.values:
@@ -51,11 +52,12 @@ def claim_list(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def claim_detail(request: HttpRequest, pk: int) -> HttpResponse:
+def claim_detail(request: AuthedRequest, pk: int) -> HttpResponse:
     claim = claim_get_for_user(request.user, pk)
-    others = (claims_visible_to(request.user).filter(member_id=claim.member_id,
-                                                     period_id=claim.period_id)
-              .exclude(pk=claim.pk).select_related("product_version").order_by("event_date"))
+    others = claims_visible_to(request.user).filter(member_id=claim.member_id)
+    others = (others.filter(period_id=claim.period_id) if claim.period_id is not None
+              else others.filter(period__isnull=True))
+    others = others.exclude(pk=claim.pk).select_related("product_version").order_by("event_date")
     a = claim.assessment
     lines = [{**ln, "reasons_zh": [REASONS_ZH.get(r["code"], r["code"]) for r in ln["reasons"]]}
              for ln in (a.lines if a else [])]

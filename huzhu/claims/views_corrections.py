@@ -10,11 +10,12 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from huzhu.accounts.roles import Perm
+from huzhu.actors import AuthedRequest
 from huzhu.errors import DomainError
 
 from .access import claim_get_for_user, claims_visible_to
@@ -46,7 +47,7 @@ def correction_context(user: Any, claim: Claim) -> dict[str, Any]:
 
 @login_required
 @require_POST
-def decide(request: HttpRequest, pk: int, assessment_id: int) -> HttpResponse:
+def decide(request: AuthedRequest, pk: int, assessment_id: int) -> HttpResponse:
     claim = claim_get_for_user(request.user, pk)
     if not request.user.can(Perm.REVIEW_CLAIMS):
         raise PermissionDenied
@@ -72,7 +73,7 @@ def _may_list(user: Any) -> bool:
 
 
 @login_required
-def corrections(request: HttpRequest) -> HttpResponse:
+def corrections(request: AuthedRequest) -> HttpResponse:
     if not _may_list(request.user):
         raise Http404
     visible = claims_visible_to(request.user)
@@ -96,7 +97,7 @@ def _recovery_for(user: Any, pk: int) -> Recovery:
 
 @login_required
 @require_POST
-def recovery_act(request: HttpRequest, pk: int, step: str) -> HttpResponse:
+def recovery_act(request: AuthedRequest, pk: int, step: str) -> HttpResponse:
     r = _recovery_for(request.user, pk)
     try:
         if step == "received":

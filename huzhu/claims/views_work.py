@@ -3,17 +3,19 @@ agency point or the member), the member's own claims, appeals, resubmission, doc
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Any
 
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from huzhu.accounts.roles import Perm, Role
+from huzhu.actors import AuthedRequest
 from huzhu.audit.services import atomic_events
 from huzhu.enrollment.models import Enrollment, EnrollmentStatus
 from huzhu.errors import DomainError
@@ -42,13 +44,13 @@ from .status import ClaimStatus
 
 
 @login_required
-def queue(request: HttpRequest) -> HttpResponse:
+def queue(request: AuthedRequest) -> HttpResponse:
     if not request.user.can(Perm.REVIEW_CLAIMS):
         raise Http404
     qs = review_queue(request.user).select_related("member", "product_version")
     page = paginate(request, qs, per_page=50, count=False)
     today = local_today()
-    names = {}
+    names: dict[int, dict[int, str]] = {}
     for c in page.rows:
         levels = names.setdefault(c.fund_region_id, {lv.level: lv.name
                                                       for lv in levels_of(c.fund_region_id)})
@@ -70,7 +72,7 @@ class ReviewForm(forms.Form):
 
 @login_required
 @require_POST
-def review(request: HttpRequest, pk: int) -> HttpResponse:
+def review(request: AuthedRequest, pk: int) -> HttpResponse:
     claim = claim_get_for_user(request.user, pk)
     form = ReviewForm(request.POST)
     if not form.is_valid():
@@ -94,7 +96,7 @@ class AppealForm(forms.Form):
 
 @login_required
 @require_POST
-def appeal(request: HttpRequest, pk: int) -> HttpResponse:
+def appeal(request: AuthedRequest, pk: int) -> HttpResponse:
     claim = claim_get_for_user(request.user, pk)
     if request.user.role != Role.MEMBER and not request.user.can(Perm.FILE_CLAIMS):
         raise PermissionDenied
@@ -126,17 +128,20 @@ class MultiFileField(forms.FileField):
 class DocumentsForm(forms.Form):
     kind = forms.ChoiceField(label="材料类型", choices=DocumentKind.choices,
                              initial=DocumentKind.DISCHARGE)
+    # A field, not BaseForm.files: the form's metaclass moves declared fields to base_fields.
     files = MultiFileField(label="材料文件（照片或 PDF，可多选）", required=False,
-                            widget=MultiFileInput(attrs={"accept": "image/jpeg,image/png,application/pdf"}))
+                            widget=MultiFileInput(attrs={"accept": "image/jpeg,image/png,application/pdf"})
+                            )  # type: ignore[assignment]  # see above: not the uploaded files
 
 
-def _uploaded(request: HttpRequest, kind: str) -> list[tuple[str, str, bytes]]:
+def _uploaded(request: AuthedRequest, kind: str) -> list[tuple[str, str, bytes]]:
     out = []
     for f in request.FILES.getlist("files"):
-        if f.size > MAX_BYTES:
-            raise DomainError(f"“{f.name[:60]}”超过 {MAX_BYTES // 1024 // 1024} MB 上限",
-                              field_errors={"files": [f"“{f.name[:60]}”超过 10 MB 上限"]})
-        out.append((kind, f.name, f.read()))
+        name = f.name or ""  # an uploaded file always has a name and a size
+        if (f.size or 0) > MAX_BYTES:
+            raise DomainError(f"“{name[:60]}”超过 {MAX_BYTES // 1024 // 1024} MB 上限",
+                              field_errors={"files": [f"“{name[:60]}”超过 10 MB 上限"]})
+        out.append((kind, name, f.read()))
     return out
 
 
@@ -146,7 +151,7 @@ def _may_file(user: Any) -> bool:
 
 @login_required
 @require_POST
-def documents_upload(request: HttpRequest, pk: int) -> HttpResponse:
+def documents_upload(request: AuthedRequest, pk: int) -> HttpResponse:
     """Add documents to a claim (e.g. after a return), and resubmit a returned claim."""
     claim = claim_get_for_user(request.user, pk)
     if not _may_file(request.user):
@@ -167,7 +172,7 @@ def documents_upload(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @login_required
-def document(request: HttpRequest, pk: int, doc_id: int) -> HttpResponse:
+def document(request: AuthedRequest, pk: int, doc_id: int) -> HttpResponse:
     claim = claim_get_for_user(request.user, pk)
     doc = ClaimDocument.objects.filter(pk=doc_id, claim=claim).first()
     if doc is None:
@@ -188,7 +193,7 @@ class FindMemberForm(forms.Form):
 
 
 @login_required
-def file_start(request: HttpRequest) -> HttpResponse:
+def file_start(request: AuthedRequest) -> HttpResponse:
     """Step 1: whose claim. A member files their own; an agent or agency point finds the
     member by ID number (posted, so the number never lands in a URL)."""
     if not _may_file(request.user):
@@ -222,19 +227,22 @@ class FileForm(DocumentsForm):
     product = forms.ChoiceField(label="申请的保障项目")
 
     def __init__(self, *args: Any, settlements: list[Settlement], products: list[tuple[str, str]],
-                 **kwargs: Any):
+                 claimed: Collection[str] = (), **kwargs: Any):
+        """``claimed``: the setl_ids among ``settlements`` already claimed for some product."""
         super().__init__(*args, **kwargs)
-        self.fields["settlement"].choices = [
+        settlement, product = self.fields["settlement"], self.fields["product"]
+        assert isinstance(settlement, forms.ChoiceField) and isinstance(product, forms.ChoiceField)
+        settlement.choices = [
             (s.pk, f"{s.begndate:%Y-%m-%d} 至 {s.enddate:%Y-%m-%d} · {s.fixmedins_name} · "
                    f"医疗费 {s.medfee_sumamt_fen // 100:,}.{s.medfee_sumamt_fen % 100:02d} 元"
-                   + ("（已申请其他保障项目）" if getattr(s, "claimed", False) else ""))
+                   + ("（已申请其他保障项目）" if s.setl_id in claimed else ""))
             for s in settlements]
-        self.fields["product"].choices = products
+        product.choices = products
         self.order_fields(["settlement", "product", "kind", "files"])
 
 
 @login_required
-def file_member(request: HttpRequest, member_id: int) -> HttpResponse:
+def file_member(request: AuthedRequest, member_id: int) -> HttpResponse:
     """Step 2: the settlement, the product and the documents."""
     if not _may_file(request.user):
         raise Http404
@@ -253,10 +261,9 @@ def file_member(request: HttpRequest, member_id: int) -> HttpResponse:
             setl_id__in=[x.setl_id for x in recent]).values_list("setl_id", "product_code"):
         claimed.setdefault(setl_id, set()).add(code)
     settlements = [x for x in recent if set(products) - claimed.get(x.setl_id, set())][:50]
-    for x in settlements:
-        x.claimed = bool(claimed.get(x.setl_id))
     form = FileForm(request.POST or None, request.FILES or None, settlements=settlements,
-                    products=list(products.items()))
+                    products=list(products.items()),
+                    claimed={x.setl_id for x in settlements if claimed.get(x.setl_id)})
     if request.method == "POST" and form.is_valid():
         s = next(x for x in settlements if str(x.pk) == form.cleaned_data["settlement"])
         try:
@@ -295,7 +302,7 @@ MEMBER_STEPS = [
 
 
 @login_required
-def mine(request: HttpRequest) -> HttpResponse:
+def mine(request: AuthedRequest) -> HttpResponse:
     """A member's own claims, each with where it stands."""
     if request.user.role != Role.MEMBER:
         raise Http404

@@ -111,7 +111,7 @@ class _Claim:
         try:
             if response.status_code >= 500 or transaction.get_rollback():
                 transaction.set_rollback(True)
-            elif (response.status_code in NOT_STORED or response.streaming
+            elif (response.status_code in NOT_STORED or not isinstance(response, HttpResponse)
                   or not response.get("Content-Type", "").startswith("application/json")):
                 self.row.delete()
             else:
