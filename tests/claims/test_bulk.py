@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import json
 import re
 from typing import Any
 
@@ -377,3 +378,97 @@ def test_a_part_opens_a_shared_account_only_in_its_turn(claims_world, monkeypatc
     assert counts == {"approved": 2}
     assert Transaction.objects.filter(source_type="claims.claim").count() == 2
     assert ledger_clean() == []
+
+
+# --------------------------------------------------------------------------- one road
+
+
+def _road_snapshot() -> dict[str, Any]:
+    """:func:`snapshot` plus every settlement row and every event, ids and timestamps aside
+    (claims named by settlement, settlements by ``setl_id`` and version). What differs by
+    design between a file and pushes is left out: the import's own row and event, and each
+    settlement's ``source`` and ``batch``."""
+    from collections import Counter
+
+    from huzhu.audit.models import Event
+
+    out = snapshot()
+    ids = _ids()
+    skip = {"id", "batch", "source", "created_at", "matched_at", "decided_at", "created_by"}
+    setl_names = {}
+    rows = {}
+    for s in Settlement.objects.all():
+        setl_names[str(s.pk)] = f"{s.setl_id}/v{s.version}"
+        rows[setl_names[str(s.pk)]] = {f.name: getattr(s, f.attname)
+                                       for f in Settlement._meta.concrete_fields
+                                       if f.name not in skip}
+    out["settlements"] = rows
+
+    def named(e: Any) -> str:
+        if e.object_type == "claims.claim":
+            return ids.get(int(e.object_id), e.object_id)
+        if e.object_type == "claims.settlement":
+            return setl_names.get(e.object_id, e.object_id)
+        return e.object_type
+
+    def plain(doc: Any) -> Any:
+        if not isinstance(doc, dict):
+            return doc
+        return json.dumps({k: v for k, v in doc.items() if k != "source"}, sort_keys=True,
+                          ensure_ascii=False)
+
+    out["events"] = Counter(
+        (e.action, named(e), plain(e.before), plain(e.after), e.actor_id, e.org_path)
+        for e in Event.objects.exclude(action="settlement.imported")
+        .exclude(object_type__in=["accounts.apitoken"]))
+    return out
+
+
+def _delivery(w: Any, n: int) -> list[dict[str, Any]]:
+    """``n`` records in the order their stays end (as the bureau sends them): stays of 张三 and
+    陈八 (enrolled), 孙七 (not), someone unknown, and a repeat. (A correction inside one
+    delivery is stored before the first version is decided, so a file decides it once where
+    pushes decide and then re-assess: not the same rows by design.)"""
+    people = [w.zhangsan.id_number, w.chenba.id_number, w.sunqi.id_number, "110101199003078515"]
+    recs = []
+    for i in range(n):
+        begin = datetime.date(2026, 1, 1) + datetime.timedelta(days=i * 330 // n)
+        recs.append(record(f"R{i:05d}", people[i % 4], begin=begin.isoformat(),
+                           end=(begin + datetime.timedelta(days=2)).isoformat(),
+                           inscp=200_000 + (i * 7919) % 900_000, hifp=100_000))
+    recs.append(dict(recs[5]))  # the same record again
+    return recs
+
+
+ROAD_RECORDS = 2000
+
+
+def test_a_file_and_single_pushes_write_the_same_rows_and_events(money_world):
+    """The same 2,000 records imported as one file and pushed one at a time: the same rows in
+    every table the road writes, events included."""
+    from huzhu.claims.ingest import settlement_import_file
+
+    from .conftest import jsonl
+
+    w = money_world
+    ClaimPolicy.objects.create(product_code=MEDICAL, auto_claim=True)
+    recs = _delivery(w, ROAD_RECORDS)
+    before = _road_snapshot()
+    try:
+        with transaction.atomic():
+            report = settlement_import_file(path_or_bytes=jsonl(*recs), file_name="d.jsonl",
+                                            actor=w.bureau, as_of=AS_OF)
+            assert not report.errors and report.unchanged == 1
+            as_file = _road_snapshot()
+            raise Rollback
+    except Rollback:
+        pass
+    assert _road_snapshot() == before
+    for rec in recs:
+        settlement_ingest(record=rec, actor=w.bureau, as_of=AS_OF)
+    pushed = _road_snapshot()
+    for part in pushed:
+        assert pushed[part] == as_file[part], part
+    assert len(as_file["settlements"]) == ROAD_RECORDS
+    assert sum(n for (action, *_rest), n in as_file["events"].items()
+               if action == "claim.filed") > ROAD_RECORDS // 3
