@@ -249,6 +249,10 @@ def pct(values: list[float], p: float) -> float:
     return ordered[min(len(ordered) - 1, max(0, round(p / 100 * len(ordered) + 0.5) - 1))]
 
 
+def _copy_col(column: str) -> str:
+    return "c.setl_id || '#' || g" if column == "setl_id" else f"c.{column}"
+
+
 def _open_copies_portable(cols: list[str], leaves: list[str], n: int) -> None:
     """What the PostgreSQL statement in review_queue_figures does, for SQLite: ``n`` copies
     of the claims there are, in review, spread over the leaves, due dates and two levels."""
@@ -260,8 +264,9 @@ def _open_copies_portable(cols: list[str], leaves: list[str], n: int) -> None:
         out = []
         for g in range(1, n + 1):
             day = datetime.date(2026, 7, 1) + datetime.timedelta(days=g % 40)
-            out.append((*rows[g % len(rows)], "in_review", 1 + g % 2, day,
-                        leaves[g % len(leaves)], None))
+            row = list(rows[g % len(rows)])
+            row[cols.index("setl_id")] = f"{row[cols.index('setl_id')]}#{g}"
+            out.append((*row, "in_review", 1 + g % 2, day, leaves[g % len(leaves)], None))
         marks = ", ".join(["%s"] * (len(cols) + 5))
         cursor.executemany(
             f"INSERT INTO claims_claim ({', '.join(cols)}, status, review_level, due_on,"
@@ -295,7 +300,8 @@ def review_queue_figures(open_claims: int, region) -> dict:
             cursor.execute(
                 f"INSERT INTO claims_claim ({', '.join(cols)}, status, review_level, due_on,"
                 " org_path, decided_at)"
-                f" SELECT {', '.join('c.' + c for c in cols)}, 'in_review', 1 + (g %% 2),"
+                # each copy its own setl_id: one claim per settlement and product (claim_once)
+                f" SELECT {', '.join(_copy_col(c) for c in cols)}, 'in_review', 1 + (g %% 2),"
                 " DATE '2026-07-01' + (g %% 40), (%s::text[])[1 + g %% %s], NULL"
                 " FROM generate_series(1, %s) g JOIN (SELECT *, row_number() OVER (ORDER BY id) - 1"
                 " AS rn FROM claims_claim) c ON c.rn = g %% (SELECT count(*) FROM claims_claim)",

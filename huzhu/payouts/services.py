@@ -120,6 +120,11 @@ def payout_top_up_create(*, claim: Claim, assessment: Assessment, amount_fen: in
                                  org_path=claim.org_path, fund_region_id=claim.fund_region_id)
 
 
+def _period_code(claim: Claim) -> str:
+    period = claim.period
+    return period.code if period is not None else ""
+
+
 def _benefit_claims(lines: list[PayoutLine]) -> list[int]:
     """The claims whose benefit payout these lines carry: the only ones whose status moves
     with a line (a top-up's claim stays where its benefit payment put it)."""
@@ -234,7 +239,7 @@ def _mark_sent(b: PayoutBatch, actor: Any) -> None:
     PayoutLine.objects.filter(pk__in=ids).update(status=LineStatus.SENT)
     Payout.objects.filter(pk__in=[ln.payout_id for ln in lines]).update(status=PayoutStatus.SENT)
     post_lines_sent(region=b.fund_region, lines=[
-        (ln, ln.payout.claim.period.code if ln.payout.claim.period_id else "") for ln in lines],
+        (ln, _period_code(ln.payout.claim)) for ln in lines],
         on=on, actor=actor)
     claims_transition_many(_benefit_claims(lines), ClaimStatus.APPROVED,
                            ClaimStatus.PAYING, actor=actor, reason=f"batch:{b.number}")
@@ -451,7 +456,8 @@ def result_import(*, batch: PayoutBatch, data: bytes, file_name: str, actor: Any
             continue
         if r.outcome == "processing":
             continue
-        final = {LineStatus.PAID: "paid", LineStatus.FAILED: "failed"}.get(ln.status)
+        finals: dict[str, str] = {LineStatus.PAID: "paid", LineStatus.FAILED: "failed"}
+        final = finals.get(ln.status)
         if final is not None or r.out_detail_no in touched:
             recorded = final or ("paid" if any(p is ln for p, _ in paid) else "failed")
             if recorded == r.outcome:

@@ -5,6 +5,7 @@ exceptions list, the reconciliation report and the day close (日结)."""
 from __future__ import annotations
 
 import datetime
+from collections.abc import Callable
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -23,7 +24,7 @@ from .access import batch_get_for_user, batches_visible_to, region_of
 from .bankfile import BankFileError
 from .channels import default_channel
 from .dayclose import days_unclosed, exceptions_open_on, payout_day_close
-from .models import BatchStatus, Payout, PayoutDayClose, PayoutException, PayoutStatus
+from .models import BatchStatus, Payout, PayoutBatch, PayoutDayClose, PayoutException, PayoutStatus
 from .services import (
     batch_abandon,
     batch_approve,
@@ -93,7 +94,8 @@ def batch(request: HttpRequest, pk: int) -> HttpResponse:
         and b.made_by_id != request.user.pk})
 
 
-ACTIONS = {"approve": batch_approve, "cancel": batch_cancel, "abandon": batch_abandon}
+ACTIONS: dict[str, Callable[..., PayoutBatch]] = {
+    "approve": batch_approve, "cancel": batch_cancel, "abandon": batch_abandon}
 
 
 @login_required
@@ -141,7 +143,7 @@ def upload_result(request: HttpRequest, pk: int) -> HttpResponse:
         messages.error(request, "请选择银行回盘文件")
         return redirect("payouts:batch", pk=pk)
     try:
-        r = result_import(batch=b, data=f.read(), file_name=f.name, actor=request.user)
+        r = result_import(batch=b, data=f.read(), file_name=f.name or "", actor=request.user)
     except BankFileError as exc:
         for problem in exc.problems[:20]:
             messages.error(request, problem)
