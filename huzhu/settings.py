@@ -95,6 +95,8 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django_htmx",
+    "django_tasks",
+    "django_tasks_db",
     "huzhu.audit",
     "huzhu.organisations",
     "huzhu.members",
@@ -193,6 +195,21 @@ MEDIA_ROOT = VAR_DIR / "media"
 # Claim documents: outside the web root and MEDIA_ROOT, encrypted (claims/documents.py).
 # Records a part of a large settlement delivery is stored and decided in (docs/adr/0004).
 BULK_PART = env_int("HUZHU_BULK_PART", 5000)
+
+# Background work (ADR 0009): the Django Tasks API on the database backend (one machine, no
+# broker), or the same tasks on Celery over RabbitMQ (HUZHU_TASKS=celery).
+TASKS_ENGINE = os.environ.get("HUZHU_TASKS", "database")
+if TASKS_ENGINE not in {"database", "celery", "immediate"}:
+    raise ImproperlyConfigured("HUZHU_TASKS 只能是 database、celery 或 immediate")
+TASKS = {"default": {"BACKEND": {
+    "database": "django_tasks_db.backend.DatabaseBackend",
+    "celery": "huzhu.work.celery_app.CeleryBackend",
+    "immediate": "django_tasks.backends.immediate.ImmediateBackend"}[TASKS_ENGINE],
+    "QUEUES": []}}
+TASKS_PART_TIMEOUT = env_int("HUZHU_TASKS_PART_TIMEOUT", 3600)
+CELERY_BROKER_URL = os.environ.get("HUZHU_CELERY_BROKER", "amqp://guest:guest@127.0.0.1:5672//")
+CELERY_RESULT_BACKEND = os.environ.get("HUZHU_CELERY_RESULTS", "redis://127.0.0.1:6379/0")
+CELERY_QUEUE = os.environ.get("HUZHU_CELERY_QUEUE", "huzhu")
 DOCUMENTS_DIR = Path(os.environ.get("HUZHU_DOCUMENTS_DIR", VAR_DIR / "documents"))
 
 SESSION_COOKIE_AGE = env_int("HUZHU_SESSION_SECONDS", 8 * 3600)

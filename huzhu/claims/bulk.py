@@ -15,7 +15,6 @@ import datetime
 import json
 from collections import defaultdict
 from collections.abc import Callable
-from functools import partial
 from typing import Any, NamedTuple
 
 from django.conf import settings
@@ -24,7 +23,7 @@ from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
 from huzhu.audit.services import events_last, events_record_many
-from huzhu.bulk import Turn, among, forked_in_order, insert_rows, pg_array, reserve_ids
+from huzhu.bulk import among, insert_rows, pg_array, reserve_ids
 from huzhu.enrollment.models import Enrollment, EnrollmentStatus
 from huzhu.ledger.bulk import Posting, ledger_post_many
 from huzhu.ledger.services import Source
@@ -195,7 +194,30 @@ def settlements_decide(settlement_ids: list[int], *, actor: Any = None,
     short and never doubles. Returns the automatic claims made, by status.
 
     The one road for a push of one record and for a delivery of 100,000: parts of whole
-    members (on PostgreSQL, two at a time in forked processes)."""
+    members, each the task :func:`huzhu.work.tasks.decide_part`, run by the task workers (and
+    by the caller while it waits; ADR 0009)."""
+    from huzhu.work.parts import run_parts
+    from huzhu.work.tasks import decide_part
+
+    pending = _pending(settlement_ids)
+    if not pending:
+        return {}
+    day = (as_of or local_today()).isoformat()
+    actor_id = getattr(actor, "pk", None)
+    counts: dict[str, int] = defaultdict(int)
+    for part_counts in run_parts(decide_part, [
+            {"settlement_ids": part, "as_of": day, "actor_id": actor_id}
+            for part in _member_parts(pending, CHUNK * 2)]):
+        for status, n in part_counts.items():
+            counts[status] += n
+    return dict(counts)
+
+
+def decide_part_here(settlement_ids: list[int], *, actor: Any = None,
+                     as_of: datetime.date | None = None) -> dict[str, int]:
+    """One part of :func:`settlements_decide` (whole members), in this process: a new
+    version's claims assessed again, then the part's automatic claims, each settlement marked
+    decided with them. What was decided meanwhile is left alone."""
     counts: dict[str, int] = defaultdict(int)
     pending = _pending(settlement_ids)
     if not pending:
@@ -205,17 +227,8 @@ def settlements_decide(settlement_ids: list[int], *, actor: Any = None,
     for pk in sorted(corrected):
         _reassess_corrected(pk, actor=actor, as_of=as_of)
     policies = {p.product_code: p for p in ClaimPolicy.objects.filter(auto_claim=True)}
-    as_of = as_of or local_today()
     versions = {v.pk: v for v in ProductVersion.objects.filter(code__in=policies)}
-    parts = _member_parts(pending, CHUNK * 2)
-    args = (policies, versions, actor, as_of)
-    if len(parts) > 1 and connection.vendor == "postgresql" and not connection.in_atomic_block:
-        for part_counts in forked_in_order(parts, partial(_forked_chunk, args=args)):
-            for status, n in part_counts.items():
-                counts[status] += n
-    else:
-        for part in parts:
-            _process_chunk(part, *args, counts)
+    _process_chunk(pending, policies, versions, actor, as_of or local_today(), counts)
     return dict(counts)
 
 
@@ -270,16 +283,6 @@ def _member_parts(settlement_ids: list[int], size: int) -> list[list[int]]:
     return [p for p in parts if p]
 
 
-def _forked_chunk(part: list[int], turn: Turn, *, args: tuple) -> dict[str, int]:
-    """One part in a forked process (see :func:`huzhu.bulk.forked_in_order`): read, lock and
-    assess while the part before writes; write after its writes; commit after its commit."""
-    counts: dict[str, int] = defaultdict(int)
-    policies, versions, actor, as_of = args
-    _process_chunk(part, policies, versions, actor, as_of, counts, before_write=turn.write,
-                   before_commit=turn.commit)
-    return dict(counts)
-
-
 def _lock(member_ids: list[int], keys: list[tuple[int, str, int]]) -> dict[tuple, int]:
     """The locks :func:`claim_file` and :func:`claim_grant` take, in their order: the members'
     rows, then their usage rows (created once), each set in one stable order. Returns the
@@ -331,9 +334,7 @@ def _notice_params(template: str, base: dict[str, Any]) -> dict[str, str]:
 
 
 def _process_chunk(ids: list[int], policies: dict, versions: dict, actor: Any,
-                   as_of: datetime.date, counts: dict,
-                   before_write: Callable[[], None] | None = None,
-                   before_commit: Callable[[], None] | None = None) -> None:
+                   as_of: datetime.date, counts: dict) -> None:
     tz = local_tz()
     entry: dict[int, tuple[int, datetime.date | None, str]] = {}
 
@@ -376,10 +377,6 @@ def _process_chunk(ids: list[int], policies: dict, versions: dict, actor: Any,
         made = {s.pk for s, _ in plan}
         _mark_decided(still, made=made, covered=covered, now=now)
         if not plan:
-            if before_write is not None:
-                before_write()
-            if before_commit is not None:
-                before_commit()
             return
         members = {row[0]: row for row in Member.objects.filter(among(Member, "id", member_ids)).values_list(
             "id", "gender", "birth_date", "is_union_member", "org_path", "fund_region_id",
@@ -472,19 +469,17 @@ def _process_chunk(ids: list[int], policies: dict, versions: dict, actor: Any,
                                "after": {"level": level, "name": level_name,
                                          "due_on": due.isoformat() if due else None,
                                          "why": why}})
-        # The part's own rows first: no other part locks them, so a part beside this one
-        # (forked_in_order) writes its own meanwhile. Then the rows every part shares (ledger
-        # balances, the event chain head), held until commit: only after the turn.
+        # The part's own rows first: no other part locks them, so a part beside this one (in
+        # another worker) writes its own meanwhile. Then the rows every part shares (ledger
+        # balances, then the event chain head, the lock order of ADR 0008), held until commit.
         insert_rows(Claim, CLAIM_COLS, claims)
         insert_rows(Assessment, ASSESSMENT_COLS, assessments)
         _usage_add(deltas)
         notices_enqueue_many(notices)
-        turn = _Gate(before_write)
-        _grant_money(granted, today=today, actor=actor, now=now, before_balances=turn)
-        turn()
+        checked = _Checked()
+        _grant_money(granted, today=today, actor=actor, now=now, before_balances=checked)
+        checked()
         events_record_many(events, actor=actor)
-        if before_commit is not None:
-            before_commit()
 
 
 def _mark_decided(ids: set[int], *, made: set[int], covered: set[int],
@@ -500,14 +495,13 @@ def _mark_decided(ids: set[int], *, made: set[int], covered: set[int],
                 decided_at=now, decision=what)
 
 
-class _Gate:
+class _Checked:
     """Called once before the first shared lock: checks what is deferred so far (PostgreSQL
-    checks the part's own foreign keys and ledger batch now, while the part before may still
-    hold the shared rows, rather than at commit while this part holds them), then waits for
-    the turn (``before_write``)."""
+    checks the part's own foreign keys now, while a part beside it may hold the shared rows,
+    rather than at commit while this part holds them)."""
 
-    def __init__(self, before_write: Callable[[], None] | None) -> None:
-        self.before_write, self.done = before_write, False
+    def __init__(self) -> None:
+        self.done = False
 
     def __call__(self) -> None:
         if self.done:
@@ -516,8 +510,6 @@ class _Gate:
         if connection.vendor == "postgresql":
             with connection.cursor() as cursor:  # every deferrable check is initially deferred
                 cursor.execute("SET CONSTRAINTS ALL IMMEDIATE; SET CONSTRAINTS ALL DEFERRED")
-        if self.before_write is not None:
-            self.before_write()
 
 
 def _dumps(value: Any) -> str:
@@ -542,7 +534,7 @@ def _grant_money(granted: list[tuple], *, today: datetime.date, actor: Any,
         if dims not in accounts:
             claim = Claim(fund_region=regions[region_id], product_code=code, period=period)
             if None in payable_accounts(claim, create=False):
-                before_balances()  # opening an account every part may open: only in turn
+                before_balances()  # its foreign keys checked before the shared account rows
             expense, payable = payable_accounts(claim)
             accounts[dims] = (expense.pk, payable.pk)
         expense_id, payable_id = accounts[dims]

@@ -2,7 +2,7 @@
 delivery of 100,000 (docs/adr/0004, 0008).
 
 :func:`settlements_receive` checks who delivers for which fund region, validates each record,
-stores it (new ``setl_id``: set-wise by COPY, in parts; a ``setl_id`` stored before or
+stores it (new ``setl_id``: set-wise by COPY, in parts, in this process; a ``setl_id`` stored before or
 repeated in the delivery: one by one, in record order, under that ``setl_id``'s row lock, as a
 new version or nothing when unchanged), matches it to a member of that fund region only, and
 writes one ``settlement.received`` event per stored row. It then decides every matched
@@ -15,16 +15,15 @@ from __future__ import annotations
 
 import datetime
 from dataclasses import dataclass, field
-from functools import partial
 from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from huzhu.accounts.roles import Perm
 from huzhu.audit.services import events_record_many
-from huzhu.bulk import Turn, among, forked_in_order, insert_rows, reserve_ids
+from huzhu.bulk import among, insert_rows, reserve_ids
 from huzhu.errors import DomainError, NotAllowed
 from huzhu.members.models import Member
 from huzhu.organisations.models import Organisation
@@ -140,13 +139,10 @@ def settlements_receive(records: list[Any], *, actor: Any, fund_region: Organisa
         keys.add(key)
         first.append(i)
     parts = [first[i:i + PART] for i in range(0, len(first), PART)]
-    work = partial(_ingest_part, records=records, numbers=numbers,
-                   actor_id=getattr(actor, "pk", None), region_id=region.pk, source=source,
-                   batch_id=getattr(batch, "pk", None))
-    if len(parts) > 1 and connection.vendor == "postgresql" and not connection.in_atomic_block:
-        results = forked_in_order(parts, work)
-    else:
-        results = [work(part, None) for part in parts]
+    results = [_ingest_part(part, records=records, numbers=numbers,
+                            actor_id=getattr(actor, "pk", None), region_id=region.pk,
+                            source=source, batch_id=getattr(batch, "pk", None))
+               for part in parts]
     for stored, unchanged, known, refused in results:
         for i, pk, matched in stored:
             receipt.outcomes[i] = (pk, CREATED)
@@ -181,7 +177,7 @@ def _received(s: dict[str, Any], region_path: str) -> dict[str, Any]:
                       "matched": s["member_id"] is not None, "source": s["source"]}}
 
 
-def _ingest_part(part: list[int], turn: Turn | None, *, records: list[Any], numbers: list[int],
+def _ingest_part(part: list[int], *, records: list[Any], numbers: list[int],
                  actor_id: int | None, region_id: int, source: str, batch_id: int | None
                  ) -> tuple[list[tuple[int, int, bool]], list[tuple[int, int]], list[int],
                             list[tuple]]:
@@ -251,8 +247,6 @@ def _ingest_part(part: list[int], turn: Turn | None, *, records: list[Any], numb
                 paths.get(mid, "") if mid else "", region_id, source, batch_id, actor_id, now])
         try:
             with transaction.atomic():
-                if turn is not None:
-                    turn.write()
                 ids = reserve_ids(Settlement, len(rows))
                 for pk, row in zip(ids, rows, strict=True):
                     row[0] = pk
@@ -261,8 +255,6 @@ def _ingest_part(part: list[int], turn: Turn | None, *, records: list[Any], numb
                                              "source": source}, region.path))
                 insert_rows(Settlement, SETTLEMENT_COLS, [tuple(row) for row in rows])
                 events_record_many(events, actor=actor)
-                if turn is not None:
-                    turn.commit()
         except IntegrityError:
             if attempt == 2:
                 raise

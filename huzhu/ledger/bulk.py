@@ -118,7 +118,7 @@ def ledger_post_many(
 
     ``before_balances`` is called in each chunk after its transactions and legs are written
     and before the first balance row is locked (the rows every poster shares): a bulk caller
-    running beside another (``huzhu.bulk.forked_in_order``) waits there for its turn.
+    running beside another checks its own deferred constraints there (ADR 0008, 0009).
     """
     result = BulkResult()
     if (isinstance(postings, (list, tuple)) and len(postings) > chunk_size

@@ -268,11 +268,10 @@ def test_bulk_and_a_single_approval_racing_keep_the_claim_count(claims_world):
     assert list(chain_verify()) == []
 
 
-@pytest.mark.skipif("connection.vendor != 'postgresql'",
-                    reason="parts run in processes only on PostgreSQL outside a transaction")
 @pytest.mark.django_db(transaction=True)
-def test_forked_parts_hold_whole_members_and_decide_as_the_serial_loop(claims_world, monkeypatch):
+def test_parts_hold_whole_members_and_decide_as_the_serial_loop(claims_world, monkeypatch):
     import huzhu.claims.bulk as bulk
+    import huzhu.work.parts as parts
 
     w = claims_world
     ClaimPolicy.objects.create(product_code=MEDICAL, auto_claim=True)
@@ -284,10 +283,10 @@ def test_forked_parts_hold_whole_members_and_decide_as_the_serial_loop(claims_wo
             record("B6", w.zhangsan.id_number, begin="2026-05-01", end="2026-05-03")]
     ids = settlements_receive(recs, actor=w.bureau, fund_region=w.province, decide=False).ids
     monkeypatch.setattr(bulk, "CHUNK", 1)  # parts of about 2 settlements, whole members
-    seen, real = [], bulk.forked_in_order
-    monkeypatch.setattr(bulk, "forked_in_order", lambda parts, work: seen.append(
-        sorted(sorted(Settlement.objects.get(pk=pk).setl_id for pk in p) for p in parts))
-        or real(parts, work))
+    seen, real = [], parts.run_parts
+    monkeypatch.setattr(parts, "run_parts", lambda task, calls: seen.append(
+        sorted(sorted(Settlement.objects.get(pk=pk).setl_id for pk in c["settlement_ids"])
+               for c in calls)) or real(task, calls))
     counts = settlements_decide(ids, actor=w.wangwu, as_of=AS_OF)
     assert seen == [[["B1", "B3", "B4", "B6"], ["B2", "B5"]]]  # one member a part, however many
     got = {c.setl_id: (c.status, [r["code"] for r in c.risk]) for c in Claim.objects.all()}
@@ -307,10 +306,8 @@ def test_forked_parts_hold_whole_members_and_decide_as_the_serial_loop(claims_wo
     assert list(chain_verify()) == []
 
 
-@pytest.mark.skipif("connection.vendor != 'postgresql'",
-                    reason="parts run in processes only on PostgreSQL outside a transaction")
 @pytest.mark.django_db(transaction=True)
-def test_forked_intake_keeps_each_setl_id_in_one_part_and_repeats_after(claims_world, monkeypatch):
+def test_intake_parts_keep_each_setl_id_in_one_part_and_repeats_after(claims_world, monkeypatch):
     import huzhu.claims.intake as intake
 
     w = claims_world
@@ -323,11 +320,11 @@ def test_forked_intake_keeps_each_setl_id_in_one_part_and_repeats_after(claims_w
             record("A3", w.zhangsan.id_number, insutype="999"),  # refused
             record("A1", w.zhangsan.id_number, inscp=900_000),  # the correction again
             record("A4", w.sunqi.id_number)]
-    seen, real = [], intake.forked_in_order
-    monkeypatch.setattr(intake, "forked_in_order", lambda parts, work: seen.append(parts)
-                        or real(parts, work))
+    seen, real = [], intake._ingest_part
+    monkeypatch.setattr(intake, "_ingest_part", lambda part, **kw: seen.append(part)
+                        or real(part, **kw))
     report = settlements_receive(recs, actor=w.bureau, fund_region=w.province, decide=False)
-    assert seen == [[[0, 1], [3, 4], [6]]]  # first records of each setl_id, two to a part
+    assert seen == [[0, 1], [3, 4], [6]]  # first records of each setl_id, two to a part
     assert (report.created, report.versions, report.unchanged) == (3, 2, 1)
     assert [(e.record, e.field) for e in report.errors] == [(5, "insutype")]
     got = Settlement.objects.order_by("setl_id", "version").values_list(
@@ -340,16 +337,19 @@ def test_forked_intake_keeps_each_setl_id_in_one_part_and_repeats_after(claims_w
 
 
 @pytest.mark.skipif("connection.vendor != 'postgresql'",
-                    reason="parts run in processes only on PostgreSQL outside a transaction")
+                    reason="parts side by side in two workers need a database server")
 @pytest.mark.django_db(transaction=True)
-def test_a_part_opens_a_shared_account_only_in_its_turn(claims_world, monkeypatch):
-    """The ledger accounts are not open yet and the second part is ready first: opening them
-    before its turn would lock a row the first part then waits on, while the second waits
-    for the first (a deadlock PostgreSQL cannot see). lock_timeout turns a hang into a failure."""
+def test_two_workers_deciding_parts_side_by_side_open_a_shared_account_once(claims_world,
+                                                                           monkeypatch):
+    """The ledger accounts are not open yet and two parts are decided at once, one by the
+    caller and one by a worker: both reach the same new payable account. The lock order
+    (ADR 0008) lets one wait for the other's commit; lock_timeout turns a hang into a failure."""
+    import threading
     import time
 
     import huzhu.claims.bulk as bulk
     from huzhu.ledger.models import Account
+    from huzhu.work.parts import _worker
 
     w = claims_world
     ClaimPolicy.objects.create(product_code=MEDICAL, auto_claim=True)
@@ -357,26 +357,42 @@ def test_a_part_opens_a_shared_account_only_in_its_turn(claims_world, monkeypatc
     recs = [record("D1", w.zhangsan.id_number, begin="2026-02-01", end="2026-02-03"),
             record("D2", w.chenba.id_number, begin="2026-04-02", end="2026-04-06")]
     ids = settlements_receive(recs, actor=w.bureau, fund_region=w.province, decide=False).ids
-    first = min(w.zhangsan.pk, w.chenba.pk)
     real = bulk._history
 
-    def slow_first_part(member_ids):
-        if first in member_ids:
-            time.sleep(1.5)
+    def slow(member_ids):
+        time.sleep(1.0)  # both parts read and assess before either writes
         return real(member_ids)
 
-    monkeypatch.setattr(bulk, "_history", slow_first_part)
+    monkeypatch.setattr(bulk, "_history", slow)
     monkeypatch.setattr(bulk, "CHUNK", 0)  # one member a part
+    ran: list[int] = []
+
+    def worker() -> None:
+        from django.db import connections
+
+        time.sleep(0.3)  # the parts are queued by then
+        try:
+            w_ = _worker()
+            w_.run()
+            ran.append(w_._run_tasks)
+        finally:
+            connections.close_all()
+
     db = connection.settings_dict["NAME"]
     with connection.cursor() as cursor:
         cursor.execute(f'ALTER DATABASE "{db}" SET lock_timeout = \'8s\'')
     try:
+        t = threading.Thread(target=worker)
+        t.start()
         counts = settlements_decide(ids, actor=w.wangwu, as_of=AS_OF)
+        t.join(60)
     finally:
         with connection.cursor() as cursor:
             cursor.execute(f'ALTER DATABASE "{db}" RESET lock_timeout')
+    assert ran == [1]  # the worker decided one part, the caller the other
     assert counts == {"approved": 2}
     assert Transaction.objects.filter(source_type="claims.claim").count() == 2
+    assert Account.objects.filter(code__startswith="2202").count() == 1
     assert ledger_clean() == []
 
 

@@ -1,12 +1,20 @@
-"""The background worker: finishes settlement decisions a crash or a cut-short push left,
-checks large rosters and sends queued SMS.
+"""``huzhu worker [--loop]``: the background worker (ADR 0009).
 
-Work is claimed with conditional UPDATEs, so several workers may run side by side.
+It runs the tasks queued on the database backend (Django Tasks API: the parts of large
+settlement deliveries, …), then the sweeps that find durable work a crash or a store-only
+import left: settlements still owed a decision, large rosters to check, SMS to send. Work is
+claimed with row locks (``SKIP LOCKED``) and conditional updates, so several workers run side by
+side. With ``HUZHU_TASKS=celery`` the queued tasks go to Celery workers instead
+(``celery -A huzhu.work.celery_app worker``) and this command runs the sweeps only.
 """
 
-import time
+from __future__ import annotations
 
-from django.core.management.base import BaseCommand
+import time
+from typing import Any
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandParser
 
 from huzhu.claims.bulk import settlements_decide, settlements_pending
 from huzhu.enrollment.services import claim_next_roster, roster_check
@@ -16,13 +24,14 @@ PENDING_BATCH = 20_000
 
 
 class Command(BaseCommand):
-    help = "后台任务：补做未完成的免申即享理赔、校验大文件花名册、发送短信。--loop 持续运行。"
+    help = ("后台任务：执行排队的后台任务，补做未完成的免申即享理赔、校验大文件花名册、发送短信。"
+            "--loop 持续运行。")
 
-    def add_arguments(self, parser):
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--loop", action="store_true", help="持续运行，直到被中止")
         parser.add_argument("--interval", type=float, default=1.0)
 
-    def handle(self, *args, **options):
+    def handle(self, *args: Any, **options: Any) -> None:
         while True:
             busy = self.run_once()
             if not options["loop"]:
@@ -32,6 +41,14 @@ class Command(BaseCommand):
 
     def run_once(self) -> bool:
         busy = False
+        if settings.TASKS_ENGINE == "database":
+            from huzhu.work.parts import _worker
+
+            queued = _worker()
+            queued.run()  # every task ready now, then back here
+            if queued._run_tasks:
+                self.stdout.write(f"执行后台任务 {queued._run_tasks} 个")
+                busy = True
         pending = settlements_pending(limit=PENDING_BATCH)
         if pending:
             counts = settlements_decide(pending, actor=None)
