@@ -12,6 +12,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from huzhu.actors import Actor
 from huzhu.audit.models import Action
 from huzhu.audit.services import event_record
 from huzhu.errors import DomainError
@@ -58,7 +59,7 @@ def _record_failure(username: str, user: User | None, now: datetime.datetime) ->
                      after={"locked_until": until.isoformat()})
 
 
-def token_create(*, actor: Any, user: User, name: str) -> tuple[ApiToken, str]:
+def token_create(*, actor: Actor, user: User, name: str) -> tuple[ApiToken, str]:
     """Create an API token; the plain token is returned once and never stored."""
     plain = "hz_" + secrets.token_urlsafe(32)
     token = ApiToken.objects.create(

@@ -13,6 +13,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
+from huzhu.actors import Actor
 from huzhu.web.request_context import current_request_meta
 
 from .models import ChainHead, Event
@@ -79,7 +80,7 @@ def event_hash(event: Event) -> str:
 def event_record(
     *,
     action: str,
-    actor: Any = None,
+    actor: Actor = None,
     obj: Any = None,
     object_type: str = "",
     object_id: str = "",
@@ -141,7 +142,7 @@ EVENT_COLS = ("seq", "created_at", "actor_id", "actor_label", "org_path", "actio
               "prev_hash", "hash")
 
 
-def events_record_many(rows: list[dict[str, Any]], *, actor: Any = None) -> None:
+def events_record_many(rows: list[dict[str, Any]], *, actor: Actor = None) -> None:
     """Append many events under one lock of the chain head, hashed exactly as
     ``event_record`` hashes one: for bulk paths that would otherwise serialise on the head.
     Rows go in by COPY on PostgreSQL (no model instance or ORM insert per event: those were

@@ -14,6 +14,7 @@ from typing import Any
 
 from django.db.models import F
 
+from huzhu.actors import Actor
 from huzhu.audit.services import atomic_events
 from huzhu.ledger.services import local_today
 from huzhu.members.models import Member
@@ -40,7 +41,7 @@ def usage_lock(claim: Claim) -> MemberPeriodUsage | None:
     return MemberPeriodUsage.objects.select_for_update(no_key=True).get(**keys)
 
 
-def claim_refuse(claim: Claim, *, actor: Any, reason_code: str, reason_zh: str,
+def claim_refuse(claim: Claim, *, actor: Actor, reason_code: str, reason_zh: str,
                  key: str) -> Claim:
     claim_transition(claim, ClaimStatus.REJECTED, actor=actor, reason=reason_code)
     claim_notice(claim, "CLAIM_REJECTED", key, reason=reason_zh)
@@ -48,7 +49,7 @@ def claim_refuse(claim: Claim, *, actor: Any, reason_code: str, reason_zh: str,
 
 
 @atomic_events()
-def claim_grant(claim: Claim, *, actor: Any = None, reason: str = "",
+def claim_grant(claim: Claim, *, actor: Actor = None, reason: str = "",
                 as_of: datetime.date | None = None, on: datetime.date | None = None) -> Claim:
     """Approve ``claim`` (SUBMITTED or IN_REVIEW) and owe its payable; see the module text."""
     from huzhu.payouts.services import payout_create

@@ -22,6 +22,7 @@ from django.db import connection, transaction
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
+from huzhu.actors import Actor
 from huzhu.audit.services import events_last, events_record_many
 from huzhu.bulk import among, insert_rows, pg_array, reserve_ids
 from huzhu.enrollment.models import Enrollment, EnrollmentStatus
@@ -184,7 +185,7 @@ PAYOUT_COLS = ("claim_id", "kind", "member_id", "amount_fen", "status", "org_pat
                "fund_region_id", "created_at", "paid_at")
 
 
-def settlements_decide(settlement_ids: list[int], *, actor: Any = None,
+def settlements_decide(settlement_ids: list[int], *, actor: Actor = None,
                        as_of: datetime.date | None = None) -> dict[str, int]:
     """Decide the matched current settlements among ``settlement_ids`` that have no decision
     yet (work a delivery owes, or a crash left): their automatic claims (免申即享) created,
@@ -213,7 +214,7 @@ def settlements_decide(settlement_ids: list[int], *, actor: Any = None,
     return dict(counts)
 
 
-def decide_part_here(settlement_ids: list[int], *, actor: Any = None,
+def decide_part_here(settlement_ids: list[int], *, actor: Actor = None,
                      as_of: datetime.date | None = None) -> dict[str, int]:
     """One part of :func:`settlements_decide` (whole members), in this process: a new
     version's claims assessed again, then the part's automatic claims, each settlement marked
@@ -251,7 +252,7 @@ def settlements_pending(limit: int | None = None) -> list[int]:
     return list(qs[:limit] if limit else qs)
 
 
-def _reassess_corrected(pk: int, *, actor: Any, as_of: datetime.date | None) -> None:
+def _reassess_corrected(pk: int, *, actor: Actor, as_of: datetime.date | None) -> None:
     """A new version of a settlement with claims: the claims assessed again, under the
     member's lock first and with the events last (docs/adr/0008). Its automatic claims for
     products not yet claimed, and its decision, follow in the parts."""
@@ -333,7 +334,7 @@ def _notice_params(template: str, base: dict[str, Any]) -> dict[str, str]:
     return {k: str(v) for k, v in base.items() if k in names}
 
 
-def _process_chunk(ids: list[int], policies: dict, versions: dict, actor: Any,
+def _process_chunk(ids: list[int], policies: dict, versions: dict, actor: Actor,
                    as_of: datetime.date, counts: dict) -> None:
     tz = local_tz()
     entry: dict[int, tuple[int, datetime.date | None, str]] = {}
@@ -516,7 +517,7 @@ def _dumps(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False)
 
 
-def _grant_money(granted: list[tuple], *, today: datetime.date, actor: Any,
+def _grant_money(granted: list[tuple], *, today: datetime.date, actor: Actor,
                  now: datetime.datetime, before_balances: Callable[[], None]) -> None:
     """The payables and payouts of the chunk's approved claims, as
     :func:`huzhu.claims.postings.post_claim_payable` and

@@ -20,7 +20,7 @@ granted in all, and its usage row moves by the difference.
 from __future__ import annotations
 
 import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
@@ -30,6 +30,7 @@ from django.db.models import F as Field
 from django.utils import timezone
 
 from huzhu.accounts.roles import Perm
+from huzhu.actors import Actor
 from huzhu.audit.services import atomic_events, event_record
 from huzhu.enrollment.models import Enrollment
 from huzhu.errors import DomainError, NotAllowed
@@ -56,6 +57,9 @@ from .postings import (
     post_recovery_written_off,
 )
 from .status import GRANTED
+
+if TYPE_CHECKING:
+    from huzhu.accounts.models import User
 
 
 class AlreadyDecided(DomainError):
@@ -84,9 +88,11 @@ def cap_room(claim: Claim, assessment: Assessment) -> int:
     return scalar.assess(facts, product, usage_for(claim), assessment.as_of).payable_fen
 
 
-def _need(actor: Any, perm: Perm, what: str) -> None:
-    if not getattr(actor, "is_authenticated", False) or not actor.can(perm):
+def _need(actor: Actor, perm: Perm, what: str) -> User:
+    """The user ``actor`` is, who has ``perm``; refuses anyone else (and the system)."""
+    if actor is None or not getattr(actor, "is_authenticated", False) or not actor.can(perm):
         raise NotAllowed(f"无权{what}")
+    return actor
 
 
 def _reason(text: str, message: str) -> str:
@@ -97,11 +103,11 @@ def _reason(text: str, message: str) -> str:
 
 
 @atomic_events()
-def correction_decide(*, claim: Claim, assessment: Assessment, actor: Any, kind: str,
+def correction_decide(*, claim: Claim, assessment: Assessment, actor: Actor, kind: str,
                       reason: str = "", on: datetime.date | None = None) -> CorrectionDecision:
     """Decide one rule correction of a granted claim (see the module text). Validates its
     input: the kind must fit the difference, 不调整 needs a reason."""
-    _need(actor, Perm.REVIEW_CLAIMS, "处理规则更正")
+    actor = _need(actor, Perm.REVIEW_CLAIMS, "处理规则更正")
     if kind not in CorrectionKind.values:
         raise DomainError("请选择处理决定：补发、追回或不调整")
     row = usage_lock(claim)
@@ -147,7 +153,7 @@ def correction_decide(*, claim: Claim, assessment: Assessment, actor: Any, kind:
     return decision
 
 
-def _record(claim: Claim, a: Assessment, actor: Any, **fields: Any) -> CorrectionDecision:
+def _record(claim: Claim, a: Assessment, actor: User, **fields: Any) -> CorrectionDecision:
     risk = [{**r, "decided": CorrectionKind(fields["kind"]).label}
             if r.get("code") == "RULE_CORRECTED" and r.get("assessment") == a.pk else r
             for r in (claim.risk or [])]
@@ -172,7 +178,7 @@ def _move(claim: Claim, a: Assessment, row: MemberPeriodUsage | None, delta: int
 
 
 def _top_up(claim: Claim, a: Assessment, row: MemberPeriodUsage | None, amount: int, *,
-            on: datetime.date, actor: Any) -> None:
+            on: datetime.date, actor: Actor) -> None:
     from huzhu.payouts.services import payout_top_up_create
 
     _move(claim, a, row, amount)
@@ -183,7 +189,7 @@ def _top_up(claim: Claim, a: Assessment, row: MemberPeriodUsage | None, amount: 
 
 
 def _recover(claim: Claim, a: Assessment, row: MemberPeriodUsage | None,
-             decision: CorrectionDecision, amount: int, *, on: datetime.date, actor: Any) -> None:
+             decision: CorrectionDecision, amount: int, *, on: datetime.date, actor: Actor) -> None:
     _move(claim, a, row, -amount)
     post_claim_recovery(claim=claim, assessment_id=a.pk, amount_fen=amount, on=on, actor=actor)
     Recovery.objects.create(claim=claim, decision=decision, member_id=claim.member_id,
@@ -202,7 +208,7 @@ def _locked(recovery: Recovery) -> Recovery:
 
 
 @atomic_events()
-def recovery_received(*, recovery: Recovery, actor: Any, received_on: datetime.date,
+def recovery_received(*, recovery: Recovery, actor: Actor, received_on: datetime.date,
                       bank_ref: str) -> Recovery:
     """Finance records the money back in the fund's account (已追回): Dr 1002 / Cr 1231."""
     _need(actor, Perm.MANAGE_PAYOUTS, "登记追回款")
@@ -228,7 +234,7 @@ def recovery_received(*, recovery: Recovery, actor: Any, received_on: datetime.d
 
 
 @atomic_events()
-def recovery_write_off_propose(*, recovery: Recovery, actor: Any, reason: str) -> Recovery:
+def recovery_write_off_propose(*, recovery: Recovery, actor: Actor, reason: str) -> Recovery:
     """The maker's step of a write-off (核销): a finance officer proposes it with a reason."""
     _need(actor, Perm.MANAGE_PAYOUTS, "申请核销")
     r = _locked(recovery)
@@ -244,10 +250,10 @@ def recovery_write_off_propose(*, recovery: Recovery, actor: Any, reason: str) -
 
 
 @atomic_events()
-def recovery_write_off_approve(*, recovery: Recovery, actor: Any,
+def recovery_write_off_approve(*, recovery: Recovery, actor: Actor,
                                on: datetime.date | None = None) -> Recovery:
     """The checker's step: another finance officer approves the write-off: Dr 5101 / Cr 1231."""
-    _need(actor, Perm.MANAGE_PAYOUTS, "复核核销")
+    actor = _need(actor, Perm.MANAGE_PAYOUTS, "复核核销")
     r = _locked(recovery)
     if r.status != RecoveryStatus.WRITE_OFF_PROPOSED:
         raise DomainError(f"追回状态为“{r.get_status_display()}”，不能复核核销")

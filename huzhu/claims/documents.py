@@ -9,10 +9,10 @@ from __future__ import annotations
 import hashlib
 import secrets
 from pathlib import Path
-from typing import Any
 
 from django.conf import settings
 
+from huzhu.actors import Actor
 from huzhu.audit.services import atomic_events, event_record
 from huzhu.errors import DomainError
 from huzhu.pii.crypto import cipher
@@ -64,7 +64,7 @@ def _path(storage_name: str) -> Path:
 
 
 @atomic_events()
-def documents_add(*, claim: Claim, files: list[tuple[str, str, bytes]], actor: Any
+def documents_add(*, claim: Claim, files: list[tuple[str, str, bytes]], actor: Actor
                   ) -> list[ClaimDocument]:
     """Add ``(kind, file name, bytes)`` documents to a claim; all or none. The same content
     twice on one claim is kept once."""
@@ -105,7 +105,7 @@ def documents_add(*, claim: Claim, files: list[tuple[str, str, bytes]], actor: A
     return out
 
 
-def document_read(*, document: ClaimDocument, actor: Any) -> bytes:
+def document_read(*, document: ClaimDocument, actor: Actor) -> bytes:
     """The document's bytes, checked against its digest; every read is an event."""
     token = _path(document.storage_name).read_bytes()
     data = cipher().decrypt_bytes(token, field=f"{AAD}:{document.storage_name}")

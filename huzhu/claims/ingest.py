@@ -18,6 +18,7 @@ from django.db import transaction
 from django.db.models import Count
 from django.utils import timezone
 
+from huzhu.actors import Actor
 from huzhu.audit.services import event_record, events_record_many
 from huzhu.bulk import among
 from huzhu.members.models import Member
@@ -42,7 +43,7 @@ class IngestResult:
     outcome: str  # created | version | unchanged
 
 
-def settlement_ingest(*, record: dict[str, Any], actor: Any, source: str = SettlementSource.API,
+def settlement_ingest(*, record: dict[str, Any], actor: Actor, source: str = SettlementSource.API,
                       fund_region: Organisation | None = None, record_no: int = 0,
                       as_of: datetime.date | None = None) -> IngestResult:
     """Receive one record (a delivery of one); raise :class:`SettlementError` when it is
@@ -85,7 +86,7 @@ class ImportReport:
 
 
 def settlement_import_file(*, path_or_bytes: str | Path | bytes, file_name: str = "",
-                           actor: Any = None, fund_region: Organisation | None = None,
+                           actor: Actor = None, fund_region: Organisation | None = None,
                            as_of: datetime.date | None = None, decide: bool = True
                            ) -> ImportReport:
     """Import a JSON / JSON-lines / CSV file and report on each record: the one road
@@ -134,7 +135,7 @@ def settlement_import_file(*, path_or_bytes: str | Path | bytes, file_name: str 
     return report
 
 
-def settlement_match_retry(*, settlements: Any, actor: Any = None) -> int:
+def settlement_match_retry(*, settlements: Any, actor: Actor = None) -> int:
     """Match unmatched current settlements again (a member may have registered since);
     return how many found their member. Matched ones get their automatic claims."""
     pending = list(settlements.filter(member__isnull=True, is_current=True))

@@ -22,6 +22,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from huzhu.accounts.roles import Perm
+from huzhu.actors import Actor
 from huzhu.audit.services import events_record_many
 from huzhu.bulk import among, insert_rows, reserve_ids
 from huzhu.errors import DomainError, NotAllowed
@@ -43,7 +44,7 @@ def local_tz() -> Any:
     return BEIJING
 
 
-def receiving_region(actor: Any, fund_region: Organisation | None = None) -> Organisation:
+def receiving_region(actor: Actor, fund_region: Organisation | None = None) -> Organisation:
     """The fund region a delivery is received for, checked against who delivers it.
 
     A user delivers only with the permission to receive settlements (the bureau interface's
@@ -111,7 +112,7 @@ def _setl_key(raw: Any) -> str:
     return "" if value is None else str(value).strip()
 
 
-def settlements_receive(records: list[Any], *, actor: Any, fund_region: Organisation | None = None,
+def settlements_receive(records: list[Any], *, actor: Actor, fund_region: Organisation | None = None,
                         source: str = "api", batch: Any = None,
                         as_of: datetime.date | None = None, numbers: list[int] | None = None,
                         decide: bool = True) -> Receipt:
@@ -265,7 +266,7 @@ def _ingest_part(part: list[int], *, records: list[Any], numbers: list[int],
     raise AssertionError("unreachable")
 
 
-def _store_one(clean: dict[str, Any], raw: Any, *, actor: Any, source: str,
+def _store_one(clean: dict[str, Any], raw: Any, *, actor: Actor, source: str,
                region: Organisation, batch: Any) -> tuple[Settlement, str]:
     """Store a record whose ``setl_id`` may be stored already: nothing when its content was
     received before, else the next version. Under the current version's row lock, so

@@ -18,6 +18,7 @@ from __future__ import annotations
 import datetime
 from typing import Any
 
+from huzhu.actors import Actor
 from huzhu.ledger.models import AccountKind, Transaction
 from huzhu.ledger.services import Source, account_open, ledger_post
 
@@ -46,7 +47,7 @@ def payable_accounts(claim: Claim, *, create: bool = True) -> tuple[Any, Any]:
     return expense, payable
 
 
-def post_claim_payable(*, claim: Claim, on: datetime.date, actor: Any) -> Transaction:
+def post_claim_payable(*, claim: Claim, on: datetime.date, actor: Actor) -> Transaction:
     expense, payable = payable_accounts(claim)
     return ledger_post(
         key=payable_key(claim.pk),
@@ -69,7 +70,7 @@ def _receivable(claim: Claim) -> Any:
 
 
 def post_claim_top_up(*, claim: Claim, assessment_id: int, amount_fen: int,
-                      on: datetime.date, actor: Any) -> Transaction:
+                      on: datetime.date, actor: Actor) -> Transaction:
     expense, payable = payable_accounts(claim)
     return ledger_post(
         key=topup_key(claim.pk, assessment_id), legs=[(expense, amount_fen), (payable, -amount_fen)],
@@ -78,7 +79,7 @@ def post_claim_top_up(*, claim: Claim, assessment_id: int, amount_fen: int,
 
 
 def post_claim_recovery(*, claim: Claim, assessment_id: int, amount_fen: int,
-                        on: datetime.date, actor: Any) -> Transaction:
+                        on: datetime.date, actor: Actor) -> Transaction:
     expense, _payable = payable_accounts(claim)
     return ledger_post(
         key=recovery_key(claim.pk, assessment_id),
@@ -87,7 +88,7 @@ def post_claim_recovery(*, claim: Claim, assessment_id: int, amount_fen: int,
         source=Source("claims.claim", str(claim.pk)), actor=actor)
 
 
-def post_recovery_received(*, recovery: Any, on: datetime.date, actor: Any) -> Transaction:
+def post_recovery_received(*, recovery: Any, on: datetime.date, actor: Actor) -> Transaction:
     claim = recovery.claim
     bank = account_open(org=claim.fund_region, kind=AccountKind.BANK)
     return ledger_post(
@@ -97,7 +98,7 @@ def post_recovery_received(*, recovery: Any, on: datetime.date, actor: Any) -> T
         source=Source("claims.recovery", str(recovery.pk)), actor=actor)
 
 
-def post_recovery_written_off(*, recovery: Any, on: datetime.date, actor: Any) -> Transaction:
+def post_recovery_written_off(*, recovery: Any, on: datetime.date, actor: Actor) -> Transaction:
     claim = recovery.claim
     expense, _payable = payable_accounts(claim)
     return ledger_post(

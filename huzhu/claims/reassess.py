@@ -24,6 +24,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
+from huzhu.actors import Actor
 from huzhu.audit.services import atomic_events, event_record
 from huzhu.enrollment.models import Enrollment, EnrollmentStatus
 from huzhu.products.models import Period, ProductVersion
@@ -60,7 +61,7 @@ def _y(fen: int) -> str:
     return f"{sign}{fen // 100:,}.{fen % 100:02d}"
 
 
-def claims_reassess_rule(*, version: ProductVersion, period: Period, actor: Any = None,
+def claims_reassess_rule(*, version: ProductVersion, period: Period, actor: Actor = None,
                          dry_run: bool = False) -> ReassessReport:
     """Re-assess the period's claims of ``version.code`` under ``version`` (see module text)."""
     claims = list(Claim.objects.filter(product_code=version.code, period=period,

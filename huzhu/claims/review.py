@@ -18,6 +18,7 @@ from typing import Any
 from django.db.models import Q, QuerySet
 
 from huzhu.accounts.roles import Perm
+from huzhu.actors import Actor
 from huzhu.audit.services import atomic_events, event_record
 from huzhu.errors import DomainError, NotAllowed
 from huzhu.organisations.models import Organisation, OrgKind
@@ -80,7 +81,7 @@ def local_today() -> datetime.date:
     return today()
 
 
-def _move_to_level(claim: Claim, lv: Level, *, actor: Any, today: datetime.date,
+def _move_to_level(claim: Claim, lv: Level, *, actor: Actor, today: datetime.date,
                    why: str) -> None:
     due = add_workdays(today, lv.working_days)
     Claim.objects.filter(pk=claim.pk).update(review_level=lv.level, due_on=due)
@@ -91,7 +92,7 @@ def _move_to_level(claim: Claim, lv: Level, *, actor: Any, today: datetime.date,
     claim.review_level, claim.due_on = lv.level, due
 
 
-def review_enter(claim: Claim, *, actor: Any = None, reason: str = "",
+def review_enter(claim: Claim, *, actor: Actor = None, reason: str = "",
                  level: int = 1, today: datetime.date | None = None) -> Claim:
     """Send a SUBMITTED (or appealed REJECTED) claim to review at ``level``."""
     today = today or local_today()
@@ -130,7 +131,7 @@ def _acted_elsewhere(user: Any, claim: Claim) -> bool:
 
 
 @atomic_events()
-def claim_review(claim: Claim, *, actor: Any, action: str, reason_code: str = "",
+def claim_review(claim: Claim, *, actor: Actor, action: str, reason_code: str = "",
                  note: str = "", today: datetime.date | None = None) -> Claim:
     """One reviewer's decision on a claim in review (see the module text)."""
     today = today or local_today()
@@ -191,7 +192,7 @@ def claim_review(claim: Claim, *, actor: Any, action: str, reason_code: str = ""
 
 
 @atomic_events()
-def claim_resubmit(claim: Claim, *, actor: Any, note: str = "",
+def claim_resubmit(claim: Claim, *, actor: Actor, note: str = "",
                    today: datetime.date | None = None) -> Claim:
     """After a return for documents: back to the level that returned it, with a new due date."""
     if claim.status != ClaimStatus.RETURNED:
@@ -204,7 +205,7 @@ def claim_resubmit(claim: Claim, *, actor: Any, note: str = "",
 
 
 @atomic_events()
-def claim_appeal(claim: Claim, *, actor: Any, note: str,
+def claim_appeal(claim: Claim, *, actor: Actor, note: str,
                  today: datetime.date | None = None) -> Claim:
     """A member's appeal against a rejection, once per claim; heard at the last level."""
     if claim.status != ClaimStatus.REJECTED:

@@ -6,10 +6,10 @@ review (``review.py``). Approval owes the payable (``approval.py``); payouts pay
 from __future__ import annotations
 
 import datetime
-from typing import Any
 
 from django.db import IntegrityError, transaction
 
+from huzhu.actors import Actor
 from huzhu.audit.services import atomic_events, event_record
 from huzhu.enrollment.models import Enrollment, EnrollmentStatus
 from huzhu.errors import Conflict, DomainError
@@ -43,7 +43,7 @@ def enrollment_for(member_id: int, product_code: str, day: datetime.date) -> Enr
     return inside or qs.order_by("-period__coverage_end").first()
 
 
-def claim_screen(claim: Claim, *, actor: Any = None, as_of: datetime.date | None = None) -> Claim:
+def claim_screen(claim: Claim, *, actor: Actor = None, as_of: datetime.date | None = None) -> Claim:
     """Run the risk checks on an assessed claim and decide: approve, review or refuse."""
     findings = risk_checks(claim, as_of=as_of or claim_day(claim))
     claim.risk = findings
@@ -61,7 +61,7 @@ def claim_screen(claim: Claim, *, actor: Any = None, as_of: datetime.date | None
 
 
 @atomic_events()
-def claim_file(*, member: Member, settlement: Settlement, product_code: str, actor: Any = None,
+def claim_file(*, member: Member, settlement: Settlement, product_code: str, actor: Actor = None,
                source: str = ClaimSource.MEMBER, as_of: datetime.date | None = None) -> Claim:
     """File a claim on a settlement for one product; assess and screen it at once."""
     if source not in ClaimSource.values:
@@ -113,7 +113,7 @@ def auto_products() -> set[str]:
     return set(ClaimPolicy.objects.filter(auto_claim=True).values_list("product_code", flat=True))
 
 
-def claims_create_auto(*, settlements: list[Settlement] | None = None, actor: Any = None,
+def claims_create_auto(*, settlements: list[Settlement] | None = None, actor: Actor = None,
                        as_of: datetime.date | None = None) -> list[Claim]:
     """Decide the given settlements: their automatic claims (免申即享) made, through the one
     road (:func:`huzhu.claims.bulk.settlements_decide`). Without ``settlements``: every one
@@ -132,7 +132,7 @@ def claims_create_auto(*, settlements: list[Settlement] | None = None, actor: An
 
 
 @atomic_events()
-def claims_on_corrected_settlement(settlement: Settlement, *, actor: Any = None) -> list[Claim]:
+def claims_on_corrected_settlement(settlement: Settlement, *, actor: Actor = None) -> list[Claim]:
     """A new version of a settlement: every claim on it is assessed again (old assessments
     stay); open claims are screened again, decided ones are marked for a second look."""
     out = []

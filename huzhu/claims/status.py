@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 from django.db import models
 from django.utils import timezone
 
+from huzhu.actors import Actor
 from huzhu.audit.services import atomic_events, event_record, events_record_many
 from huzhu.errors import DomainError
 
@@ -60,7 +61,7 @@ def transition_check(current: str, to: str) -> None:
             f"理赔状态不能从“{S(current).label}”变为“{S(to).label if to in S.values else to}”")
 
 
-def claim_transition(claim: Claim, to: str, *, actor: Any = None, reason: str = "") -> Claim:
+def claim_transition(claim: Claim, to: str, *, actor: Actor = None, reason: str = "") -> Claim:
     """Move a claim to ``to`` (locking its row), or raise :class:`IllegalTransition`."""
     from .models import Claim
 
@@ -83,7 +84,7 @@ def claim_transition(claim: Claim, to: str, *, actor: Any = None, reason: str = 
     return claim
 
 
-def claims_transition_many(claim_ids: list[int], frm: str, to: str, *, actor: Any = None,
+def claims_transition_many(claim_ids: list[int], frm: str, to: str, *, actor: Actor = None,
                            reason: str = "") -> int:
     """Move many claims from ``frm`` to ``to`` at once (a payout batch): the same table, one
     event per claim. Claims no longer in ``frm`` are left alone; returns how many moved."""

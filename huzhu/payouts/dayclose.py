@@ -16,7 +16,6 @@ checks: no day on which payout money moved is skipped, and nobody signs off empt
 from __future__ import annotations
 
 import datetime
-from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
@@ -26,6 +25,7 @@ from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from huzhu.accounts.roles import Perm
+from huzhu.actors import Actor
 from huzhu.audit.services import event_record
 from huzhu.errors import DomainError, NotAllowed
 from huzhu.ledger.models import AccountKind, Leg
@@ -95,7 +95,7 @@ def _refuse_open_exceptions(region: Organisation, date: datetime.date) -> None:
 
 @transaction.atomic
 def payout_day_close(*, fund_region: Organisation, date: datetime.date,
-                     actor: Any) -> PayoutDayClose:
+                     actor: Actor) -> PayoutDayClose:
     """Close ``fund_region``'s payout day ``date`` and freeze its figures.
 
     It validates as well (STYLE rule 4): it refuses, with a Chinese ``DomainError``, a
@@ -103,7 +103,8 @@ def payout_day_close(*, fund_region: Organisation, date: datetime.date,
     with payout activity that is not closed, a day with open exceptions received by its end,
     and a day whose reconciliation does not balance.
     """
-    if not getattr(actor, "is_authenticated", False) or not actor.can(Perm.MANAGE_PAYOUTS):
+    if actor is None or not getattr(actor, "is_authenticated", False) \
+            or not actor.can(Perm.MANAGE_PAYOUTS):
         raise NotAllowed("无权办理代付日结")
     if region_of(actor) != fund_region:
         raise NotAllowed("只能日结本统筹区的代付")

@@ -15,6 +15,7 @@ import datetime
 from collections.abc import Iterable
 from typing import Any
 
+from huzhu.actors import Actor
 from huzhu.ledger.bulk import Posting, ledger_post_many
 from huzhu.ledger.models import AccountKind, Transaction
 from huzhu.ledger.services import Source, account_open, ledger_reverse
@@ -30,7 +31,7 @@ def _accounts(region: Organisation, kinds: Iterable[tuple[str, str]]) -> dict[tu
 
 
 def post_lines_sent(*, region: Organisation, lines: list[tuple[PayoutLine, str]],
-                    on: datetime.date, actor: Any) -> None:
+                    on: datetime.date, actor: Actor) -> None:
     """``lines``: (line, the claim's period code)."""
     acc = _accounts(region, [(AccountKind.BENEFIT_PAYABLE, p) for _, p in lines]
                     + [(AccountKind.PAYOUT_IN_TRANSIT, "")])
@@ -45,7 +46,7 @@ def post_lines_sent(*, region: Organisation, lines: list[tuple[PayoutLine, str]]
 
 
 def post_lines_paid(*, region: Organisation, lines: list[PayoutLine], on: datetime.date,
-                    actor: Any) -> None:
+                    actor: Actor) -> None:
     acc = _accounts(region, [(AccountKind.PAYOUT_IN_TRANSIT, ""), (AccountKind.BANK, "")])
     ledger_post_many(postings=[
         Posting(key=f"payout-paid:{ln.pk}",
@@ -56,7 +57,7 @@ def post_lines_paid(*, region: Organisation, lines: list[PayoutLine], on: dateti
         for ln in lines], actor=actor)
 
 
-def post_line_failed(*, line: PayoutLine, on: datetime.date, actor: Any) -> None:
+def post_line_failed(*, line: PayoutLine, on: datetime.date, actor: Actor) -> None:
     sent = Transaction.objects.get(key=f"payout-sent:{line.pk}")
     ledger_reverse(key=f"payout-failed:{line.pk}", transaction=sent, business_date=on,
                    memo=f"代付 {line.out_detail_no} 失败退回应付：{line.fail_reason}"[:200],

@@ -18,7 +18,7 @@ from __future__ import annotations
 import datetime
 import hashlib
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
@@ -28,6 +28,7 @@ from django.db.models.functions import Cast, Concat
 from django.utils import timezone
 
 from huzhu.accounts.roles import Perm
+from huzhu.actors import Actor
 from huzhu.audit.services import event_record
 from huzhu.claims.models import Assessment, Claim
 from huzhu.claims.notify import card_tail, claim_notice, yuan_text
@@ -55,6 +56,9 @@ from .models import (
 )
 from .postings import post_line_failed, post_lines_paid, post_lines_sent
 
+if TYPE_CHECKING:
+    from huzhu.accounts.models import User
+
 MAX_LINES = 5000
 
 
@@ -62,9 +66,12 @@ def card_index(card: str) -> str:
     return blind_index("".join(ch for ch in card if ch.isdigit()), field="bank_card")
 
 
-def _need(actor: Any) -> None:
-    if not getattr(actor, "is_authenticated", False) or not actor.can(Perm.MANAGE_PAYOUTS):
+def _need(actor: Actor) -> User:
+    """The finance user ``actor`` is; refuses anyone else (and the system)."""
+    if actor is None or not getattr(actor, "is_authenticated", False) \
+            or not actor.can(Perm.MANAGE_PAYOUTS):
         raise NotAllowed("无权办理代付批次")
+    return actor
 
 
 def _clock() -> tuple[datetime.date, datetime.datetime]:
@@ -141,9 +148,9 @@ class BuildReport:
 
 
 @transaction.atomic
-def batch_build(*, fund_region: Organisation, actor: Any, limit: int = MAX_LINES) -> BuildReport:
+def batch_build(*, fund_region: Organisation, actor: Actor, limit: int = MAX_LINES) -> BuildReport:
     """Gather payable payouts of a fund region into a new draft batch (the maker's step)."""
-    _need(actor)
+    actor = _need(actor)
     payouts = list(Payout.objects.select_for_update().filter(
         fund_region=fund_region, status=PayoutStatus.PAYABLE).order_by("id")[:limit])
     members = {m.pk: m for m in Member.objects.filter(pk__in={p.member_id for p in payouts})}
@@ -184,9 +191,9 @@ def _locked(batch: PayoutBatch) -> PayoutBatch:
 
 
 @transaction.atomic
-def batch_approve(*, batch: PayoutBatch, actor: Any) -> PayoutBatch:
+def batch_approve(*, batch: PayoutBatch, actor: Actor) -> PayoutBatch:
     """The checker's step: another person than the maker approves the draft."""
-    _need(actor)
+    actor = _need(actor)
     b = _locked(batch)
     if b.status != BatchStatus.DRAFT:
         raise DomainError(f"批次状态为“{b.get_status_display()}”，不能复核")
@@ -202,7 +209,7 @@ def batch_approve(*, batch: PayoutBatch, actor: Any) -> PayoutBatch:
 
 
 @transaction.atomic
-def batch_cancel(*, batch: PayoutBatch, actor: Any) -> PayoutBatch:
+def batch_cancel(*, batch: PayoutBatch, actor: Actor) -> PayoutBatch:
     """Void a batch that never went to the bank; its payouts are payable again."""
     _need(actor)
     b = _locked(batch)
@@ -228,7 +235,7 @@ def batch_file(batch: PayoutBatch) -> bytes:
 
 
 @transaction.atomic
-def _mark_sent(b: PayoutBatch, actor: Any) -> None:
+def _mark_sent(b: PayoutBatch, actor: Actor) -> None:
     """Everything that must be true before the bank may have the file: lines in flight,
     the ledger, the claims, and the batch recorded as 'answer unknown'."""
     on, now = _clock()
@@ -249,7 +256,7 @@ def _mark_sent(b: PayoutBatch, actor: Any) -> None:
         file_sha256=hashlib.sha256(content).hexdigest())
 
 
-def batch_send(*, batch: PayoutBatch, actor: Any, channel: BankChannel) -> PayoutBatch:
+def batch_send(*, batch: PayoutBatch, actor: Actor, channel: BankChannel) -> PayoutBatch:
     """Send an approved batch (or, after the bank said it never received it, the same batch
     with the same numbers again). A lost answer leaves it UNKNOWN: query it."""
     _need(actor)
@@ -288,7 +295,7 @@ def batch_send(*, batch: PayoutBatch, actor: Any, channel: BankChannel) -> Payou
     return b
 
 
-def batch_query(*, batch: PayoutBatch, actor: Any, channel: BankChannel) -> PayoutBatch:
+def batch_query(*, batch: PayoutBatch, actor: Actor, channel: BankChannel) -> PayoutBatch:
     """Ask the bank what became of a batch; import its result when it has one."""
     b = PayoutBatch.objects.get(pk=batch.pk)
     if b.status not in (BatchStatus.UNKNOWN, BatchStatus.SENT, BatchStatus.NOT_RECEIVED):
@@ -309,7 +316,7 @@ def batch_query(*, batch: PayoutBatch, actor: Any, channel: BankChannel) -> Payo
 
 
 @transaction.atomic
-def batch_abandon(*, batch: PayoutBatch, actor: Any, reason: str = "") -> PayoutBatch:
+def batch_abandon(*, batch: PayoutBatch, actor: Actor, reason: str = "") -> PayoutBatch:
     """The bank never received the batch and it will not be sent again: its lines fail, the
     ledger takes them back to payable, and the payouts may go into a new batch."""
     _need(actor)
@@ -331,7 +338,7 @@ def batch_abandon(*, batch: PayoutBatch, actor: Any, reason: str = "") -> Payout
 # --------------------------------------------------------------------------- results
 
 
-def _fail_lines(lines: list[PayoutLine], reasons: dict[int, str] | str, actor: Any, *,
+def _fail_lines(lines: list[PayoutLine], reasons: dict[int, str] | str, actor: Actor, *,
                 on: datetime.date, now: datetime.datetime, requeue: bool = False) -> None:
     for ln in lines:
         ln.fail_reason = (reasons if isinstance(reasons, str) else reasons[ln.pk])[:200]
@@ -356,7 +363,7 @@ def _fail_lines(lines: list[PayoutLine], reasons: dict[int, str] | str, actor: A
                      reason=ln.fail_reason[:30])
 
 
-def _paid_lines(lines: list[tuple[PayoutLine, str]], actor: Any, *, on: datetime.date,
+def _paid_lines(lines: list[tuple[PayoutLine, str]], actor: Actor, *, on: datetime.date,
                 now: datetime.datetime) -> None:
     for ln, ref in lines:
         ln.bank_ref = ref
@@ -392,7 +399,7 @@ def _refuse_lines_not_of(batch: PayoutBatch, parsed: list[bankfile.ResultLine]) 
 
 
 @transaction.atomic
-def result_import(*, batch: PayoutBatch, data: bytes, file_name: str, actor: Any) -> ResultFile:
+def result_import(*, batch: PayoutBatch, data: bytes, file_name: str, actor: Actor) -> ResultFile:
     """Apply a bank result file to ``batch``, the batch it was uploaded for (TRUST R-11, R-12).
 
     ``batch`` is the caller's, already scoped to the user (the batch page the file was
@@ -505,7 +512,7 @@ def _card_corrected(p: Payout, card: str) -> bool:
     return last is None or card_index(card) != last.account_no_bidx
 
 
-def _requeue(p: Payout, *, actor: Any, card: str, corrected: bool, reason: str) -> None:
+def _requeue(p: Payout, *, actor: Actor, card: str, corrected: bool, reason: str) -> None:
     """Put a locked, failed payout back to payable: its claim goes 支付失败 → 已核准待支付,
     an event names who and why, and when the card was corrected the member is told the money
     will go to the new card. Nothing is posted: the failure's reversal already made the amount
@@ -527,7 +534,7 @@ def _requeue(p: Payout, *, actor: Any, card: str, corrected: bool, reason: str) 
 
 
 @transaction.atomic
-def payout_requeue(*, payout: Payout, actor: Any, confirm_same_card: str = "") -> Payout:
+def payout_requeue(*, payout: Payout, actor: Actor, confirm_same_card: str = "") -> Payout:
     """A failed payout goes back to payable once the member's card was corrected (or staff
     confirm, with a reason, that the same card is right)."""
     _need(actor)
@@ -559,7 +566,7 @@ def payout_requeued_for_card(payout: Payout) -> bool:
 
 
 @transaction.atomic
-def payouts_requeue_corrected(*, member_ids: list[int], actor: Any) -> list[Payout]:
+def payouts_requeue_corrected(*, member_ids: list[int], actor: Actor) -> list[Payout]:
     """Members' bank cards were just changed (called by the member and roster services in the
     transaction that changed them): each of their failed payouts whose last failed line went
     to another card goes back to payable the way :func:`payout_requeue` does it, with reason
@@ -584,7 +591,7 @@ def payouts_requeue_corrected(*, member_ids: list[int], actor: Any) -> list[Payo
 
 
 @transaction.atomic
-def exception_resolve(*, exception: PayoutException, actor: Any, resolution: str) -> None:
+def exception_resolve(*, exception: PayoutException, actor: Actor, resolution: str) -> None:
     _need(actor)
     if not resolution.strip():
         raise DomainError("请填写处理说明", field_errors={"resolution": ["请填写处理说明"]})

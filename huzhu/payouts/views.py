@@ -10,11 +10,12 @@ from collections.abc import Callable
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.db.models import Count, Sum
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
+from huzhu.actors import AuthedRequest
 from huzhu.audit.services import event_record
 from huzhu.errors import DomainError
 from huzhu.ledger.services import local_today
@@ -40,7 +41,7 @@ from .services import (
 )
 
 
-def _region(request: HttpRequest):  # noqa: ANN202
+def _region(request: AuthedRequest):  # noqa: ANN202
     region = region_of(request.user)
     if region is None:
         raise Http404
@@ -48,7 +49,7 @@ def _region(request: HttpRequest):  # noqa: ANN202
 
 
 @login_required
-def index(request: HttpRequest) -> HttpResponse:
+def index(request: AuthedRequest) -> HttpResponse:
     region = _region(request)
     waiting = {row["status"]: (row["n"], int(row["fen"] or 0)) for row in
                Payout.objects.filter(fund_region=region).values("status")
@@ -66,7 +67,7 @@ def index(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
-def build(request: HttpRequest) -> HttpResponse:
+def build(request: AuthedRequest) -> HttpResponse:
     region = _region(request)
     try:
         report = batch_build(fund_region=region, actor=request.user)
@@ -83,7 +84,7 @@ def build(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def batch(request: HttpRequest, pk: int) -> HttpResponse:
+def batch(request: AuthedRequest, pk: int) -> HttpResponse:
     b = batch_get_for_user(request.user, pk)
     lines = paginate(request, b.lines.select_related("payout").order_by("id"), per_page=50,
                      count=False)
@@ -100,7 +101,7 @@ ACTIONS: dict[str, Callable[..., PayoutBatch]] = {
 
 @login_required
 @require_POST
-def batch_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
+def batch_action(request: AuthedRequest, pk: int, action: str) -> HttpResponse:
     b = batch_get_for_user(request.user, pk)
     try:
         if action == "send":
@@ -120,7 +121,7 @@ def batch_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
 
 
 @login_required
-def download(request: HttpRequest, pk: int) -> HttpResponse:
+def download(request: AuthedRequest, pk: int) -> HttpResponse:
     b = batch_get_for_user(request.user, pk)
     if b.status in (BatchStatus.DRAFT, BatchStatus.CANCELLED):
         messages.error(request, "批次复核并发送后才能下载银行文件")
@@ -136,7 +137,7 @@ def download(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def upload_result(request: HttpRequest, pk: int) -> HttpResponse:
+def upload_result(request: AuthedRequest, pk: int) -> HttpResponse:
     b = batch_get_for_user(request.user, pk)  # the file is for this batch, whatever it says
     f = request.FILES.get("file")
     if f is None:
@@ -158,7 +159,7 @@ def upload_result(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def requeue(request: HttpRequest, payout_id: int) -> HttpResponse:
+def requeue(request: AuthedRequest, payout_id: int) -> HttpResponse:
     region = _region(request)
     p = Payout.objects.filter(pk=payout_id, fund_region=region).first()
     if p is None:
@@ -174,7 +175,7 @@ def requeue(request: HttpRequest, payout_id: int) -> HttpResponse:
 
 
 @login_required
-def reconcile(request: HttpRequest) -> HttpResponse:
+def reconcile(request: AuthedRequest) -> HttpResponse:
     region = _region(request)
     rec = payouts_reconcile(fund_region=region)
     exceptions = (PayoutException.objects.filter(batch__fund_region=region)
@@ -185,7 +186,7 @@ def reconcile(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
-def resolve(request: HttpRequest, exception_id: int) -> HttpResponse:
+def resolve(request: AuthedRequest, exception_id: int) -> HttpResponse:
     region = _region(request)
     e = PayoutException.objects.filter(pk=exception_id, batch__fund_region=region).first()
     if e is None:
@@ -206,7 +207,7 @@ def _day(text: str) -> datetime.date | None:
 
 
 @login_required
-def day_close(request: HttpRequest) -> HttpResponse:
+def day_close(request: AuthedRequest) -> HttpResponse:
     region = _region(request)
     today = local_today()
     waiting = days_unclosed(fund_region=region, through=today)
@@ -221,7 +222,7 @@ def day_close(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
-def day_close_submit(request: HttpRequest) -> HttpResponse:
+def day_close_submit(request: AuthedRequest) -> HttpResponse:
     region = _region(request)
     day = _day(request.POST.get("date", ""))
     if day is None:

@@ -4,12 +4,13 @@ personal data, which stays encrypted in its own tables."""
 from __future__ import annotations
 
 import datetime
-from typing import Any
 
 from django_tasks import task
 
+from huzhu.actors import Actor
 
-def _actor(actor_id: int | None) -> Any:
+
+def _actor(actor_id: int | None) -> Actor:
     from huzhu.accounts.models import User
 
     return User.objects.filter(pk=actor_id).first() if actor_id else None
