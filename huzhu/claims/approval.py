@@ -14,9 +14,9 @@ from typing import Any
 
 from django.db.models import F
 
+from huzhu import clock
 from huzhu.actors import Actor
 from huzhu.audit.services import atomic_events
-from huzhu.ledger.services import local_today
 from huzhu.members.models import Member
 
 from .assess import claim_assess, usage_doc, usage_for
@@ -70,7 +70,7 @@ def claim_grant(claim: Claim, *, actor: Actor = None, reason: str = "",
     if row is not None:
         MemberPeriodUsage.objects.filter(pk=row.pk).update(
             granted_fen=F("granted_fen") + claim.payable_fen, claims=F("claims") + 1)
-    post_claim_payable(claim=claim, on=on or local_today(), actor=actor)
+    post_claim_payable(claim=claim, on=on or clock.today(), actor=actor)
     payout_create(claim=claim)
     claim_notice(claim, "CLAIM_APPROVED", f"claim-approved:{claim.pk}",
                  amount=yuan_text(claim.payable_fen), card=card_tail(claim.member.bank_card))

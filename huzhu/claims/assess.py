@@ -9,8 +9,7 @@ from __future__ import annotations
 import datetime
 from typing import Any
 
-from django.utils import timezone
-
+from huzhu import clock
 from huzhu.audit.services import atomic_events
 from huzhu.enrollment.models import Enrollment
 from huzhu.products.services import product_rules
@@ -25,17 +24,8 @@ MEDICAL_INSUTYPES = {"310": "employee", "390": "resident"}
 
 
 def claim_day(claim: Claim) -> datetime.date:
-    """The day the claim was made (its filing date in China time)."""
-    from .ingest import local_tz
-
-    created = claim.created_at or timezone.now()
-    return created.astimezone(local_tz()).date()
-
-
-def local_date(moment: datetime.datetime) -> datetime.date:
-    from .ingest import local_tz
-
-    return moment.astimezone(local_tz()).date()
+    """The day the claim was made (its filing date in Beijing; today before it is saved)."""
+    return clock.today(claim.created_at)
 
 
 def membership_years(since: datetime.date | None, event: datetime.date) -> int:
@@ -59,7 +49,7 @@ def claim_facts(claim: Claim, settlement: Settlement, enrollment: Enrollment | N
         period_end=period.coverage_end if period else None,
         first_time=bool(enrollment and enrollment.first_time),
         begndate=settlement.begndate, enddate=settlement.enddate,
-        setl_date=local_date(settlement.setl_time), claim_date=as_of,
+        setl_date=clock.today(settlement.setl_time), claim_date=as_of,
         hospital_level=settlement.hosp_lv, disease=settlement.diag_code or None,
         amounts={k: v for k, v in settlement.amounts().items() if k != "hosp_part_amt"},
     )

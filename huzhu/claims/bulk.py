@@ -22,6 +22,7 @@ from django.db import connection, transaction
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
+from huzhu import clock
 from huzhu.actors import Actor
 from huzhu.audit.services import events_last, events_record_many
 from huzhu.bulk import among, insert_rows, pg_array, reserve_ids
@@ -38,7 +39,6 @@ from huzhu.rules import scalar
 from huzhu.rules.model import BenefitUsage, ClaimFacts, Usage
 
 from .assess import line_doc, membership_years, reason_codes, trace_doc, usage_add, usage_doc
-from .intake import local_tz
 from .models import (
     AMOUNT_FIELDS,
     Assessment,
@@ -51,7 +51,7 @@ from .models import (
 )
 from .notify import card_tail, yuan_text
 from .postings import payable_accounts, payable_key
-from .review import levels_of, local_today
+from .review import levels_of
 from .risk import LIVE, Cover, Stay, decision, findings, policy_for, rules_reasons_zh
 from .status import GRANTED, ClaimStatus, transition_check
 from .workdays import add_workdays
@@ -203,7 +203,7 @@ def settlements_decide(settlement_ids: list[int], *, actor: Actor = None,
     pending = _pending(settlement_ids)
     if not pending:
         return {}
-    day = (as_of or local_today()).isoformat()
+    day = (as_of or clock.today()).isoformat()
     actor_id = getattr(actor, "pk", None)
     counts: dict[str, int] = defaultdict(int)
     for part_counts in run_parts(decide_part, [
@@ -229,7 +229,7 @@ def decide_part_here(settlement_ids: list[int], *, actor: Actor = None,
         _reassess_corrected(pk, actor=actor, as_of=as_of)
     policies = {p.product_code: p for p in ClaimPolicy.objects.filter(auto_claim=True)}
     versions = {v.pk: v for v in ProductVersion.objects.filter(code__in=policies)}
-    _process_chunk(pending, policies, versions, actor, as_of or local_today(), counts)
+    _process_chunk(pending, policies, versions, actor, as_of or clock.today(), counts)
     return dict(counts)
 
 
@@ -246,10 +246,15 @@ def _pending(settlement_ids: list[int]) -> list[int]:
     return [pk for pk in dict.fromkeys(settlement_ids) if pk in out]
 
 
-def settlements_pending(limit: int | None = None) -> list[int]:
-    """Every settlement still owed a decision (oldest first): what the worker finishes."""
-    qs = Settlement.objects.filter(PENDING).order_by("id").values_list("id", flat=True)
-    return list(qs[:limit] if limit else qs)
+def settlements_pending(limit: int | None = None, older_than: int = 0) -> list[int]:
+    """Every settlement still owed a decision (oldest first), received at least
+    ``older_than`` seconds ago: what the worker's sweep finishes (a younger one is most
+    likely still on its way through its delivery)."""
+    qs = Settlement.objects.filter(PENDING)
+    if older_than:
+        qs = qs.filter(created_at__lte=timezone.now() - datetime.timedelta(seconds=older_than))
+    ids = qs.order_by("id").values_list("id", flat=True)
+    return list(ids[:limit] if limit else ids)
 
 
 def _reassess_corrected(pk: int, *, actor: Actor, as_of: datetime.date | None) -> None:
@@ -336,7 +341,6 @@ def _notice_params(template: str, base: dict[str, Any]) -> dict[str, str]:
 
 def _process_chunk(ids: list[int], policies: dict, versions: dict, actor: Actor,
                    as_of: datetime.date, counts: dict) -> None:
-    tz = local_tz()
     entry: dict[int, tuple[int, datetime.date | None, str]] = {}
 
     def review_entry(region_id: int, to: str) -> tuple[int, datetime.date | None, str]:
@@ -345,7 +349,7 @@ def _process_chunk(ids: list[int], policies: dict, versions: dict, actor: Actor,
             return (0, None, "")
         if region_id not in entry:
             first = levels_of(region_id)[0]
-            entry[region_id] = (first.level, add_workdays(local_today(), first.working_days),
+            entry[region_id] = (first.level, add_workdays(clock.today(), first.working_days),
                                 first.name)
         return entry[region_id]
 
@@ -360,7 +364,7 @@ def _process_chunk(ids: list[int], policies: dict, versions: dict, actor: Actor,
             if e.period.coverage_start <= s.begndate <= e.period.coverage_end:
                 plan.append((s, e))
     now = timezone.now()
-    today = local_today()
+    today = clock.today()
     actor_id = getattr(actor, "pk", None)
     with transaction.atomic():
         usage_rows = _lock(member_ids, sorted({(s.member_id, e.code, e.period.pk)
@@ -397,7 +401,7 @@ def _process_chunk(ids: list[int], policies: dict, versions: dict, actor: Actor,
             if key not in usage:
                 usage[key] = _usage(rows, code, period.pk)
             held = tuple(x.code for x in covers[mid] if x.period.pk == period.pk)
-            setl_date = s.setl_time.astimezone(tz).date()
+            setl_date = clock.today(s.setl_time)
             facts = ClaimFacts(
                 claim_id=str(cid), member_id=str(mid), claim_type="hospital", gender=gender,
                 birth_date=birth, insutype=s.insutype, union_member=union,

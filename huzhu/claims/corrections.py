@@ -21,20 +21,18 @@ from __future__ import annotations
 
 import datetime
 from typing import TYPE_CHECKING, Any
-from zoneinfo import ZoneInfo
 
-from django.conf import settings
 from django.db import IntegrityError
 from django.db.models import Exists, OuterRef, QuerySet
 from django.db.models import F as Field
 from django.utils import timezone
 
+from huzhu import clock
 from huzhu.accounts.roles import Perm
 from huzhu.actors import Actor
 from huzhu.audit.services import atomic_events, event_record
 from huzhu.enrollment.models import Enrollment
 from huzhu.errors import DomainError, NotAllowed
-from huzhu.ledger.services import local_today
 from huzhu.products.services import product_rules
 from huzhu.rules import scalar
 
@@ -142,7 +140,7 @@ def correction_decide(*, claim: Claim, assessment: Assessment, actor: Actor, kin
         reason = _reason(reason, "不调整须填写理由")
     decision = _record(claim, a, actor, kind=kind, was=was, amount=amount, limited=limited,
                        reason=reason)
-    on = on or local_today()
+    on = on or clock.today()
     if kind == CorrectionKind.TOP_UP:
         _top_up(claim, a, row, amount, on=on, actor=actor)
     elif kind == CorrectionKind.RECOVERY:
@@ -216,9 +214,9 @@ def recovery_received(*, recovery: Recovery, actor: Actor, received_on: datetime
     if r.status != RecoveryStatus.PENDING:
         raise DomainError(f"追回状态为“{r.get_status_display()}”，不能登记到账")
     bank_ref = _reason(bank_ref, "请填写银行流水号")[:60]
-    if received_on > local_today():
+    if received_on > clock.today():
         raise DomainError("到账日期不能晚于今天", field_errors={"received_on": ["到账日期不能晚于今天"]})
-    if received_on < timezone.localdate(r.created_at, ZoneInfo(settings.DISPLAY_TIME_ZONE)):
+    if received_on < clock.today(r.created_at):
         raise DomainError("到账日期不能早于追回决定之日",
                           field_errors={"received_on": ["到账日期不能早于追回决定之日"]})
     r.received_on, r.bank_ref = received_on, bank_ref
@@ -259,7 +257,7 @@ def recovery_write_off_approve(*, recovery: Recovery, actor: Actor,
         raise DomainError(f"追回状态为“{r.get_status_display()}”，不能复核核销")
     if r.proposed_by_id == actor.pk:
         raise NotAllowed("申请核销的人不能复核自己的申请（须由另一人复核）")
-    post_recovery_written_off(recovery=r, on=on or local_today(), actor=actor)
+    post_recovery_written_off(recovery=r, on=on or clock.today(), actor=actor)
     Recovery.objects.filter(pk=r.pk).update(status=RecoveryStatus.WRITTEN_OFF, closed_by=actor,
                                             closed_at=timezone.now())
     event_record(action="claim.recovery_written_off", actor=actor, obj=r, org_path=r.org_path,

@@ -29,7 +29,6 @@ from .intake import (  # noqa: F401  (the outcomes are part of this module's ans
     OUTCOME_ZH,
     UNCHANGED,
     VERSION,
-    local_tz,
     receiving_region,
     settlements_receive,
 )

@@ -21,6 +21,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from huzhu import clock
 from huzhu.accounts.roles import Perm
 from huzhu.actors import Actor
 from huzhu.audit.services import events_record_many
@@ -36,12 +37,6 @@ from .settlement_format import SettlementError, content_hash, parse_record, raw_
 PART = settings.BULK_PART  # records a part (HUZHU_BULK_PART)
 CREATED, VERSION, UNCHANGED = "created", "version", "unchanged"
 OUTCOME_ZH = {CREATED: "新增", VERSION: "更正（新版本）", UNCHANGED: "重复（未改变）"}
-
-
-def local_tz() -> Any:
-    from huzhu.clock import BEIJING
-
-    return BEIJING
 
 
 def receiving_region(actor: Actor, fund_region: Organisation | None = None) -> Organisation:
@@ -203,7 +198,6 @@ def _ingest_part(part: list[int], *, records: list[Any], numbers: list[int],
     actor = User.objects.filter(pk=actor_id).first() if actor_id else None
     c = cipher()
     aad = {f: f"claims.settlement.{f}" for f in ("raw", "certno", "diag_code", "diag_name")}
-    tz = local_tz()
     for attempt in range(3):
         known: dict[str, tuple[int, dict[str, int]]] = {}  # setl_id → region, {hash: id}
         for setl_id, digest, pk, rid in Settlement.objects.filter(among(
@@ -240,7 +234,7 @@ def _ingest_part(part: list[int], *, records: list[Any], numbers: list[int],
                 c.encrypt(raw_text(raw), field=aad["raw"]), v["mdtrt_id"], v["psn_no"],
                 v["psn_name"], c.encrypt(v["certno"], field=aad["certno"]), bidx, v["gend"],
                 v["brdy"], v["insutype"], v["med_type"], v["begndate"], v["enddate"],
-                v["setl_time"].replace(tzinfo=tz), v["fixmedins_code"], v["fixmedins_name"],
+                v["setl_time"].replace(tzinfo=clock.BEIJING), v["fixmedins_code"], v["fixmedins_name"],
                 v["hosp_lv"],
                 c.encrypt(v["diag_code"], field=aad["diag_code"]) if v["diag_code"] else None,
                 c.encrypt(v["diag_name"], field=aad["diag_name"]) if v["diag_name"] else None,
@@ -293,7 +287,7 @@ def _store_one(clean: dict[str, Any], raw: Any, *, actor: Actor, source: str,
                     id_number_bidx=blind_index(clean["certno"], field="id_number"),
                     fund_region_id=region.pk).first()
                 values = dict(clean)
-                values["setl_time"] = values["setl_time"].replace(tzinfo=local_tz())
+                values["setl_time"] = values["setl_time"].replace(tzinfo=clock.BEIJING)
                 values["diag_code"] = values["diag_code"] or None
                 values["diag_name"] = values["diag_name"] or None
                 s = Settlement(

@@ -17,6 +17,7 @@ from typing import Any
 
 from django.db.models import Q, QuerySet
 
+from huzhu import clock
 from huzhu.accounts.roles import Perm
 from huzhu.actors import Actor
 from huzhu.audit.services import atomic_events, event_record
@@ -75,12 +76,6 @@ def level_of(claim: Claim) -> Level:
     raise DomainError("理赔不在审核中")
 
 
-def local_today() -> datetime.date:
-    from huzhu.ledger.services import local_today as today
-
-    return today()
-
-
 def _move_to_level(claim: Claim, lv: Level, *, actor: Actor, today: datetime.date,
                    why: str) -> None:
     due = add_workdays(today, lv.working_days)
@@ -95,7 +90,7 @@ def _move_to_level(claim: Claim, lv: Level, *, actor: Actor, today: datetime.dat
 def review_enter(claim: Claim, *, actor: Actor = None, reason: str = "",
                  level: int = 1, today: datetime.date | None = None) -> Claim:
     """Send a SUBMITTED (or appealed REJECTED) claim to review at ``level``."""
-    today = today or local_today()
+    today = today or clock.today()
     lv = next(x for x in levels_of(claim.fund_region_id) if x.level == level)
     with atomic_events():
         claim_transition(claim, ClaimStatus.IN_REVIEW, actor=actor, reason=reason)
@@ -134,7 +129,7 @@ def _acted_elsewhere(user: Any, claim: Claim) -> bool:
 def claim_review(claim: Claim, *, actor: Actor, action: str, reason_code: str = "",
                  note: str = "", today: datetime.date | None = None) -> Claim:
     """One reviewer's decision on a claim in review (see the module text)."""
-    today = today or local_today()
+    today = today or clock.today()
     # The member-period usage row first, as filings and grants take it (before the claim row
     # and the event chain's head): an approval here racing a filing must not deadlock.
     usage_lock(claim)

@@ -13,6 +13,8 @@ import hashlib
 from dataclasses import dataclass
 from typing import Any
 
+from huzhu import clock
+
 from .models import DEFAULT_POLICY, Claim, ClaimPolicy
 from .status import GRANTED, ClaimStatus
 
@@ -51,12 +53,6 @@ def rules_reasons_zh(codes: list[str]) -> str:
 ENGINE_COVERAGE = {"NOT_YET_COVERED", "COVERAGE_ENDED"}
 ENGINE_WAITING = {"WAITING_PERIOD", "WAITING_CONSOLATION"}
 LIVE = (ClaimStatus.SUBMITTED, ClaimStatus.IN_REVIEW, ClaimStatus.RETURNED, *GRANTED)
-
-
-def local_tz() -> Any:
-    from .ingest import local_tz as tz
-
-    return tz()
 
 
 def policy_for(product_code: str) -> ClaimPolicy:
@@ -153,7 +149,7 @@ def risk_checks(claim: Claim, *, as_of: datetime.date, policy: ClaimPolicy | Non
     cover = Cover(e.coverage_start, e.period.coverage_end, e.waiting_until) if e else None
     return findings(me, payable_fen=claim.payable_fen,
                     reasons=list(claim.assessment.reasons if claim.assessment else []),
-                    setl_date=s.setl_time.astimezone(local_tz()).date(), cover=cover, others=others, policy=policy,
+                    setl_date=clock.today(s.setl_time), cover=cover, others=others, policy=policy,
                     as_of=as_of)
 
 

@@ -14,12 +14,12 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
+from huzhu import clock
 from huzhu.accounts.roles import Perm, Role
 from huzhu.actors import AuthedRequest
 from huzhu.audit.services import atomic_events
 from huzhu.enrollment.models import Enrollment, EnrollmentStatus
 from huzhu.errors import DomainError
-from huzhu.ledger.services import local_today
 from huzhu.members.access import member_get_for_user, members_visible_to
 from huzhu.pii.crypto import blind_index
 from huzhu.pii.identifiers import IdentifierError, check_resident_id
@@ -49,7 +49,7 @@ def queue(request: AuthedRequest) -> HttpResponse:
         raise Http404
     qs = review_queue(request.user).select_related("member", "product_version")
     page = paginate(request, qs, per_page=50, count=False)
-    today = local_today()
+    today = clock.today()
     names: dict[int, dict[int, str]] = {}
     for c in page.rows:
         levels = names.setdefault(c.fund_region_id, {lv.level: lv.name

@@ -14,8 +14,8 @@ import random
 from dataclasses import dataclass
 
 from django.db import transaction
-from django.utils import timezone
 
+from huzhu import clock
 from huzhu.claims.ingest import settlement_ingest
 from huzhu.claims.models import Claim, ClaimPolicy
 from huzhu.enrollment.billing import invoice_create, payment_record
@@ -98,7 +98,7 @@ def ensure_demo_claims(*, units: int = 12, share: float = 0.3, seed: int = 2026,
     region = Organisation.objects.filter(depth=0, is_fund_region=True).first()
     if region is None:
         return None
-    today = today or timezone.localdate()
+    today = today or clock.today()
     period = _period(region, today)
     if if_empty and Claim.objects.filter(period=period).exists():
         return DemoClaims(period, 0, 0, {})

@@ -12,8 +12,8 @@ import math
 
 from django.db import transaction
 from django.db.models import Count
-from django.utils import timezone
 
+from huzhu import clock
 from huzhu.members.models import Member
 from huzhu.organisations.models import Organisation, OrgKind
 from huzhu.products.models import Offer, Period, Target
@@ -35,7 +35,7 @@ def ensure_demo_period(today: datetime.date | None = None) -> Period | None:
     region = Organisation.objects.filter(depth=0, is_fund_region=True).first()
     if region is None:
         return None
-    today = today or timezone.localdate()
+    today = today or clock.today()
     year = today.year + 1
     period, created = Period.objects.get_or_create(
         fund_region=region, code=str(year), defaults={

@@ -10,6 +10,7 @@ from ninja.errors import HttpError
 from ninja.files import UploadedFile
 from ninja.responses import Status
 
+from huzhu import clock
 from huzhu.accounts.roles import Perm, Role
 from huzhu.actors import AuthedRequest
 from huzhu.members.access import member_get_for_user
@@ -118,7 +119,7 @@ def member_enrollments_api(request: AuthedRequest, member_id: int,
                            on: datetime.date | None = None) -> dict[str, Any]:
     """A member's enrollments and what covers him on a date (default today)."""
     member, _ = member_get_for_user(request.user, member_id)
-    day = on or datetime.datetime.now(datetime.UTC).date()
+    day = on or clock.today()
     rows = (Enrollment.objects.filter(member=member)
             .select_related("period", "product_version").order_by("-period__coverage_start"))
     return {

@@ -10,6 +10,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from huzhu import clock
 from huzhu.actors import Actor
 from huzhu.audit.models import Action
 from huzhu.audit.services import event_record
@@ -55,7 +56,7 @@ def invoice_create(*, unit: Unit, period: Period, actor: Actor) -> Invoice:
     invoice.save(update_fields=["number"])
     Enrollment.objects.filter(pk__in=[e.pk for e in pending]).update(invoice=invoice)
     if due == 0:
-        _confirm(invoice, timezone.localdate(), actor)
+        _confirm(invoice, clock.today(), actor)
     return invoice
 
 
@@ -77,7 +78,7 @@ def payment_record(*, invoice: Invoice, bank_ref: str, amount_fen: int, paid_on:
         raise DomainError("请填写银行流水号", field_errors={"bank_ref": ["请填写银行流水号"]})
     if amount_fen <= 0:
         raise DomainError("金额必须大于 0", field_errors={"amount": ["金额必须大于 0"]})
-    if paid_on > timezone.localdate():
+    if paid_on > clock.today():
         raise DomainError("到账日期不能晚于今天", field_errors={"paid_on": ["到账日期不能晚于今天"]})
     invoice = Invoice.objects.select_for_update(no_key=True).get(pk=invoice.pk)
     existing = invoice.payments.filter(bank_ref=bank_ref).first()
@@ -148,7 +149,7 @@ def enrollment_refund(*, enrollment: Enrollment, reason: str, actor: Actor,
     enrollment.status = EnrollmentStatus.REFUNDED
     enrollment.save(update_fields=["status"])
     if was_active:
-        post_refund(enrollment=enrollment, on=on or timezone.localdate(), actor=actor)
+        post_refund(enrollment=enrollment, on=on or clock.today(), actor=actor)
     elif enrollment.invoice_id is not None:
         # Not yet settled: the member simply leaves the unit's bill.
         unit_part = sum(p["fen"] for p in enrollment.split if p["payer"] in UNIT_PAYERS)

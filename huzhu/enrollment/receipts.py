@@ -11,10 +11,8 @@ receipts verifiable as long as the old key stays in ``SECRET_KEY_FALLBACKS``.
 
 from __future__ import annotations
 
-import datetime
 from collections import defaultdict
 from dataclasses import dataclass
-from zoneinfo import ZoneInfo
 
 import segno
 from django.conf import settings
@@ -22,6 +20,7 @@ from django.core import signing
 from django.template.loader import render_to_string
 from django.urls import reverse
 
+from huzhu import clock
 from huzhu.rules.money import capitals, format_yuan
 
 from .models import UNIT_PAYERS, Invoice, Payment
@@ -104,10 +103,6 @@ def _paid_up_to(payment: Payment) -> int:
     return sum(earlier)
 
 
-def _local_date(moment: datetime.datetime) -> datetime.date:
-    return moment.astimezone(ZoneInfo(getattr(settings, "DISPLAY_TIME_ZONE", "Asia/Shanghai"))).date()
-
-
 def receipt_context(payment: Payment) -> dict:
     invoice = payment.invoice
     items = receipt_items(invoice)
@@ -117,7 +112,7 @@ def receipt_context(payment: Payment) -> dict:
         "payment": payment, "invoice": invoice, "period": invoice.period,
         "payer": invoice.payer_label,
         "payee": invoice.fund_region.name,
-        "issued_on": _local_date(payment.created_at),
+        "issued_on": clock.today(payment.created_at),
         "amount": format_yuan(payment.amount_fen, grouping=True),
         "amount_capitals": capitals(payment.amount_fen),
         "items": [{"product": i.product, "members": i.members, "shares": i.shares,

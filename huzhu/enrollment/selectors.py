@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db.models import Count, Q
-from django.utils import timezone
 
+from huzhu import clock
 from huzhu.organisations.models import Organisation
 from huzhu.products.models import Period, Target
 
@@ -22,7 +22,7 @@ def period_current(fund_region_id: int | None, today: datetime.date | None = Non
     """The period whose enrollment window is open, else the latest one."""
     if fund_region_id is None:
         return None
-    today = today or timezone.localdate()
+    today = today or clock.today()
     periods = Period.objects.filter(fund_region_id=fund_region_id)
     open_now = periods.filter(enroll_opens__lte=today, enroll_closes__gte=today).first()
     return open_now or periods.order_by("-coverage_start").first()
@@ -30,7 +30,7 @@ def period_current(fund_region_id: int | None, today: datetime.date | None = Non
 
 def countdown_days(period: Period, today: datetime.date | None = None) -> int:
     """Days left until the window closes (0 on the last day, negative once closed)."""
-    today = today or timezone.localdate()
+    today = today or clock.today()
     return (period.enroll_closes - today).days
 
 

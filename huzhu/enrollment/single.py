@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.db import transaction
 from django.utils import timezone
 
+from huzhu import clock
 from huzhu.actors import Actor
 from huzhu.audit.services import event_record
 from huzhu.errors import DomainError
@@ -86,5 +87,5 @@ def _bill_individual(enrollment: Enrollment, actor: Actor) -> Invoice:
     Enrollment.objects.filter(pk=enrollment.pk).update(invoice=invoice)
     enrollment.invoice = invoice
     if due == 0:
-        _confirm(invoice, timezone.localdate(), actor)
+        _confirm(invoice, clock.today(), actor)
     return invoice

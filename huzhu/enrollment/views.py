@@ -8,9 +8,9 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
-from django.utils import timezone
 from django.views.decorators.http import require_POST
 
+from huzhu import clock
 from huzhu.accounts.models import User
 from huzhu.accounts.roles import Perm, Role
 from huzhu.actors import AuthedRequest
@@ -195,6 +195,6 @@ def member_enrollments(request: AuthedRequest, member_id: int) -> HttpResponse:
                    .order_by("-period__coverage_start", "id"))
     return render(request, "enrollment/member.html", {
         "member": member, "enrollments": enrollments, "period": period,
-        "covers": coverage_on(member.pk, timezone.localdate()), "offers": offers.values(),
+        "covers": coverage_on(member.pk, clock.today()), "offers": offers.values(),
         "may_enroll": may_enroll and period is not None, "error": error,
     })

@@ -19,19 +19,17 @@ from __future__ import annotations
 
 import datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from django import forms
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
+from huzhu import clock
 from huzhu.accounts.roles import Perm
 from huzhu.actors import AuthedRequest
 from huzhu.errors import DomainError
@@ -53,10 +51,6 @@ def can_bill(user: Any) -> bool:
 
 def can_take_payments(user: Any) -> bool:
     return user.can(Perm.POST_LEDGER) or user.can(Perm.MANAGE_UNITS)
-
-
-def _today() -> datetime.date:
-    return timezone.now().astimezone(ZoneInfo(settings.DISPLAY_TIME_ZONE)).date()
 
 
 class PaymentForm(forms.Form):
@@ -94,7 +88,7 @@ class PaymentForm(forms.Form):
 
     def clean_paid_on(self) -> datetime.date:
         paid_on = self.cleaned_data["paid_on"]
-        if paid_on > _today():
+        if paid_on > clock.today():
             raise forms.ValidationError("到账日期不能晚于今天")
         return paid_on
 
@@ -180,7 +174,7 @@ def _detail_context(request: AuthedRequest, invoice: Invoice, form: PaymentForm 
     may_pay = can_take_payments(request.user)
     payer = invoice.payer_label
     if may_pay and form is None:
-        form = PaymentForm(initial={"payer_name": payer, "paid_on": _today()})
+        form = PaymentForm(initial={"payer_name": payer, "paid_on": clock.today()})
     return {
         "invoice": invoice, "unit": invoice.unit, "payer": payer, "period": invoice.period,
         "money": _invoice_row(invoice), "due_capitals": capitals(invoice.due_fen),

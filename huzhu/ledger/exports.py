@@ -12,7 +12,8 @@ from decimal import Decimal
 from typing import Any
 
 import xlsxwriter
-from django.utils import timezone
+
+from huzhu import clock
 
 from .selectors import TrialBalance
 from .statement import FundStatement, format_percent
@@ -42,7 +43,7 @@ class _Book:
         self.row += 1
 
     def close(self, user: Any) -> bytes:
-        stamp = timezone.localtime().strftime("%Y-%m-%d %H:%M")
+        stamp = clock.local(clock.now()).strftime("%Y-%m-%d %H:%M")
         self.line()
         self.line(f"导出人：{user.username}（{user}）；导出时间：{stamp}；仅限工作使用")
         self.book.close()

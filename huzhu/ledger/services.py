@@ -14,13 +14,12 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, overload
-from zoneinfo import ZoneInfo
 
-from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from huzhu import clock
 from huzhu.actors import Actor
 from huzhu.errors import DomainError
 from huzhu.organisations.models import Organisation
@@ -48,10 +47,6 @@ class Source:
 
 class IdempotencyConflict(DomainError):
     code = "idempotency_conflict"
-
-
-def local_today() -> datetime.date:
-    return timezone.localdate(timezone=ZoneInfo(settings.DISPLAY_TIME_ZONE))
 
 
 # --------------------------------------------------------------------------- accounts
@@ -329,6 +324,6 @@ def ledger_reverse(
     legs = [(leg.account_id, -leg.amount_fen) for leg in original.legs.order_by("id")]
     return _post(
         key=key, legs=legs, memo=memo or f"冲销 #{original.pk} {original.memo}"[:200],
-        business_date=business_date or local_today(),
+        business_date=business_date or clock.today(),
         source=Source("ledger.transaction", str(original.pk)), actor=actor, reverses=original,
     )

@@ -13,6 +13,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
+from huzhu import clock
 from huzhu.actors import AuthedRequest
 from huzhu.audit.models import Action
 from huzhu.audit.services import event_record
@@ -27,7 +28,6 @@ from .access import (
 )
 from .exports import statement_xlsx, trial_balance_xlsx
 from .selectors import TrialBalance, account_legs, balance_as_of, trial_balance
-from .services import local_today
 from .statement import fund_statement
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -45,7 +45,7 @@ def _date(request: HttpRequest, name: str, default: datetime.date) -> datetime.d
 
 
 def _period(request: HttpRequest) -> tuple[datetime.date, datetime.date]:
-    today = local_today()
+    today = clock.today()
     start = _date(request, "start", today.replace(month=1, day=1))
     end = _date(request, "end", today)
     if start > end:
@@ -88,7 +88,7 @@ def statement_export(request: AuthedRequest, org_id: int) -> HttpResponse:
 def _trial(request: AuthedRequest, org_id: int
            ) -> tuple[Organisation, datetime.date, TrialBalance]:
     org = ledger_org_get_for_user(request.user, org_id)
-    as_of = _date(request, "as_of", local_today())
+    as_of = _date(request, "as_of", clock.today())
     return org, as_of, trial_balance(path=org.path, as_of=as_of)
 
 

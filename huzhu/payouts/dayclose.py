@@ -16,20 +16,18 @@ checks: no day on which payout money moved is skipped, and nobody signs off empt
 from __future__ import annotations
 
 import datetime
-from zoneinfo import ZoneInfo
 
-from django.conf import settings
 from django.db import transaction
 from django.db.models import QuerySet
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
+from huzhu import clock
 from huzhu.accounts.roles import Perm
 from huzhu.actors import Actor
 from huzhu.audit.services import event_record
 from huzhu.errors import DomainError, NotAllowed
 from huzhu.ledger.models import AccountKind, Leg
-from huzhu.ledger.services import local_today
 from huzhu.organisations.models import Organisation
 
 from .access import region_of
@@ -72,8 +70,7 @@ def days_unclosed(*, fund_region: Organisation, through: datetime.date) -> list[
                  .values_list("business_date", flat=True).distinct())
     imported = set(ResultFile.objects.filter(batch__fund_region=fund_region,
                                              created_at__lt=day_end(through))
-                   .annotate(day=TruncDate("created_at",
-                                           tzinfo=ZoneInfo(settings.DISPLAY_TIME_ZONE)))
+                   .annotate(day=TruncDate("created_at", tzinfo=clock.BEIJING))
                    .exclude(day__in=closed).values_list("day", flat=True).distinct())
     return sorted(posted | imported)
 
@@ -108,7 +105,7 @@ def payout_day_close(*, fund_region: Organisation, date: datetime.date,
         raise NotAllowed("无权办理代付日结")
     if region_of(actor) != fund_region:
         raise NotAllowed("只能日结本统筹区的代付")
-    if date > local_today():
+    if date > clock.today():
         raise DomainError(f"{date:%Y-%m-%d} 尚未到来，不能日结", code="day_future")
     # The region's row lock orders this close against any posting on the day (_day_open).
     Organisation.objects.select_for_update().filter(pk=fund_region.pk).first()

@@ -19,14 +19,13 @@ import datetime
 import hashlib
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
-from zoneinfo import ZoneInfo
 
-from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Case, CharField, Count, Exists, OuterRef, Q, Sum, Value, When
 from django.db.models.functions import Cast, Concat
 from django.utils import timezone
 
+from huzhu import clock
 from huzhu.accounts.roles import Perm
 from huzhu.actors import Actor
 from huzhu.audit.services import event_record
@@ -34,7 +33,6 @@ from huzhu.claims.models import Assessment, Claim
 from huzhu.claims.notify import card_tail, claim_notice, yuan_text
 from huzhu.claims.status import ClaimStatus, claims_transition_many
 from huzhu.errors import DomainError, NotAllowed
-from huzhu.ledger.services import local_today
 from huzhu.members.models import Member
 from huzhu.organisations.models import Organisation
 from huzhu.pii.crypto import blind_index
@@ -77,14 +75,13 @@ def _need(actor: Actor) -> User:
 def _clock() -> tuple[datetime.date, datetime.datetime]:
     """The business date and the timestamp of one payout step, from one reading of the clock,
     so a line's ``sent_at``/``result_at`` and its posting fall on the same local day."""
-    now = timezone.now()
-    return timezone.localdate(now, timezone=ZoneInfo(settings.DISPLAY_TIME_ZONE)), now
+    now = clock.now()
+    return clock.today(now), now
 
 
 def day_end(day: datetime.date) -> datetime.datetime:
-    """The first instant after the local (display time zone) ``day``."""
-    return datetime.datetime.combine(day + datetime.timedelta(days=1), datetime.time(),
-                                     tzinfo=ZoneInfo(settings.DISPLAY_TIME_ZONE))
+    """The first instant after the Beijing ``day``."""
+    return clock.day_start(day + datetime.timedelta(days=1))
 
 
 def _day_open(region: Organisation, on: datetime.date) -> None:
@@ -165,7 +162,7 @@ def batch_build(*, fund_region: Organisation, actor: Actor, limit: int = MAX_LIN
         return report
     batch = PayoutBatch.objects.create(number=f"tmp-{timezone.now().timestamp()}-{actor.pk}",
                                        fund_region=fund_region, made_by=actor)
-    batch.number = f"PB{local_today():%Y%m%d}{batch.pk:06d}"
+    batch.number = f"PB{clock.today():%Y%m%d}{batch.pk:06d}"
     lines = []
     for n, (p, m) in enumerate(ready, 1):
         card = "".join(ch for ch in m.bank_card if ch.isdigit())

@@ -15,10 +15,10 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
+from huzhu import clock
 from huzhu.actors import AuthedRequest
 from huzhu.audit.services import event_record
 from huzhu.errors import DomainError
-from huzhu.ledger.services import local_today
 from huzhu.web.paging import paginate
 
 from .access import batch_get_for_user, batches_visible_to, region_of
@@ -209,7 +209,7 @@ def _day(text: str) -> datetime.date | None:
 @login_required
 def day_close(request: AuthedRequest) -> HttpResponse:
     region = _region(request)
-    today = local_today()
+    today = clock.today()
     waiting = days_unclosed(fund_region=region, through=today)
     chosen = _day(request.GET.get("date", "")) or (waiting[0] if waiting else today)
     closes = paginate(request, PayoutDayClose.objects.filter(fund_region=region)

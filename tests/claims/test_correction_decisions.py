@@ -8,6 +8,7 @@ import hashlib
 
 import pytest
 
+from huzhu import clock
 from huzhu.claims.corrections import (
     AlreadyDecided,
     correction_decide,
@@ -27,7 +28,6 @@ from huzhu.claims.reassess import claims_reassess_rule
 from huzhu.claims.status import ClaimStatus
 from huzhu.errors import DomainError, NotAllowed
 from huzhu.ledger.models import AccountKind
-from huzhu.ledger.services import local_today
 from huzhu.notices.models import OutboxMessage
 from huzhu.notices.templates import TEMPLATES, render
 from huzhu.payouts.channels import FileDropChannel
@@ -132,7 +132,7 @@ def test_top_up_is_owed_batched_and_paid_with_the_books_clean_at_each_step(money
     assert top.status == PayoutStatus.PAID and claim.status == ClaimStatus.PAID
     rec = payouts_reconcile(fund_region=w.province)
     assert rec.ok and (rec.paid_fen, rec.owed_fen) == (80_000, 0)
-    assert payouts_reconcile(fund_region=w.province, as_of=local_today()).ok
+    assert payouts_reconcile(fund_region=w.province, as_of=clock.today()).ok
     assert OutboxMessage.objects.get(key=f"topup-paid:{top.pk}").params["amount"] == "100.00"
 
     with pytest.raises(AlreadyDecided):
@@ -199,13 +199,13 @@ def test_recovery_is_a_receivable_until_received(money_world, tmp_path):
     assert sms.template == "CLAIM_RECOVERY" and sms.params["amount"] == "100.00"
 
     with pytest.raises(NotAllowed):
-        recovery_received(recovery=r, actor=w.wangwu, received_on=local_today(),
+        recovery_received(recovery=r, actor=w.wangwu, received_on=clock.today(),
                           bank_ref="BK1")
     with pytest.raises(DomainError):
-        recovery_received(recovery=r, actor=w.qianjiu, received_on=local_today(),
+        recovery_received(recovery=r, actor=w.qianjiu, received_on=clock.today(),
                           bank_ref=" ")
     before_bank = balance(AccountKind.BANK)
-    r = recovery_received(recovery=r, actor=w.qianjiu, received_on=local_today(),
+    r = recovery_received(recovery=r, actor=w.qianjiu, received_on=clock.today(),
                           bank_ref="BK1")
     assert r.status == RecoveryStatus.RECOVERED and ledger_clean() == []
     assert balance(AccountKind.RECOVERY_RECEIVABLE) == 0

@@ -13,9 +13,9 @@ import time_machine
 from django.core.management import CommandError, call_command
 from django.urls import reverse
 
+from huzhu import clock
 from huzhu.audit.models import Event
 from huzhu.errors import DomainError, NotAllowed
-from huzhu.ledger.services import local_today
 from huzhu.payouts import bankfile
 from huzhu.payouts.channels import FileDropChannel
 from huzhu.payouts.dayclose import DayHasOpenExceptions, days_unclosed, payout_day_close
@@ -58,7 +58,7 @@ def recomputed(region: Any, day: datetime.date) -> tuple[int, ...]:
 
 @pytest.fixture
 def days() -> tuple[datetime.date, datetime.date]:
-    first = local_today() + datetime.timedelta(days=1)
+    first = clock.today() + datetime.timedelta(days=1)
     return first, first + datetime.timedelta(days=1)
 
 
