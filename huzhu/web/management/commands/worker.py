@@ -49,7 +49,8 @@ class Command(BaseCommand):
             if queued._run_tasks:
                 self.stdout.write(f"执行后台任务 {queued._run_tasks} 个")
                 busy = True
-        pending = settlements_pending(limit=PENDING_BATCH)
+        pending = settlements_pending(limit=PENDING_BATCH,
+                                      older_than=settings.SWEEP_GRACE_SECONDS)
         if pending:
             counts = settlements_decide(pending, actor=None)
             self.stdout.write(f"补做结算记录 {len(pending)} 条，生成理赔 {sum(counts.values())} 件")
