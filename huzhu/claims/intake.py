@@ -2,7 +2,7 @@
 delivery of 100,000 (docs/adr/0004, 0008).
 
 :func:`settlements_receive` checks who delivers for which fund region, validates each record,
-stores it (new ``setl_id``: set-wise by COPY, in parts, in this process; a ``setl_id`` stored before or
+stores it (new ``setl_id``: set-wise by COPY, in parts run by the task workers; a ``setl_id`` stored before or
 repeated in the delivery: one by one, in record order, under that ``setl_id``'s row lock, as a
 new version or nothing when unchanged), matches it to a member of that fund region only, and
 writes one ``settlement.received`` event per stored row. It then decides every matched
@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from huzhu import clock
@@ -135,10 +135,18 @@ def settlements_receive(records: list[Any], *, actor: Actor, fund_region: Organi
         keys.add(key)
         first.append(i)
     parts = [first[i:i + PART] for i in range(0, len(first), PART)]
-    results = [_ingest_part(part, records=records, numbers=numbers,
-                            actor_id=getattr(actor, "pk", None), region_id=region.pk,
-                            source=source, batch_id=getattr(batch, "pk", None))
-               for part in parts]
+    from huzhu.work.parts import run_parts
+    from huzhu.work.tasks import store_part
+
+    common: dict[str, Any] = {"actor_id": getattr(actor, "pk", None), "region_id": region.pk,
+                              "source": source, "batch_id": getattr(batch, "pk", None)}
+    if len(parts) <= 1 or connection.in_atomic_block:
+        results = [_ingest_part(part, records=records, numbers=numbers, **common)
+                   for part in parts]
+    else:  # parts for the task workers: the records travel encrypted (personal data)
+        results = run_parts(store_part, [
+            {"blob": part_blob([(i, numbers[i], records[i]) for i in part]), **common}
+            for part in parts])
     for stored, unchanged, known, refused in results:
         for i, pk, matched in stored:
             receipt.outcomes[i] = (pk, CREATED)
@@ -165,6 +173,31 @@ def settlements_receive(records: list[Any], *, actor: Actor, fund_region: Organi
     return receipt
 
 
+BLOB_FIELD = "work.settlement_part"
+
+
+def part_blob(items: list[tuple[int, int, Any]]) -> str:
+    """A part's records, ``(index, record number, record)``, as one encrypted text: task
+    arguments are stored in the task table, where personal data must not lie in the clear."""
+    import base64
+    import json
+
+    token = cipher().encrypt(json.dumps(items, ensure_ascii=False), field=BLOB_FIELD)
+    return base64.b64encode(token).decode()
+
+
+def ingest_blob(blob: str, **common: Any) -> tuple[list, list, list, list]:
+    """:func:`_ingest_part` of a part sent as :func:`part_blob` (the task's body)."""
+    import base64
+    import json
+
+    items = json.loads(cipher().decrypt(base64.b64decode(blob), field=BLOB_FIELD))
+    records = {i: raw for i, _n, raw in items}
+    numbers = {i: n for i, n, _raw in items}
+    return _ingest_part([i for i, _n, _raw in items], records=records, numbers=numbers,
+                        **common)
+
+
 def _received(s: dict[str, Any], region_path: str) -> dict[str, Any]:
     """The ``settlement.received`` event of one stored row."""
     return {"action": "settlement.received", "object_type": "claims.settlement",
@@ -173,7 +206,7 @@ def _received(s: dict[str, Any], region_path: str) -> dict[str, Any]:
                       "matched": s["member_id"] is not None, "source": s["source"]}}
 
 
-def _ingest_part(part: list[int], *, records: list[Any], numbers: list[int],
+def _ingest_part(part: list[int], *, records: Any, numbers: Any,
                  actor_id: int | None, region_id: int, source: str, batch_id: int | None
                  ) -> tuple[list[tuple[int, int, bool]], list[tuple[int, int]], list[int],
                             list[tuple]]:

@@ -8,9 +8,11 @@ has the batch) → 已全部回盘 (every line paid or failed). A batch whose an
 queried; when the bank says it never received it, it may be sent again with the same numbers,
 or abandoned (its lines fail and go back to payable).
 
-A claim's status follows its benefit payout only: a top-up (补发) of a claim already paid or
-being paid goes through the same batches, bank files and results with its own payout status,
-and leaves the claim's status alone (:func:`_benefit_claims`).
+Every status change of a payout, a line or a batch goes through ``status.py`` (one table of
+allowed moves each). A claim's status follows its benefit payout only
+(:func:`huzhu.payouts.status.claims_follow`): a top-up (补发) of a claim already paid or being
+paid goes through the same batches, bank files and results with its own payout status, and
+leaves the claim's status alone.
 """
 
 from __future__ import annotations
@@ -31,7 +33,6 @@ from huzhu.actors import Actor
 from huzhu.audit.services import event_record
 from huzhu.claims.models import Assessment, Claim
 from huzhu.claims.notify import card_tail, claim_notice, yuan_text
-from huzhu.claims.status import ClaimStatus, claims_transition_many
 from huzhu.errors import DomainError, NotAllowed
 from huzhu.members.models import Member
 from huzhu.organisations.models import Organisation
@@ -53,6 +54,7 @@ from .models import (
     ResultFile,
 )
 from .postings import post_line_failed, post_lines_paid, post_lines_sent
+from .status import batch_move, claims_follow, lines_move, payouts_move
 
 if TYPE_CHECKING:
     from huzhu.accounts.models import User
@@ -129,12 +131,6 @@ def _period_code(claim: Claim) -> str:
     return period.code if period is not None else ""
 
 
-def _benefit_claims(lines: list[PayoutLine]) -> list[int]:
-    """The claims whose benefit payout these lines carry: the only ones whose status moves
-    with a line (a top-up's claim stays where its benefit payment put it)."""
-    return [ln.payout.claim_id for ln in lines if ln.payout.kind == PayoutKind.BENEFIT]
-
-
 # --------------------------------------------------------------------------- batches
 
 
@@ -171,7 +167,7 @@ def batch_build(*, fund_region: Organisation, actor: Actor, limit: int = MAX_LIN
                                 account_no_bidx=card_index(card), account_name=m.name,
                                 bank_name=m.bank_name))
     PayoutLine.objects.bulk_create(lines, batch_size=1000)
-    Payout.objects.filter(pk__in=[p.pk for p, _ in ready]).update(status=PayoutStatus.BATCHED)
+    payouts_move([p.pk for p, _ in ready], PayoutStatus.BATCHED)
     batch.line_count, batch.total_fen = len(lines), sum(ln.amount_fen for ln in lines)
     PayoutBatch.objects.filter(pk=batch.pk).update(number=batch.number,
                                                    line_count=batch.line_count,
@@ -197,8 +193,7 @@ def batch_approve(*, batch: PayoutBatch, actor: Actor) -> PayoutBatch:
     if b.made_by_id == actor.pk:
         raise NotAllowed("制单人不能复核自己的批次（须由另一人复核）")
     now = timezone.now()
-    PayoutBatch.objects.filter(pk=b.pk).update(status=BatchStatus.APPROVED, checked_by=actor,
-                                               checked_at=now)
+    batch_move(b.pk, BatchStatus.APPROVED, checked_by=actor, checked_at=now)
     event_record(action="payout.batch_approved", actor=actor, obj=b,
                  org_path=b.fund_region.path, after={"number": b.number})
     b.status, b.checked_by, b.checked_at = BatchStatus.APPROVED, actor, now
@@ -213,10 +208,9 @@ def batch_cancel(*, batch: PayoutBatch, actor: Actor) -> PayoutBatch:
     if b.status not in (BatchStatus.DRAFT, BatchStatus.APPROVED):
         raise DomainError("已发送银行的批次不能作废；银行未收到的批次请用“放弃重发”")
     ids = list(b.lines.values_list("payout_id", flat=True))
-    b.lines.update(status=LineStatus.CANCELLED)
-    Payout.objects.filter(pk__in=ids).update(status=PayoutStatus.PAYABLE)
-    PayoutBatch.objects.filter(pk=b.pk).update(status=BatchStatus.CANCELLED,
-                                               closed_at=timezone.now())
+    lines_move(b.lines.values_list("pk", flat=True), LineStatus.CANCELLED)
+    payouts_move(ids, PayoutStatus.PAYABLE, frm=[PayoutStatus.BATCHED])
+    batch_move(b.pk, BatchStatus.CANCELLED, closed_at=timezone.now())
     event_record(action="payout.batch_cancelled", actor=actor, obj=b,
                  org_path=b.fund_region.path, after={"number": b.number})
     b.status = BatchStatus.CANCELLED
@@ -240,17 +234,15 @@ def _mark_sent(b: PayoutBatch, actor: Actor) -> None:
     lines = list(b.lines.filter(status=LineStatus.PENDING)
                  .select_related("payout__claim__period"))
     ids = [ln.pk for ln in lines]
-    PayoutLine.objects.filter(pk__in=ids).update(status=LineStatus.SENT)
-    Payout.objects.filter(pk__in=[ln.payout_id for ln in lines]).update(status=PayoutStatus.SENT)
+    lines_move(ids, LineStatus.SENT)
+    payouts_move([ln.payout_id for ln in lines], PayoutStatus.SENT)
     post_lines_sent(region=b.fund_region, lines=[
         (ln, _period_code(ln.payout.claim)) for ln in lines],
         on=on, actor=actor)
-    claims_transition_many(_benefit_claims(lines), ClaimStatus.APPROVED,
-                           ClaimStatus.PAYING, actor=actor, reason=f"batch:{b.number}")
+    claims_follow([ln.payout_id for ln in lines], actor=actor, reason=f"batch:{b.number}")
     content = batch_file(b)
-    PayoutBatch.objects.filter(pk=b.pk).update(
-        status=BatchStatus.UNKNOWN, sent_at=now,
-        file_sha256=hashlib.sha256(content).hexdigest())
+    batch_move(b.pk, BatchStatus.UNKNOWN, sent_at=now,
+               file_sha256=hashlib.sha256(content).hexdigest())
 
 
 def batch_send(*, batch: PayoutBatch, actor: Actor, channel: BankChannel) -> PayoutBatch:
@@ -267,7 +259,7 @@ def batch_send(*, batch: PayoutBatch, actor: Actor, channel: BankChannel) -> Pay
         if first:
             _mark_sent(b, actor)
         else:
-            PayoutBatch.objects.filter(pk=b.pk).update(status=BatchStatus.UNKNOWN)
+            batch_move(b.pk, BatchStatus.UNKNOWN, frm=[BatchStatus.NOT_RECEIVED])
         PayoutBatch.objects.filter(pk=b.pk).update(send_attempts=b.send_attempts + 1)
         event_record(action="payout.batch_sent", actor=actor, obj=b,
                      org_path=b.fund_region.path,
@@ -281,13 +273,11 @@ def batch_send(*, batch: PayoutBatch, actor: Actor, channel: BankChannel) -> Pay
     except BankUnknown:
         return b
     except BankRefused as exc:
-        PayoutBatch.objects.filter(pk=b.pk, status=BatchStatus.UNKNOWN).update(
-            status=BatchStatus.NOT_RECEIVED)
+        batch_move(b.pk, BatchStatus.NOT_RECEIVED, frm=[BatchStatus.UNKNOWN])
         event_record(action="payout.batch_refused", actor=actor, obj=b,
                      org_path=b.fund_region.path, after={"reason": str(exc)[:200]})
     else:
-        PayoutBatch.objects.filter(pk=b.pk, status=BatchStatus.UNKNOWN).update(
-            status=BatchStatus.SENT)
+        batch_move(b.pk, BatchStatus.SENT, frm=[BatchStatus.UNKNOWN])
     b.refresh_from_db()
     return b
 
@@ -299,12 +289,9 @@ def batch_query(*, batch: PayoutBatch, actor: Actor, channel: BankChannel) -> Pa
         return b
     answer = channel.query(b.number)
     if answer.state == NOT_RECEIVED:
-        PayoutBatch.objects.filter(pk=b.pk, status=BatchStatus.UNKNOWN).update(
-            status=BatchStatus.NOT_RECEIVED)
+        batch_move(b.pk, BatchStatus.NOT_RECEIVED, frm=[BatchStatus.UNKNOWN])
     elif answer.state in (ACCEPTED, DONE):
-        PayoutBatch.objects.filter(pk=b.pk, status__in=[BatchStatus.UNKNOWN,
-                                                       BatchStatus.NOT_RECEIVED]).update(
-            status=BatchStatus.SENT)
+        batch_move(b.pk, BatchStatus.SENT, frm=[BatchStatus.UNKNOWN, BatchStatus.NOT_RECEIVED])
     if answer.state == DONE and answer.result:
         result_import(batch=b, data=answer.result, file_name=f"{b.number}-query.csv",
                       actor=actor)
@@ -325,7 +312,7 @@ def batch_abandon(*, batch: PayoutBatch, actor: Actor, reason: str = "") -> Payo
     _day_open(b.fund_region, on)
     lines = list(b.lines.filter(status=LineStatus.SENT).select_related("payout"))
     _fail_lines(lines, why, actor, on=on, now=now, requeue=True)
-    PayoutBatch.objects.filter(pk=b.pk).update(status=BatchStatus.DONE, closed_at=now)
+    batch_move(b.pk, BatchStatus.DONE, frm=[BatchStatus.NOT_RECEIVED], closed_at=now)
     event_record(action="payout.batch_abandoned", actor=actor, obj=b,
                  org_path=b.fund_region.path, after={"number": b.number, "reason": why})
     b.refresh_from_db()
@@ -339,19 +326,15 @@ def _fail_lines(lines: list[PayoutLine], reasons: dict[int, str] | str, actor: A
                 on: datetime.date, now: datetime.datetime, requeue: bool = False) -> None:
     for ln in lines:
         ln.fail_reason = (reasons if isinstance(reasons, str) else reasons[ln.pk])[:200]
-        PayoutLine.objects.filter(pk=ln.pk).update(status=LineStatus.FAILED,
-                                                   fail_reason=ln.fail_reason, result_at=now)
+        lines_move([ln.pk], LineStatus.FAILED, fail_reason=ln.fail_reason, result_at=now)
         post_line_failed(line=ln, on=on, actor=actor)
     payout_ids = [ln.payout_id for ln in lines]
-    claim_ids = _benefit_claims(lines)
-    claims_transition_many(claim_ids, ClaimStatus.PAYING, ClaimStatus.PAYMENT_FAILED,
-                           actor=actor, reason="bank_failed")
     if requeue:
-        Payout.objects.filter(pk__in=payout_ids).update(status=PayoutStatus.PAYABLE)
-        claims_transition_many(claim_ids, ClaimStatus.PAYMENT_FAILED, ClaimStatus.APPROVED,
-                               actor=actor, reason="requeued")
+        payouts_move(payout_ids, PayoutStatus.PAYABLE, frm=[PayoutStatus.SENT])
+        claims_follow(payout_ids, actor=actor, reason="requeued")
         return
-    Payout.objects.filter(pk__in=payout_ids).update(status=PayoutStatus.FAILED)
+    payouts_move(payout_ids, PayoutStatus.FAILED)
+    claims_follow(payout_ids, actor=actor, reason="bank_failed")
     claims = {c.pk: c for c in Claim.objects.filter(pk__in=[ln.payout.claim_id for ln in lines])
               .select_related("member", "product_version")}
     for ln in lines:
@@ -364,16 +347,13 @@ def _paid_lines(lines: list[tuple[PayoutLine, str]], actor: Actor, *, on: dateti
                 now: datetime.datetime) -> None:
     for ln, ref in lines:
         ln.bank_ref = ref
-        PayoutLine.objects.filter(pk=ln.pk).update(status=LineStatus.PAID, bank_ref=ref,
-                                                   result_at=now)
+        lines_move([ln.pk], LineStatus.PAID, bank_ref=ref, result_at=now)
     done = [ln for ln, _ in lines]
     if not done:
         return
     post_lines_paid(region=done[0].batch.fund_region, lines=done, on=on, actor=actor)
-    Payout.objects.filter(pk__in=[ln.payout_id for ln in done]).update(
-        status=PayoutStatus.PAID, paid_at=now)
-    claims_transition_many(_benefit_claims(done), ClaimStatus.PAYING, ClaimStatus.PAID,
-                           actor=actor, reason="bank_paid")
+    payouts_move([ln.payout_id for ln in done], PayoutStatus.PAID, paid_at=now)
+    claims_follow([ln.payout_id for ln in done], actor=actor, reason="bank_paid")
     claims = {c.pk: c for c in Claim.objects.filter(pk__in=[ln.payout.claim_id for ln in done])
               .select_related("member", "product_version")}
     for ln in done:
@@ -487,10 +467,12 @@ def result_import(*, batch: PayoutBatch, data: bytes, file_name: str, actor: Act
     ResultFile.objects.filter(pk=result.pk).update(paid=len(paid), failed=len(failed),
                                                    repeated=repeated, exceptions=len(exceptions))
     if b.status in (BatchStatus.UNKNOWN, BatchStatus.NOT_RECEIVED):
-        b.status = BatchStatus.SENT  # the bank evidently has it
-    if not b.lines.filter(status__in=[LineStatus.PENDING, LineStatus.SENT]).exists():
+        batch_move(b.pk, BatchStatus.SENT, frm=[b.status])  # the bank evidently has it
+        b.status = BatchStatus.SENT
+    if b.status != BatchStatus.DONE and not b.lines.filter(
+            status__in=[LineStatus.PENDING, LineStatus.SENT]).exists():
+        batch_move(b.pk, BatchStatus.DONE, frm=[b.status], closed_at=now)
         b.status, b.closed_at = BatchStatus.DONE, now
-    PayoutBatch.objects.filter(pk=b.pk).update(status=b.status, closed_at=b.closed_at)
     event_record(action="payout.result_imported", actor=actor, obj=b,
                  org_path=b.fund_region.path,
                  after={"file": file_name[:80], "paid": len(paid), "failed": len(failed),
@@ -515,10 +497,8 @@ def _requeue(p: Payout, *, actor: Actor, card: str, corrected: bool, reason: str
     will go to the new card. Nothing is posted: the failure's reversal already made the amount
     payable again (R-11). The SMS key counts the payout's failed lines, so each requeue has
     its own message and a repeated call none."""
-    Payout.objects.filter(pk=p.pk).update(status=PayoutStatus.PAYABLE)
-    if p.kind == PayoutKind.BENEFIT:
-        claims_transition_many([p.claim_id], ClaimStatus.PAYMENT_FAILED, ClaimStatus.APPROVED,
-                               actor=actor, reason=reason)
+    payouts_move([p.pk], PayoutStatus.PAYABLE, frm=[PayoutStatus.FAILED])
+    claims_follow([p.pk], actor=actor, reason=reason)
     event_record(action="payout.requeued", actor=actor, obj=p,
                  after={"claim": p.claim_id, "reason": reason[:100],
                         "card_corrected": corrected})

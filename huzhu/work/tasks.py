@@ -1,5 +1,5 @@
-"""The platform's tasks. Arguments and results are JSON values (ids, dates as text): never
-personal data, which stays encrypted in its own tables."""
+"""The platform's tasks. Arguments and results are JSON values (ids, dates as text); personal
+data only ever encrypted (a delivery's part, :func:`store_part`)."""
 
 from __future__ import annotations
 
@@ -26,6 +26,19 @@ def decide_part(settlement_ids: list[int], as_of: str | None = None,
 
     day = datetime.date.fromisoformat(as_of) if as_of else None
     return decide_part_here(settlement_ids, actor=_actor(actor_id), as_of=day)
+
+
+@task()
+def store_part(blob: str, region_id: int, source: str, batch_id: int | None = None,
+               actor_id: int | None = None) -> tuple[list, list, list, list]:
+    """Store one part of a delivery (each record the first of its ``setl_id`` in it): see
+    :func:`huzhu.claims.intake.settlements_receive`. ``blob`` is the part's records, encrypted
+    (:func:`huzhu.claims.intake.part_blob`). Idempotent: a record stored already, by this part
+    killed half way or by anyone, is recognised as received before."""
+    from huzhu.claims.intake import ingest_blob
+
+    return ingest_blob(blob, region_id=region_id, source=source, batch_id=batch_id,
+                       actor_id=actor_id)
 
 
 @task()
