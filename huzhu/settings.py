@@ -194,7 +194,7 @@ STATICFILES_DIRS = [BASE_DIR / "node_modules"] if (BASE_DIR / "node_modules").ex
 MEDIA_ROOT = VAR_DIR / "media"
 # Claim documents: outside the web root and MEDIA_ROOT, encrypted (claims/documents.py).
 # Records a part of a large settlement delivery is stored and decided in (docs/adr/0004).
-BULK_PART = env_int("HUZHU_BULK_PART", 5000)
+BULK_PART = env_int("HUZHU_BULK_PART", 2500)
 
 # Background work (ADR 0009): the Django Tasks API on the database backend (one machine, no
 # broker), or the same tasks on Celery over RabbitMQ (HUZHU_TASKS=celery).

@@ -152,8 +152,6 @@ def events_record_many(rows: list[dict[str, Any]], *, actor: Actor = None) -> No
     ``before``/``after`` (masked or non-personal values only), ``outcome``, and ``actor`` /
     ``actor_label`` when not the call's ``actor``.
     """
-    from types import SimpleNamespace
-
     from huzhu.bulk import db_datetime, insert_rows
 
     if not rows:
@@ -162,36 +160,54 @@ def events_record_many(rows: list[dict[str, Any]], *, actor: Actor = None) -> No
     label = (getattr(actor, "username", "") or "")[:150] if actor is not None else ""
     actor_id = getattr(actor, "pk", None)
     request_id, ip = meta.get("request_id", ""), meta.get("ip", "")
+    now = timezone.now()
+    stored_now = db_datetime(now)
+    # Everything but the chain's own fields is serialised before the head is locked: under
+    # the lock only seq and prev_hash are spliced in and hashed (the lock is what parts
+    # running side by side wait on; ADR 0008).
+    prepared = []
+    for r in rows:
+        row_actor_id, row_label = actor_id, label
+        if "actor" in r:
+            row_actor_id = getattr(r["actor"], "pk", None)
+            row_label = (r.get("actor_label") or getattr(r["actor"], "username", "")
+                         or (str(r["actor"]) if r["actor"] is not None else ""))[:150]
+        # The stored JSON text, read back, is what the hash must cover.
+        before_text = json.dumps(r["before"], ensure_ascii=False) if r.get("before") else None
+        after_text = json.dumps(r["after"], ensure_ascii=False) if r.get("after") else None
+        row = (row_actor_id, row_label, r.get("org_path", ""), r["action"],
+               r.get("object_type", ""), str(r.get("object_id", "")), before_text, after_text,
+               r.get("outcome", "ok"))
+        body = {"seq": 0, "created_at": now.isoformat(), "actor_id": row_actor_id,
+                "actor_label": row_label, "org_path": row[2], "action": row[3],
+                "object_type": row[4], "object_id": row[5],
+                "before": json.loads(before_text) if before_text else r.get("before"),
+                "after": json.loads(after_text) if after_text else r.get("after"),
+                "outcome": row[8], "request_id": request_id, "ip": ip, "prev_hash": _SLOT}
+        text = json.dumps(body, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+        head_part, tail_part = text.split(_SLOT_JSON, 1)
+        assert tail_part.endswith(_SEQ_TAIL), "seq is the last key of the canonical body"
+        prepared.append((row, head_part, tail_part[:-len(_SEQ_TAIL)]))
     with transaction.atomic():
         head, _ = ChainHead.objects.get_or_create(name="events")
         head = ChainHead.objects.select_for_update().get(pk=head.pk)
         seq, prev = head.seq, head.hash
-        now = timezone.now()
-        stored_now = db_datetime(now)
         out = []
-        for r in rows:
+        for row, head_part, middle in prepared:
             seq += 1
-            row_actor_id, row_label = actor_id, label
-            if "actor" in r:
-                row_actor_id = getattr(r["actor"], "pk", None)
-                row_label = (r.get("actor_label") or getattr(r["actor"], "username", "")
-                             or (str(r["actor"]) if r["actor"] is not None else ""))[:150]
-            # The stored JSON text, read back, is what the hash must cover.
-            before_text = json.dumps(r["before"], ensure_ascii=False) if r.get("before") else None
-            after_text = json.dumps(r["after"], ensure_ascii=False) if r.get("after") else None
-            event = SimpleNamespace(
-                seq=seq, created_at=now, actor_id=row_actor_id, actor_label=row_label,
-                org_path=r.get("org_path", ""), action=r["action"],
-                object_type=r.get("object_type", ""), object_id=str(r.get("object_id", "")),
-                before=json.loads(before_text) if before_text else r.get("before"),
-                after=json.loads(after_text) if after_text else r.get("after"),
-                outcome=r.get("outcome", "ok"), request_id=request_id, ip=ip, prev_hash=prev)
-            prev = event_hash(event)  # type: ignore[arg-type]
-            out.append((seq, stored_now, row_actor_id, row_label, event.org_path, event.action,
-                        event.object_type, event.object_id, before_text, after_text,
-                        event.outcome, request_id, ip, event.prev_hash, prev))
+            canonical = f'{head_part}"{prev}"{middle}"seq":{seq}}}'
+            link = prev
+            prev = hashlib.sha256(canonical.encode()).hexdigest()
+            out.append((seq, stored_now, row[0], row[1], row[2], row[3], row[4], row[5], row[6],
+                        row[7], row[8], request_id, ip, link, prev))
         insert_rows(Event, EVENT_COLS, out)
         ChainHead.objects.filter(pk=head.pk).update(seq=seq, hash=prev)
+
+
+# A stand-in for prev_hash while a canonical body is prepared (_canonical's exact format).
+_SLOT = "\x00prev-hash-slot\x00"
+_SLOT_JSON = json.dumps(_SLOT, ensure_ascii=False)
+_SEQ_TAIL = '"seq":0}'
 
 
 @dataclass(frozen=True)
