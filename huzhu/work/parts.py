@@ -56,9 +56,21 @@ def run_parts(task: Any, calls: list[dict[str, Any]], *, timeout: float | None =
     return [done[r.id] for r in results]
 
 
-def _work_one(backend: Any, ids: set[str]) -> bool:
-    """On the database backend: take one of ``ids`` still waiting in the queue and run it
-    here, as a worker would; False when there was none to take (or another backend)."""
+def work_ready(limit: int | None = None) -> int:
+    """Run the tasks waiting in the database backend's queue here, one after another, until
+    none is ready (or ``limit`` ran); how many ran. ``huzhu worker`` calls it each round."""
+    from django_tasks import default_task_backend
+
+    ran = 0
+    while (limit is None or ran < limit) and _work_one(default_task_backend, None):
+        ran += 1
+    return ran
+
+
+def _work_one(backend: Any, ids: set[str] | None) -> bool:
+    """On the database backend: take one task still waiting in the queue (one of ``ids``
+    when given) and run it here, as a worker would; False when there was none to take (or
+    another backend)."""
     from django_tasks_db.backend import DatabaseBackend
 
     if not isinstance(backend, DatabaseBackend):
@@ -66,7 +78,9 @@ def _work_one(backend: Any, ids: set[str]) -> bool:
     from django_tasks_db.models import DBTaskResult
     from django_tasks_db.utils import exclusive_transaction
 
-    ready = DBTaskResult.objects.ready().filter(backend_name=backend.alias, id__in=ids)
+    ready = DBTaskResult.objects.ready().filter(backend_name=backend.alias)
+    if ids is not None:
+        ready = ready.filter(id__in=ids)
     with exclusive_transaction(ready.db):
         found = ready.get_locked()
         if found is not None:

@@ -15,6 +15,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
+from django.db import close_old_connections
 
 from huzhu.claims.bulk import settlements_decide, settlements_pending
 from huzhu.enrollment.services import claim_next_roster, roster_check
@@ -36,18 +37,18 @@ class Command(BaseCommand):
             busy = self.run_once()
             if not options["loop"]:
                 return
+            close_old_connections()  # a long-running process: reconnect when due
             if not busy:
                 time.sleep(options["interval"])
 
     def run_once(self) -> bool:
         busy = False
         if settings.TASKS_ENGINE == "database":
-            from huzhu.work.parts import _worker
+            from huzhu.work.parts import work_ready
 
-            queued = _worker()
-            queued.run()  # every task ready now, then back here
-            if queued._run_tasks:
-                self.stdout.write(f"执行后台任务 {queued._run_tasks} 个")
+            ran = work_ready()  # every task ready now, then back here
+            if ran:
+                self.stdout.write(f"执行后台任务 {ran} 个")
                 busy = True
         pending = settlements_pending(limit=PENDING_BATCH,
                                       older_than=settings.SWEEP_GRACE_SECONDS)
