@@ -208,7 +208,7 @@ TASKS = {"default": {"BACKEND": {
     "QUEUES": []}}
 TASKS_PART_TIMEOUT = env_int("HUZHU_TASKS_PART_TIMEOUT", 3600)
 # The worker's sweep leaves settlements younger than this to the delivery storing them.
-SWEEP_GRACE_SECONDS = env_int("HUZHU_SWEEP_GRACE", 60)
+SWEEP_GRACE_SECONDS = env_int("HUZHU_SWEEP_GRACE", 900)
 CELERY_BROKER_URL = os.environ.get("HUZHU_CELERY_BROKER", "amqp://guest:guest@127.0.0.1:5672//")
 CELERY_RESULT_BACKEND = os.environ.get("HUZHU_CELERY_RESULTS", "redis://127.0.0.1:6379/0")
 CELERY_QUEUE = os.environ.get("HUZHU_CELERY_QUEUE", "huzhu")

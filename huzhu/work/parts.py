@@ -59,10 +59,11 @@ def run_parts(task: Any, calls: list[dict[str, Any]], *, timeout: float | None =
 def work_ready(limit: int | None = None) -> int:
     """Run the tasks waiting in the database backend's queue here, one after another, until
     none is ready (or ``limit`` ran); how many ran. ``huzhu worker`` calls it each round."""
-    from django_tasks import default_task_backend
+    from django_tasks import task_backends
 
+    backend = task_backends["default"]  # the backend itself (default_task_backend is a proxy)
     ran = 0
-    while (limit is None or ran < limit) and _work_one(default_task_backend, None):
+    while (limit is None or ran < limit) and _work_one(backend, None):
         ran += 1
     return ran
 

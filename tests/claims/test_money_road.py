@@ -251,3 +251,23 @@ def test_each_stored_record_and_each_claim_has_its_event(money_world):
     assert sorted(e.after["setl_id"] for e in filed) == ["E1", "E2"]
     assert Event.objects.filter(action="settlement.imported").count() == 1
     assert list(chain_verify()) == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_worker_runs_the_tasks_waiting_in_the_queue(money_world):
+    """A part enqueued for the workers (and left there, as by a caller that was killed) is
+    run by ``huzhu worker``."""
+    from huzhu.claims.intake import settlements_receive
+    from huzhu.web.management.commands.worker import Command as Worker
+    from huzhu.work.tasks import decide_part
+
+    w = money_world
+    ClaimPolicy.objects.create(product_code=MEDICAL, auto_claim=True)
+    ids = settlements_receive([record("Q1", w.zhangsan.id_number)], actor=w.bureau,
+                              decide=False).ids
+    result = decide_part.enqueue(settlement_ids=ids, as_of="2026-06-01", actor_id=None)
+    out = io.StringIO()
+    assert Worker(stdout=out).run_once() is True
+    assert "执行后台任务 1 个" in out.getvalue()
+    assert decide_part.get_result(result.id).status == "SUCCESSFUL"
+    assert Claim.objects.get(setl_id="Q1").status == "approved"
