@@ -110,6 +110,7 @@ INSTALLED_APPS = [
     "huzhu.payouts",
     "huzhu.web",
     "huzhu.demo",
+    "huzhu.work",
 ]
 
 MIDDLEWARE = [

@@ -164,7 +164,14 @@ def events_record_many(rows: list[dict[str, Any]], *, actor: Actor = None) -> No
     stored_now = db_datetime(now)
     # Everything but the chain's own fields is serialised before the head is locked: under
     # the lock only seq and prev_hash are spliced in and hashed (the lock is what parts
-    # running side by side wait on; ADR 0008).
+    # running side by side wait on; ADR 0008). The canonical body (``_canonical``: keys
+    # sorted, compact) is written out directly, before/after serialised once: that text is
+    # also what is stored, so what the database gives back hashes the same (values are JSON
+    # objects with text keys).
+    dump = json.dumps
+    created = dump(now.isoformat())
+    middle = f',"request_id":{dump(request_id, ensure_ascii=False)},'
+    tail_ip = f',"ip":{dump(ip, ensure_ascii=False)},"object_id":'
     prepared = []
     for r in rows:
         row_actor_id, row_label = actor_id, label
@@ -172,22 +179,23 @@ def events_record_many(rows: list[dict[str, Any]], *, actor: Actor = None) -> No
             row_actor_id = getattr(r["actor"], "pk", None)
             row_label = (r.get("actor_label") or getattr(r["actor"], "username", "")
                          or (str(r["actor"]) if r["actor"] is not None else ""))[:150]
-        # The stored JSON text, read back, is what the hash must cover.
-        before_text = json.dumps(r["before"], ensure_ascii=False) if r.get("before") else None
-        after_text = json.dumps(r["after"], ensure_ascii=False) if r.get("after") else None
+        before_text = (dump(r["before"], sort_keys=True, ensure_ascii=False,
+                            separators=(",", ":")) if r.get("before") is not None else None)
+        after_text = (dump(r["after"], sort_keys=True, ensure_ascii=False,
+                           separators=(",", ":")) if r.get("after") is not None else None)
         row = (row_actor_id, row_label, r.get("org_path", ""), r["action"],
                r.get("object_type", ""), str(r.get("object_id", "")), before_text, after_text,
                r.get("outcome", "ok"))
-        body = {"seq": 0, "created_at": now.isoformat(), "actor_id": row_actor_id,
-                "actor_label": row_label, "org_path": row[2], "action": row[3],
-                "object_type": row[4], "object_id": row[5],
-                "before": json.loads(before_text) if before_text else r.get("before"),
-                "after": json.loads(after_text) if after_text else r.get("after"),
-                "outcome": row[8], "request_id": request_id, "ip": ip, "prev_hash": _SLOT}
-        text = json.dumps(body, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
-        head_part, tail_part = text.split(_SLOT_JSON, 1)
-        assert tail_part.endswith(_SEQ_TAIL), "seq is the last key of the canonical body"
-        prepared.append((row, head_part, tail_part[:-len(_SEQ_TAIL)]))
+        head_part = "".join((
+            '{"action":', dump(row[3], ensure_ascii=False),
+            ',"actor_id":', dump(row_actor_id),
+            ',"actor_label":', dump(row_label, ensure_ascii=False),
+            ',"after":', after_text or "null", ',"before":', before_text or "null",
+            ',"created_at":', created, tail_ip, dump(row[5], ensure_ascii=False),
+            ',"object_type":', dump(row[4], ensure_ascii=False),
+            ',"org_path":', dump(row[2], ensure_ascii=False),
+            ',"outcome":', dump(row[8], ensure_ascii=False), ',"prev_hash":'))
+        prepared.append((row, head_part, middle))
     with transaction.atomic():
         head, _ = ChainHead.objects.get_or_create(name="events")
         head = ChainHead.objects.select_for_update().get(pk=head.pk)
@@ -202,12 +210,6 @@ def events_record_many(rows: list[dict[str, Any]], *, actor: Actor = None) -> No
                         row[7], row[8], request_id, ip, link, prev))
         insert_rows(Event, EVENT_COLS, out)
         ChainHead.objects.filter(pk=head.pk).update(seq=seq, hash=prev)
-
-
-# A stand-in for prev_hash while a canonical body is prepared (_canonical's exact format).
-_SLOT = "\x00prev-hash-slot\x00"
-_SLOT_JSON = json.dumps(_SLOT, ensure_ascii=False)
-_SEQ_TAIL = '"seq":0}'
 
 
 @dataclass(frozen=True)

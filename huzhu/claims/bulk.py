@@ -19,7 +19,7 @@ from typing import Any, NamedTuple
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from huzhu import clock
@@ -45,9 +45,11 @@ from .models import (
     Claim,
     ClaimPolicy,
     ClaimSource,
+    DecisionKind,
     MemberPeriodUsage,
     Settlement,
     SettlementDecision,
+    owed,
 )
 from .notify import card_tail, yuan_text
 from .postings import payable_accounts, payable_key
@@ -104,7 +106,7 @@ ASSESSED_AMOUNTS = tuple(n for n in AMOUNT_FIELDS if n != "hosp_part_amt")
 
 def _settlements(ids: list[int]) -> list[_Setl]:
     out = []
-    for row in (Settlement.objects.filter(among(Settlement, "id", ids)).filter(PENDING)
+    for row in (Settlement.objects.filter(among(Settlement, "id", ids)).filter(owed())
                 .order_by("member_id", "enddate", "id").values_list(*SETL_FIELDS)):
         # Settlement.amounts() leaves out absent (NULL) 4101 fields; so does this.
         amounts = {n: v for n, v in zip(ASSESSED_AMOUNTS, row[10:], strict=True)
@@ -233,16 +235,19 @@ def decide_part_here(settlement_ids: list[int], *, actor: Actor = None,
     return dict(counts)
 
 
-PENDING = Q(decided_at__isnull=True, is_current=True, member__isnull=False)
+def _owed_among(ids: list[int]) -> Any:
+    """The owed decisions of the current settlements among ``ids``."""
+    return SettlementDecision.objects.filter(
+        among(SettlementDecision, "settlement", ids), decided_at__isnull=True,
+        settlement__is_current=True)
 
 
 def _pending(settlement_ids: list[int]) -> list[int]:
     """Those of ``settlement_ids`` still owed a decision, in the order given."""
     out: set[int] = set()
     for start in range(0, len(settlement_ids), 50_000):
-        out.update(Settlement.objects.filter(
-            among(Settlement, "id", settlement_ids[start:start + 50_000])).filter(PENDING)
-            .values_list("id", flat=True))
+        out.update(_owed_among(settlement_ids[start:start + 50_000])
+                   .values_list("settlement_id", flat=True))
     return [pk for pk in dict.fromkeys(settlement_ids) if pk in out]
 
 
@@ -250,10 +255,11 @@ def settlements_pending(limit: int | None = None, older_than: int = 0) -> list[i
     """Every settlement still owed a decision (oldest first), received at least
     ``older_than`` seconds ago: what the worker's sweep finishes (a younger one is most
     likely still on its way through its delivery)."""
-    qs = Settlement.objects.filter(PENDING)
+    qs = SettlementDecision.objects.filter(decided_at__isnull=True, settlement__is_current=True)
     if older_than:
-        qs = qs.filter(created_at__lte=timezone.now() - datetime.timedelta(seconds=older_than))
-    ids = qs.order_by("id").values_list("id", flat=True)
+        qs = qs.filter(settlement__created_at__lte=timezone.now()
+                       - datetime.timedelta(seconds=older_than))
+    ids = qs.order_by("settlement_id").values_list("settlement_id", flat=True)
     return list(ids[:limit] if limit else ids)
 
 
@@ -266,7 +272,7 @@ def _reassess_corrected(pk: int, *, actor: Actor, as_of: datetime.date | None) -
     with transaction.atomic(), events_last():
         member_id = Settlement.objects.filter(pk=pk).values_list("member_id", flat=True).get()
         Member.objects.select_for_update(no_key=True).filter(id=member_id).first()
-        if not Settlement.objects.filter(PENDING, pk=pk).exists():
+        if not _owed_among([pk]).exists():
             return  # decided meanwhile
         claims_on_corrected_settlement(Settlement.objects.get(pk=pk), actor=actor)
 
@@ -278,9 +284,8 @@ def _member_parts(settlement_ids: list[int], size: int) -> list[list[int]]:
     parts: list[list[int]] = [[]]
     last = None
     for start in range(0, len(settlement_ids), 50_000):
-        rows = (Settlement.objects.filter(
-            among(Settlement, "id", settlement_ids[start:start + 50_000])).filter(PENDING)
-            .values_list("member_id", "id"))
+        rows = (_owed_among(settlement_ids[start:start + 50_000])
+                .values_list("settlement__member_id", "settlement_id"))
         for member_id, pk in sorted(rows):
             if len(parts[-1]) >= size and member_id != last:
                 parts.append([])
@@ -371,9 +376,7 @@ def _process_chunk(ids: list[int], policies: dict, versions: dict, actor: Actor,
                                                for s, e in plan}))
         # Read under the locks: which are still owed a decision, and what is already claimed
         # and granted, can no longer move.
-        still = set(Settlement.objects.filter(
-            among(Settlement, "id", [s.pk for s in setls])).filter(PENDING)
-            .values_list("id", flat=True))
+        still = set(_owed_among([s.pk for s in setls]).values_list("settlement_id", flat=True))
         done = set(Claim.objects.filter(
             among(Claim, "setl_id", [s.setl_id for s, _ in plan], "text"))
                    .values_list("setl_id", "product_code"))
@@ -491,12 +494,13 @@ def _mark_decided(ids: set[int], *, made: set[int], covered: set[int],
                   now: datetime.datetime) -> None:
     """Settlements ``ids`` decided now: with claims made, already claimed, or not covered by
     any automatic product."""
-    groups = {SettlementDecision.CLAIMS: ids & made,
-              SettlementDecision.CLAIMED: (ids & covered) - made,
-              SettlementDecision.NOT_COVERED: ids - covered}
+    groups = {DecisionKind.CLAIMS: ids & made,
+              DecisionKind.CLAIMED: (ids & covered) - made,
+              DecisionKind.NOT_COVERED: ids - covered}
     for what, pks in groups.items():
         if pks:
-            Settlement.objects.filter(among(Settlement, "id", sorted(pks))).update(
+            SettlementDecision.objects.filter(
+                among(SettlementDecision, "settlement", sorted(pks))).update(
                 decided_at=now, decision=what)
 
 

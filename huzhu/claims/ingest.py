@@ -32,7 +32,7 @@ from .intake import (  # noqa: F401  (the outcomes are part of this module's ans
     receiving_region,
     settlements_receive,
 )
-from .models import Settlement, SettlementImport, SettlementSource
+from .models import Settlement, SettlementDecision, SettlementImport, SettlementSource
 from .settlement_format import SettlementError, iter_records
 
 
@@ -149,8 +149,10 @@ def settlement_match_retry(*, settlements: Any, actor: Actor = None) -> int:
             member = members.get((s.certno_bidx, s.fund_region_id))
             if member is None:
                 continue
-            Settlement.objects.filter(pk=s.pk, member__isnull=True).update(
-                member=member, matched_at=now, org_path=member.org_path)
+            if not Settlement.objects.filter(pk=s.pk, member__isnull=True).update(
+                    member=member, matched_at=now, org_path=member.org_path):
+                continue  # matched meanwhile
+            SettlementDecision.objects.get_or_create(settlement_id=s.pk)
             s.member, s.matched_at, s.org_path = member, now, member.org_path
             matched.append(s)
             event_record(action="settlement.matched", actor=actor, obj=s,

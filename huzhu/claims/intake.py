@@ -31,7 +31,7 @@ from huzhu.members.models import Member
 from huzhu.organisations.models import Organisation
 from huzhu.pii.crypto import blind_index, cipher
 
-from .models import AMOUNT_FIELDS, Settlement
+from .models import AMOUNT_FIELDS, Settlement, SettlementDecision
 from .settlement_format import SettlementError, content_hash, parse_record, raw_text
 
 PART = settings.BULK_PART  # records a part (HUZHU_BULK_PART)
@@ -144,9 +144,13 @@ def settlements_receive(records: list[Any], *, actor: Actor, fund_region: Organi
         results = [_ingest_part(part, records=records, numbers=numbers, **common)
                    for part in parts]
     else:  # parts for the task workers: the records travel encrypted (personal data)
-        results = run_parts(store_part, [
-            {"blob": part_blob([(i, numbers[i], records[i]) for i in part]), **common}
-            for part in parts])
+        from huzhu.work.parts import payloads_drop
+
+        blobs = [part_blob([(i, numbers[i], records[i]) for i in part]) for part in parts]
+        try:
+            results = run_parts(store_part, [{"blob_id": b, **common} for b in blobs])
+        finally:
+            payloads_drop(blobs)
     for stored, unchanged, known, refused in results:
         for i, pk, matched in stored:
             receipt.outcomes[i] = (pk, CREATED)
@@ -176,22 +180,27 @@ def settlements_receive(records: list[Any], *, actor: Actor, fund_region: Organi
 BLOB_FIELD = "work.settlement_part"
 
 
-def part_blob(items: list[tuple[int, int, Any]]) -> str:
-    """A part's records, ``(index, record number, record)``, as one encrypted text: task
-    arguments are stored in the task table, where personal data must not lie in the clear."""
-    import base64
+def part_blob(items: list[tuple[int, int, Any]]) -> int:
+    """A part's records, ``(index, record number, record)``, stored encrypted for the task
+    that stores them (:func:`huzhu.work.parts.payload_put`); its id."""
     import json
 
-    token = cipher().encrypt(json.dumps(items, ensure_ascii=False), field=BLOB_FIELD)
-    return base64.b64encode(token).decode()
+    from huzhu.work.parts import payload_put
+
+    return payload_put(cipher().encrypt(json.dumps(items, ensure_ascii=False), field=BLOB_FIELD))
 
 
-def ingest_blob(blob: str, **common: Any) -> tuple[list, list, list, list]:
-    """:func:`_ingest_part` of a part sent as :func:`part_blob` (the task's body)."""
-    import base64
+def ingest_blob(blob_id: int, **common: Any) -> tuple[list, list, list, list]:
+    """:func:`_ingest_part` of a part stored as :func:`part_blob` (the task's body). Nothing
+    when its caller has removed it already (it gave up waiting; a re-run repairs)."""
     import json
 
-    items = json.loads(cipher().decrypt(base64.b64decode(blob), field=BLOB_FIELD))
+    from huzhu.work.parts import payload_get
+
+    token = payload_get(blob_id)
+    if token is None:
+        return [], [], [], []
+    items = json.loads(cipher().decrypt(token, field=BLOB_FIELD))
     records = {i: raw for i, _n, raw in items}
     numbers = {i: n for i, n, _raw in items}
     return _ingest_part([i for i, _n, _raw in items], records=records, numbers=numbers,
@@ -282,6 +291,8 @@ def _ingest_part(part: list[int], *, records: Any, numbers: Any,
                                              "member_id": row[_MEMBER], "org_path": row[_PATH],
                                              "source": source}, region.path))
                 insert_rows(Settlement, SETTLEMENT_COLS, [tuple(row) for row in rows])
+                insert_rows(SettlementDecision, ("settlement_id", "decided_at", "decision"),
+                            [(row[0], None, "") for row in rows if row[_MEMBER] is not None])
                 events_record_many(events, actor=actor)
         except IntegrityError:
             if attempt == 2:
@@ -316,6 +327,9 @@ def _store_one(clean: dict[str, Any], raw: Any, *, actor: Actor, source: str,
                 last = current.version if current is not None else 0
                 if current is not None:
                     Settlement.objects.filter(pk=current.pk).update(is_current=False)
+                    # the new version is owed the decision the old one may still be owed
+                    SettlementDecision.objects.filter(settlement_id=current.pk,
+                                                      decided_at__isnull=True).delete()
                 member = Member.objects.filter(
                     id_number_bidx=blind_index(clean["certno"], field="id_number"),
                     fund_region_id=region.pk).first()
@@ -331,6 +345,8 @@ def _store_one(clean: dict[str, Any], raw: Any, *, actor: Actor, source: str,
                     source=source, batch=batch,
                     created_by=actor if getattr(actor, "pk", None) else None)
                 s.save(force_insert=True)
+                if member is not None:
+                    SettlementDecision.objects.create(settlement=s)
                 row = {"id": s.pk, "setl_id": setl_id, "version": s.version,
                        "member_id": s.member_id, "org_path": s.org_path, "source": source}
                 events_record_many([{**_received(row, region.path), "actor": actor}])

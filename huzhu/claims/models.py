@@ -36,7 +36,7 @@ class SettlementSource(models.TextChoices):
     AGENT = "agent", "经办录入"
 
 
-class SettlementDecision(models.TextChoices):
+class DecisionKind(models.TextChoices):
     CLAIMS = "claims", "已生成免申即享理赔"
     NOT_COVERED = "not_covered", "未参加免申即享产品"
     CLAIMED = "claimed", "已有理赔"
@@ -121,13 +121,6 @@ class Settlement(models.Model):
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
                                    on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
-    # The decision on a matched current version (its automatic claims made, or its claims
-    # assessed again): set in the same transaction as those claims. A matched current row
-    # without it is work still owed (a crash, a push cut short): the worker and a re-import
-    # finish it, ``huzhu claims verify`` reports it. See docs/adr/0008.
-    decided_at = models.DateTimeField(null=True, blank=True)
-    decision = models.CharField(max_length=12, choices=SettlementDecision.choices, blank=True,
-                                default="", db_default="")
 
     class Meta:
         ordering = ["setl_id", "version"]
@@ -146,9 +139,6 @@ class Settlement(models.Model):
             # A plain index (db_index would add a LIKE-pattern twin on PostgreSQL that no
             # query uses and every insert pays for).
             models.Index(fields=["certno_bidx"], name="settlement_certno_idx"),
-            models.Index(fields=["id"], name="settlement_pending_idx",
-                         condition=models.Q(decided_at__isnull=True, is_current=True,
-                                            member__isnull=False)),
         ]
 
     def __str__(self) -> str:
@@ -167,6 +157,39 @@ class Settlement(models.Model):
             if value is not None:
                 out[name] = value
         return out
+
+
+class SettlementDecision(models.Model):
+    """The decision a matched settlement is owed, then made (docs/adr/0008): created with the
+    settlement (or when it is matched later) with ``decided_at`` empty, and set in the same
+    transaction as that settlement's automatic claims (or its claims assessed again). An owed
+    row of a current settlement is work still to do (a crash, a push cut short): the worker
+    and a re-import finish it, ``huzhu claims verify`` reports it.
+
+    A narrow row of its own, so that deciding 100,000 settlements updates these and not the
+    wide settlement rows with their dozen indexes."""
+
+    settlement = models.OneToOneField(Settlement, primary_key=True, on_delete=models.CASCADE,
+                                      related_name="decided")
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decision = models.CharField(max_length=12, choices=DecisionKind.choices, blank=True,
+                                default="")
+
+    class Meta:
+        verbose_name = "结算记录处理结果"
+        verbose_name_plural = "结算记录处理结果"
+        indexes = [
+            models.Index(fields=["settlement"], name="settlement_owed_idx",
+                         condition=models.Q(decided_at__isnull=True)),
+        ]
+
+
+def owed() -> Any:
+    """A filter on settlements: current and still owed their decision."""
+    from django.db.models import Exists, OuterRef
+
+    return models.Q(Exists(SettlementDecision.objects.filter(
+        settlement=OuterRef("pk"), decided_at__isnull=True)), is_current=True)
 
 
 class ClaimSource(models.TextChoices):

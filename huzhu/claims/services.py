@@ -23,7 +23,7 @@ from .ingest import (  # noqa: F401  (re-exported service API)
     settlement_ingest,
     settlement_match_retry,
 )
-from .models import Claim, ClaimPolicy, ClaimSource, Settlement, SettlementDecision
+from .models import Claim, ClaimPolicy, ClaimSource, DecisionKind, Settlement, SettlementDecision
 from .notify import claim_notice
 from .review import review_enter
 from .risk import ZH, decision, risk_checks, rules_reasons_zh
@@ -122,7 +122,8 @@ def claims_create_auto(*, settlements: list[Settlement] | None = None, actor: Ac
     from .bulk import settlements_decide, settlements_pending
 
     if settlements is None:
-        Settlement.objects.filter(decision=SettlementDecision.NOT_COVERED, is_current=True).update(
+        SettlementDecision.objects.filter(decision=DecisionKind.NOT_COVERED,
+                                          settlement__is_current=True).update(
             decided_at=None, decision="")
     ids = [s.pk for s in settlements] if settlements is not None else settlements_pending()
     before = Claim.objects.order_by("-id").values_list("id", flat=True).first() or 0

@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from huzhu.ledger.models import Transaction
 
-from .models import Claim, Settlement
+from .models import Claim, Settlement, SettlementDecision
 from .status import GRANTED
 
 PREVIEW = 10  # setl_ids or claim numbers named per problem
@@ -29,8 +29,11 @@ def claims_problems(*, grace_seconds: int = 300) -> Iterator[str]:
     from huzhu.payouts.models import Payout, PayoutKind
 
     since = timezone.now() - datetime.timedelta(seconds=grace_seconds)
+    # owed a decision, or (never meant to happen) matched without a decision row at all
     pending = list(Settlement.objects.filter(
-        member__isnull=False, is_current=True, decided_at__isnull=True, created_at__lte=since)
+        member__isnull=False, is_current=True, created_at__lte=since).exclude(
+        Exists(SettlementDecision.objects.filter(settlement=OuterRef("pk"),
+                                                 decided_at__isnull=False)))
         .order_by("id").values_list("setl_id", flat=True))
     if pending:
         yield (f"已匹配会员的结算记录尚未处理免申即享理赔：{_some(pending)}"

@@ -7,6 +7,9 @@ that splits work into parts (:func:`run_parts`) works the queue itself while it 
 delivery completes with no worker running, and spreads over the workers when they run.
 
 Every task is idempotent and keyed by what it works on: deciding a part decides only the
-settlements still owed a decision (``Settlement.decided_at``), so a task run twice, or killed
+settlements still owed a decision (``SettlementDecision``), so a task run twice, or killed
 and run again, never doubles.
+
+A part's payload (a delivery's records, encrypted) is a :class:`huzhu.work.models.PartData` row the
+task names by id: task arguments stay small ids, since the task table is read at every poll.
 """

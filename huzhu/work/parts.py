@@ -12,6 +12,41 @@ from django_tasks.backends.immediate import ImmediateBackend
 
 from huzhu.errors import DomainError
 
+PAYLOAD_DAYS = 1  # a payload older than this was left by a caller killed long ago
+
+
+def payload_put(data: bytes) -> int:
+    """Store one part's payload (already encrypted); its id, for the task's arguments."""
+    from .models import PartData
+
+    return PartData.objects.create(data=data).pk
+
+
+def payload_get(pk: int) -> bytes | None:
+    """A payload by id; None once its caller removed it (the caller gave up or finished)."""
+    from .models import PartData
+
+    row = PartData.objects.filter(pk=pk).values_list("data", flat=True).first()
+    return None if row is None else bytes(row)
+
+
+def payloads_drop(ids: list[int]) -> None:
+    from .models import PartData
+
+    PartData.objects.filter(pk__in=ids).delete()
+
+
+def payloads_prune() -> int:
+    """Remove the payloads of callers killed before they could; how many."""
+    import datetime
+
+    from django.utils import timezone
+
+    from .models import PartData
+
+    cutoff = timezone.now() - datetime.timedelta(days=PAYLOAD_DAYS)
+    return PartData.objects.filter(created_at__lt=cutoff).delete()[0]
+
 
 class PartFailed(DomainError):
     """A part's task failed in a worker; its traceback is in the task result."""

@@ -29,15 +29,15 @@ def decide_part(settlement_ids: list[int], as_of: str | None = None,
 
 
 @task()
-def store_part(blob: str, region_id: int, source: str, batch_id: int | None = None,
+def store_part(blob_id: int, region_id: int, source: str, batch_id: int | None = None,
                actor_id: int | None = None) -> tuple[list, list, list, list]:
     """Store one part of a delivery (each record the first of its ``setl_id`` in it): see
-    :func:`huzhu.claims.intake.settlements_receive`. ``blob`` is the part's records, encrypted
-    (:func:`huzhu.claims.intake.part_blob`). Idempotent: a record stored already, by this part
+    :func:`huzhu.claims.intake.settlements_receive`. ``blob_id`` names the part's records,
+    stored encrypted (:func:`huzhu.claims.intake.part_blob`). Idempotent: a record stored already, by this part
     killed half way or by anyone, is recognised as received before."""
     from huzhu.claims.intake import ingest_blob
 
-    return ingest_blob(blob, region_id=region_id, source=source, batch_id=batch_id,
+    return ingest_blob(blob_id, region_id=region_id, source=source, batch_id=batch_id,
                        actor_id=actor_id)
 
 

@@ -47,8 +47,8 @@ def main() -> None:
         "claims": sorted([s, p, st, fen] for s, p, st, fen in Claim.objects.values_list(
             "setl_id", "product_code", "status", "payable_fen")),
         "settlements": Settlement.objects.count(),
-        "undecided": Settlement.objects.filter(member__isnull=False, is_current=True,
-                                               decided_at__isnull=True).count(),
+        "undecided": Settlement.objects.filter(member__isnull=False, is_current=True).exclude(
+            decided__decided_at__isnull=False).count(),
         "granted": granted.count(),
         "payouts": Payout.objects.count(),
         "payables": Transaction.objects.filter(key__startswith="claim-payable:").count(),

@@ -14,7 +14,13 @@ from huzhu.audit.services import chain_verify
 from huzhu.claims.bulk import settlements_decide
 from huzhu.claims.ingest import settlement_ingest
 from huzhu.claims.intake import settlements_receive
-from huzhu.claims.models import Claim, ClaimPolicy, MemberPeriodUsage, Settlement
+from huzhu.claims.models import (
+    Claim,
+    ClaimPolicy,
+    MemberPeriodUsage,
+    Settlement,
+    SettlementDecision,
+)
 from huzhu.claims.services import claim_file, claims_create_auto
 from huzhu.ledger.models import Leg, Transaction
 from huzhu.notices.models import OutboxMessage
@@ -410,7 +416,7 @@ def _road_snapshot() -> dict[str, Any]:
 
     out = snapshot()
     ids = _ids()
-    skip = {"id", "batch", "source", "created_at", "matched_at", "decided_at", "created_by"}
+    skip = {"id", "batch", "source", "created_at", "matched_at", "created_by"}
     setl_names = {}
     rows = {}
     for s in Settlement.objects.all():
@@ -418,6 +424,9 @@ def _road_snapshot() -> dict[str, Any]:
         rows[setl_names[str(s.pk)]] = {f.name: getattr(s, f.attname)
                                        for f in Settlement._meta.concrete_fields
                                        if f.name not in skip}
+        decided = SettlementDecision.objects.filter(settlement=s).first()
+        rows[setl_names[str(s.pk)]]["decision"] = decided and (decided.decided_at is not None,
+                                                                decided.decision)
     out["settlements"] = rows
 
     def named(e: Any) -> str:

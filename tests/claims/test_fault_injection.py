@@ -110,8 +110,9 @@ class Databases:
                              user=s["USER"], dbname=name) as c:
             row = c.execute(
                 "SELECT (SELECT count(*) FROM claims_settlement),"
-                " (SELECT count(*) FROM claims_settlement WHERE member_id IS NOT NULL"
-                "  AND is_current AND decided_at IS NULL),"
+                " (SELECT count(*) FROM claims_settlement s WHERE member_id IS NOT NULL"
+                "  AND is_current AND NOT EXISTS (SELECT 1 FROM claims_settlementdecision d"
+                "  WHERE d.settlement_id = s.id AND d.decided_at IS NOT NULL)),"
                 " (SELECT count(*) FROM claims_claim),"
                 " (SELECT count(*) FROM claims_claim WHERE status IN"
                 "  ('approved', 'paying', 'paid', 'pay_failed')),"

@@ -162,7 +162,7 @@ def test_a_push_cut_short_is_finished_by_its_retry(money_world, api_as, monkeypa
     with pytest.raises(Crash):
         settlement_ingest(record=record("S1", w.zhangsan.id_number), actor=w.bureau)
     s = Settlement.objects.get(setl_id="S1")
-    assert s.decided_at is None and not Claim.objects.exists()
+    assert s.decided.decided_at is None and not Claim.objects.exists()
     problems = list(claims_problems(grace_seconds=0))
     assert len(problems) == 1 and "S1" in problems[0] and "尚未处理" in problems[0]
     monkeypatch.undo()
@@ -173,7 +173,7 @@ def test_a_push_cut_short_is_finished_by_its_retry(money_world, api_as, monkeypa
     assert third.json()["claims"] == again.json()["claims"]
     assert Claim.objects.count() == Payout.objects.count() == 1
     s.refresh_from_db()
-    assert s.decided_at is not None and s.decision == "claims"
+    assert s.decided.decided_at is not None and s.decided.decision == "claims"
     assert list(claims_problems(grace_seconds=0)) == []
     assert ledger_clean() == [] and list(chain_verify()) == []
 
@@ -194,7 +194,7 @@ def test_a_file_cut_short_is_finished_by_importing_it_again(money_world, monkeyp
     assert report.claims == {"approved": 2}  # 孙七 holds no 免申即享 product
     report = settlement_import_file(path_or_bytes=data, file_name="f.jsonl", actor=w.bureau)
     assert report.claims == {"approved": 2} and Claim.objects.count() == 2
-    assert Settlement.objects.get(setl_id="F3").decision == "not_covered"
+    assert Settlement.objects.get(setl_id="F3").decided.decision == "not_covered"
     assert list(claims_problems(grace_seconds=0)) == []
 
 

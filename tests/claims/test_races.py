@@ -14,7 +14,13 @@ from django.test import Client
 
 from huzhu.accounts.services import token_create
 from huzhu.audit.services import chain_verify
-from huzhu.claims.models import Claim, ClaimPolicy, MemberPeriodUsage, Settlement
+from huzhu.claims.models import (
+    Claim,
+    ClaimPolicy,
+    MemberPeriodUsage,
+    Settlement,
+    SettlementDecision,
+)
 from huzhu.claims.status import GRANTED
 from huzhu.claims.verify import claims_problems
 from huzhu.ledger.models import Transaction
@@ -68,7 +74,7 @@ def test_fifty_pushes_for_one_member_at_once(money_world):
     assert Counter(status for status, _ in answers) == {201: N}, answers
     assert all(len(body["claims"]) == 1 for _, body in answers)
     claims = Claim.objects.filter(member=w.zhangsan)
-    assert claims.count() == N and Settlement.objects.filter(decided_at__isnull=True).count() == 0
+    assert claims.count() == N and SettlementDecision.objects.filter(decided_at__isnull=True).count() == 0
     # two claims a year for chongqing-2015-medical, however the pushes raced
     assert claims.filter(status__in=GRANTED).count() == 2
     usage = MemberPeriodUsage.objects.get(member=w.zhangsan, product_code=MEDICAL)
@@ -92,7 +98,7 @@ def test_fifty_versions_of_one_setl_id_at_once(money_world):
     rows = Settlement.objects.filter(setl_id="V1")
     assert rows.count() == N and rows.filter(is_current=True).count() == 1
     current = rows.get(is_current=True)
-    assert current.version == N and current.decided_at is not None
+    assert current.version == N and current.decided.decided_at is not None
     claim = Claim.objects.get(setl_id="V1")  # one claim, on the current version
     assert claim.settlement_id == current.pk
     assert claim.assessment.settlement_id == current.pk

@@ -117,3 +117,19 @@ def test_bulk_appended_events_chain_with_single_ones(db):
     event_record(action="org.created", object_type="x", object_id="2")
     assert list(chain_verify()) == []
     assert Event.objects.count() == 5
+
+
+def test_bulk_events_hash_what_the_database_gives_back(db):
+    """The bulk path writes the canonical text itself: every shape of before/after (nested,
+    Chinese, empty, lists, numbers, none) must hash as ``event_hash`` hashes the stored row."""
+    from huzhu.audit.services import event_hash, events_record_many
+
+    shapes = [None, {}, [], {"b": 1, "a": [1, 2.5, None, True]}, {"名称": "张三", "z": {"y": "é"}},
+              {"k": 'quote " and \\ slash'}, {"n": -0.1, "big": 10**18}]
+    events_record_many([{"action": "t.shape", "object_type": "t", "object_id": f"{i}-{j}",
+                         "org_path": "1/2/", "before": b, "after": a, "outcome": "ok"}
+                        for i, b in enumerate(shapes) for j, a in enumerate(shapes)])
+    rows = list(Event.objects.filter(action="t.shape"))
+    assert len(rows) == len(shapes) ** 2
+    assert all(event_hash(e) == e.hash for e in rows)
+    assert list(chain_verify()) == []

@@ -2,7 +2,8 @@
 
 It runs the tasks queued on the database backend (Django Tasks API: the parts of large
 settlement deliveries, …), then the sweeps that find durable work a crash or a store-only
-import left: settlements still owed a decision, large rosters to check, SMS to send. Work is
+import left: settlements still owed a decision, large rosters to check, SMS to send, the
+stored parts of a caller killed a day ago to remove. Work is
 claimed with row locks (``SKIP LOCKED``) and conditional updates, so several workers run side by
 side. With ``HUZHU_TASKS=celery`` the queued tasks go to Celery workers instead
 (``celery -A huzhu.work.celery_app worker``) and this command runs the sweeps only.
@@ -61,5 +62,8 @@ class Command(BaseCommand):
             roster_check(roster)
             self.stdout.write(f"花名册 #{roster.pk} 校验完成")
             busy = True
+        from huzhu.work.parts import payloads_prune
+
+        payloads_prune()  # a killed caller's parts' records (encrypted), a day on
         counts = outbox_send(limit=200)
         return busy or any(counts.values())
