@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime
 from typing import Any
 
-from django.db.models import F
+from django.utils import timezone
 
 from huzhu import clock
 from huzhu.actors import Actor
@@ -21,8 +21,7 @@ from huzhu.members.models import Member
 
 from .assess import claim_assess, usage_doc, usage_for
 from .models import Claim, MemberPeriodUsage
-from .notify import card_tail, claim_notice, yuan_text
-from .postings import post_claim_payable
+from .notify import claim_notice
 from .status import ClaimStatus, claim_transition
 
 
@@ -51,9 +50,9 @@ def claim_refuse(claim: Claim, *, actor: Actor, reason_code: str, reason_zh: str
 @atomic_events()
 def claim_grant(claim: Claim, *, actor: Actor = None, reason: str = "",
                 as_of: datetime.date | None = None, on: datetime.date | None = None) -> Claim:
-    """Approve ``claim`` (SUBMITTED or IN_REVIEW) and owe its payable; see the module text."""
-    from huzhu.payouts.services import payout_create
-
+    """Approve ``claim`` (SUBMITTED or IN_REVIEW) and owe its payable; see the module text.
+    What is owed is written by :func:`huzhu.claims.bulk.grant_many`, as for every grant."""
+    from .bulk import Granted, approved_notice, grant_many
     from .risk import rules_reasons_zh
 
     row = usage_lock(claim)
@@ -67,11 +66,12 @@ def claim_grant(claim: Claim, *, actor: Actor = None, reason: str = "",
                             reason_zh=rules_reasons_zh(assessment.reasons),
                             key=f"claim-rejected:{claim.pk}:grant")
     claim_transition(claim, ClaimStatus.APPROVED, actor=actor, reason=reason)
-    if row is not None:
-        MemberPeriodUsage.objects.filter(pk=row.pk).update(
-            granted_fen=F("granted_fen") + claim.payable_fen, claims=F("claims") + 1)
-    post_claim_payable(claim=claim, on=on or clock.today(), actor=actor)
-    payout_create(claim=claim)
-    claim_notice(claim, "CLAIM_APPROVED", f"claim-approved:{claim.pk}",
-                 amount=yuan_text(claim.payable_fen), card=card_tail(claim.member.bank_card))
+    member = claim.member
+    base = {"name": member.name, "claim": claim.pk, "product": claim.product_version.name}
+    grant_many([Granted(claim.pk, member.pk, claim.payable_fen, claim.org_path,
+                        claim.fund_region_id, claim.product_code, claim.period,
+                        row.pk if row is not None else None,
+                        approved_notice(base, member.pk, member.phone, claim.org_path,
+                                        claim.payable_fen, member.bank_card))],
+               today=on or clock.today(), actor=actor, now=timezone.now())
     return claim

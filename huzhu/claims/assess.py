@@ -36,23 +36,15 @@ def membership_years(since: datetime.date | None, event: datetime.date) -> int:
 
 def claim_facts(claim: Claim, settlement: Settlement, enrollment: Enrollment | None,
                 held: tuple[str, ...] = (), as_of: datetime.date | None = None) -> ClaimFacts:
-    member = claim.member
-    period = enrollment.period if enrollment else None
-    since = enrollment.continuous_since or enrollment.coverage_start if enrollment else None
-    return ClaimFacts(
-        claim_id=str(claim.pk), member_id=str(member.pk), claim_type="hospital",
-        gender=member.gender, birth_date=member.birth_date, insutype=settlement.insutype,
-        union_member=member.is_union_member, shares=enrollment.shares if enrollment else 1,
-        membership_years=membership_years(since, settlement.begndate),
-        held_products=held, coverage_start=enrollment.coverage_start if enrollment else None,
-        period_start=period.coverage_start if period else None,
-        period_end=period.coverage_end if period else None,
-        first_time=bool(enrollment and enrollment.first_time),
-        begndate=settlement.begndate, enddate=settlement.enddate,
-        setl_date=clock.today(settlement.setl_time), claim_date=as_of,
-        hospital_level=settlement.hosp_lv, disease=settlement.diag_code or None,
-        amounts={k: v for k, v in settlement.amounts().items() if k != "hosp_part_amt"},
-    )
+    """The engine's facts of a stored claim: :func:`huzhu.claims.bulk.claim_facts`, the one
+    adapter from stored rows to facts, given the claim's rows."""
+    from .bulk import claim_facts as facts
+    from .bulk import cover_of, setl_of
+
+    m = claim.member
+    return facts(claim_id=claim.pk, member=(m.pk, m.gender, m.birth_date, m.is_union_member),
+                 s=setl_of(settlement), e=cover_of(enrollment) if enrollment else None,
+                 held=held, as_of=as_of)
 
 
 def line_doc(ln: Any) -> dict[str, Any]:
@@ -133,7 +125,8 @@ def reason_codes(lines: list[dict[str, Any]]) -> list[str]:
 def claim_assess(claim: Claim, *, as_of: datetime.date | None = None) -> Assessment:
     """Assess the claim on its current settlement version; keep the result as a new row."""
     settlement = claim.settlement
-    enrollment = (Enrollment.objects.select_related("period").get(pk=claim.enrollment_id)
+    enrollment = (Enrollment.objects.select_related("period", "product_version")
+                  .get(pk=claim.enrollment_id)
                   if claim.enrollment_id else None)
     held = tuple(Enrollment.objects.filter(
         member_id=claim.member_id, status="active", period_id=claim.period_id)

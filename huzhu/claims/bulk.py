@@ -115,10 +115,13 @@ def _settlements(ids: list[int]) -> list[_Setl]:
     return out
 
 
-def _covers(member_ids: list[int], codes: Any) -> dict[int, list[_Cover]]:
-    """Active enrollments in the auto products, without loading each one's rule document."""
+def _covers(member_ids: list[int], codes: Any = None) -> dict[int, list[_Cover]]:
+    """The members' active enrollments (in the products ``codes`` when given), without
+    loading each one's rule document."""
     periods: dict[int, Any] = {}
-    version_codes = dict(ProductVersion.objects.filter(code__in=codes).values_list("id", "code"))
+    versions = ProductVersion.objects.all() if codes is None else ProductVersion.objects.filter(
+        code__in=codes)
+    version_codes = dict(versions.values_list("id", "code"))
     out: dict[int, list[_Cover]] = defaultdict(list)
     rows = list(Enrollment.objects.filter(
         among(Enrollment, "member", member_ids), status=EnrollmentStatus.ACTIVE,
@@ -131,6 +134,41 @@ def _covers(member_ids: list[int], codes: Any) -> dict[int, list[_Cover]]:
         out[mid].append(_Cover(pk, mid, version_codes[vid], vid, periods[pid], shares, since,
                                start, first, waiting))
     return out
+
+
+def claim_facts(*, claim_id: int | None, member: tuple, s: _Setl, e: _Cover | None,
+                held: tuple[str, ...], as_of: datetime.date | None) -> ClaimFacts:
+    """The one adapter from stored rows to the engine's facts: ``member`` is (id, gender,
+    birth date, union member), ``s`` the settlement, ``e`` the enrollment (None: not
+    enrolled, assessed all the same and stopped by the rules)."""
+    mid, gender, birth, union = member
+    period = e.period if e else None
+    since = (e.continuous_since or e.coverage_start) if e else None
+    return ClaimFacts(
+        claim_id=str(claim_id), member_id=str(mid), claim_type="hospital", gender=gender,
+        birth_date=birth, insutype=s.insutype, union_member=union,
+        shares=e.shares if e else 1, membership_years=membership_years(since, s.begndate),
+        held_products=held, coverage_start=e.coverage_start if e else None,
+        period_start=period.coverage_start if period else None,
+        period_end=period.coverage_end if period else None,
+        first_time=bool(e and e.first_time), begndate=s.begndate, enddate=s.enddate,
+        setl_date=clock.today(s.setl_time), claim_date=as_of, hospital_level=s.hosp_lv,
+        disease=s.diag_code or None, amounts=s.amounts)
+
+
+def setl_of(settlement: Settlement) -> _Setl:
+    """A stored settlement as the tuple assessing and checking read."""
+    amounts = {k: v for k, v in settlement.amounts().items() if k != "hosp_part_amt"}
+    return _Setl(settlement.pk, settlement.setl_id, settlement.member_id or 0,
+                 settlement.mdtrt_id, settlement.insutype, settlement.begndate,
+                 settlement.enddate, settlement.setl_time, settlement.hosp_lv,
+                 settlement.diag_code, amounts)
+
+
+def cover_of(e: Enrollment) -> _Cover:
+    """A stored enrollment as the tuple assessing reads."""
+    return _Cover(e.pk, e.member_id, e.product_version.code, e.product_version_id, e.period,
+                  e.shares, e.continuous_since, e.coverage_start, e.first_time, e.waiting_until)
 
 
 def _history(member_ids: list[int]) -> dict[int, list[tuple]]:
@@ -344,33 +382,35 @@ def _notice_params(template: str, base: dict[str, Any]) -> dict[str, str]:
     return {k: str(v) for k, v in base.items() if k in names}
 
 
+class Granted(NamedTuple):
+    """An approved claim's money to owe: see :func:`grant_many`."""
+
+    claim_id: int
+    member_id: int
+    fen: int
+    org_path: str
+    fund_region_id: int
+    product_code: str
+    period: Any
+    usage_row: int | None
+    notice: dict[str, Any]
+
+
 def _process_chunk(ids: list[int], policies: dict, versions: dict, actor: Actor,
                    as_of: datetime.date, counts: dict) -> None:
-    entry: dict[int, tuple[int, datetime.date | None, str]] = {}
-
-    def review_entry(region_id: int, to: str) -> tuple[int, datetime.date | None, str]:
-        """Level 1 of the region, its due date and name (as ``review_enter`` gives them)."""
-        if to != ClaimStatus.IN_REVIEW:
-            return (0, None, "")
-        if region_id not in entry:
-            first = levels_of(region_id)[0]
-            entry[region_id] = (first.level, add_workdays(clock.today(), first.working_days),
-                                first.name)
-        return entry[region_id]
-
+    """Decide one part: each settlement's automatic claims made (one per 免申即享 product
+    whose period holds the stay), the settlements marked decided with them."""
     setls = _settlements(ids)
     if not setls:
         return
     member_ids = sorted({s.member_id for s in setls})
-    covers = _covers(member_ids, policies) if policies else {}
+    covers = _covers(member_ids) if policies else {}
     plan = []
     for s in setls:
         for e in covers.get(s.member_id, ()):
-            if e.period.coverage_start <= s.begndate <= e.period.coverage_end:
+            if e.code in policies and e.period.coverage_start <= s.begndate <= e.period.coverage_end:
                 plan.append((s, e))
     now = timezone.now()
-    today = clock.today()
-    actor_id = getattr(actor, "pk", None)
     with transaction.atomic():
         usage_rows = _lock(member_ids, sorted({(s.member_id, e.code, e.period.pk)
                                                for s, e in plan}))
@@ -384,110 +424,160 @@ def _process_chunk(ids: list[int], policies: dict, versions: dict, actor: Actor,
         plan = [(s, e) for s, e in plan if s.pk in still and (s.setl_id, e.code) not in done]
         made = {s.pk for s, _ in plan}
         _mark_decided(still, made=made, covered=covered, now=now)
-        if not plan:
-            return
-        members = {row[0]: row for row in Member.objects.filter(among(Member, "id", member_ids)).values_list(
-            "id", "gender", "birth_date", "is_union_member", "org_path", "fund_region_id",
-            "name", "phone", "bank_card")}
-        history = _history(member_ids)
-        claim_ids = reserve_ids(Claim, len(plan))
-        assessment_ids = reserve_ids(Assessment, len(plan))
-        claims, assessments, events, granted = [], [], [], []
-        notices: list[dict[str, Any]] = []
-        usage: dict[tuple[int, str, int], Usage] = {}
-        deltas: dict[int, list[int]] = {}
-        for cid, aid, (s, e) in zip(claim_ids, assessment_ids, plan, strict=True):
-            mid, gender, birth, union, path, region_id, name, phone, card = members[s.member_id]
-            code, period = e.code, e.period
-            key = (mid, code, period.pk)
-            rows = history[mid]
-            if key not in usage:
-                usage[key] = _usage(rows, code, period.pk)
-            held = tuple(x.code for x in covers[mid] if x.period.pk == period.pk)
-            setl_date = clock.today(s.setl_time)
-            facts = ClaimFacts(
-                claim_id=str(cid), member_id=str(mid), claim_type="hospital", gender=gender,
-                birth_date=birth, insutype=s.insutype, union_member=union,
-                shares=e.shares, membership_years=membership_years(
-                    e.continuous_since or e.coverage_start, s.begndate),
-                held_products=held, coverage_start=e.coverage_start,
-                period_start=period.coverage_start, period_end=period.coverage_end,
-                first_time=e.first_time, begndate=s.begndate, enddate=s.enddate,
-                setl_date=setl_date, claim_date=as_of, hospital_level=s.hosp_lv,
-                disease=s.diag_code or None, amounts=s.amounts)
-            version = versions[e.version_id]
-            before = usage[key]
-            result = scalar.assess(facts, product_rules(version), before, as_of)
-            fen = result.payable_fen
-            lines = [line_doc(ln) for ln in result.lines]
-            reasons = reason_codes(lines)
-            me = Stay(cid, code, s.setl_id, s.mdtrt_id, s.begndate, s.enddate, s.begndate)
-            others = [Stay(r[0], r[1], r[2], r[3] or "", r[4], r[5], r[6]) for r in rows]
-            found = findings(me, payable_fen=fen, reasons=reasons, setl_date=setl_date,
-                             cover=Cover(e.coverage_start, period.coverage_end, e.waiting_until),
-                             others=others, policy=policies.get(code) or policy_for(code),
-                             as_of=as_of)
-            to = str(decision(_Payable(fen), found))  # type: ignore[arg-type]
-            transition_check(ClaimStatus.SUBMITTED, to)
-            counts[to] += 1
-            base = {"name": name, "claim": cid, "product": version.name}
-            if to == ClaimStatus.APPROVED:
-                usage[key] = usage_add(usage[key], lines, fen)
-                acc = deltas.setdefault(usage_rows[key], [0, 0])
-                acc[0] += fen
-                acc[1] += 1
-                granted.append((cid, mid, fen, path, region_id, code, period))
-                why = "straight_through"
-                notices.append({"key": f"claim-approved:{cid}", "template": "CLAIM_APPROVED",
-                                "phone": phone or "", "member_id": mid, "org_path": path,
-                                "params": _notice_params("CLAIM_APPROVED", {
-                                    **base, "amount": yuan_text(fen), "card": card_tail(card)})})
-            elif to == ClaimStatus.IN_REVIEW:
-                why = ", ".join(f["code"] for f in found)
-            else:
-                why = ", ".join(reasons) or "nothing_payable"
-                notices.append({"key": f"claim-rejected:{cid}:screen",
-                                "template": "CLAIM_REJECTED", "phone": phone or "",
-                                "member_id": mid, "org_path": path,
-                                "params": _notice_params("CLAIM_REJECTED", {
-                                    **base, "reason": rules_reasons_zh(reasons)})})
-            rows.append((cid, code, s.setl_id, s.mdtrt_id, s.begndate, s.enddate, s.begndate, to,
-                         period.pk, lines if to == ClaimStatus.APPROVED else None, fen))
-            level, due, level_name = review_entry(region_id, to)
-            claims.append((cid, mid, s.pk, s.setl_id, code, e.version_id, e.pk, period.pk,
-                           s.begndate, ClaimSource.AUTO, to, fen, _dumps(found), aid, path,
-                           region_id, actor_id, now, now if to != ClaimStatus.IN_REVIEW else None,
-                           level, due))
-            assessments.append((aid, cid, s.pk, e.version_id, fen, _dumps(lines),
-                                _dumps(reasons), _dumps(trace_doc(result)),
-                                _dumps(usage_doc(before)), result.input_hash, as_of, "scalar",
-                                now))
-            events.append({"action": "claim.filed", "object_type": "claims.claim",
+        if plan:
+            file_many(plan, member_ids=member_ids, usage_rows=usage_rows, covers=covers,
+                      versions=versions, policies=policies, source=ClaimSource.AUTO,
+                      actor=actor, as_of=as_of, counts=counts, now=now)
+
+
+def file_many(plan: list[tuple[_Setl, _Cover]], *, member_ids: list[int],
+              usage_rows: dict[tuple, int], covers: dict[int, list[_Cover]], versions: dict,
+              policies: dict, source: str, actor: Actor, as_of: datetime.date,
+              counts: dict, now: datetime.datetime) -> list[int]:
+    """File, assess, check and decide the claims ``plan`` names (settlement, enrollment), in
+    the caller's transaction, under the locks of :func:`_lock` (``usage_rows``): the one road
+    of every new claim, automatic (a part of a delivery) or filed by a member, an agent or an
+    agency point (:func:`huzhu.claims.services.claim_file`, a plan of one). Approved ones are
+    granted (:func:`grant_many`), refused ones told; each step an event, as the one-claim
+    services record them. Returns the new claims' ids, in plan order."""
+    entry: dict[int, tuple[int, datetime.date | None, str]] = {}
+
+    def review_entry(region_id: int, to: str) -> tuple[int, datetime.date | None, str]:
+        """Level 1 of the region, its due date and name (as ``review_enter`` gives them)."""
+        if to != ClaimStatus.IN_REVIEW:
+            return (0, None, "")
+        if region_id not in entry:
+            first = levels_of(region_id)[0]
+            entry[region_id] = (first.level, add_workdays(clock.today(), first.working_days),
+                                first.name)
+        return entry[region_id]
+
+    today = clock.today()
+    actor_id = getattr(actor, "pk", None)
+    members = {row[0]: row for row in Member.objects.filter(among(Member, "id", member_ids)).values_list(
+        "id", "gender", "birth_date", "is_union_member", "org_path", "fund_region_id",
+        "name", "phone", "bank_card")}
+    missing = {e.version_id for _s, e in plan} - set(versions)
+    if missing:
+        versions = {**versions, **{v.pk: v for v in ProductVersion.objects.filter(pk__in=missing)}}
+    history = _history(member_ids)
+    claim_ids = reserve_ids(Claim, len(plan))
+    assessment_ids = reserve_ids(Assessment, len(plan))
+    claims, assessments, events, granted = [], [], [], []
+    notices: list[dict[str, Any]] = []
+    usage: dict[tuple[int, str, int], Usage] = {}
+    for cid, aid, (s, e) in zip(claim_ids, assessment_ids, plan, strict=True):
+        mid, gender, birth, union, path, region_id, name, phone, card = members[s.member_id]
+        code, period = e.code, e.period
+        key = (mid, code, period.pk)
+        rows = history[mid]
+        if key not in usage:
+            usage[key] = _usage(rows, code, period.pk)
+        held = tuple(x.code for x in covers.get(mid, ()) if x.period.pk == period.pk)
+        setl_date = clock.today(s.setl_time)
+        facts = claim_facts(claim_id=cid, member=(mid, gender, birth, union), s=s, e=e,
+                            held=held, as_of=as_of)
+        version = versions[e.version_id]
+        before = usage[key]
+        result = scalar.assess(facts, product_rules(version), before, as_of)
+        fen = result.payable_fen
+        lines = [line_doc(ln) for ln in result.lines]
+        reasons = reason_codes(lines)
+        me = Stay(cid, code, s.setl_id, s.mdtrt_id, s.begndate, s.enddate, s.begndate)
+        others = [Stay(r[0], r[1], r[2], r[3] or "", r[4], r[5], r[6]) for r in rows]
+        found = findings(me, payable_fen=fen, reasons=reasons, setl_date=setl_date,
+                         cover=Cover(e.coverage_start, period.coverage_end, e.waiting_until),
+                         others=others, policy=policies.get(code) or policy_for(code),
+                         as_of=as_of)
+        to = str(decision(_Payable(fen), found))  # type: ignore[arg-type]
+        transition_check(ClaimStatus.SUBMITTED, to)
+        counts[to] += 1
+        base = {"name": name, "claim": cid, "product": version.name}
+        if source != ClaimSource.AUTO:
+            notices.append({"key": f"claim-submitted:{cid}", "template": "CLAIM_SUBMITTED",
+                            "phone": phone or "", "member_id": mid, "org_path": path,
+                            "params": _notice_params("CLAIM_SUBMITTED", base)})
+        if to == ClaimStatus.APPROVED:
+            usage[key] = usage_add(usage[key], lines, fen)
+            granted.append(Granted(cid, mid, fen, path, region_id, code, period,
+                                   usage_rows.get(key),
+                                   approved_notice(base, mid, phone, path, fen, card)))
+            why = "straight_through"
+        elif to == ClaimStatus.IN_REVIEW:
+            why = ", ".join(f["code"] for f in found)
+        else:
+            why = ", ".join(reasons) or "nothing_payable"
+            notices.append({"key": f"claim-rejected:{cid}:screen",
+                            "template": "CLAIM_REJECTED", "phone": phone or "",
+                            "member_id": mid, "org_path": path,
+                            "params": _notice_params("CLAIM_REJECTED", {
+                                **base, "reason": rules_reasons_zh(reasons)})})
+        rows.append((cid, code, s.setl_id, s.mdtrt_id, s.begndate, s.enddate, s.begndate, to,
+                     period.pk, lines if to == ClaimStatus.APPROVED else None, fen))
+        level, due, level_name = review_entry(region_id, to)
+        claims.append((cid, mid, s.pk, s.setl_id, code, e.version_id, e.pk, period.pk,
+                       s.begndate, source, to, fen, _dumps(found), aid, path,
+                       region_id, actor_id, now, now if to != ClaimStatus.IN_REVIEW else None,
+                       level, due))
+        assessments.append((aid, cid, s.pk, e.version_id, fen, _dumps(lines),
+                            _dumps(reasons), _dumps(trace_doc(result)),
+                            _dumps(usage_doc(before)), result.input_hash, as_of, "scalar",
+                            now))
+        events.append({"action": "claim.filed", "object_type": "claims.claim",
+                       "object_id": str(cid), "org_path": path,
+                       "after": {"setl_id": s.setl_id, "product": code, "source": str(source)}})
+        events.append({"action": "claim.transition", "object_type": "claims.claim",
+                       "object_id": str(cid), "org_path": path,
+                       "before": {"status": str(ClaimStatus.SUBMITTED)},
+                       "after": {"status": to, "reason": why, "payable_fen": fen}})
+        if to == ClaimStatus.IN_REVIEW:
+            events.append({"action": "claim.level", "object_type": "claims.claim",
                            "object_id": str(cid), "org_path": path,
-                           "after": {"setl_id": s.setl_id, "product": code,
-                                     "source": str(ClaimSource.AUTO)}})
-            events.append({"action": "claim.transition", "object_type": "claims.claim",
-                           "object_id": str(cid), "org_path": path,
-                           "before": {"status": str(ClaimStatus.SUBMITTED)},
-                           "after": {"status": to, "reason": why, "payable_fen": fen}})
-            if to == ClaimStatus.IN_REVIEW:
-                events.append({"action": "claim.level", "object_type": "claims.claim",
-                               "object_id": str(cid), "org_path": path,
-                               "before": {"level": 0},
-                               "after": {"level": level, "name": level_name,
-                                         "due_on": due.isoformat() if due else None,
-                                         "why": why}})
-        # The part's own rows first: no other part locks them, so a part beside this one (in
-        # another worker) writes its own meanwhile. Then the rows every part shares (ledger
-        # balances, then the event chain head, the lock order of ADR 0008), held until commit.
-        insert_rows(Claim, CLAIM_COLS, claims)
-        insert_rows(Assessment, ASSESSMENT_COLS, assessments)
-        _usage_add(deltas)
-        notices_enqueue_many(notices)
-        checked = _Checked()
-        _grant_money(granted, today=today, actor=actor, now=now, before_balances=checked)
-        checked()
-        events_record_many(events, actor=actor)
+                           "before": {"level": 0},
+                           "after": {"level": level, "name": level_name,
+                                     "due_on": due.isoformat() if due else None,
+                                     "why": why}})
+    # The part's own rows first: no other part locks them, so a part beside this one (in
+    # another worker) writes its own meanwhile. Then the rows every part shares (ledger
+    # balances, then the event chain head, the lock order of ADR 0008), held until commit.
+    insert_rows(Claim, CLAIM_COLS, claims)
+    insert_rows(Assessment, ASSESSMENT_COLS, assessments)
+    notices_enqueue_many(notices)
+    grant_many(granted, today=today, actor=actor, now=now)
+    events_record_many(events, actor=actor)
+    return claim_ids
+
+
+def approved_notice(base: dict[str, Any], member_id: int, phone: str | None, org_path: str,
+                    fen: int, card: str | None) -> dict[str, Any]:
+    """The SMS telling a member their claim ``base["claim"]`` is approved."""
+    return {"key": f"claim-approved:{base['claim']}", "template": "CLAIM_APPROVED",
+            "phone": phone or "", "member_id": member_id, "org_path": org_path,
+            "params": _notice_params("CLAIM_APPROVED", {
+                **base, "amount": yuan_text(fen), "card": card_tail(card)})}
+
+
+def grant_many(granted: list[Granted], *, today: datetime.date, actor: Actor,
+               now: datetime.datetime) -> None:
+    """What approving claims owes, for any number of them: the usage rows up by what was
+    granted, the members told (SMS), and the money (:func:`_grant_money`: payables in the
+    ledger, payouts). The one grant of every path: a part of a delivery, a claim filed and
+    approved at once, a reviewer's approval (:func:`huzhu.claims.approval.claim_grant`). The
+    caller holds the members' and usage rows' locks and has moved the claims to approved."""
+    if not granted:
+        return
+    deltas: dict[int, list[int]] = {}
+    for g in granted:
+        if g.usage_row is not None:
+            acc = deltas.setdefault(g.usage_row, [0, 0])
+            acc[0] += g.fen
+            acc[1] += 1
+    _usage_add(deltas)
+    notices_enqueue_many([g.notice for g in granted])
+    checked = _Checked()
+    checked()
+    _grant_money(granted, today=today, actor=actor, now=now, before_balances=checked)
+    checked()
 
 
 def _mark_decided(ids: set[int], *, made: set[int], covered: set[int],
@@ -505,17 +595,11 @@ def _mark_decided(ids: set[int], *, made: set[int], covered: set[int],
 
 
 class _Checked:
-    """Called once before the first shared lock: checks what is deferred so far (PostgreSQL
-    checks the part's own foreign keys now, while a part beside it may hold the shared rows,
-    rather than at commit while this part holds them)."""
-
-    def __init__(self) -> None:
-        self.done = False
+    """Called before each shared lock is taken: checks what is deferred so far (PostgreSQL
+    checks the part's own foreign keys, and the ledger its batch's balance, now, while a part
+    beside it may hold the shared rows, rather than at commit while this part holds them)."""
 
     def __call__(self) -> None:
-        if self.done:
-            return
-        self.done = True
         if connection.vendor == "postgresql":
             with connection.cursor() as cursor:  # every deferrable check is initially deferred
                 cursor.execute("SET CONSTRAINTS ALL IMMEDIATE; SET CONSTRAINTS ALL DEFERRED")
@@ -525,7 +609,7 @@ def _dumps(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False)
 
 
-def _grant_money(granted: list[tuple], *, today: datetime.date, actor: Actor,
+def _grant_money(granted: list[Granted], *, today: datetime.date, actor: Actor,
                  now: datetime.datetime, before_balances: Callable[[], None]) -> None:
     """The payables and payouts of the chunk's approved claims, as
     :func:`huzhu.claims.postings.post_claim_payable` and
@@ -538,8 +622,8 @@ def _grant_money(granted: list[tuple], *, today: datetime.date, actor: Actor,
     accounts: dict[tuple[int, str, int], tuple[int, int]] = {}
     regions = {o.pk: o for o in Organisation.objects.filter(pk__in={g[4] for g in granted})}
     postings = []
-    for cid, _mid, fen, _path, region_id, code, period in granted:
-        dims = (region_id, code, period.pk)
+    for cid, _mid, fen, _path, region_id, code, period, _row, _notice in granted:
+        dims = (region_id, code, getattr(period, "pk", 0))
         if dims not in accounts:
             claim = Claim(fund_region=regions[region_id], product_code=code, period=period)
             if None in payable_accounts(claim, create=False):
@@ -552,5 +636,5 @@ def _grant_money(granted: list[tuple], *, today: datetime.date, actor: Actor,
                                 source=Source("claims.claim", str(cid))))
     insert_rows(Payout, PAYOUT_COLS, [
         (cid, PayoutKind.BENEFIT, mid, fen, PayoutStatus.PAYABLE, path, region_id, now, None)
-        for cid, mid, fen, path, region_id, _code, _period in granted])
+        for cid, mid, fen, path, region_id, _code, _period, _row, _notice in granted])
     ledger_post_many(postings=postings, actor=actor, before_balances=before_balances)

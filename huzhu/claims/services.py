@@ -15,7 +15,7 @@ from huzhu.enrollment.models import Enrollment, EnrollmentStatus
 from huzhu.errors import Conflict, DomainError
 from huzhu.members.models import Member
 
-from .approval import claim_grant, claim_refuse, usage_lock
+from .approval import claim_grant, claim_refuse
 from .assess import claim_assess, claim_day
 from .ingest import (  # noqa: F401  (re-exported service API)
     ImportReport,
@@ -24,7 +24,6 @@ from .ingest import (  # noqa: F401  (re-exported service API)
     settlement_match_retry,
 )
 from .models import Claim, ClaimPolicy, ClaimSource, DecisionKind, Settlement, SettlementDecision
-from .notify import claim_notice
 from .review import review_enter
 from .risk import ZH, decision, risk_checks, rules_reasons_zh
 from .status import OPEN, ClaimStatus
@@ -63,7 +62,16 @@ def claim_screen(claim: Claim, *, actor: Actor = None, as_of: datetime.date | No
 @atomic_events()
 def claim_file(*, member: Member, settlement: Settlement, product_code: str, actor: Actor = None,
                source: str = ClaimSource.MEMBER, as_of: datetime.date | None = None) -> Claim:
-    """File a claim on a settlement for one product; assess and screen it at once."""
+    """File a claim on a settlement for one product; assess and screen it at once, on the
+    road every new claim takes (:func:`huzhu.claims.bulk.file_many`, a plan of one)."""
+    from collections import defaultdict
+
+    from django.utils import timezone
+
+    from huzhu import clock
+
+    from .bulk import _covers, _lock, cover_of, file_many, setl_of
+
     if source not in ClaimSource.values:
         raise DomainError(f"未知的理赔来源：{source}")
     if settlement.member_id != member.pk:
@@ -77,29 +85,21 @@ def claim_file(*, member: Member, settlement: Settlement, product_code: str, act
     existing = Claim.objects.filter(setl_id=settlement.setl_id, product_code=product_code).first()
     if existing is not None:
         raise already_claimed(existing)
-    event_day = settlement.begndate
-    enrollment = enrollment_for(member.pk, product_code, event_day)
+    enrollment = enrollment_for(member.pk, product_code, settlement.begndate)
     if enrollment is None:
         raise DomainError(f"该会员未参加产品 {product_code}，不能申请理赔", code="not_enrolled")
-    claim = Claim(
-        member=member, settlement=settlement, setl_id=settlement.setl_id,
-        product_code=product_code, product_version=enrollment.product_version,
-        enrollment=enrollment, period=enrollment.period, event_date=event_day, source=source,
-        org_path=member.org_path, fund_region=member.fund_region,
-        created_by=actor if getattr(actor, "pk", None) else None)
-    usage_lock(claim)
+    usage_rows = _lock([member.pk], [(member.pk, product_code, enrollment.period_id)])
     try:
         with transaction.atomic():
-            claim.save(force_insert=True)
+            made = file_many(
+                [(setl_of(settlement), cover_of(enrollment))], member_ids=[member.pk],
+                usage_rows=usage_rows, covers=_covers([member.pk]), versions={}, policies={},
+                source=source, actor=actor, as_of=as_of or clock.today(),
+                counts=defaultdict(int), now=timezone.now())
     except IntegrityError:  # claim_once: filed meanwhile by a path without the member lock
         raise already_claimed(Claim.objects.get(setl_id=settlement.setl_id,
                                                 product_code=product_code)) from None
-    event_record(action="claim.filed", actor=actor, obj=claim,
-                 after={"setl_id": claim.setl_id, "product": product_code, "source": source})
-    if source != ClaimSource.AUTO:
-        claim_notice(claim, "CLAIM_SUBMITTED", f"claim-submitted:{claim.pk}")
-    claim_assess(claim, as_of=as_of)
-    return claim_screen(claim, actor=actor, as_of=as_of)
+    return Claim.objects.select_related("assessment", "member").get(pk=made[0])
 
 
 def already_claimed(existing: Claim) -> Conflict:
