@@ -29,7 +29,11 @@ def claims_visible_to(user: Any) -> QuerySet[Claim]:
 
 
 def claim_get_for_user(user: Any, pk: int) -> Claim:
-    claim = (claims_visible_to(user)
+    """One claim in the user's scope (404 outside it), with ``shown_status``: the state a
+    person sees of it (``huzhu/payouts/shown.py``)."""
+    from huzhu.payouts.shown import claims_shown
+
+    claim = (claims_shown(claims_visible_to(user))
              .select_related("member", "settlement", "product_version", "period", "assessment",
                              "enrollment").filter(pk=pk).first())
     if claim is None:

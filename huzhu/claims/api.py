@@ -1,7 +1,10 @@
 """Claims API: the bureau's settlement push, claim filing, and a claim's status.
 
 Authentication is the API default (token or session); the data scope is the pages' own
-(``claims/access.py``): staff their subtree, an agent their unit, a member themself.
+(``claims/access.py``): staff their subtree, an agent their unit, a member themself. A claim's
+``status`` is the state a person sees (``huzhu/payouts/shown.py``): its own status until it is
+approved, then its benefit payout's — ``approved`` 已核准待支付, ``paying`` 支付中, ``paid``
+已支付, ``pay_failed`` 支付失败; ``decision`` is the claim's own status.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from huzhu.accounts.roles import Perm, Role
 from huzhu.actors import AuthedRequest
 from huzhu.errors import DomainError
 from huzhu.members.access import member_get_for_user
+from huzhu.payouts.shown import claim_state, claims_in_state, claims_shown, state_label
 
 from .access import claim_get_for_user, claims_visible_to
 from .ingest import CREATED, settlement_ingest
@@ -90,6 +94,7 @@ class ClaimOut(Schema):
     source: str
     status: str
     status_zh: str
+    decision: str
     payable_fen: int
     event_date: datetime.date
     review_level: int
@@ -103,11 +108,12 @@ class ClaimOut(Schema):
 
 def claim_out(c: Claim) -> dict[str, Any]:
     a = c.assessment
-    payout = c.payouts.first()
+    payout = c.payouts.filter(kind="benefit").first()
+    state = claim_state(c)
     return {
         "id": c.pk, "member_id": c.member_id, "setl_id": c.setl_id,
-        "product_code": c.product_code, "source": c.source, "status": c.status,
-        "status_zh": c.get_status_display(), "payable_fen": c.payable_fen,
+        "product_code": c.product_code, "source": c.source, "status": state,
+        "status_zh": state_label(state), "decision": c.status, "payable_fen": c.payable_fen,
         "event_date": c.event_date, "review_level": c.review_level, "due_on": c.due_on,
         "risk": c.risk or [],
         "lines": [{"benefit_id": ln["benefit_id"], "name": ln["name"],
@@ -159,12 +165,16 @@ class ClaimRow(Schema):
 @router.get("", response={200: list[ClaimRow], **error_responses()}, summary="理赔列表")
 def claim_list_api(request: AuthedRequest, member_id: int | None = None, status: str = "",
                    limit: int = 50) -> list[Mapping[str, Any]]:
-    """Claims in the caller's scope, newest first (a member: their own)."""
-    qs = claims_visible_to(request.user)
+    """Claims in the caller's scope, newest first (a member: their own); ``status`` is the
+    state shown, and filters by it (``paid``, ``pay_failed``…)."""
+    qs = claims_shown(claims_visible_to(request.user))
     if member_id is not None:
         qs = qs.filter(member_id=member_id)
     if status:
-        qs = qs.filter(status=status)
-    return list(qs.order_by("-id").values("id", "member_id", "product_code", "status",
-                                          "payable_fen", "event_date")[:max(1, min(limit, 200))])
+        qs = claims_in_state(qs, status)
+    rows = qs.order_by("-id").only("id", "member_id", "product_code", "status", "payable_fen",
+                                   "event_date")[:max(1, min(limit, 200))]
+    return [{"id": c.pk, "member_id": c.member_id, "product_code": c.product_code,
+             "status": c.shown_status, "payable_fen": c.payable_fen, "event_date": c.event_date}
+            for c in rows]
 

@@ -1,5 +1,10 @@
 """Claim statuses and the one table of allowed moves; :func:`claim_transition` is the only
-way a claim's status changes, and every move is an event with actor and time."""
+way a claim's status changes, and every move is an event with actor and time.
+
+A claim's status ends at its decision (已核准 / 不予给付, or 已撤回): payment state belongs to
+the payouts (``huzhu/payouts/status.py``), and what a person sees of an approved claim —
+已核准待支付 / 支付中 / 已支付 / 支付失败 — is read from its benefit payout
+(``huzhu/payouts/shown.py``), never written on the claim row."""
 
 from __future__ import annotations
 
@@ -9,7 +14,7 @@ from django.db import models
 from django.utils import timezone
 
 from huzhu.actors import Actor
-from huzhu.audit.services import atomic_events, event_record, events_record_many
+from huzhu.audit.services import atomic_events, event_record
 from huzhu.errors import DomainError
 
 if TYPE_CHECKING:
@@ -20,35 +25,42 @@ class ClaimStatus(models.TextChoices):
     SUBMITTED = "submitted", "已提交"
     IN_REVIEW = "in_review", "待审核"
     RETURNED = "returned", "退回补件"
-    APPROVED = "approved", "已核准待支付"
+    APPROVED = "approved", "已核准"
     REJECTED = "rejected", "不予给付"
     WITHDRAWN = "withdrawn", "已撤回"
-    PAYING = "paying", "支付中"
-    PAID = "paid", "已支付"
-    PAYMENT_FAILED = "pay_failed", "支付失败"
 
 
 S = ClaimStatus
 
+# Statuses claims held before payment state moved to the payouts (issue 12, part 6; claims
+# migration 0008 made every such claim 已核准). No claim holds them now; older
+# ``claim.transition`` events still name them, and keep their text.
+FORMER_STATUSES: dict[str, str] = {"paying": "支付中", "paid": "已支付", "pay_failed": "支付失败"}
+
 # from → the statuses it may move to (TRUST R-06). A review level moving the claim up keeps it
 # IN_REVIEW (the level changes, and that is an event too); a rejected claim may be appealed,
-# which sends it back to review; a failed payment goes back to payable once the card is fixed.
+# which sends it back to review. An approved claim moves no further: its payment is its
+# payout's.
 TRANSITIONS: dict[str, frozenset[str]] = {
     S.SUBMITTED: frozenset({S.IN_REVIEW, S.APPROVED, S.REJECTED, S.WITHDRAWN}),
     S.IN_REVIEW: frozenset({S.APPROVED, S.REJECTED, S.RETURNED}),
     S.RETURNED: frozenset({S.SUBMITTED, S.WITHDRAWN}),
-    S.APPROVED: frozenset({S.PAYING}),
+    S.APPROVED: frozenset(),
     S.REJECTED: frozenset({S.IN_REVIEW}),
     S.WITHDRAWN: frozenset(),
-    S.PAYING: frozenset({S.PAID, S.PAYMENT_FAILED}),
-    S.PAID: frozenset(),
-    S.PAYMENT_FAILED: frozenset({S.APPROVED}),
 }
 
 DECIDED = frozenset({S.APPROVED, S.REJECTED})
 OPEN = frozenset({S.SUBMITTED, S.IN_REVIEW, S.RETURNED})
 # Approved, whatever became of the payment: what counts against caps and claim counts.
-GRANTED = frozenset({S.APPROVED, S.PAYING, S.PAID, S.PAYMENT_FAILED})
+GRANTED = frozenset({S.APPROVED})
+
+
+def status_label(value: str) -> str:
+    """The Chinese name of a claim status, a former one (as old events hold) included."""
+    if value in S.values:
+        return str(S(value).label)
+    return FORMER_STATUSES.get(value, value)
 
 
 class IllegalTransition(DomainError):
@@ -58,7 +70,7 @@ class IllegalTransition(DomainError):
 def transition_check(current: str, to: str) -> None:
     if to not in TRANSITIONS.get(current, frozenset()):
         raise IllegalTransition(
-            f"理赔状态不能从“{S(current).label}”变为“{S(to).label if to in S.values else to}”")
+            f"理赔状态不能从“{status_label(current)}”变为“{status_label(to)}”")
 
 
 def claim_transition(claim: Claim, to: str, *, actor: Actor = None, reason: str = "") -> Claim:
@@ -82,24 +94,3 @@ def claim_transition(claim: Claim, to: str, *, actor: Actor = None, reason: str 
     if to in DECIDED:
         claim.decided_at = now
     return claim
-
-
-def claims_transition_many(claim_ids: list[int], frm: str, to: str, *, actor: Actor = None,
-                           reason: str = "") -> int:
-    """Move many claims from ``frm`` to ``to`` at once (a payout batch): the same table, one
-    event per claim. Claims no longer in ``frm`` are left alone; returns how many moved."""
-    from .models import Claim
-
-    transition_check(frm, to)
-    if not claim_ids:
-        return 0
-    with atomic_events():
-        rows = list(Claim.objects.select_for_update(no_key=True).filter(pk__in=claim_ids, status=frm)
-                    .values_list("pk", "org_path", "payable_fen"))
-        Claim.objects.filter(pk__in=[r[0] for r in rows]).update(status=to)
-        events_record_many([{"action": "claim.transition", "object_type": "claims.claim",
-                             "object_id": str(pk), "org_path": path,
-                             "before": {"status": frm},
-                             "after": {"status": to, "reason": reason, "payable_fen": fen}}
-                            for pk, path, fen in rows], actor=actor)
-    return len(rows)

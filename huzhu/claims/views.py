@@ -11,12 +11,12 @@ from django.views.decorators.http import require_POST
 
 from huzhu.actors import AuthedRequest
 from huzhu.organisations.access import staff_path
+from huzhu.payouts.shown import ClaimState, claims_in_state, claims_shown
 from huzhu.web.paging import paginate
 
 from .access import claim_get_for_user, claims_visible_to, may_match, unmatched_visible_to
 from .ingest import settlement_match_retry
 from .risk import REASONS_ZH, ZH
-from .status import ClaimStatus
 
 
 @login_required
@@ -42,19 +42,21 @@ def unmatched_retry(request: AuthedRequest) -> HttpResponse:
 
 @login_required
 def claim_list(request: AuthedRequest) -> HttpResponse:
-    qs = claims_visible_to(request.user).select_related("member", "product_version")
+    """Claims in scope, each with the state a person sees (an approved claim: its payment's),
+    filtered by that state in the database (``?status=paid`` …)."""
+    qs = claims_shown(claims_visible_to(request.user)).select_related("member", "product_version")
     status = request.GET.get("status", "")
-    if status in ClaimStatus.values:
-        qs = qs.filter(status=status)
+    if status in ClaimState.values:
+        qs = claims_in_state(qs, status)
     page = paginate(request, qs.order_by("-id"), per_page=50, count=False)
     return render(request, "claims/list.html", {
-        "page": page, "status": status, "statuses": ClaimStatus.choices})
+        "page": page, "status": status, "statuses": ClaimState.choices})
 
 
 @login_required
 def claim_detail(request: AuthedRequest, pk: int) -> HttpResponse:
     claim = claim_get_for_user(request.user, pk)
-    others = claims_visible_to(request.user).filter(member_id=claim.member_id)
+    others = claims_shown(claims_visible_to(request.user)).filter(member_id=claim.member_id)
     others = (others.filter(period_id=claim.period_id) if claim.period_id is not None
               else others.filter(period__isnull=True))
     others = others.exclude(pk=claim.pk).select_related("product_version").order_by("event_date")

@@ -21,6 +21,7 @@ from huzhu.audit.services import atomic_events
 from huzhu.enrollment.models import Enrollment, EnrollmentStatus
 from huzhu.errors import DomainError
 from huzhu.members.access import member_get_for_user, members_visible_to
+from huzhu.payouts.shown import ClaimState, claim_state_label, claims_shown
 from huzhu.pii.crypto import blind_index
 from huzhu.pii.identifiers import IdentifierError, check_resident_id
 from huzhu.web.paging import paginate
@@ -86,7 +87,7 @@ def review(request: AuthedRequest, pk: int) -> HttpResponse:
         messages.error(request, exc.message)
         return redirect("claims:detail", pk=pk)
     claim.refresh_from_db()
-    messages.success(request, f"理赔 {pk} 已处理：{claim.get_status_display()}")
+    messages.success(request, f"理赔 {pk} 已处理：{claim_state_label(claim)}")
     return redirect("claims:queue")
 
 
@@ -284,7 +285,7 @@ def file_member(request: AuthedRequest, member_id: int) -> HttpResponse:
                 form.add_error(None, exc.message)
         else:
             claim.refresh_from_db()
-            messages.success(request, f"理赔 {claim.pk} 已提交：{claim.get_status_display()}")
+            messages.success(request, f"理赔 {claim.pk} 已提交：{claim_state_label(claim)}")
             return redirect("claims:detail", pk=claim.pk)
     return render(request, "claims/file.html", {
         "form": form, "member": member, "settlements": settlements, "products": products})
@@ -293,11 +294,12 @@ def file_member(request: AuthedRequest, member_id: int) -> HttpResponse:
 # --------------------------------------------------------------------------- the member's own
 
 
+# The member's progress bar, by the state shown (an approved claim: its payment's).
 MEMBER_STEPS = [
-    ("已提交", {ClaimStatus.SUBMITTED}),
-    ("审核中", {ClaimStatus.IN_REVIEW, ClaimStatus.RETURNED}),
-    ("已核准", {ClaimStatus.APPROVED, ClaimStatus.PAYING, ClaimStatus.PAYMENT_FAILED}),
-    ("已到账", {ClaimStatus.PAID}),
+    ("已提交", {ClaimState.SUBMITTED}),
+    ("审核中", {ClaimState.IN_REVIEW, ClaimState.RETURNED}),
+    ("已核准", {ClaimState.APPROVED, ClaimState.PAYING, ClaimState.PAYMENT_FAILED}),
+    ("已到账", {ClaimState.PAID}),
 ]
 
 
@@ -306,10 +308,11 @@ def mine(request: AuthedRequest) -> HttpResponse:
     """A member's own claims, each with where it stands."""
     if request.user.role != Role.MEMBER:
         raise Http404
-    rows = list(claims_visible_to(request.user).select_related("product_version", "settlement")
-                .order_by("-id")[:100])
+    rows = list(claims_shown(claims_visible_to(request.user))
+                .select_related("product_version", "settlement").order_by("-id")[:100])
     for c in rows:
-        reached = next((i for i, (_, s) in enumerate(MEMBER_STEPS) if c.status in s), None)
+        reached = next((i for i, (_, s) in enumerate(MEMBER_STEPS) if c.shown_status in s),
+                       None)
         c.steps = [(label, reached is not None and i <= reached)
                    for i, (label, _) in enumerate(MEMBER_STEPS)]
     return render(request, "claims/mine.html", {"claims": rows})

@@ -9,10 +9,12 @@ queried; when the bank says it never received it, it may be sent again with the 
 or abandoned (its lines fail and go back to payable).
 
 Every status change of a payout, a line or a batch goes through ``status.py`` (one table of
-allowed moves each). A claim's status follows its benefit payout only
-(:func:`huzhu.payouts.status.claims_follow`): a top-up (补发) of a claim already paid or being
-paid goes through the same batches, bank files and results with its own payout status, and
-leaves the claim's status alone.
+allowed moves each; every payout move is a ``payout.transition`` event). No step here writes a
+claim row: a claim's status ends at its approval, and the 支付中 / 已支付 / 支付失败 a person
+sees is read from its benefit payout (``shown.py``). A top-up (补发) goes through the same
+batches, bank files and results with its own payout status and changes what is shown of
+nobody's claim. Steps run in ``atomic_events()``, so their events are appended last, after
+the ledger's postings (ADR 0008).
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ from django.utils import timezone
 from huzhu import clock
 from huzhu.accounts.roles import Perm
 from huzhu.actors import Actor
-from huzhu.audit.services import event_record
+from huzhu.audit.services import atomic_events, event_record
 from huzhu.claims.models import Assessment, Claim
 from huzhu.claims.notify import card_tail, claim_notice, yuan_text
 from huzhu.errors import DomainError, NotAllowed
@@ -54,7 +56,7 @@ from .models import (
     ResultFile,
 )
 from .postings import post_line_failed, post_lines_paid, post_lines_sent
-from .status import batch_move, claims_follow, lines_move, payouts_move
+from .status import batch_move, lines_move, payouts_move
 
 if TYPE_CHECKING:
     from huzhu.accounts.models import User
@@ -140,7 +142,7 @@ class BuildReport:
     skipped_no_card: list[int] = field(default_factory=list)  # payout ids
 
 
-@transaction.atomic
+@atomic_events()
 def batch_build(*, fund_region: Organisation, actor: Actor, limit: int = MAX_LINES) -> BuildReport:
     """Gather payable payouts of a fund region into a new draft batch (the maker's step)."""
     actor = _need(actor)
@@ -167,7 +169,8 @@ def batch_build(*, fund_region: Organisation, actor: Actor, limit: int = MAX_LIN
                                 account_no_bidx=card_index(card), account_name=m.name,
                                 bank_name=m.bank_name))
     PayoutLine.objects.bulk_create(lines, batch_size=1000)
-    payouts_move([p.pk for p, _ in ready], PayoutStatus.BATCHED)
+    payouts_move([p.pk for p, _ in ready], PayoutStatus.BATCHED, actor=actor,
+                 reason=f"batch:{batch.number}")
     batch.line_count, batch.total_fen = len(lines), sum(ln.amount_fen for ln in lines)
     PayoutBatch.objects.filter(pk=batch.pk).update(number=batch.number,
                                                    line_count=batch.line_count,
@@ -183,7 +186,7 @@ def _locked(batch: PayoutBatch) -> PayoutBatch:
     return PayoutBatch.objects.select_for_update().get(pk=batch.pk)
 
 
-@transaction.atomic
+@atomic_events()
 def batch_approve(*, batch: PayoutBatch, actor: Actor) -> PayoutBatch:
     """The checker's step: another person than the maker approves the draft."""
     actor = _need(actor)
@@ -200,7 +203,7 @@ def batch_approve(*, batch: PayoutBatch, actor: Actor) -> PayoutBatch:
     return b
 
 
-@transaction.atomic
+@atomic_events()
 def batch_cancel(*, batch: PayoutBatch, actor: Actor) -> PayoutBatch:
     """Void a batch that never went to the bank; its payouts are payable again."""
     _need(actor)
@@ -209,7 +212,8 @@ def batch_cancel(*, batch: PayoutBatch, actor: Actor) -> PayoutBatch:
         raise DomainError("已发送银行的批次不能作废；银行未收到的批次请用“放弃重发”")
     ids = list(b.lines.values_list("payout_id", flat=True))
     lines_move(b.lines.values_list("pk", flat=True), LineStatus.CANCELLED)
-    payouts_move(ids, PayoutStatus.PAYABLE, frm=[PayoutStatus.BATCHED])
+    payouts_move(ids, PayoutStatus.PAYABLE, frm=[PayoutStatus.BATCHED], actor=actor,
+                 reason=f"batch_cancelled:{b.number}")
     batch_move(b.pk, BatchStatus.CANCELLED, closed_at=timezone.now())
     event_record(action="payout.batch_cancelled", actor=actor, obj=b,
                  org_path=b.fund_region.path, after={"number": b.number})
@@ -225,21 +229,21 @@ def batch_file(batch: PayoutBatch) -> bytes:
                          ln.amount_fen, f"理赔 {ln.payout.claim_id}") for ln in lines])
 
 
-@transaction.atomic
+@atomic_events()
 def _mark_sent(b: PayoutBatch, actor: Actor) -> None:
-    """Everything that must be true before the bank may have the file: lines in flight,
-    the ledger, the claims, and the batch recorded as 'answer unknown'."""
+    """Everything that must be true before the bank may have the file: lines and payouts in
+    flight, the ledger, and the batch recorded as 'answer unknown'."""
     on, now = _clock()
     _day_open(b.fund_region, on)
     lines = list(b.lines.filter(status=LineStatus.PENDING)
                  .select_related("payout__claim__period"))
     ids = [ln.pk for ln in lines]
     lines_move(ids, LineStatus.SENT)
-    payouts_move([ln.payout_id for ln in lines], PayoutStatus.SENT)
+    payouts_move([ln.payout_id for ln in lines], PayoutStatus.SENT, actor=actor,
+                 reason=f"batch:{b.number}")
     post_lines_sent(region=b.fund_region, lines=[
         (ln, _period_code(ln.payout.claim)) for ln in lines],
         on=on, actor=actor)
-    claims_follow([ln.payout_id for ln in lines], actor=actor, reason=f"batch:{b.number}")
     content = batch_file(b)
     batch_move(b.pk, BatchStatus.UNKNOWN, sent_at=now,
                file_sha256=hashlib.sha256(content).hexdigest())
@@ -249,7 +253,7 @@ def batch_send(*, batch: PayoutBatch, actor: Actor, channel: BankChannel) -> Pay
     """Send an approved batch (or, after the bank said it never received it, the same batch
     with the same numbers again). A lost answer leaves it UNKNOWN: query it."""
     _need(actor)
-    with transaction.atomic():
+    with atomic_events():
         b = _locked(batch)
         if b.status == BatchStatus.UNKNOWN:
             raise DomainError("该批次发送结果不明，只能向银行查询，不能重发")
@@ -299,7 +303,7 @@ def batch_query(*, batch: PayoutBatch, actor: Actor, channel: BankChannel) -> Pa
     return b
 
 
-@transaction.atomic
+@atomic_events()
 def batch_abandon(*, batch: PayoutBatch, actor: Actor, reason: str = "") -> PayoutBatch:
     """The bank never received the batch and it will not be sent again: its lines fail, the
     ledger takes them back to payable, and the payouts may go into a new batch."""
@@ -330,11 +334,10 @@ def _fail_lines(lines: list[PayoutLine], reasons: dict[int, str] | str, actor: A
         post_line_failed(line=ln, on=on, actor=actor)
     payout_ids = [ln.payout_id for ln in lines]
     if requeue:
-        payouts_move(payout_ids, PayoutStatus.PAYABLE, frm=[PayoutStatus.SENT])
-        claims_follow(payout_ids, actor=actor, reason="requeued")
+        payouts_move(payout_ids, PayoutStatus.PAYABLE, frm=[PayoutStatus.SENT], actor=actor,
+                     reason="requeued")
         return
-    payouts_move(payout_ids, PayoutStatus.FAILED)
-    claims_follow(payout_ids, actor=actor, reason="bank_failed")
+    payouts_move(payout_ids, PayoutStatus.FAILED, actor=actor, reason="bank_failed")
     claims = {c.pk: c for c in Claim.objects.filter(pk__in=[ln.payout.claim_id for ln in lines])
               .select_related("member", "product_version")}
     for ln in lines:
@@ -352,8 +355,8 @@ def _paid_lines(lines: list[tuple[PayoutLine, str]], actor: Actor, *, on: dateti
     if not done:
         return
     post_lines_paid(region=done[0].batch.fund_region, lines=done, on=on, actor=actor)
-    payouts_move([ln.payout_id for ln in done], PayoutStatus.PAID, paid_at=now)
-    claims_follow([ln.payout_id for ln in done], actor=actor, reason="bank_paid")
+    payouts_move([ln.payout_id for ln in done], PayoutStatus.PAID, actor=actor,
+                 reason="bank_paid", paid_at=now)
     claims = {c.pk: c for c in Claim.objects.filter(pk__in=[ln.payout.claim_id for ln in done])
               .select_related("member", "product_version")}
     for ln in done:
@@ -375,7 +378,7 @@ def _refuse_lines_not_of(batch: PayoutBatch, parsed: list[bankfile.ResultLine]) 
             "回盘文件只能在其所属批次的页面导入"])
 
 
-@transaction.atomic
+@atomic_events()
 def result_import(*, batch: PayoutBatch, data: bytes, file_name: str, actor: Actor) -> ResultFile:
     """Apply a bank result file to ``batch``, the batch it was uploaded for (TRUST R-11, R-12).
 
@@ -492,13 +495,13 @@ def _card_corrected(p: Payout, card: str) -> bool:
 
 
 def _requeue(p: Payout, *, actor: Actor, card: str, corrected: bool, reason: str) -> None:
-    """Put a locked, failed payout back to payable: its claim goes 支付失败 → 已核准待支付,
-    an event names who and why, and when the card was corrected the member is told the money
+    """Put a locked, failed payout back to payable (so its claim shows 已核准待支付 again, not
+    支付失败): the move and a ``payout.requeued`` event name who and why, and when the card was corrected the member is told the money
     will go to the new card. Nothing is posted: the failure's reversal already made the amount
     payable again (R-11). The SMS key counts the payout's failed lines, so each requeue has
     its own message and a repeated call none."""
-    payouts_move([p.pk], PayoutStatus.PAYABLE, frm=[PayoutStatus.FAILED])
-    claims_follow([p.pk], actor=actor, reason=reason)
+    payouts_move([p.pk], PayoutStatus.PAYABLE, frm=[PayoutStatus.FAILED], actor=actor,
+                 reason=reason)
     event_record(action="payout.requeued", actor=actor, obj=p,
                  after={"claim": p.claim_id, "reason": reason[:100],
                         "card_corrected": corrected})
@@ -510,7 +513,7 @@ def _requeue(p: Payout, *, actor: Actor, card: str, corrected: bool, reason: str
     p.status = PayoutStatus.PAYABLE
 
 
-@transaction.atomic
+@atomic_events()
 def payout_requeue(*, payout: Payout, actor: Actor, confirm_same_card: str = "") -> Payout:
     """A failed payout goes back to payable once the member's card was corrected (or staff
     confirm, with a reason, that the same card is right)."""
@@ -542,7 +545,7 @@ def payout_requeued_for_card(payout: Payout) -> bool:
     return last is not None and bool((last.after or {}).get("card_corrected"))
 
 
-@transaction.atomic
+@atomic_events()
 def payouts_requeue_corrected(*, member_ids: list[int], actor: Actor) -> list[Payout]:
     """Members' bank cards were just changed (called by the member and roster services in the
     transaction that changed them): each of their failed payouts whose last failed line went
@@ -551,8 +554,8 @@ def payouts_requeue_corrected(*, member_ids: list[int], actor: Actor) -> list[Pa
     asked of that person: a requeue moves no money, and the next batch still needs a maker
     and a checker. Payouts in any other status (in a batch, in flight, paid) are left alone.
 
-    Lock order: the caller has written the member rows; then the payouts by id, their claims
-    and the event chain, as on every payout path."""
+    Lock order: the caller has written the member rows; then the payouts by id and the event
+    chain, as on every payout path (no claim row is written)."""
     if not member_ids:
         return []
     payouts = list(Payout.objects.select_for_update(of=("self",))
@@ -567,7 +570,7 @@ def payouts_requeue_corrected(*, member_ids: list[int], actor: Actor) -> list[Pa
     return done
 
 
-@transaction.atomic
+@atomic_events()
 def exception_resolve(*, exception: PayoutException, actor: Actor, resolution: str) -> None:
     _need(actor)
     if not resolution.strip():

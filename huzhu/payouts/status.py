@@ -1,31 +1,26 @@
 """Payment state belongs to the payouts: one table of allowed moves each for a payout, a batch
 line and a batch, and the only functions that change their status — each a conditional update
-from the states the table allows, refusing a move the table does not have. A claim's payment
-status (支付中 / 已支付 / 支付失败) is not written by the payouts' steps: it follows its benefit
-payout (:func:`claims_follow`), through the claims' own transition table and events.
+from the states the table allows, refusing a move the table does not have. Every move of a
+payout is a ``payout.transition`` event (its status before and after, the claim, the amount,
+the reason), appended last in the caller's transaction (ADR 0008's lock order).
+
+The payouts never write a claim row: a claim's status ends at its decision (已核准), and what a
+person sees of an approved claim (已核准待支付 / 支付中 / 已支付 / 支付失败) is read from its
+benefit payout by ``shown.py``.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Iterable
 from typing import Any
 
 from django.db import models
 
 from huzhu.actors import Actor
-from huzhu.claims.status import ClaimStatus, claims_transition_many
+from huzhu.audit.services import atomic_events, event_record
 from huzhu.errors import DomainError
 
-from .models import (
-    BatchStatus,
-    LineStatus,
-    Payout,
-    PayoutBatch,
-    PayoutKind,
-    PayoutLine,
-    PayoutStatus,
-)
+from .models import BatchStatus, LineStatus, Payout, PayoutBatch, PayoutLine, PayoutStatus
 
 P, L, B = PayoutStatus, LineStatus, BatchStatus
 
@@ -51,28 +46,25 @@ BATCH_MOVES: dict[str, frozenset[str]] = {
     B.DONE: frozenset(), B.CANCELLED: frozenset(),
 }
 
-# What a claim's status is while its benefit payout is in each state.
-CLAIM_FOLLOWS: dict[str, str] = {
-    P.PAYABLE: ClaimStatus.APPROVED, P.BATCHED: ClaimStatus.APPROVED,
-    P.SENT: ClaimStatus.PAYING, P.PAID: ClaimStatus.PAID, P.FAILED: ClaimStatus.PAYMENT_FAILED,
-}
-# A failed line requeued at once (an abandoned batch): the claim passes through 支付失败.
-CLAIM_PATHS: dict[tuple[str, str], tuple[str, ...]] = {
-    (ClaimStatus.PAYING, ClaimStatus.APPROVED): (ClaimStatus.PAYMENT_FAILED, ClaimStatus.APPROVED),
-}
-
 
 class IllegalMove(DomainError):
     code = "illegal_payment_move"
 
 
-def _move(model: type[models.Model], table: dict[str, frozenset[str]], labels: Any,
-          ids: Iterable[int], to: str, frm: Iterable[str] | None = None, **changes: Any) -> int:
+def _sources(table: dict[str, frozenset[str]], labels: Any, to: str,
+             frm: Iterable[str] | None) -> set[str]:
+    """The states a move to ``to`` may start from (``frm``, if given, must be among them)."""
     allowed = {s for s, tos in table.items() if to in tos}
     sources = set(frm) if frm is not None else allowed
     if not sources <= allowed:
         bad = "、".join(labels(s).label for s in sorted(sources - allowed))
         raise IllegalMove(f"支付状态不能从“{bad}”变为“{labels(to).label}”")
+    return sources
+
+
+def _move(model: type[models.Model], table: dict[str, frozenset[str]], labels: Any,
+          ids: Iterable[int], to: str, frm: Iterable[str] | None = None, **changes: Any) -> int:
+    sources = _sources(table, labels, to, frm)
     ids = list(ids)
     if not ids:
         return 0
@@ -81,9 +73,31 @@ def _move(model: type[models.Model], table: dict[str, frozenset[str]], labels: A
 
 
 def payouts_move(ids: Iterable[int], to: str, *, frm: Iterable[str] | None = None,
-                 **changes: Any) -> int:
-    """Move payouts ``ids`` (those in an allowed state) to ``to``; how many moved."""
-    return _move(Payout, PAYOUT_MOVES, PayoutStatus, ids, to, frm, **changes)
+                 actor: Actor = None, reason: str = "", **changes: Any) -> int:
+    """Move payouts ``ids`` (those in an allowed state) to ``to``, each move a
+    ``payout.transition`` event by ``actor`` with ``reason``; how many moved.
+
+    The payouts that move are locked (by id) and read before the update, so each event names
+    the state it left; the events are appended when the outermost ``atomic_events`` block
+    ends, after the caller's ledger postings."""
+    sources = _sources(PAYOUT_MOVES, PayoutStatus, to, frm)
+    ids = sorted(set(ids))
+    if not ids:
+        return 0
+    with atomic_events():
+        rows = list(Payout.objects.select_for_update(no_key=True)
+                    .filter(pk__in=ids, status__in=sources).order_by("pk")
+                    .values_list("pk", "status", "claim_id", "kind", "amount_fen", "org_path"))
+        if not rows:
+            return 0
+        moved = Payout.objects.filter(pk__in=[r[0] for r in rows], status__in=sources).update(
+            status=to, **changes)
+        for pk, before, claim_id, kind, fen, path in rows:
+            event_record(action="payout.transition", actor=actor, object_type="payouts.payout",
+                         object_id=str(pk), org_path=path, before={"status": before},
+                         after={"status": to, "reason": reason[:100], "claim": claim_id,
+                                "kind": kind, "amount_fen": fen})
+    return moved
 
 
 def lines_move(ids: Iterable[int], to: str, *, frm: Iterable[str] | None = None,
@@ -94,24 +108,3 @@ def lines_move(ids: Iterable[int], to: str, *, frm: Iterable[str] | None = None,
 def batch_move(batch_id: int, to: str, *, frm: Iterable[str] | None = None,
                **changes: Any) -> int:
     return _move(PayoutBatch, BATCH_MOVES, BatchStatus, [batch_id], to, frm, **changes)
-
-
-def claims_follow(payout_ids: Iterable[int], *, actor: Actor, reason: str) -> int:
-    """The claims of benefit payouts ``payout_ids`` take the status their payout's state
-    means (:data:`CLAIM_FOLLOWS`), through the claims' transition table, one event each."""
-    rows = list(Payout.objects.filter(pk__in=list(payout_ids), kind=PayoutKind.BENEFIT)
-                .values_list("claim_id", "status", "claim__status"))
-    steps: dict[tuple[str, ...], list[int]] = defaultdict(list)
-    for claim_id, payout_status, claim_status in rows:
-        target = CLAIM_FOLLOWS[payout_status]
-        if claim_status == target:
-            continue
-        path = CLAIM_PATHS.get((claim_status, target), (target,))
-        steps[(claim_status, *path)].append(claim_id)
-    moved = 0
-    for route, claim_ids in sorted(steps.items()):
-        frm = route[0]
-        for to in route[1:]:
-            moved += claims_transition_many(claim_ids, frm, to, actor=actor, reason=reason)
-            frm = to
-    return moved

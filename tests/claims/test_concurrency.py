@@ -32,6 +32,7 @@ from huzhu.payouts.services import (
     payouts_reconcile,
     result_import,
 )
+from huzhu.payouts.shown import ClaimState, claims_in_state
 from tests.concurrency import run_together
 
 from .conftest import MEDICAL, ledger_clean, record
@@ -173,6 +174,7 @@ def test_one_result_file_imported_from_many_threads_pays_once(money_world, tmp_p
     assert PayoutLine.objects.filter(status=LineStatus.PAID).count() == 2
     assert Transaction.objects.filter(key__startswith="payout-paid:").count() == 2
     assert OutboxMessage.objects.filter(template="CLAIM_PAID").count() == 2
-    assert Claim.objects.filter(status=ClaimStatus.PAID).count() == 2
+    assert claims_in_state(Claim.objects.all(), ClaimState.PAID).count() == 2
+    assert Claim.objects.filter(status=ClaimStatus.APPROVED).count() == 2
     assert payouts_reconcile(fund_region=w.province).ok
     assert ledger_clean() == []

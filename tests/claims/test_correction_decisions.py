@@ -25,7 +25,6 @@ from huzhu.claims.models import (
     RecoveryStatus,
 )
 from huzhu.claims.reassess import claims_reassess_rule
-from huzhu.claims.status import ClaimStatus
 from huzhu.errors import DomainError, NotAllowed
 from huzhu.ledger.models import AccountKind
 from huzhu.notices.models import OutboxMessage
@@ -39,6 +38,7 @@ from huzhu.payouts.services import (
     payouts_reconcile,
     result_import,
 )
+from huzhu.payouts.shown import ClaimState, claim_state
 from huzhu.products.models import ProductVersion
 
 from .conftest import MEDICAL, ledger_clean
@@ -82,7 +82,7 @@ def paid_claim(w, tmp_path, setl_id="S1", **kw):
     result_import(batch=batch, data=result_for(batch, {}), file_name=f"{setl_id}.csv",
                   actor=w.qianjiu)
     claim.refresh_from_db()
-    assert claim.status == ClaimStatus.PAID
+    assert claim_state(claim) == ClaimState.PAID
     return claim
 
 
@@ -108,7 +108,7 @@ def test_top_up_is_owed_batched_and_paid_with_the_books_clean_at_each_step(money
     assert (decision.amount_fen, decision.limited) == (10_000, False)
     assert ledger_clean() == []
     claim.refresh_from_db()
-    assert claim.payable_fen == 80_000 and claim.status == ClaimStatus.PAID
+    assert claim.payable_fen == 80_000 and claim_state(claim) == ClaimState.PAID
     assert usage(w) == 80_000
     assert balance(AccountKind.BENEFIT_EXPENSE) == 80_000
     assert balance(AccountKind.BENEFIT_PAYABLE) == -10_000
@@ -129,7 +129,7 @@ def test_top_up_is_owed_batched_and_paid_with_the_books_clean_at_each_step(money
     assert ledger_clean() == []
     top.refresh_from_db()
     claim.refresh_from_db()
-    assert top.status == PayoutStatus.PAID and claim.status == ClaimStatus.PAID
+    assert top.status == PayoutStatus.PAID and claim_state(claim) == ClaimState.PAID
     rec = payouts_reconcile(fund_region=w.province)
     assert rec.ok and (rec.paid_fen, rec.owed_fen) == (80_000, 0)
     assert payouts_reconcile(fund_region=w.province, as_of=clock.today()).ok
@@ -192,7 +192,7 @@ def test_recovery_is_a_receivable_until_received(money_world, tmp_path):
     assert balance(AccountKind.BENEFIT_EXPENSE) == 60_000
     assert usage(w) == 60_000
     claim.refresh_from_db()
-    assert claim.payable_fen == 60_000 and claim.status == ClaimStatus.PAID
+    assert claim.payable_fen == 60_000 and claim_state(claim) == ClaimState.PAID
     r = Recovery.objects.get()
     assert (r.amount_fen, r.status) == (10_000, RecoveryStatus.PENDING)
     sms = OutboxMessage.objects.get(key=f"claim-recovery:{claim.pk}:{a.pk}")

@@ -114,8 +114,7 @@ class Databases:
                 "  AND is_current AND NOT EXISTS (SELECT 1 FROM claims_settlementdecision d"
                 "  WHERE d.settlement_id = s.id AND d.decided_at IS NOT NULL)),"
                 " (SELECT count(*) FROM claims_claim),"
-                " (SELECT count(*) FROM claims_claim WHERE status IN"
-                "  ('approved', 'paying', 'paid', 'pay_failed')),"
+                " (SELECT count(*) FROM claims_claim WHERE status = 'approved'),"
                 " (SELECT count(*) FROM payouts_payout),"
                 " (SELECT count(*) FROM ledger_transaction WHERE key LIKE 'claim-payable:%%')"
                 ).fetchone()

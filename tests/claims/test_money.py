@@ -28,6 +28,7 @@ from huzhu.payouts.services import (
     payouts_reconcile,
     result_import,
 )
+from huzhu.payouts.shown import ClaimState, claim_state
 
 from .conftest import MEDICAL, ledger_clean, record
 
@@ -93,7 +94,7 @@ def test_full_flow_from_roster_to_paid_with_the_ledger_verified_at_each_step(mon
     assert "1400.00" in text and "张三" in text and f"{batch.number}-000001" in text
     assert ledger_clean() == []
     claim.refresh_from_db()
-    assert claim.status == ClaimStatus.PAYING
+    assert claim.status == ClaimStatus.APPROVED and claim_state(claim) == ClaimState.PAYING
     assert balance(AccountKind.BENEFIT_PAYABLE) == 0
     assert balance(AccountKind.PAYOUT_IN_TRANSIT) == -140_000
     rec = payouts_reconcile(fund_region=w.province)
@@ -105,7 +106,8 @@ def test_full_flow_from_roster_to_paid_with_the_ledger_verified_at_each_step(mon
     assert ledger_clean() == []
     claim.refresh_from_db()
     batch.refresh_from_db()
-    assert claim.status == ClaimStatus.PAID and batch.status == BatchStatus.DONE
+    assert claim.status == ClaimStatus.APPROVED and batch.status == BatchStatus.DONE
+    assert claim_state(claim) == ClaimState.PAID
     assert balance(AccountKind.PAYOUT_IN_TRANSIT) == 0
     bank_paid = Leg.objects.filter(account__kind=AccountKind.BANK,
                                    transaction__source_type="payouts.line")
@@ -133,7 +135,8 @@ def test_a_failed_line_goes_back_to_payable_and_is_paid_after_the_card_is_fixed(
     assert ledger_clean() == []
     claim.refresh_from_db()
     payout = Payout.objects.get(claim=claim)
-    assert claim.status == ClaimStatus.PAYMENT_FAILED and payout.status == PayoutStatus.FAILED
+    assert claim.status == ClaimStatus.APPROVED and payout.status == PayoutStatus.FAILED
+    assert claim_state(claim) == ClaimState.PAYMENT_FAILED
     assert balance(AccountKind.BENEFIT_PAYABLE) == -140_000  # owed again, by a reversal
     sent = Transaction.objects.get(key=f"payout-sent:{payout.lines.get().pk}")
     assert Transaction.objects.get(reverses=sent).key.startswith("payout-failed:")
@@ -151,7 +154,7 @@ def test_a_failed_line_goes_back_to_payable_and_is_paid_after_the_card_is_fixed(
     m.save()
     payout_requeue(payout=payout, actor=w.qianjiu)
     claim.refresh_from_db()
-    assert claim.status == ClaimStatus.APPROVED
+    assert claim.status == ClaimStatus.APPROVED and claim_state(claim) == ClaimState.APPROVED
     second = batch_build(fund_region=w.province, actor=w.qianjiu).batch
     line = second.lines.get()
     assert line.account_no == m.bank_card and line.out_detail_no != payout.lines.first().out_detail_no
@@ -159,7 +162,7 @@ def test_a_failed_line_goes_back_to_payable_and_is_paid_after_the_card_is_fixed(
     second = batch_send(batch=second, actor=w.qianjiu, channel=FileDropChannel(tmp_path))
     result_import(batch=second, data=result_for(second, {}), file_name="r2.csv", actor=w.qianjiu)
     claim.refresh_from_db()
-    assert claim.status == ClaimStatus.PAID
+    assert claim_state(claim) == ClaimState.PAID
     assert ledger_clean() == []
     rec = payouts_reconcile(fund_region=w.province)
     assert rec.ok and rec.paid_fen == 140_000 and rec.failed_fen == 140_000

@@ -15,6 +15,7 @@ from huzhu.claims.models import Claim, ClaimDocument, ClaimPolicy
 from huzhu.claims.services import claim_file
 from huzhu.claims.status import ClaimStatus
 from huzhu.payouts.models import BatchStatus, PayoutBatch
+from huzhu.payouts.shown import ClaimState, claim_state
 
 from .conftest import MEDICAL, record
 
@@ -93,7 +94,7 @@ def test_two_levels_of_review_by_two_people_then_paid_to_the_member(money_world,
                     {"file": SimpleUploadedFile("r.csv", result)}, follow=True)
     assert "成功 1 笔" in r.content.decode()
     claim.refresh_from_db()
-    assert claim.status == ClaimStatus.PAID
+    assert claim.status == ClaimStatus.APPROVED and claim_state(claim) == ClaimState.PAID
     rec = client.get(reverse("payouts:reconcile")).content.decode()
     assert "账实相符" in rec
 
@@ -118,7 +119,7 @@ def test_a_broken_result_file_is_refused_with_row_and_column_and_changes_nothing
     page = client.post(reverse("payouts:upload_result", args=[batch.pk]),
                        {"file": SimpleUploadedFile("r.csv", bad)}, follow=True).content.decode()
     assert "第 2 行“金额”不是两位小数的元金额" in page
-    assert Claim.objects.get().status == ClaimStatus.PAYING
+    assert claim_state(Claim.objects.get()) == ClaimState.PAYING
 
 
 def test_agent_files_a_claim_with_a_photo_and_a_pdf(money_world, client, settings):

@@ -15,7 +15,6 @@ from typing import Any
 import pytest
 
 from huzhu.claims.models import Claim
-from huzhu.claims.status import ClaimStatus
 from huzhu.ledger.models import Leg, Transaction
 from huzhu.notices.models import OutboxMessage
 from huzhu.payouts import bankfile
@@ -39,6 +38,7 @@ from huzhu.payouts.services import (
     payouts_reconcile,
     result_import,
 )
+from huzhu.payouts.shown import ClaimState, claim_state
 from tests.claims.conftest import ledger_clean
 from tests.enrollment.conftest import xlsx
 
@@ -220,7 +220,7 @@ def test_mismatched_lines_become_exceptions_and_the_good_lines_are_applied(pay_w
         line = PayoutLine.objects.get(out_detail_no=ln.out_detail_no)
         assert not Transaction.objects.filter(key__in=[f"payout-paid:{line.pk}",
                                                        f"payout-failed:{line.pk}"]).exists()
-        assert Claim.objects.get(pk=line.payout.claim_id).status == ClaimStatus.PAYING
+        assert claim_state(Claim.objects.get(pk=line.payout.claim_id)) == ClaimState.PAYING
     rec = payouts_reconcile(fund_region=w.province)
     assert rec.ok and rec.open_exceptions == 2
     assert rec.paid_fen == ls[0].amount_fen and rec.failed_fen == ls[1].amount_fen

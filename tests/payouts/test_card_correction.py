@@ -30,6 +30,7 @@ from huzhu.payouts.services import (
     payouts_reconcile,
     result_import,
 )
+from huzhu.payouts.shown import ClaimState, claim_state, claims_shown
 from tests.api.conftest import ApiClient
 from tests.claims.conftest import ledger_clean
 from tests.claims.test_money import result_for
@@ -81,30 +82,36 @@ def requeue_sms() -> Any:
 
 
 def claim_status(payout: Payout) -> str:
-    return Claim.objects.get(pk=payout.claim_id).status
+    """What the payout's claim shows (its own status stays 已核准: asserted here too)."""
+    claim = Claim.objects.get(pk=payout.claim_id)
+    assert claim.status == ClaimStatus.APPROVED
+    return claim_state(claim)
 
 
 def test_a_corrected_card_requeues_the_failed_payout_which_then_pays(pay_world, tmp_path):
     w = pay_world
     member = w.members[0]
     payout = failed_payout(w, tmp_path, member)
-    assert claim_status(payout) == ClaimStatus.PAYMENT_FAILED
+    assert claim_status(payout) == ClaimState.PAYMENT_FAILED
     new = bank_card(7788)
 
     correct_card(member, new, actor=w.lisi)
 
     payout.refresh_from_db()
     assert payout.status == PayoutStatus.PAYABLE
-    assert claim_status(payout) == ClaimStatus.APPROVED
+    assert claim_status(payout) == ClaimState.APPROVED
     assert ledger_clean() == []
     rec = payouts_reconcile(fund_region=w.province)
     assert rec.ok and rec.owed_fen == payout.amount_fen and rec.failed_fen == payout.amount_fen
     event = requeue_events().get()
     assert event.actor_id == w.lisi.pk and event.object_id == str(payout.pk)
     assert event.after["reason"] == "银行卡已更正" and event.after["card_corrected"] is True
-    back = Event.objects.get(action="claim.transition", object_id=str(payout.claim_id),
-                             before__status=ClaimStatus.PAYMENT_FAILED)
-    assert back.after["status"] == ClaimStatus.APPROVED and back.actor_id == w.lisi.pk
+    back = Event.objects.get(action="payout.transition", object_id=str(payout.pk),
+                             before__status=PayoutStatus.FAILED)
+    assert back.after["status"] == PayoutStatus.PAYABLE and back.actor_id == w.lisi.pk
+    assert back.after["reason"] == "银行卡已更正" and back.after["claim"] == payout.claim_id
+    moves = Event.objects.filter(action="claim.transition", object_id=str(payout.claim_id))
+    assert [e.after["status"] for e in moves.order_by("seq")] == [ClaimStatus.APPROVED]
     sms = requeue_sms().get()
     assert sms.key == f"payout-requeued:{payout.pk}:1" and sms.member_id == member.pk
     assert sms.params["card"] == new[-4:]
@@ -117,7 +124,7 @@ def test_a_corrected_card_requeues_the_failed_payout_which_then_pays(pay_world, 
     result_import(batch=second, data=result_for(second, {}), file_name="paid.csv",
                   actor=w.qianjiu)
     payout.refresh_from_db()
-    assert payout.status == PayoutStatus.PAID and claim_status(payout) == ClaimStatus.PAID
+    assert payout.status == PayoutStatus.PAID and claim_status(payout) == ClaimState.PAID
     assert ledger_clean() == []
     rec = payouts_reconcile(fund_region=w.province)
     assert rec.ok and rec.owed_fen == 0 and rec.paid_fen == payout.amount_fen
@@ -136,7 +143,7 @@ def test_the_same_card_requeues_nothing(pay_world, tmp_path):
     assert Member.objects.get(pk=member.pk).bank_name == "中国建设银行南宁分行"  # saved
     payout.refresh_from_db()
     assert payout.status == PayoutStatus.FAILED
-    assert claim_status(payout) == ClaimStatus.PAYMENT_FAILED
+    assert claim_status(payout) == ClaimState.PAYMENT_FAILED
     assert not requeue_events().exists() and not requeue_sms().exists()
 
 
@@ -157,9 +164,9 @@ def test_a_card_change_without_failed_payouts_requeues_nothing(pay_world, tmp_pa
 
     assert dict(Payout.objects.values_list("claim_id", "status")) == statuses
     assert batch.lines.get().account_no == w.members[2].bank_card  # the card as batched
-    assert {c.pk: c.status for c in Claim.objects.all()} == {
-        in_flight.pk: ClaimStatus.PAYING, batched.pk: ClaimStatus.APPROVED,
-        payable.pk: ClaimStatus.APPROVED}
+    assert dict(claims_shown(Claim.objects.all()).values_list("pk", "shown_status")) == {
+        in_flight.pk: ClaimState.PAYING, batched.pk: ClaimState.APPROVED,
+        payable.pk: ClaimState.APPROVED}
     assert Event.objects.filter(action__startswith="payout.").count() == events
     assert not requeue_sms().exists()
     assert ledger_clean() == [] and payouts_reconcile(fund_region=w.province).ok
@@ -205,7 +212,7 @@ def test_an_invalid_card_is_refused_and_changes_nothing(pay_world, tmp_path, car
     assert Member.objects.get(pk=member.pk).bank_card == member.bank_card
     payout.refresh_from_db()
     assert payout.status == PayoutStatus.FAILED
-    assert claim_status(payout) == ClaimStatus.PAYMENT_FAILED
+    assert claim_status(payout) == ClaimState.PAYMENT_FAILED
     assert OutboxMessage.objects.count() == sms_before and not requeue_events().exists()
 
 
@@ -242,7 +249,7 @@ def test_a_rolled_back_card_change_requeues_nothing_and_sends_nothing(pay_world,
 
     payout.refresh_from_db()
     assert payout.status == PayoutStatus.FAILED
-    assert claim_status(payout) == ClaimStatus.PAYMENT_FAILED
+    assert claim_status(payout) == ClaimState.PAYMENT_FAILED
     assert not requeue_sms().exists() and Event.objects.count() == events
 
 
@@ -314,7 +321,7 @@ def test_a_roster_with_the_corrected_card_requeues(pay_world, tmp_path):
     assert Member.objects.get(pk=member.pk).bank_card == new
     payout.refresh_from_db()
     assert payout.status == PayoutStatus.PAYABLE
-    assert claim_status(payout) == ClaimStatus.APPROVED
+    assert claim_status(payout) == ClaimState.APPROVED
     assert requeue_events().get().actor_id == w.lisi.pk
     assert requeue_sms().get().params["card"] == new[-4:]
 

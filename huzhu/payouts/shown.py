@@ -1,0 +1,133 @@
+"""What a person sees of a claim's state, in one place.
+
+A claim's own status ends at its decision (``ClaimStatus``: … 已核准 / 不予给付 / 已撤回). Once
+approved, what a person sees is the state of its benefit payout — the payouts own payment
+state (``status.py``), and no payout step writes a claim row:
+
+    payout 待支付 or 已编入批次 → 已核准待支付    payout 支付中 → 支付中
+    payout 已支付 → 已支付                        payout 支付失败待更正 → 支付失败
+
+(an approved claim without its payout, which ``huzhu claims verify`` reports, shows 已核准待支付).
+A top-up (补发) payout changes nothing shown. Every page, the API, the list filters and the
+member's progress read the state from here:
+
+- :func:`claims_shown` annotates a queryset with ``shown_status`` (one correlated subquery);
+- :func:`claims_in_state` filters a queryset by a shown state in the database;
+- :func:`claim_state` / :func:`claim_state_label` give one claim's.
+
+The values are the claims' old status values (``approved``, ``paying``, ``paid``,
+``pay_failed``…), so the API's ``status`` and the list's ``?status=`` keep their meaning.
+"""
+
+from __future__ import annotations
+
+from typing import Any, TypeVar
+
+from django.db.models import (
+    Case,
+    CharField,
+    Exists,
+    F,
+    OuterRef,
+    QuerySet,
+    Subquery,
+    TextChoices,
+    Value,
+    When,
+)
+from django.db.models.functions import Coalesce
+
+from huzhu.claims.models import Claim
+from huzhu.claims.status import ClaimStatus
+
+from .models import Payout, PayoutKind, PayoutStatus
+
+_QS = TypeVar("_QS", bound=QuerySet[Any])
+
+
+class ClaimState(TextChoices):
+    """A claim's state as shown: its status until approved, then its payment's."""
+
+    SUBMITTED = "submitted", "已提交"
+    IN_REVIEW = "in_review", "待审核"
+    RETURNED = "returned", "退回补件"
+    APPROVED = "approved", "已核准待支付"
+    PAYING = "paying", "支付中"
+    PAID = "paid", "已支付"
+    PAYMENT_FAILED = "pay_failed", "支付失败"
+    REJECTED = "rejected", "不予给付"
+    WITHDRAWN = "withdrawn", "已撤回"
+
+
+# The state an approved claim shows while its benefit payout is in each status.
+PAYOUT_SHOWS: dict[str, str] = {
+    PayoutStatus.PAYABLE: ClaimState.APPROVED,
+    PayoutStatus.BATCHED: ClaimState.APPROVED,
+    PayoutStatus.SENT: ClaimState.PAYING,
+    PayoutStatus.PAID: ClaimState.PAID,
+    PayoutStatus.FAILED: ClaimState.PAYMENT_FAILED,
+}
+# The states only an approved claim shows (read from its payout).
+PAYMENT_STATES = frozenset(PAYOUT_SHOWS.values())
+
+
+def _benefit() -> QuerySet[Payout]:
+    """The benefit payout of the claim of the outer query."""
+    return Payout.objects.filter(claim=OuterRef("pk"), kind=PayoutKind.BENEFIT)
+
+
+def shown_expression() -> Case:
+    """The SQL expression of a claim's shown state (for ``annotate``)."""
+    payment = Subquery(_benefit().annotate(shown=Case(
+        *[When(status=p, then=Value(v)) for p, v in PAYOUT_SHOWS.items()],
+        output_field=CharField())).values("shown")[:1], output_field=CharField())
+    return Case(When(status=ClaimStatus.APPROVED,
+                     then=Coalesce(payment, Value(ClaimState.APPROVED.value))),
+                default=F("status"), output_field=CharField())
+
+
+def claims_shown(qs: _QS) -> _QS:
+    """``qs`` (claims) with ``shown_status``: the state a person sees of each."""
+    return qs.annotate(shown_status=shown_expression())
+
+
+def claims_in_state(qs: _QS, state: str) -> _QS:
+    """The claims of ``qs`` showing ``state``, as a database filter: a claim status is a
+    filter on the claim; a payment state is "approved, with a benefit payout in one of the
+    payout statuses that show it" (已核准待支付 also without a payout). An unknown state
+    matches nothing."""
+    if state not in ClaimState.values:
+        return qs.none()
+    if state not in PAYMENT_STATES:
+        return qs.filter(status=state)
+    if state == ClaimState.APPROVED:
+        later = [p for p, v in PAYOUT_SHOWS.items() if v != ClaimState.APPROVED]
+        return qs.filter(~Exists(_benefit().filter(status__in=later)),
+                         status=ClaimStatus.APPROVED)
+    statuses = [p for p, v in PAYOUT_SHOWS.items() if v == state]
+    return qs.filter(Exists(_benefit().filter(status__in=statuses)),
+                     status=ClaimStatus.APPROVED)
+
+
+def claim_state(claim: Claim) -> str:
+    """The state a person sees of one claim: its status, or for an approved claim its benefit
+    payout's (from ``claims_shown``'s annotation when the claim was read with it, else one
+    query)."""
+    if claim.status != ClaimStatus.APPROVED:
+        return claim.status
+    annotated = getattr(claim, "shown_status", None)
+    if annotated in PAYMENT_STATES:
+        return str(annotated)
+    status = (Payout.objects.filter(claim_id=claim.pk, kind=PayoutKind.BENEFIT)
+              .values_list("status", flat=True).first())
+    return PAYOUT_SHOWS.get(status, ClaimState.APPROVED) if status else ClaimState.APPROVED
+
+
+def state_label(state: str) -> str:
+    return str(ClaimState(state).label) if state in ClaimState.values else state
+
+
+def claim_state_label(claim: Claim) -> str:
+    """The Chinese name of :func:`claim_state`."""
+    return state_label(claim_state(claim))
+
