@@ -3,7 +3,7 @@
 Under the member-period lock (:func:`usage_lock`, a ``select_for_update`` of the member's
 usage row for the product and period), the claim is assessed again if anything was granted to
 the member since its assessment, so caps and claim counts hold however approvals race
-(TRUST R-07); then it moves to 已核准待支付, the payable is posted to the ledger, its one
+(TRUST R-07); then it moves to 已核准, the payable is posted to the ledger, its one
 payout is created (a unique constraint, R-04) and the member is told the amount.
 """
 

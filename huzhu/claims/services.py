@@ -104,7 +104,9 @@ def claim_file(*, member: Member, settlement: Settlement, product_code: str, act
 
 def already_claimed(existing: Claim) -> Conflict:
     """The refusal of a second claim on one settlement and product, naming the first."""
-    return Conflict(f"该次住院已有理赔（理赔编号 {existing.pk}，{existing.get_status_display()}），"
+    from huzhu.payouts.shown import claim_state_label
+
+    return Conflict(f"该次住院已有理赔（理赔编号 {existing.pk}，{claim_state_label(existing)}），"
                        "不能重复申请", code="already_claimed",
                        field_errors={"setl_id": ["该结算已有理赔"]})
 

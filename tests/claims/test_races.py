@@ -117,7 +117,7 @@ def test_fifty_filings_of_one_settlement_at_once(money_world):
     assert statuses == {201: 1, 409: N - 1}, answers
     first = next(b for s, b in answers if s == 201)["id"]
     refusals = {b["error"] for s, b in answers if s == 409}
-    # The claim's own status (services.claim_conflict names it): 已核准, its decision.
-    assert refusals == {f"该次住院已有理赔（理赔编号 {first}，已核准），不能重复申请"}
+    # The claim's state as a person sees it (its payout not yet batched).
+    assert refusals == {f"该次住院已有理赔（理赔编号 {first}，已核准待支付），不能重复申请"}
     assert Claim.objects.count() == 1 and Payout.objects.count() == 1
     whole()
