@@ -7,7 +7,8 @@ from __future__ import annotations
 import datetime
 from collections.abc import Iterator
 
-from django.db.models import Exists, OuterRef
+from django.db.models import BigIntegerField, CharField, Exists, OuterRef, Value
+from django.db.models.functions import Cast, Concat
 from django.utils import timezone
 
 from huzhu.ledger.models import Transaction
@@ -44,17 +45,20 @@ def claims_problems(*, grace_seconds: int = 300) -> Iterator[str]:
         .order_by("id").values_list("pk", flat=True))
     if no_payout:
         yield f"已核准的理赔没有待支付款项：理赔编号 {_some(no_payout)}"
-    keyed = set(Transaction.objects.filter(key__startswith="claim-payable:")
-                .values_list("key", flat=True))
-    no_payable = [pk for pk in granted.order_by("id").values_list("pk", flat=True)
-                  if f"claim-payable:{pk}" not in keyed]
+    # Both in the database: a year's claims are never loaded into memory to be compared.
+    payable_of = Transaction.objects.filter(
+        key=Concat(Value("claim-payable:"), Cast(OuterRef("pk"), output_field=CharField())))
+    no_payable = list(granted.exclude(Exists(payable_of)).order_by("id")
+                      .values_list("pk", flat=True))
     if no_payable:
         yield f"已核准的理赔没有记入应付互助金：理赔编号 {_some(no_payable)}"
     stray = list(Payout.objects.filter(kind=PayoutKind.BENEFIT).exclude(
         claim__status__in=GRANTED).order_by("id").values_list("claim_id", flat=True))
     if stray:
         yield f"未核准的理赔有待支付款项：理赔编号 {_some(stray)}"
-    granted_ids = set(granted.values_list("pk", flat=True))
-    orphan = sorted(int(k.split(":")[1]) for k in keyed if int(k.split(":")[1]) not in granted_ids)
+    orphan = list(Transaction.objects.filter(
+        key__startswith="claim-payable:", source_type="claims.claim").exclude(Exists(
+            granted.filter(pk=Cast(OuterRef("source_id"), output_field=BigIntegerField()))))
+        .order_by("id").values_list("source_id", flat=True))
     if orphan:
         yield f"未核准的理赔记入了应付互助金：理赔编号 {_some(orphan)}"

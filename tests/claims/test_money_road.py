@@ -236,6 +236,17 @@ def test_verify_names_a_granted_claim_without_its_payout(money_world):
     assert problems == [f"已核准的理赔没有待支付款项：理赔编号 {claim.pk}"]
 
 
+def test_verify_names_money_owed_on_a_claim_never_granted(money_world):
+    w = money_world
+    ClaimPolicy.objects.create(product_code=MEDICAL, auto_claim=True)
+    settlement_ingest(record=record("S1", w.zhangsan.id_number), actor=w.bureau)
+    claim = Claim.objects.get()
+    Claim.objects.filter(pk=claim.pk).update(status="rejected")  # a row changed behind the road
+    problems = list(claims_problems(grace_seconds=0))
+    assert problems == [f"未核准的理赔有待支付款项：理赔编号 {claim.pk}",
+                        f"未核准的理赔记入了应付互助金：理赔编号 {claim.pk}"]
+
+
 def test_each_stored_record_and_each_claim_has_its_event(money_world):
     """The audit trail does not depend on the size of the delivery."""
     w = money_world
