@@ -15,12 +15,18 @@ from django.utils import timezone
 
 from huzhu import bulk
 from huzhu.actors import Actor
-from huzhu.audit.services import event_record
+from huzhu.audit.services import event_record, events_last
 from huzhu.errors import DomainError
 from huzhu.members.models import InsuranceType, Member
-from huzhu.members.services import FLAG_FIELDS, MemberInput, member_clean
+from huzhu.members.services import (
+    FLAG_FIELDS,
+    MemberInput,
+    MemberUpsert,
+    member_clean,
+    members_upsert_many,
+)
 from huzhu.organisations.models import Unit
-from huzhu.pii.crypto import blind_index, cipher
+from huzhu.pii.crypto import blind_index
 from huzhu.products.models import Offer, Period
 from huzhu.products.services import offers_for, product_rules, split_premium
 
@@ -205,8 +211,10 @@ def _check_duplicates(rows: list[RowResult]) -> None:
 
 def _match_existing(rows: list[RowResult], unit: Unit, period: Period) -> None:
     """Find members already registered, and enrollments of this period elsewhere."""
-    by_index = {blind_index(r.values["id_number"], field="id_number"): r
-                for r in rows if r.values}
+    by_index: dict[str, list[RowResult]] = defaultdict(list)  # a person may hold 2 products
+    for r in rows:
+        if r.values:
+            by_index[blind_index(r.values["id_number"], field="id_number")].append(r)
     keys = list(by_index)
     members: dict[str, int] = {}
     for start in range(0, len(keys), 900):
@@ -215,7 +223,8 @@ def _match_existing(rows: list[RowResult], unit: Unit, period: Period) -> None:
                        .values_list("id_number_bidx", "id"))
     id_to_index = {v: k for k, v in members.items()}
     for key, member_id in members.items():
-        by_index[key].member_id = member_id
+        for r in by_index[key]:
+            r.member_id = member_id
     ids = list(id_to_index)
     existing: list[tuple[int, int, int | None, str | None]] = []
     for start in range(0, len(ids), 900):
@@ -250,13 +259,6 @@ def _premium(offer: Offer, shares: int, gifted: bool,
     return cache[key]
 
 
-MEMBER_COLUMNS = (
-    "id", "name", "id_number", "id_number_bidx", "birth_date", "gender", "phone", "phone_bidx",
-    "bank_card", "bank_card_warning_confirmed", "bank_name", "insurance_type",
-    "is_union_member", "employment_status", "is_hardship", "is_model_worker",
-    "is_new_form_worker", "unit_id", "organisation_id", "org_path", "fund_region_id",
-    "created_at", "updated_at",
-)
 ENROLLMENT_COLUMNS = (
     "member_id", "period_id", "product_version_id", "offer_id", "unit_id", "roster_id",
     "source", "status", "shares", "gifted", "premium_fen", "split", "first_time", "org_path",
@@ -268,56 +270,41 @@ ENROLLMENT_COLUMNS = (
 def roster_commit(*, roster: Roster, validation: Validation, actor: Actor,
                   skip_rows: list[int] | None = None) -> dict[str, int]:
     """Write the roster in one transaction. Rows with errors must all be listed in
-    ``skip_rows`` (the agent's explicit choice); anything else refuses the whole file."""
+    ``skip_rows`` (the agent's explicit choice); anything else refuses the whole file.
+
+    The members are written by :func:`members_upsert_many` (with their events); the events
+    of the whole commit are appended when it ends, the event chain's head the last lock."""
     skip = set(skip_rows or [])
     unlisted = [r.row for r in validation.rows if r.errors and r.row not in skip]
     if unlisted:
         raise DomainError(f"还有 {len(unlisted)} 行有错误，未提交任何数据", code="roster_invalid")
-    roster = Roster.objects.select_for_update(no_key=True).get(pk=roster.pk)
-    if roster.status == RosterStatus.COMMITTED:
-        return {"members_created": 0, "members_updated": 0, "enrollments": 0}
-    unit, period = roster.unit, roster.period
-    good = [r for r in validation.rows if not r.errors and r.row not in skip]
-    now = bulk.db_datetime(timezone.now())
-    new = [r for r in good if r.member_id is None]
-    known = [r for r in good if r.member_id is not None]
-    for r, pk in zip(new, bulk.reserve_ids(Member, len(new)), strict=True):
-        r.member_id = pk
-    bulk.insert_rows(Member, MEMBER_COLUMNS, (_member_row(r, unit, now) for r in new))
-    updated, new_cards = _update_members(known, unit)
-    if new_cards:
-        # A corrected card puts payouts the bank failed back in the queue, in this transaction.
-        from huzhu.payouts.services import payouts_requeue_corrected
-
-        payouts_requeue_corrected(member_ids=new_cards, actor=actor)
-    cache: dict[tuple[int, int, bool], list[dict[str, Any]]] = {}
-    fresh = [r for r in good if not r.already_enrolled]
-    bulk.insert_rows(Enrollment, ENROLLMENT_COLUMNS,
-                     (_enrollment_row(r, unit, period, roster, cache, now) for r in fresh))
-    counts = {"members_created": len(new), "members_updated": updated,
-              "enrollments": len(fresh)}
-    Roster.objects.filter(pk=roster.pk).update(
-        status=RosterStatus.COMMITTED, committed_at=timezone.now(), progress=100,
-        skipped_rows=sorted(skip))
-    event_record(action="roster.committed", actor=actor, obj=roster,
-                 after={**counts, "skipped_rows": len(skip), "file": roster.file_name})
+    with events_last():
+        roster = Roster.objects.select_for_update(no_key=True).get(pk=roster.pk)
+        if roster.status == RosterStatus.COMMITTED:
+            return {"members_created": 0, "members_updated": 0, "enrollments": 0}
+        unit, period = roster.unit, roster.period
+        good = [r for r in validation.rows if not r.errors and r.row not in skip]
+        now = bulk.db_datetime(timezone.now())
+        # The members (new, changed, a new card's failed payouts requeued) through their
+        # service, placed in the unit as it is now; each row learns its member.
+        for r in good:
+            r.values["unit"] = unit
+        members = members_upsert_many(
+            actor=actor, people=[MemberUpsert(r.values, r.member_id) for r in good])
+        for r, member_id in zip(good, members.member_ids, strict=True):
+            r.member_id = member_id
+        cache: dict[tuple[int, int, bool], list[dict[str, Any]]] = {}
+        fresh = [r for r in good if not r.already_enrolled]
+        bulk.insert_rows(Enrollment, ENROLLMENT_COLUMNS,
+                         (_enrollment_row(r, unit, period, roster, cache, now) for r in fresh))
+        counts = {"members_created": members.created, "members_updated": members.updated,
+                  "enrollments": len(fresh)}
+        Roster.objects.filter(pk=roster.pk).update(
+            status=RosterStatus.COMMITTED, committed_at=timezone.now(), progress=100,
+            skipped_rows=sorted(skip))
+        event_record(action="roster.committed", actor=actor, obj=roster,
+                     after={**counts, "skipped_rows": len(skip), "file": roster.file_name})
     return counts
-
-
-def _member_row(r: RowResult, unit: Unit, now: Any) -> tuple:
-    v = r.values
-    enc = cipher().encrypt
-    return (
-        r.member_id, v["name"], enc(v["id_number"], field="members.member.id_number"),
-        blind_index(v["id_number"], field="id_number"), v["birth_date"], v["gender"],
-        enc(v["phone"], field="members.member.phone") if v["phone"] else None,
-        blind_index(v["phone"], field="phone") if v["phone"] else "",
-        enc(v["bank_card"], field="members.member.bank_card") if v["bank_card"] else None,
-        False, v["bank_name"], v["insurance_type"], v["is_union_member"],
-        v["employment_status"], v["is_hardship"], v["is_model_worker"],
-        v["is_new_form_worker"], unit.pk, unit.organisation_id, unit.org_path,
-        unit.fund_region_id, now, now,
-    )
 
 
 def _enrollment_row(r: RowResult, unit: Unit, period: Period, roster: Roster,
@@ -335,40 +322,3 @@ def _enrollment_row(r: RowResult, unit: Unit, period: Period, roster: Roster,
         period.fund_region_id, now,
     )
 
-
-TRACKED = ("name", "unit_id", "insurance_type", *FLAG_FIELDS)
-
-
-def _update_members(rows: list[RowResult], unit: Unit) -> tuple[int, list[int]]:
-    """Bring registered members up to date with the roster (joining this unit from another
-    is a transfer); only members whose data differ are written. Personal numbers change only
-    when the roster gives them. Returns how many were written and who got a new bank card."""
-    if not rows:
-        return 0, []
-    members: dict[int, Member] = {}
-    ids = [r.member_id for r in rows if r.member_id is not None]  # all: known members only
-    for start in range(0, len(ids), 900):
-        members.update(Member.objects.in_bulk(ids[start:start + 900]))
-    changed, new_cards = [], []
-    for r in rows:
-        assert r.member_id is not None
-        m, v = members[r.member_id], r.values
-        wanted = {"name": v["name"], "unit_id": unit.pk, "insurance_type": v["insurance_type"],
-                  **{flag: v[flag] for flag in FLAG_FIELDS}}
-        numbers = {k: v[k] for k in ("phone", "bank_card") if v[k] and v[k] != getattr(m, k)}
-        if all(getattr(m, k) == wanted[k] for k in TRACKED) and not numbers:
-            continue
-        for k, value in wanted.items():
-            setattr(m, k, value)
-        m.organisation_id, m.org_path = unit.organisation_id, unit.org_path
-        m.fund_region_id = unit.fund_region_id
-        if "phone" in numbers:
-            m.phone, m.phone_bidx = v["phone"], blind_index(v["phone"], field="phone")
-        if "bank_card" in numbers:
-            m.bank_card, m.bank_name = v["bank_card"], v["bank_name"]
-            new_cards.append(m.pk)
-        changed.append(m)
-    Member.objects.bulk_update(changed, [
-        "name", "unit", "organisation", "org_path", "fund_region", "insurance_type", "phone",
-        "phone_bidx", "bank_card", "bank_name", *FLAG_FIELDS], batch_size=1000)
-    return len(changed), new_cards

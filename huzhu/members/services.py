@@ -3,18 +3,21 @@ imports share it; every write and every reveal of personal data writes an event.
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 
+from huzhu import bulk
 from huzhu.accounts.roles import Perm
 from huzhu.actors import Actor
 from huzhu.audit.models import Action
-from huzhu.audit.services import event_record
+from huzhu.audit.services import event_record, events_last
 from huzhu.errors import DomainError, NeedsConfirmation, NotAllowed
 from huzhu.organisations.models import Organisation, Unit
-from huzhu.pii.crypto import blind_index
+from huzhu.pii.crypto import blind_index, cipher
 from huzhu.pii.identifiers import (
     IdentifierError,
     check_bank_card,
@@ -194,6 +197,197 @@ def member_update(
 
         payouts_requeue_corrected(member_ids=[member.pk], actor=actor)
     return member
+
+
+@dataclass(frozen=True)
+class MemberUpsert:
+    """One person for :func:`members_upsert_many`: ``values`` as :func:`member_clean` returns
+    them, and the registered member they are (found by their ID number's blind index), or
+    ``None`` for someone not registered yet."""
+
+    values: dict[str, Any]
+    member_id: int | None = None
+
+
+@dataclass(frozen=True)
+class Upserted:
+    """What :func:`members_upsert_many` did. ``member_ids`` holds each person's member, in the
+    order given (the new ones numbered now); ``new_cards`` the members whose bank card changed."""
+
+    member_ids: list[int]
+    created: int
+    updated: int
+    new_cards: list[int]
+
+
+MEMBER_COLUMNS = (
+    "id", "name", "id_number", "id_number_bidx", "birth_date", "gender", "phone", "phone_bidx",
+    "bank_card", "bank_card_warning_confirmed", "bank_name", "insurance_type",
+    "is_union_member", "employment_status", "is_hardship", "is_model_worker",
+    "is_new_form_worker", "unit_id", "organisation_id", "org_path", "fund_region_id",
+    "created_at", "updated_at",
+)
+# What a list brings a registered member up to (besides a phone or card it gives).
+UPSERT_TRACKED = ("name", "unit_id", "insurance_type", *FLAG_FIELDS)
+UPSERT_WRITTEN = ("name", "unit", "organisation", "org_path", "fund_region", "insurance_type",
+                  "phone", "phone_bidx", "bank_card", "bank_name", *FLAG_FIELDS, "updated_at")
+MEMBER_TYPE = Member._meta.label_lower  # the events' object_type, as event_record(obj=member)
+
+
+def _placement(values: dict[str, Any]) -> tuple[int | None, int, str, int | None]:
+    """(unit, organisation, org_path, fund region) of cleaned values: a unit's own when there
+    is one (a member of a unit sits where the unit sits), else the organisation's."""
+    unit, org = values.get("unit"), values["organisation"]
+    if unit is not None:
+        return unit.pk, unit.organisation_id, unit.org_path, unit.fund_region_id
+    return None, org.pk, org.path, org.fund_region_id
+
+
+def _values_snapshot(v: dict[str, Any], unit_id: int | None, org_id: int) -> dict[str, Any]:
+    """:func:`member_snapshot` of a member about to be created from cleaned values ``v``
+    (no model instance built: a roster creates 100,000)."""
+    return {
+        "name": v["name"],
+        "id_number": mask_id_number(v["id_number"] or ""),
+        "phone": mask_phone(v["phone"] or ""),
+        "bank_card": mask_bank_card(v["bank_card"] or ""),
+        "bank_name": v["bank_name"],
+        "insurance_type": str(v["insurance_type"]),
+        "employment_status": str(v["employment_status"]),
+        "unit": unit_id,
+        "organisation": org_id,
+        **{flag: v[flag] for flag in FLAG_FIELDS},
+    }
+
+
+def members_upsert_many(*, actor: Actor, people: Sequence[MemberUpsert]) -> Upserted:
+    """Register the new people and bring the registered ones up to date, set-wise: the
+    members of a roster (100,000 rows stay one COPY of member rows and one of events).
+
+    A new person is inserted as :func:`member_create` would store them (a card failing Luhn
+    is not marked confirmed). A registered member takes the given name, unit (joining
+    another unit is a transfer), insurance type and flags; a phone or bank card replaces the
+    stored one only when given and different (a blank keeps it), the bank name goes with a
+    new card; ID number, birth date, gender and employment status stay. Only members whose
+    data differ are written. A person listed several times (a roster row per product) is
+    one member, their rows applied in order (a later blank phone or card keeps an earlier).
+
+    Events as the one-member services write them: ``member.created`` with the new member's
+    :func:`member_snapshot` as ``after``, ``member.updated`` with the snapshot fields that
+    changed as ``before``/``after`` — masked, never a full ID number, phone or card. They
+    are appended set-wise when the outermost :func:`~huzhu.audit.services.events_last`
+    block ends (this call's own, or the caller's: then the event chain's head stays the
+    last lock of the caller's transaction, ADR 0008). A new card puts the member's failed
+    payouts back in the queue (as :func:`member_update`), in this transaction. Validation
+    (:func:`member_clean`) and the ID-number lookup are the caller's."""
+    with transaction.atomic(), events_last():
+        member_ids: list[int | None] = [p.member_id for p in people]
+        new: dict[str, dict[str, Any]] = {}  # ID number -> values: one member per person
+        new_at: dict[str, list[int]] = {}
+        known: dict[int, dict[str, Any]] = {}
+        for i, p in enumerate(people):
+            if p.member_id is None:
+                number = p.values["id_number"]
+                new[number] = _merge(new[number], p.values) if number in new else p.values
+                new_at.setdefault(number, []).append(i)
+            elif p.member_id in known:
+                known[p.member_id] = _merge(known[p.member_id], p.values)
+            else:
+                known[p.member_id] = p.values
+        fresh: list[tuple[int, dict[str, Any]]] = []
+        for (number, positions), pk in zip(new_at.items(), bulk.reserve_ids(Member, len(new)),
+                                           strict=True):
+            fresh.append((pk, new[number]))
+            for i in positions:
+                member_ids[i] = pk
+        now = timezone.now()
+        _insert_new(fresh, actor, bulk.db_datetime(now))
+        updated, new_cards = _update_known(known, actor, now)
+        if new_cards:
+            # A corrected card puts payouts the bank failed back in the queue.
+            from huzhu.payouts.services import payouts_requeue_corrected
+
+            payouts_requeue_corrected(member_ids=new_cards, actor=actor)
+    return Upserted(member_ids=cast(list[int], member_ids),  # every None numbered above
+                    created=len(new), updated=updated, new_cards=new_cards)
+
+
+def _merge(earlier: dict[str, Any], later: dict[str, Any]) -> dict[str, Any]:
+    """A person on several rows: the later row's values, but a blank phone or card there
+    keeps the earlier row's (the card with its bank name), as rows applied one by one."""
+    merged = dict(later)
+    if not later["phone"]:
+        merged["phone"] = earlier["phone"]
+    if not later["bank_card"]:
+        merged["bank_card"], merged["bank_name"] = earlier["bank_card"], earlier["bank_name"]
+    return merged
+
+
+def _insert_new(people: list[tuple[int, dict[str, Any]]], actor: Actor, now: Any) -> None:
+    if people:
+        bulk.insert_rows(Member, MEMBER_COLUMNS, _new_rows(people, actor, now))
+
+
+def _new_rows(people: list[tuple[int, dict[str, Any]]], actor: Actor, now: Any
+              ) -> Iterator[tuple]:
+    """The new members' rows in database form, each one's ``member.created`` event recorded
+    as it goes: a generator, so that PostgreSQL takes in the COPY while the next rows are
+    encrypted."""
+    enc = cipher().encrypt
+    for pk, v in people:
+        unit_id, org_id, org_path, region_id = _placement(v)
+        event_record(action=Action.MEMBER_CREATED, actor=actor, object_type=MEMBER_TYPE,
+                     object_id=str(pk), org_path=org_path,
+                     after=_values_snapshot(v, unit_id, org_id))
+        yield (
+            pk, v["name"], enc(v["id_number"], field="members.member.id_number"),
+            blind_index(v["id_number"], field="id_number"), v["birth_date"], v["gender"],
+            enc(v["phone"], field="members.member.phone") if v["phone"] else None,
+            blind_index(v["phone"], field="phone") if v["phone"] else "",
+            enc(v["bank_card"], field="members.member.bank_card") if v["bank_card"] else None,
+            False, v["bank_name"], v["insurance_type"], v["is_union_member"],
+            v["employment_status"], v["is_hardship"], v["is_model_worker"],
+            v["is_new_form_worker"], unit_id, org_id, org_path, region_id, now, now,
+        )
+
+
+def _update_known(known: dict[int, dict[str, Any]], actor: Actor, now: Any
+                  ) -> tuple[int, list[int]]:
+    """Write the registered members whose data differ; returns how many, and who got a new
+    bank card."""
+    if not known:
+        return 0, []
+    members: dict[int, Member] = {}
+    ids = list(known)
+    for start in range(0, len(ids), 900):
+        members.update(Member.objects.in_bulk(ids[start:start + 900]))
+    changed, new_cards = [], []
+    for pk, v in known.items():
+        m = members[pk]
+        unit_id, org_id, org_path, region_id = _placement(v)
+        wanted = {"name": v["name"], "unit_id": unit_id, "insurance_type": v["insurance_type"],
+                  **{flag: v[flag] for flag in FLAG_FIELDS}}
+        numbers = {k: v[k] for k in ("phone", "bank_card") if v[k] and v[k] != getattr(m, k)}
+        if all(getattr(m, k) == wanted[k] for k in UPSERT_TRACKED) and not numbers:
+            continue
+        before = member_snapshot(m)
+        for k, value in wanted.items():
+            setattr(m, k, value)
+        m.organisation_id, m.org_path, m.fund_region_id = org_id, org_path, region_id
+        if "phone" in numbers:
+            m.phone, m.phone_bidx = v["phone"], blind_index(v["phone"], field="phone")
+        if "bank_card" in numbers:
+            m.bank_card, m.bank_name = v["bank_card"], v["bank_name"]
+            new_cards.append(m.pk)
+        m.updated_at = now
+        changed.append(m)
+        after = member_snapshot(m)
+        diff = [k for k in after if after[k] != before[k]]
+        event_record(action=Action.MEMBER_UPDATED, actor=actor, object_type=MEMBER_TYPE,
+                     object_id=str(m.pk), org_path=m.org_path,
+                     before={k: before[k] for k in diff}, after={k: after[k] for k in diff})
+    Member.objects.bulk_update(changed, UPSERT_WRITTEN, batch_size=1000)
+    return len(changed), new_cards
 
 
 def member_reveal(*, actor: User, member: Member, field_name: str) -> str:
