@@ -10,7 +10,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from huzhu.actors import Actor
@@ -197,6 +197,12 @@ def events_record_many(rows: list[dict[str, Any]], *, actor: Actor = None) -> No
             ',"outcome":', dump(row[8], ensure_ascii=False), ',"prev_hash":'))
         prepared.append((row, head_part, middle))
     with transaction.atomic():
+        if connection.vendor == "postgresql":
+            # What the caller wrote is checked now (its foreign keys, the ledger's balance),
+            # not at commit while this transaction holds the chain's head that every writer
+            # waits on. Events come last (ADR 0008), so nothing written is still incomplete.
+            with connection.cursor() as cursor:
+                cursor.execute("SET CONSTRAINTS ALL IMMEDIATE; SET CONSTRAINTS ALL DEFERRED")
         head, _ = ChainHead.objects.get_or_create(name="events")
         head = ChainHead.objects.select_for_update().get(pk=head.pk)
         seq, prev = head.seq, head.hash
