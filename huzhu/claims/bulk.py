@@ -274,10 +274,11 @@ def decide_part_here(settlement_ids: list[int], *, actor: Actor = None,
 
 
 def _owed_among(ids: list[int]) -> Any:
-    """The owed decisions of the current settlements among ``ids``."""
+    """The owed decisions among settlements ``ids``. Only a current settlement is owed one (a
+    new version takes over its predecessor's, in the transaction that stores it), so no join
+    to the wide settlement rows is needed."""
     return SettlementDecision.objects.filter(
-        among(SettlementDecision, "settlement", ids), decided_at__isnull=True,
-        settlement__is_current=True)
+        among(SettlementDecision, "settlement", ids), decided_at__isnull=True)
 
 
 def _pending(settlement_ids: list[int]) -> list[int]:

@@ -99,6 +99,8 @@ def test_fifty_versions_of_one_setl_id_at_once(money_world):
     assert rows.count() == N and rows.filter(is_current=True).count() == 1
     current = rows.get(is_current=True)
     assert current.version == N and current.decided.decided_at is not None
+    # only a current version is ever owed a decision: none is left owed
+    assert not SettlementDecision.objects.filter(decided_at__isnull=True).exists()
     claim = Claim.objects.get(setl_id="V1")  # one claim, on the current version
     assert claim.settlement_id == current.pk
     assert claim.assessment.settlement_id == current.pk
