@@ -16,10 +16,11 @@ from huzhu.products.services import product_rules
 from huzhu.rules import scalar
 from huzhu.rules.model import Assessment as RuleAssessment
 from huzhu.rules.model import BenefitUsage, ClaimFacts, Usage
+from huzhu.settlements.models import Settlement
 
 from .facts import claim_facts as facts
 from .facts import cover_of, setl_of
-from .models import Assessment, Claim, Settlement
+from .models import Assessment, Claim
 from .status import GRANTED
 
 MEDICAL_INSUTYPES = {"310": "employee", "390": "resident"}

@@ -1,7 +1,7 @@
 """The automatic claims (免申即享) of a large settlement delivery: the same assessment, risk
 checks, decisions and grants as the one-claim services, done in memory per part and written
 with COPY (PostgreSQL) / executemany (SQLite). The delivery's intake is
-:mod:`huzhu.claims.intake`. See docs/adr/0004.
+:mod:`huzhu.settlements.intake` (then :mod:`huzhu.claims.ingest` decides). See docs/adr/0004.
 
 Assessment uses the scalar engine, so every bulk-assessed claim keeps its full trace and the
 same fen as :func:`huzhu.claims.assess.claim_assess`. An approved claim is granted as
@@ -31,23 +31,19 @@ from huzhu.products.models import Period, ProductVersion
 from huzhu.products.services import product_rules
 from huzhu.rules import scalar
 from huzhu.rules.model import BenefitUsage, Usage
+from huzhu.settlements.models import (
+    AMOUNT_FIELDS,
+    DecisionKind,
+    Settlement,
+    SettlementDecision,
+    owed,
+)
 
 from .assess import line_doc, reason_codes, trace_doc, usage_add, usage_doc
 from .facts import CoverRow, Setl, claim_facts
 from .grants import Granted, approved_notice, dumps, grant_many, notice_params
 from .levels import levels_of
-from .models import (
-    AMOUNT_FIELDS,
-    Assessment,
-    Claim,
-    ClaimPolicy,
-    ClaimSource,
-    DecisionKind,
-    MemberPeriodUsage,
-    Settlement,
-    SettlementDecision,
-    owed,
-)
+from .models import Assessment, Claim, ClaimPolicy, ClaimSource, MemberPeriodUsage
 from .risk import LIVE, Cover, Stay, decision, findings, policy_for, rules_reasons_zh
 from .screen import claims_on_corrected_settlement
 from .status import GRANTED, ClaimStatus, transition_check

@@ -10,8 +10,7 @@ from typing import Any, NamedTuple
 from huzhu import clock
 from huzhu.enrollment.models import Enrollment
 from huzhu.rules.model import ClaimFacts
-
-from .models import Settlement
+from huzhu.settlements.models import Settlement
 
 
 class Setl(NamedTuple):

@@ -7,10 +7,11 @@ import datetime
 
 from huzhu.actors import Actor
 from huzhu.audit.services import atomic_events, event_record
+from huzhu.settlements.models import Settlement
 
 from .approval import claim_grant, claim_refuse
 from .assess import claim_assess, claim_day
-from .models import Claim, Settlement
+from .models import Claim
 from .review import review_enter
 from .risk import ZH, decision, risk_checks, rules_reasons_zh
 from .status import OPEN, ClaimStatus

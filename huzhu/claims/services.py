@@ -14,15 +14,11 @@ from huzhu.audit.services import atomic_events
 from huzhu.enrollment.models import Enrollment, EnrollmentStatus
 from huzhu.errors import Conflict, DomainError
 from huzhu.members.models import Member
+from huzhu.settlements.models import DecisionKind, Settlement, SettlementDecision
 
 from .assess import claim_assess
-from .ingest import (  # noqa: F401  (re-exported service API)
-    ImportReport,
-    settlement_import_file,
-    settlement_ingest,
-    settlement_match_retry,
-)
-from .models import Claim, ClaimPolicy, ClaimSource, DecisionKind, Settlement, SettlementDecision
+from .ingest import ImportReport, settlement_import_file, settlement_ingest, settlement_match_retry
+from .models import Claim, ClaimPolicy, ClaimSource
 
 __all__ = ["settlement_import_file", "settlement_ingest", "settlement_match_retry",
            "claim_file", "claim_assess", "claims_create_auto", "ImportReport"]

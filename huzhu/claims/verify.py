@@ -11,8 +11,9 @@ from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from huzhu.ledger.models import Transaction
+from huzhu.settlements.models import Settlement, SettlementDecision
 
-from .models import Claim, Settlement, SettlementDecision
+from .models import Claim
 from .status import GRANTED
 
 PREVIEW = 10  # setl_ids or claim numbers named per problem
