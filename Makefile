@@ -64,6 +64,7 @@ bench: setup
 lint: $(VENV)/.installed
 	$(BIN)/ruff check huzhu tests bench
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 clean:
 	rm -rf $(VENV) node_modules $(VENDOR)

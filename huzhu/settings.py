@@ -106,6 +106,7 @@ INSTALLED_APPS = [
     "huzhu.products",
     "huzhu.enrollment",
     "huzhu.notices",
+    "huzhu.settlements",
     "huzhu.claims",
     "huzhu.payouts",
     "huzhu.web",

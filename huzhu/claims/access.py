@@ -1,6 +1,6 @@
 """Data scope for claims and settlement records: staff see their subtree (by the member's
-org path), an agent their unit's members, a member themself. Unmatched settlements have no
-member yet: staff see those of their own fund region (where they were imported)."""
+org path), an agent their unit's members, a member themself. (Unmatched settlements:
+:mod:`huzhu.settlements.access`.)"""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from django.http import Http404
 from huzhu.accounts.roles import Perm, Role
 from huzhu.organisations.access import staff_path
 
-from .models import Claim, Settlement
+from .models import Claim
 
 
 def claims_visible_to(user: Any) -> QuerySet[Claim]:
@@ -39,14 +39,3 @@ def claim_get_for_user(user: Any, pk: int) -> Claim:
     if claim is None:
         raise Http404("理赔不存在")
     return claim
-
-
-def unmatched_visible_to(user: Any) -> QuerySet[Settlement]:
-    if staff_path(user) is None or not user.can(Perm.VIEW_MEMBERS):
-        return Settlement.objects.none()
-    return Settlement.objects.filter(member__isnull=True, is_current=True,
-                                     fund_region_id=user.organisation.fund_region_id)
-
-
-def may_match(user: Any) -> bool:
-    return staff_path(user) is not None and user.can(Perm.MANAGE_MEMBERS)

@@ -23,11 +23,13 @@ from huzhu.actors import AuthedRequest
 from huzhu.errors import DomainError
 from huzhu.members.access import member_get_for_user
 from huzhu.payouts.shown import claim_state, claims_in_state, claims_shown, state_label
+from huzhu.settlements.format import SettlementError
+from huzhu.settlements.intake import CREATED
+from huzhu.settlements.models import Settlement
 
 from .access import claim_get_for_user, claims_visible_to
-from .ingest import CREATED, settlement_ingest
-from .models import Claim, ClaimSource, Settlement
-from .settlement_format import SettlementError
+from .ingest import settlement_ingest
+from .models import Claim, ClaimSource
 
 router = Router(tags=["理赔"])
 

@@ -20,6 +20,7 @@ from huzhu.audit.services import atomic_events
 from huzhu.members.models import Member
 
 from .assess import claim_assess, usage_doc, usage_for
+from .grants import Granted, approved_notice, grant_many
 from .models import Claim, MemberPeriodUsage
 from .notify import claim_notice
 from .status import ClaimStatus, claim_transition
@@ -51,8 +52,7 @@ def claim_refuse(claim: Claim, *, actor: Actor, reason_code: str, reason_zh: str
 def claim_grant(claim: Claim, *, actor: Actor = None, reason: str = "",
                 as_of: datetime.date | None = None, on: datetime.date | None = None) -> Claim:
     """Approve ``claim`` (SUBMITTED or IN_REVIEW) and owe its payable; see the module text.
-    What is owed is written by :func:`huzhu.claims.bulk.grant_many`, as for every grant."""
-    from .bulk import Granted, approved_notice, grant_many
+    What is owed is written by :func:`huzhu.claims.grants.grant_many`, as for every grant."""
     from .risk import rules_reasons_zh
 
     row = usage_lock(claim)

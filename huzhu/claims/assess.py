@@ -16,8 +16,11 @@ from huzhu.products.services import product_rules
 from huzhu.rules import scalar
 from huzhu.rules.model import Assessment as RuleAssessment
 from huzhu.rules.model import BenefitUsage, ClaimFacts, Usage
+from huzhu.settlements.models import Settlement
 
-from .models import Assessment, Claim, Settlement
+from .facts import claim_facts as facts
+from .facts import cover_of, setl_of
+from .models import Assessment, Claim
 from .status import GRANTED
 
 MEDICAL_INSUTYPES = {"310": "employee", "390": "resident"}
@@ -28,19 +31,10 @@ def claim_day(claim: Claim) -> datetime.date:
     return clock.today(claim.created_at)
 
 
-def membership_years(since: datetime.date | None, event: datetime.date) -> int:
-    if since is None or event < since:
-        return 1
-    return (event - since).days // 365 + 1
-
-
 def claim_facts(claim: Claim, settlement: Settlement, enrollment: Enrollment | None,
                 held: tuple[str, ...] = (), as_of: datetime.date | None = None) -> ClaimFacts:
-    """The engine's facts of a stored claim: :func:`huzhu.claims.bulk.claim_facts`, the one
+    """The engine's facts of a stored claim: :func:`huzhu.claims.facts.claim_facts`, the one
     adapter from stored rows to facts, given the claim's rows."""
-    from .bulk import claim_facts as facts
-    from .bulk import cover_of, setl_of
-
     m = claim.member
     return facts(claim_id=claim.pk, member=(m.pk, m.gender, m.birth_date, m.is_union_member),
                  s=setl_of(settlement), e=cover_of(enrollment) if enrollment else None,

@@ -1,7 +1,7 @@
 """The automatic claims (免申即享) of a large settlement delivery: the same assessment, risk
 checks, decisions and grants as the one-claim services, done in memory per part and written
 with COPY (PostgreSQL) / executemany (SQLite). The delivery's intake is
-:mod:`huzhu.claims.intake`. See docs/adr/0004.
+:mod:`huzhu.settlements.intake` (then :mod:`huzhu.claims.ingest` decides). See docs/adr/0004.
 
 Assessment uses the scalar engine, so every bulk-assessed claim keeps its full trace and the
 same fen as :func:`huzhu.claims.assess.claim_assess`. An approved claim is granted as
@@ -12,9 +12,7 @@ usage row, its payable (``ledger_post_many``), its payout and its SMS.
 from __future__ import annotations
 
 import datetime
-import json
 from collections import defaultdict
-from collections.abc import Callable
 from typing import Any, NamedTuple
 
 from django.conf import settings
@@ -27,34 +25,27 @@ from huzhu.actors import Actor
 from huzhu.audit.services import events_last, events_record_many
 from huzhu.bulk import among, insert_rows, pg_array, reserve_ids
 from huzhu.enrollment.models import Enrollment, EnrollmentStatus
-from huzhu.ledger.bulk import Posting, ledger_post_many
-from huzhu.ledger.services import Source
 from huzhu.members.models import Member
 from huzhu.notices.services import notices_enqueue_many
-from huzhu.notices.templates import TEMPLATES
-from huzhu.organisations.models import Organisation
 from huzhu.products.models import Period, ProductVersion
 from huzhu.products.services import product_rules
 from huzhu.rules import scalar
-from huzhu.rules.model import BenefitUsage, ClaimFacts, Usage
-
-from .assess import line_doc, membership_years, reason_codes, trace_doc, usage_add, usage_doc
-from .models import (
+from huzhu.rules.model import BenefitUsage, Usage
+from huzhu.settlements.models import (
     AMOUNT_FIELDS,
-    Assessment,
-    Claim,
-    ClaimPolicy,
-    ClaimSource,
     DecisionKind,
-    MemberPeriodUsage,
     Settlement,
     SettlementDecision,
     owed,
 )
-from .notify import card_tail, yuan_text
-from .postings import payable_accounts, payable_key
-from .review import levels_of
+
+from .assess import line_doc, reason_codes, trace_doc, usage_add, usage_doc
+from .facts import CoverRow, Setl, claim_facts
+from .grants import Granted, approved_notice, dumps, grant_many, notice_params
+from .levels import levels_of
+from .models import Assessment, Claim, ClaimPolicy, ClaimSource, MemberPeriodUsage
 from .risk import LIVE, Cover, Stay, decision, findings, policy_for, rules_reasons_zh
+from .screen import claims_on_corrected_settlement
 from .status import GRANTED, ClaimStatus, transition_check
 from .workdays import add_workdays
 
@@ -63,35 +54,6 @@ CHUNK = settings.BULK_PART
 
 
 # --------------------------------------------------------------------------- claims
-
-
-class _Setl(NamedTuple):
-    """What assessing and checking a claim needs of a settlement (read as one tuple)."""
-
-    pk: int
-    setl_id: str
-    member_id: int
-    mdtrt_id: str
-    insutype: str
-    begndate: datetime.date
-    enddate: datetime.date
-    setl_time: datetime.datetime
-    hosp_lv: int | None
-    diag_code: str | None
-    amounts: dict[str, int]
-
-
-class _Cover(NamedTuple):
-    pk: int
-    member_id: int
-    code: str
-    version_id: int
-    period: Any
-    shares: int
-    continuous_since: datetime.date | None
-    coverage_start: datetime.date | None
-    first_time: bool
-    waiting_until: datetime.date | None
 
 
 class _Payable(NamedTuple):
@@ -104,25 +66,25 @@ SETL_FIELDS = ("id", "setl_id", "member_id", "mdtrt_id", "insutype", "begndate",
 ASSESSED_AMOUNTS = tuple(n for n in AMOUNT_FIELDS if n != "hosp_part_amt")
 
 
-def _settlements(ids: list[int]) -> list[_Setl]:
+def _settlements(ids: list[int]) -> list[Setl]:
     out = []
     for row in (Settlement.objects.filter(among(Settlement, "id", ids)).filter(owed())
                 .order_by("member_id", "enddate", "id").values_list(*SETL_FIELDS)):
         # Settlement.amounts() leaves out absent (NULL) 4101 fields; so does this.
         amounts = {n: v for n, v in zip(ASSESSED_AMOUNTS, row[10:], strict=True)
                    if v is not None}
-        out.append(_Setl(*row[:10], amounts))  # type: ignore[call-arg]  # a 10-field row, unpacked
+        out.append(Setl(*row[:10], amounts))  # type: ignore[call-arg]  # a 10-field row, unpacked
     return out
 
 
-def _covers(member_ids: list[int], codes: Any = None) -> dict[int, list[_Cover]]:
+def _covers(member_ids: list[int], codes: Any = None) -> dict[int, list[CoverRow]]:
     """The members' active enrollments (in the products ``codes`` when given), without
     loading each one's rule document."""
     periods: dict[int, Any] = {}
     versions = ProductVersion.objects.all() if codes is None else ProductVersion.objects.filter(
         code__in=codes)
     version_codes = dict(versions.values_list("id", "code"))
-    out: dict[int, list[_Cover]] = defaultdict(list)
+    out: dict[int, list[CoverRow]] = defaultdict(list)
     rows = list(Enrollment.objects.filter(
         among(Enrollment, "member", member_ids), status=EnrollmentStatus.ACTIVE,
         product_version_id__in=version_codes).order_by("id").values_list(
@@ -131,44 +93,9 @@ def _covers(member_ids: list[int], codes: Any = None) -> dict[int, list[_Cover]]
     for p in Period.objects.filter(pk__in={r[3] for r in rows}):
         periods[p.pk] = p
     for pk, mid, vid, pid, shares, since, start, first, waiting in rows:
-        out[mid].append(_Cover(pk, mid, version_codes[vid], vid, periods[pid], shares, since,
+        out[mid].append(CoverRow(pk, mid, version_codes[vid], vid, periods[pid], shares, since,
                                start, first, waiting))
     return out
-
-
-def claim_facts(*, claim_id: int | None, member: tuple, s: _Setl, e: _Cover | None,
-                held: tuple[str, ...], as_of: datetime.date | None) -> ClaimFacts:
-    """The one adapter from stored rows to the engine's facts: ``member`` is (id, gender,
-    birth date, union member), ``s`` the settlement, ``e`` the enrollment (None: not
-    enrolled, assessed all the same and stopped by the rules)."""
-    mid, gender, birth, union = member
-    period = e.period if e else None
-    since = (e.continuous_since or e.coverage_start) if e else None
-    return ClaimFacts(
-        claim_id=str(claim_id), member_id=str(mid), claim_type="hospital", gender=gender,
-        birth_date=birth, insutype=s.insutype, union_member=union,
-        shares=e.shares if e else 1, membership_years=membership_years(since, s.begndate),
-        held_products=held, coverage_start=e.coverage_start if e else None,
-        period_start=period.coverage_start if period else None,
-        period_end=period.coverage_end if period else None,
-        first_time=bool(e and e.first_time), begndate=s.begndate, enddate=s.enddate,
-        setl_date=clock.today(s.setl_time), claim_date=as_of, hospital_level=s.hosp_lv,
-        disease=s.diag_code or None, amounts=s.amounts)
-
-
-def setl_of(settlement: Settlement) -> _Setl:
-    """A stored settlement as the tuple assessing and checking read."""
-    amounts = {k: v for k, v in settlement.amounts().items() if k != "hosp_part_amt"}
-    return _Setl(settlement.pk, settlement.setl_id, settlement.member_id or 0,
-                 settlement.mdtrt_id, settlement.insutype, settlement.begndate,
-                 settlement.enddate, settlement.setl_time, settlement.hosp_lv,
-                 settlement.diag_code, amounts)
-
-
-def cover_of(e: Enrollment) -> _Cover:
-    """A stored enrollment as the tuple assessing reads."""
-    return _Cover(e.pk, e.member_id, e.product_version.code, e.product_version_id, e.period,
-                  e.shares, e.continuous_since, e.coverage_start, e.first_time, e.waiting_until)
 
 
 def _history(member_ids: list[int]) -> dict[int, list[tuple]]:
@@ -221,10 +148,6 @@ CLAIM_COLS = ("id", "member_id", "settlement_id", "setl_id", "product_code", "pr
 ASSESSMENT_COLS = ("id", "claim_id", "settlement_id", "product_version_id", "payable_fen",
                    "lines", "reasons", "trace", "usage", "input_hash", "as_of", "engine",
                    "created_at")
-PAYOUT_COLS = ("claim_id", "kind", "member_id", "amount_fen", "status", "org_path",
-               "fund_region_id", "created_at", "paid_at")
-
-
 def settlements_decide(settlement_ids: list[int], *, actor: Actor = None,
                        as_of: datetime.date | None = None) -> dict[str, int]:
     """Decide the matched current settlements among ``settlement_ids`` that have no decision
@@ -306,8 +229,6 @@ def _reassess_corrected(pk: int, *, actor: Actor, as_of: datetime.date | None) -
     """A new version of a settlement with claims: the claims assessed again, under the
     member's lock first and with the events last (docs/adr/0008). Its automatic claims for
     products not yet claimed, and its decision, follow in the parts."""
-    from .services import claims_on_corrected_settlement
-
     with transaction.atomic(), events_last():
         member_id = Settlement.objects.filter(pk=pk).values_list("member_id", flat=True).get()
         Member.objects.select_for_update(no_key=True).filter(id=member_id).first()
@@ -358,45 +279,6 @@ def _lock(member_ids: list[int], keys: list[tuple[int, str, int]]) -> dict[tuple
             .values_list("pk", "member_id", "product_code", "period_id")}
 
 
-def _usage_add(deltas: dict[int, list[int]]) -> None:
-    """granted_fen and claims up by what this chunk granted, per usage row."""
-    if not deltas:
-        return
-    rows = sorted((pk, fen, n) for pk, (fen, n) in deltas.items())
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            cursor.execute(
-                "UPDATE claims_memberperiodusage u SET granted_fen = u.granted_fen + d.fen,"
-                " claims = u.claims + d.n FROM unnest(%s::bigint[], %s::bigint[], %s::int[])"
-                " AS d(id, fen, n) WHERE u.id = d.id",
-                [pg_array(r[0] for r in rows), pg_array(r[1] for r in rows),
-                 pg_array(r[2] for r in rows)])
-        else:
-            cursor.executemany(
-                "UPDATE claims_memberperiodusage SET granted_fen = granted_fen + %s,"
-                " claims = claims + %s WHERE id = %s", [(f, n, pk) for pk, f, n in rows])
-
-
-def _notice_params(template: str, base: dict[str, Any]) -> dict[str, str]:
-    """The parameters :func:`huzhu.claims.notify.claim_notice` gives ``template``."""
-    names = TEMPLATES[template][1]
-    return {k: str(v) for k, v in base.items() if k in names}
-
-
-class Granted(NamedTuple):
-    """An approved claim's money to owe: see :func:`grant_many`."""
-
-    claim_id: int
-    member_id: int
-    fen: int
-    org_path: str
-    fund_region_id: int
-    product_code: str
-    period: Any
-    usage_row: int | None
-    notice: dict[str, Any]
-
-
 def _process_chunk(ids: list[int], policies: dict, versions: dict, actor: Actor,
                    as_of: datetime.date, counts: dict) -> None:
     """Decide one part: each settlement's automatic claims made (one per 免申即享 product
@@ -431,8 +313,8 @@ def _process_chunk(ids: list[int], policies: dict, versions: dict, actor: Actor,
                       actor=actor, as_of=as_of, counts=counts, now=now)
 
 
-def file_many(plan: list[tuple[_Setl, _Cover]], *, member_ids: list[int],
-              usage_rows: dict[tuple, int], covers: dict[int, list[_Cover]], versions: dict,
+def file_many(plan: list[tuple[Setl, CoverRow]], *, member_ids: list[int],
+              usage_rows: dict[tuple, int], covers: dict[int, list[CoverRow]], versions: dict,
               policies: dict, source: str, actor: Actor, as_of: datetime.date,
               counts: dict, now: datetime.datetime) -> list[int]:
     """File, assess, check and decide the claims ``plan`` names (settlement, enrollment), in
@@ -497,7 +379,7 @@ def file_many(plan: list[tuple[_Setl, _Cover]], *, member_ids: list[int],
         if source != ClaimSource.AUTO:
             notices.append({"key": f"claim-submitted:{cid}", "template": "CLAIM_SUBMITTED",
                             "phone": phone or "", "member_id": mid, "org_path": path,
-                            "params": _notice_params("CLAIM_SUBMITTED", base)})
+                            "params": notice_params("CLAIM_SUBMITTED", base)})
         if to == ClaimStatus.APPROVED:
             usage[key] = usage_add(usage[key], lines, fen)
             granted.append(Granted(cid, mid, fen, path, region_id, code, period,
@@ -511,18 +393,18 @@ def file_many(plan: list[tuple[_Setl, _Cover]], *, member_ids: list[int],
             notices.append({"key": f"claim-rejected:{cid}:screen",
                             "template": "CLAIM_REJECTED", "phone": phone or "",
                             "member_id": mid, "org_path": path,
-                            "params": _notice_params("CLAIM_REJECTED", {
+                            "params": notice_params("CLAIM_REJECTED", {
                                 **base, "reason": rules_reasons_zh(reasons)})})
         rows.append((cid, code, s.setl_id, s.mdtrt_id, s.begndate, s.enddate, s.begndate, to,
                      period.pk, lines if to == ClaimStatus.APPROVED else None, fen))
         level, due, level_name = review_entry(region_id, to)
         claims.append((cid, mid, s.pk, s.setl_id, code, e.version_id, e.pk, period.pk,
-                       s.begndate, source, to, fen, _dumps(found), aid, path,
+                       s.begndate, source, to, fen, dumps(found), aid, path,
                        region_id, actor_id, now, now if to != ClaimStatus.IN_REVIEW else None,
                        level, due))
-        assessments.append((aid, cid, s.pk, e.version_id, fen, _dumps(lines),
-                            _dumps(reasons), _dumps(trace_doc(result)),
-                            _dumps(usage_doc(before)), result.input_hash, as_of, "scalar",
+        assessments.append((aid, cid, s.pk, e.version_id, fen, dumps(lines),
+                            dumps(reasons), dumps(trace_doc(result)),
+                            dumps(usage_doc(before)), result.input_hash, as_of, "scalar",
                             now))
         events.append({"action": "claim.filed", "object_type": "claims.claim",
                        "object_id": str(cid), "org_path": path,
@@ -549,38 +431,6 @@ def file_many(plan: list[tuple[_Setl, _Cover]], *, member_ids: list[int],
     return claim_ids
 
 
-def approved_notice(base: dict[str, Any], member_id: int, phone: str | None, org_path: str,
-                    fen: int, card: str | None) -> dict[str, Any]:
-    """The SMS telling a member their claim ``base["claim"]`` is approved."""
-    return {"key": f"claim-approved:{base['claim']}", "template": "CLAIM_APPROVED",
-            "phone": phone or "", "member_id": member_id, "org_path": org_path,
-            "params": _notice_params("CLAIM_APPROVED", {
-                **base, "amount": yuan_text(fen), "card": card_tail(card)})}
-
-
-def grant_many(granted: list[Granted], *, today: datetime.date, actor: Actor,
-               now: datetime.datetime) -> None:
-    """What approving claims owes, for any number of them: the usage rows up by what was
-    granted, the members told (SMS), and the money (:func:`_grant_money`: payables in the
-    ledger, payouts). The one grant of every path: a part of a delivery, a claim filed and
-    approved at once, a reviewer's approval (:func:`huzhu.claims.approval.claim_grant`). The
-    caller holds the members' and usage rows' locks and has moved the claims to approved."""
-    if not granted:
-        return
-    deltas: dict[int, list[int]] = {}
-    for g in granted:
-        if g.usage_row is not None:
-            acc = deltas.setdefault(g.usage_row, [0, 0])
-            acc[0] += g.fen
-            acc[1] += 1
-    _usage_add(deltas)
-    notices_enqueue_many([g.notice for g in granted])
-    checked = _Checked()
-    checked()
-    _grant_money(granted, today=today, actor=actor, now=now, before_balances=checked)
-    checked()
-
-
 def _mark_decided(ids: set[int], *, made: set[int], covered: set[int],
                   now: datetime.datetime) -> None:
     """Settlements ``ids`` decided now: with claims made, already claimed, or not covered by
@@ -595,47 +445,3 @@ def _mark_decided(ids: set[int], *, made: set[int], covered: set[int],
                 decided_at=now, decision=what)
 
 
-class _Checked:
-    """Called before each shared lock is taken: checks what is deferred so far (PostgreSQL
-    checks the part's own foreign keys, and the ledger its batch's balance, now, while a part
-    beside it may hold the shared rows, rather than at commit while this part holds them)."""
-
-    def __call__(self) -> None:
-        if connection.vendor == "postgresql":
-            with connection.cursor() as cursor:  # every deferrable check is initially deferred
-                cursor.execute("SET CONSTRAINTS ALL IMMEDIATE; SET CONSTRAINTS ALL DEFERRED")
-
-
-def _dumps(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False)
-
-
-def _grant_money(granted: list[Granted], *, today: datetime.date, actor: Actor,
-                 now: datetime.datetime, before_balances: Callable[[], None]) -> None:
-    """The payables and payouts of the chunk's approved claims, as
-    :func:`huzhu.claims.postings.post_claim_payable` and
-    :func:`huzhu.payouts.services.payout_create` make them one by one; each account opened
-    once per chunk."""
-    if not granted:
-        return
-    from huzhu.payouts.models import Payout, PayoutKind, PayoutStatus
-
-    accounts: dict[tuple[int, str, int], tuple[int, int]] = {}
-    regions = {o.pk: o for o in Organisation.objects.filter(pk__in={g[4] for g in granted})}
-    postings = []
-    for cid, _mid, fen, _path, region_id, code, period, _row, _notice in granted:
-        dims = (region_id, code, getattr(period, "pk", 0))
-        if dims not in accounts:
-            claim = Claim(fund_region=regions[region_id], product_code=code, period=period)
-            if None in payable_accounts(claim, create=False):
-                before_balances()  # its foreign keys checked before the shared account rows
-            expense, payable = payable_accounts(claim)
-            accounts[dims] = (expense.pk, payable.pk)
-        expense_id, payable_id = accounts[dims]
-        postings.append(Posting(key=payable_key(cid), legs=[(expense_id, fen), (payable_id, -fen)],
-                                memo=f"理赔 {cid} 核准给付", business_date=today,
-                                source=Source("claims.claim", str(cid))))
-    insert_rows(Payout, PAYOUT_COLS, [
-        (cid, PayoutKind.BENEFIT, mid, fen, PayoutStatus.PAYABLE, path, region_id, now, None)
-        for cid, mid, fen, path, region_id, _code, _period, _row, _notice in granted])
-    ledger_post_many(postings=postings, actor=actor, before_balances=before_balances)

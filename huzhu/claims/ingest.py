@@ -1,9 +1,12 @@
-"""Settlement records in, as a push of one record or a file: both through the one road,
-:func:`huzhu.claims.intake.settlements_receive` (a record is a delivery of one). A bad record is
-reported with its number and field and writes nothing; good records are kept. Sending the same
-record again changes nothing (and finishes its decision if a crash cut it short); a corrected
-record (same ``setl_id``, other content) becomes the next version and the claims on it are
-assessed again.
+"""Settlement records in, as a push of one record or a file, and their claims: the claims
+app's side of the one road. The settlements app receives (validates, stores, matches:
+:func:`huzhu.settlements.intake.settlements_receive`; a record is a delivery of one), then this
+app decides (:func:`huzhu.claims.bulk.settlements_decide`) every matched current settlement of
+the delivery still owed a decision: those just stored and those a crash left undecided, so a
+re-run repairs and never doubles (docs/adr/0008). A bad record is reported with its number and
+field and writes nothing; good records are kept. Sending the same record again changes nothing
+(and finishes its decision if a crash cut it short); a corrected record (same ``setl_id``,
+other content) becomes the next version and the claims on it are assessed again.
 """
 
 from __future__ import annotations
@@ -14,26 +17,37 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from django.db import transaction
 from django.db.models import Count
-from django.utils import timezone
 
 from huzhu.actors import Actor
-from huzhu.audit.services import event_record, events_record_many
+from huzhu.audit.services import events_record_many
 from huzhu.bulk import among
-from huzhu.members.models import Member
 from huzhu.organisations.models import Organisation
-
-from .intake import (  # noqa: F401  (the outcomes are part of this module's answer)
-    CREATED,
-    OUTCOME_ZH,
-    UNCHANGED,
-    VERSION,
+from huzhu.settlements.format import SettlementError, iter_records
+from huzhu.settlements.intake import (
+    Receipt,
     receiving_region,
+    settlements_match,
     settlements_receive,
 )
-from .models import Settlement, SettlementDecision, SettlementImport, SettlementSource
-from .settlement_format import SettlementError, iter_records
+from huzhu.settlements.models import Settlement, SettlementImport, SettlementSource
+
+from .bulk import settlements_decide
+
+
+def settlements_take(records: list[Any], *, actor: Actor, fund_region: Organisation | None = None,
+                     source: str = "api", batch: Any = None, as_of: datetime.date | None = None,
+                     numbers: list[int] | None = None, decide: bool = True) -> Receipt:
+    """A delivery received (stored and matched by the settlements app, each matched row with
+    its owed decision in the same transaction), then decided: the automatic claims of every
+    matched current settlement of the delivery still owed a decision, each decided in the same
+    transaction as its claims (docs/adr/0008). ``decide=False`` stores only, leaving the
+    decisions to the worker (or a later call). ``as_of``: the day the claims are assessed on."""
+    receipt = settlements_receive(records, actor=actor, fund_region=fund_region, source=source,
+                                  batch=batch, numbers=numbers)
+    if decide:
+        settlements_decide(receipt.ids, actor=actor, as_of=as_of)
+    return receipt
 
 
 @dataclass
@@ -47,8 +61,8 @@ def settlement_ingest(*, record: dict[str, Any], actor: Actor, source: str = Set
                       as_of: datetime.date | None = None) -> IngestResult:
     """Receive one record (a delivery of one); raise :class:`SettlementError` when it is
     refused (nothing written). ``as_of``: the day its automatic claims are assessed on."""
-    receipt = settlements_receive([record], actor=actor, fund_region=fund_region, source=source,
-                                  as_of=as_of, numbers=[record_no])
+    receipt = settlements_take([record], actor=actor, fund_region=fund_region, source=source,
+                               as_of=as_of, numbers=[record_no])
     if receipt.errors:
         raise receipt.errors[0]
     pk, outcome = receipt.outcomes[0]
@@ -89,7 +103,7 @@ def settlement_import_file(*, path_or_bytes: str | Path | bytes, file_name: str 
                            as_of: datetime.date | None = None, decide: bool = True
                            ) -> ImportReport:
     """Import a JSON / JSON-lines / CSV file and report on each record: the one road
-    (:func:`settlements_receive`) whatever its size, plus one ``settlement.imported`` event
+    (:func:`settlements_take`) whatever its size, plus one ``settlement.imported`` event
     for the file. ``decide=False``: store only; the worker makes the claims."""
     if isinstance(path_or_bytes, bytes):
         data = path_or_bytes
@@ -108,9 +122,9 @@ def settlement_import_file(*, path_or_bytes: str | Path | bytes, file_name: str 
         created_by=actor if getattr(actor, "pk", None) else None)
     report.batch = batch
     report.records = len(items)
-    receipt = settlements_receive([item for _n, item in items], actor=actor, fund_region=region,
-                                  source=SettlementSource.FILE, batch=batch, as_of=as_of,
-                                  numbers=[n for n, _item in items], decide=decide)
+    receipt = settlements_take([item for _n, item in items], actor=actor, fund_region=region,
+                               source=SettlementSource.FILE, batch=batch, as_of=as_of,
+                               numbers=[n for n, _item in items], decide=decide)
     report.errors = receipt.errors
     report.created, report.versions = receipt.created, receipt.versions
     report.unchanged, report.matched = receipt.unchanged, receipt.matched
@@ -135,30 +149,10 @@ def settlement_import_file(*, path_or_bytes: str | Path | bytes, file_name: str 
 
 
 def settlement_match_retry(*, settlements: Any, actor: Actor = None) -> int:
-    """Match unmatched current settlements again (a member may have registered since);
-    return how many found their member. Matched ones get their automatic claims."""
-    pending = list(settlements.filter(member__isnull=True, is_current=True))
-    if not pending:
-        return 0
-    members = {(m.id_number_bidx, m.fund_region_id): m for m in Member.objects.filter(
-        id_number_bidx__in={s.certno_bidx for s in pending})}
-    matched = []
-    now = timezone.now()
-    with transaction.atomic():
-        for s in pending:
-            member = members.get((s.certno_bidx, s.fund_region_id))
-            if member is None:
-                continue
-            if not Settlement.objects.filter(pk=s.pk, member__isnull=True).update(
-                    member=member, matched_at=now, org_path=member.org_path):
-                continue  # matched meanwhile
-            SettlementDecision.objects.get_or_create(settlement_id=s.pk)
-            s.member, s.matched_at, s.org_path = member, now, member.org_path
-            matched.append(s)
-            event_record(action="settlement.matched", actor=actor, obj=s,
-                         after={"setl_id": s.setl_id, "version": s.version, "member": member.pk})
+    """Match unmatched current settlements again (a member may have registered since:
+    :func:`huzhu.settlements.intake.settlements_match`); return how many found their member.
+    Matched ones get their automatic claims."""
+    matched = settlements_match(settlements, actor=actor)
     if matched:
-        from .bulk import settlements_decide
-
-        settlements_decide([s.pk for s in matched], actor=actor)
+        settlements_decide(matched, actor=actor)
     return len(matched)

@@ -12,7 +12,6 @@ event; statuses move only through the transition table.
 from __future__ import annotations
 
 import datetime
-from dataclasses import dataclass
 from typing import Any
 
 from django.db.models import Q, QuerySet
@@ -22,31 +21,15 @@ from huzhu.accounts.roles import Perm
 from huzhu.actors import Actor
 from huzhu.audit.services import atomic_events, event_record
 from huzhu.errors import DomainError, NotAllowed
-from huzhu.organisations.models import Organisation, OrgKind
+from huzhu.organisations.models import Organisation
 
 from .access import claims_visible_to
 from .approval import claim_grant, claim_refuse, usage_lock
-from .models import Claim, ClaimReview, ReviewAction, ReviewLevel
+from .levels import REGION, Level, levels_of
+from .models import Claim, ClaimReview, ReviewAction
 from .notify import claim_notice
 from .status import ClaimStatus, claim_transition
 from .workdays import add_workdays
-
-REGION = "region"  # org_kind of a level held by the fund region itself (the association)
-
-
-@dataclass(frozen=True)
-class Level:
-    level: int
-    name: str
-    org_kind: str
-    working_days: int
-    final_limit_fen: int | None
-
-
-DEFAULT_LEVELS = (
-    Level(1, "县级初审", OrgKind.COUNTY, 2, None),
-    Level(2, "协会终审", REGION, 2, None),
-)
 
 REJECT_REASONS = {
     "NOT_COVERED": "不属于保障范围",
@@ -58,16 +41,6 @@ REJECT_REASONS = {
     "NOT_INPATIENT": "非住院费用",
     "OTHER": "其他原因（见审核意见）",
 }
-
-LEVEL_KIND_ZH = {REGION: "统筹区（协会）", **dict(OrgKind.choices)}
-
-
-def levels_of(fund_region_id: int) -> tuple[Level, ...]:
-    rows = ReviewLevel.objects.filter(fund_region_id=fund_region_id).order_by("level")
-    found = tuple(Level(r.level, r.name, r.org_kind, r.working_days, r.final_limit_fen)
-                  for r in rows)
-    return found or DEFAULT_LEVELS
-
 
 def level_of(claim: Claim) -> Level:
     for lv in levels_of(claim.fund_region_id):

@@ -10,26 +10,18 @@ import datetime
 from django.db import IntegrityError, transaction
 
 from huzhu.actors import Actor
-from huzhu.audit.services import atomic_events, event_record
+from huzhu.audit.services import atomic_events
 from huzhu.enrollment.models import Enrollment, EnrollmentStatus
 from huzhu.errors import Conflict, DomainError
 from huzhu.members.models import Member
+from huzhu.settlements.models import DecisionKind, Settlement, SettlementDecision
 
-from .approval import claim_grant, claim_refuse
-from .assess import claim_assess, claim_day
-from .ingest import (  # noqa: F401  (re-exported service API)
-    ImportReport,
-    settlement_import_file,
-    settlement_ingest,
-    settlement_match_retry,
-)
-from .models import Claim, ClaimPolicy, ClaimSource, DecisionKind, Settlement, SettlementDecision
-from .review import review_enter
-from .risk import ZH, decision, risk_checks, rules_reasons_zh
-from .status import OPEN, ClaimStatus
+from .assess import claim_assess
+from .ingest import ImportReport, settlement_import_file, settlement_ingest, settlement_match_retry
+from .models import Claim, ClaimPolicy, ClaimSource
 
 __all__ = ["settlement_import_file", "settlement_ingest", "settlement_match_retry",
-           "claim_file", "claim_assess", "claim_screen", "claims_create_auto", "ImportReport"]
+           "claim_file", "claim_assess", "claims_create_auto", "ImportReport"]
 
 
 def enrollment_for(member_id: int, product_code: str, day: datetime.date) -> Enrollment | None:
@@ -40,23 +32,6 @@ def enrollment_for(member_id: int, product_code: str, day: datetime.date) -> Enr
           .select_related("period", "product_version"))
     inside = qs.filter(period__coverage_start__lte=day, period__coverage_end__gte=day).first()
     return inside or qs.order_by("-period__coverage_end").first()
-
-
-def claim_screen(claim: Claim, *, actor: Actor = None, as_of: datetime.date | None = None) -> Claim:
-    """Run the risk checks on an assessed claim and decide: approve, review or refuse."""
-    findings = risk_checks(claim, as_of=as_of or claim_day(claim))
-    claim.risk = findings
-    Claim.objects.filter(pk=claim.pk).update(risk=findings)
-    if claim.status != ClaimStatus.SUBMITTED:
-        return claim
-    to = decision(claim, findings)
-    if to == ClaimStatus.APPROVED:
-        return claim_grant(claim, actor=actor, reason="straight_through", as_of=as_of)
-    if to == ClaimStatus.IN_REVIEW:
-        return review_enter(claim, actor=actor, reason=", ".join(f["code"] for f in findings))
-    reasons = list(claim.assessment.reasons) if claim.assessment else []
-    return claim_refuse(claim, actor=actor, reason_code=", ".join(reasons) or "nothing_payable",
-                        reason_zh=rules_reasons_zh(reasons), key=f"claim-rejected:{claim.pk}:screen")
 
 
 @atomic_events()
@@ -70,7 +45,8 @@ def claim_file(*, member: Member, settlement: Settlement, product_code: str, act
 
     from huzhu import clock
 
-    from .bulk import _covers, _lock, cover_of, file_many, setl_of
+    from .bulk import _covers, _lock, file_many
+    from .facts import cover_of, setl_of
 
     if source not in ClaimSource.values:
         raise DomainError(f"未知的理赔来源：{source}")
@@ -134,24 +110,3 @@ def claims_create_auto(*, settlements: list[Settlement] | None = None, actor: Ac
                                      settlement_id__in=ids).order_by("id"))
 
 
-@atomic_events()
-def claims_on_corrected_settlement(settlement: Settlement, *, actor: Actor = None) -> list[Claim]:
-    """A new version of a settlement: every claim on it is assessed again (old assessments
-    stay); open claims are screened again, decided ones are marked for a second look."""
-    out = []
-    for claim in Claim.objects.filter(setl_id=settlement.setl_id).select_related("member"):
-        Claim.objects.filter(pk=claim.pk).update(settlement=settlement)
-        claim.settlement = settlement
-        claim_assess(claim)
-        if claim.status in OPEN:
-            claim_screen(claim, actor=actor)
-        else:
-            risk = [*claim.risk, {"code": "SETTLEMENT_CORRECTED",
-                                  "message": f"{ZH['SETTLEMENT_CORRECTED']}（第 {settlement.version} 版）"}]
-            Claim.objects.filter(pk=claim.pk).update(risk=risk)
-            claim.risk = risk
-        event_record(action="claim.reassessed", actor=actor, obj=claim,
-                     after={"setl_id": settlement.setl_id, "version": settlement.version,
-                            "payable_fen": claim.payable_fen})
-        out.append(claim)
-    return out

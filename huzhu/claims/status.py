@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from django.apps import apps
 from django.db import models
 from django.utils import timezone
 
@@ -75,7 +76,7 @@ def transition_check(current: str, to: str) -> None:
 
 def claim_transition(claim: Claim, to: str, *, actor: Actor = None, reason: str = "") -> Claim:
     """Move a claim to ``to`` (locking its row), or raise :class:`IllegalTransition`."""
-    from .models import Claim
+    Claim = apps.get_model("claims", "Claim")  # by name: models.py imports this module
 
     with atomic_events():
         locked = Claim.objects.select_for_update(no_key=True).only("id", "status").get(pk=claim.pk)

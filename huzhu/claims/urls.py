@@ -1,5 +1,7 @@
 from django.urls import path
 
+from huzhu.settlements import views as settlement_views
+
 from . import views, views_corrections, views_work
 
 app_name = "claims"
@@ -19,6 +21,6 @@ urlpatterns = [
     path("<int:pk>/corrections/<int:assessment_id>/", views_corrections.decide,
          name="correction_decide"),
     path("recoveries/<int:pk>/<str:step>/", views_corrections.recovery_act, name="recovery_act"),
-    path("settlements/unmatched/", views.unmatched, name="unmatched"),
+    path("settlements/unmatched/", settlement_views.unmatched, name="unmatched"),
     path("settlements/unmatched/retry/", views.unmatched_retry, name="unmatched_retry"),
 ]

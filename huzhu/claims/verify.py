@@ -12,8 +12,9 @@ from django.db.models.functions import Cast, Concat
 from django.utils import timezone
 
 from huzhu.ledger.models import Transaction
+from huzhu.settlements.models import Settlement, SettlementDecision
 
-from .models import Claim, Settlement, SettlementDecision
+from .models import Claim
 from .status import GRANTED
 
 PREVIEW = 10  # setl_ids or claim numbers named per problem

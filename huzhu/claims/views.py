@@ -1,32 +1,23 @@
-"""Claim pages: the unmatched settlement queue, the claim list and a claim's page."""
+"""Claim pages: matching the unmatched settlements again (and deciding them; the queue is
+:mod:`huzhu.settlements.views`), the claim list and a claim's page."""
 
 from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from huzhu.actors import AuthedRequest
-from huzhu.organisations.access import staff_path
 from huzhu.payouts.shown import ClaimState, claims_in_state, claims_shown
+from huzhu.settlements.access import may_match, unmatched_visible_to
 from huzhu.web.paging import paginate
 
-from .access import claim_get_for_user, claims_visible_to, may_match, unmatched_visible_to
+from .access import claim_get_for_user, claims_visible_to
 from .ingest import settlement_match_retry
 from .risk import REASONS_ZH, ZH
-
-
-@login_required
-def unmatched(request: AuthedRequest) -> HttpResponse:
-    if staff_path(request.user) is None:
-        raise Http404
-    qs = unmatched_visible_to(request.user)
-    page = paginate(request, qs.order_by("id"), per_page=50)
-    return render(request, "claims/unmatched.html", {
-        "page": page, "may_match": may_match(request.user)})
 
 
 @login_required

@@ -24,11 +24,12 @@ from huzhu.members.access import member_get_for_user, members_visible_to
 from huzhu.payouts.shown import ClaimState, claim_state_label, claims_shown
 from huzhu.pii.crypto import blind_index
 from huzhu.pii.identifiers import IdentifierError, check_resident_id
+from huzhu.settlements.models import Settlement
 from huzhu.web.paging import paginate
 
 from .access import claim_get_for_user, claims_visible_to
 from .documents import MAX_BYTES, document_read, documents_add
-from .models import Claim, ClaimDocument, ClaimSource, DocumentKind, ReviewAction, Settlement
+from .models import Claim, ClaimDocument, ClaimSource, DocumentKind, ReviewAction
 from .review import (
     REJECT_REASONS,
     claim_appeal,

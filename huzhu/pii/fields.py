@@ -13,7 +13,8 @@ from .crypto import cipher
 class EncryptedTextField(models.BinaryField):
     """Hold a str in Python and AEAD ciphertext in the database.
 
-    The associated data is ``<app_label>.<model>.<field>``, so a value copied into another
+    The associated data is ``<app_label>.<model>.<field>`` (or ``aad``, given when a model
+    moved to another app: what its stored values were sealed with), so a value copied into another
     column or table does not decrypt. Decryption failures raise ``DecryptionError`` loudly.
     Lookups on this column are meaningless (random nonces): use the blind-index column.
     """
@@ -23,12 +24,19 @@ class EncryptedTextField(models.BinaryField):
     _pyi_private_set_type: str
     _pyi_private_get_type: str  # type: ignore[assignment]  # a str, not BinaryField's bytes
 
-    def __init__(self, *args: Any, **kwargs: Any):
+    def __init__(self, *args: Any, aad: str | None = None, **kwargs: Any):
         kwargs.setdefault("editable", True)
+        self._aad = aad  # fixed associated data: a model moved to another app keeps its own
         super().__init__(*args, **kwargs)
 
+    def deconstruct(self) -> Any:
+        name, path, args, kwargs = super().deconstruct()
+        if self._aad is not None:
+            kwargs["aad"] = self._aad
+        return name, path, args, kwargs
+
     def aad(self) -> str:
-        return f"{self.model._meta.label_lower}.{self.name}"
+        return self._aad or f"{self.model._meta.label_lower}.{self.name}"
 
     def from_db_value(self, value: Any, expression: Any, connection: Any) -> str | None:
         if value is None:

@@ -1,5 +1,6 @@
-"""The platform's tasks. Arguments and results are JSON values (ids, dates as text); personal
-data only ever encrypted (a delivery's part, :func:`store_part`)."""
+"""The platform's tasks of deciding settlements (storing a delivery's part is the settlements
+app's task, :func:`huzhu.settlements.tasks.store_part`). Arguments and results are JSON values
+(ids, dates as text)."""
 
 from __future__ import annotations
 
@@ -26,19 +27,6 @@ def decide_part(settlement_ids: list[int], as_of: str | None = None,
 
     day = datetime.date.fromisoformat(as_of) if as_of else None
     return decide_part_here(settlement_ids, actor=_actor(actor_id), as_of=day)
-
-
-@task()
-def store_part(blob_id: int, region_id: int, source: str, batch_id: int | None = None,
-               actor_id: int | None = None) -> tuple[list, list, list, list]:
-    """Store one part of a delivery (each record the first of its ``setl_id`` in it): see
-    :func:`huzhu.claims.intake.settlements_receive`. ``blob_id`` names the part's records,
-    stored encrypted (:func:`huzhu.claims.intake.part_blob`). Idempotent: a record stored already, by this part
-    killed half way or by anyone, is recognised as received before."""
-    from huzhu.claims.intake import ingest_blob
-
-    return ingest_blob(blob_id, region_id=region_id, source=source, batch_id=batch_id,
-                       actor_id=actor_id)
 
 
 @task()

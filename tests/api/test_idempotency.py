@@ -18,11 +18,12 @@ from django.utils import timezone
 from huzhu.accounts.models import User
 from huzhu.accounts.roles import Role
 from huzhu.audit.models import Event
-from huzhu.claims.models import Claim, ClaimPolicy, Settlement
+from huzhu.claims.models import Claim, ClaimPolicy
 from huzhu.demo.identities import bank_card
 from huzhu.enrollment.models import Roster
 from huzhu.idempotency.models import IdempotencyKey
 from huzhu.members.models import Member
+from huzhu.settlements.models import Settlement
 from tests.claims.conftest import (  # noqa: F401
     MEDICAL,
     claims_world,

@@ -32,13 +32,14 @@ def main() -> None:
             huzhu(sys.argv[1:])
 
     from huzhu.audit.services import chain_verify
-    from huzhu.claims.models import Claim, MemberPeriodUsage, Settlement
+    from huzhu.claims.models import Claim, MemberPeriodUsage
     from huzhu.claims.status import GRANTED
     from huzhu.claims.verify import claims_problems
     from huzhu.ledger.models import Transaction
     from huzhu.ledger.verify import ledger_problems
     from huzhu.notices.models import OutboxMessage
     from huzhu.payouts.models import Payout
+    from huzhu.settlements.models import Settlement
 
     granted = Claim.objects.filter(status__in=GRANTED)
     out = {

@@ -3,7 +3,8 @@ status with the calculation, scope."""
 
 from __future__ import annotations
 
-from huzhu.claims.models import Claim, ClaimPolicy, Settlement
+from huzhu.claims.models import Claim, ClaimPolicy
+from huzhu.settlements.models import Settlement
 from tests.api.conftest import api_as  # noqa: F401
 
 from .conftest import MEDICAL, record

@@ -13,20 +13,15 @@ from django.db import connection, connections, transaction  # noqa: F401 - conne
 from huzhu.audit.services import chain_verify
 from huzhu.claims.bulk import settlements_decide
 from huzhu.claims.ingest import settlement_ingest
-from huzhu.claims.intake import settlements_receive
-from huzhu.claims.models import (
-    Claim,
-    ClaimPolicy,
-    MemberPeriodUsage,
-    Settlement,
-    SettlementDecision,
-)
+from huzhu.claims.models import Claim, ClaimPolicy, MemberPeriodUsage
 from huzhu.claims.services import claim_file, claims_create_auto
 from huzhu.ledger.models import Leg, Transaction
 from huzhu.notices.models import OutboxMessage
 from huzhu.notices.services import notices_enqueue_many
 from huzhu.notices.templates import TemplateError
 from huzhu.payouts.models import Payout
+from huzhu.settlements.intake import settlements_receive
+from huzhu.settlements.models import Settlement, SettlementDecision
 
 from .conftest import MEDICAL, ledger_clean, record
 
@@ -43,7 +38,7 @@ def test_bulk_matches_the_services(claims_world):
             record("B5", w.chenba.id_number, begin="2026-04-04", end="2026-04-08"),
             record("B6", w.chenba.id_number, insutype="999"),
             record("B7", w.sunqi.id_number)]
-    report = settlements_receive(recs, actor=w.bureau, fund_region=w.province, decide=False)
+    report = settlements_receive(recs, actor=w.bureau, fund_region=w.province)
     assert report.created == 6 and [(e.record, e.field) for e in report.errors] == [(6, "insutype")]
     assert Settlement.objects.get(setl_id="B1").certno == w.zhangsan.id_number
     counts = settlements_decide(report.ids, actor=w.wangwu, as_of=AS_OF)
@@ -144,7 +139,7 @@ def test_bulk_and_one_by_one_give_the_same_claims_money_and_messages(money_world
             record("B6", w.chenba.id_number, begin="2026-08-01", end="2026-08-20",
                    inscp=9_000_000, hifp=1_000_000),  # over the review threshold
             record("B7", w.sunqi.id_number)]  # not enrolled
-    report = settlements_receive(recs, actor=w.bureau, fund_region=w.province, decide=False)
+    report = settlements_receive(recs, actor=w.bureau, fund_region=w.province)
     assert report.created == 7 and not report.errors
     order = list(Settlement.objects.filter(pk__in=report.ids, member__isnull=False)
                  .select_related("member").order_by("member_id", "enddate", "id"))
@@ -230,11 +225,11 @@ def test_bulk_and_a_single_approval_racing_keep_the_claim_count(claims_world):
     report = settlements_receive(
         [record("R1", w.zhangsan.id_number, begin="2026-02-01", end="2026-02-03"),
          record("R2", w.zhangsan.id_number, begin="2026-03-01", end="2026-03-03")],
-        actor=w.bureau, fund_region=w.province, decide=False)
+        actor=w.bureau, fund_region=w.province)
     # the third stay, filed by the agent at the same moment as the delivery is processed
     third = settlements_receive(
         [record("R3", w.zhangsan.id_number, begin="2026-04-01", end="2026-04-03")],
-        actor=w.bureau, fund_region=w.province, decide=False).ids[0]
+        actor=w.bureau, fund_region=w.province).ids[0]
     # The usage row exists already (an earlier claim made it), so nothing but the locks
     # orders the two writers.
     MemberPeriodUsage.objects.create(member=w.zhangsan, product_code=MEDICAL, period=w.period)
@@ -287,7 +282,7 @@ def test_parts_hold_whole_members_and_decide_as_the_serial_loop(claims_world, mo
             record("B4", w.zhangsan.id_number, begin="2026-04-01", end="2026-04-03"),
             record("B5", w.chenba.id_number, begin="2026-04-04", end="2026-04-08"),
             record("B6", w.zhangsan.id_number, begin="2026-05-01", end="2026-05-03")]
-    ids = settlements_receive(recs, actor=w.bureau, fund_region=w.province, decide=False).ids
+    ids = settlements_receive(recs, actor=w.bureau, fund_region=w.province).ids
     monkeypatch.setattr(bulk, "CHUNK", 1)  # parts of about 2 settlements, whole members
     seen, real = [], parts.run_parts
     monkeypatch.setattr(parts, "run_parts", lambda task, calls: seen.append(
@@ -314,7 +309,7 @@ def test_parts_hold_whole_members_and_decide_as_the_serial_loop(claims_world, mo
 
 @pytest.mark.django_db(transaction=True)
 def test_intake_parts_keep_each_setl_id_in_one_part_and_repeats_after(claims_world, monkeypatch):
-    import huzhu.claims.intake as intake
+    import huzhu.settlements.intake as intake
 
     w = claims_world
     monkeypatch.setattr(intake, "PART", 2)
@@ -329,7 +324,7 @@ def test_intake_parts_keep_each_setl_id_in_one_part_and_repeats_after(claims_wor
     seen, real = [], intake._ingest_part
     monkeypatch.setattr(intake, "_ingest_part", lambda part, **kw: seen.append(part)
                         or real(part, **kw))
-    report = settlements_receive(recs, actor=w.bureau, fund_region=w.province, decide=False)
+    report = settlements_receive(recs, actor=w.bureau, fund_region=w.province)
     assert seen == [[0, 1], [3, 4], [6]]  # first records of each setl_id, two to a part
     assert (report.created, report.versions, report.unchanged) == (3, 2, 1)
     assert [(e.record, e.field) for e in report.errors] == [(5, "insutype")]
@@ -362,7 +357,7 @@ def test_two_workers_deciding_parts_side_by_side_open_a_shared_account_once(clai
     assert not Account.objects.filter(code__startswith="2202").exists()
     recs = [record("D1", w.zhangsan.id_number, begin="2026-02-01", end="2026-02-03"),
             record("D2", w.chenba.id_number, begin="2026-04-02", end="2026-04-06")]
-    ids = settlements_receive(recs, actor=w.bureau, fund_region=w.province, decide=False).ids
+    ids = settlements_receive(recs, actor=w.bureau, fund_region=w.province).ids
     real = bulk._history
 
     def slow(member_ids):

@@ -8,12 +8,13 @@ import pytest
 
 from huzhu.audit.models import Event
 from huzhu.claims.ingest import settlement_ingest
-from huzhu.claims.models import Assessment, Claim, ClaimPolicy, Settlement
+from huzhu.claims.models import Assessment, Claim, ClaimPolicy
 from huzhu.claims.risk import sampled
 from huzhu.claims.services import claim_file, claims_create_auto
 from huzhu.claims.status import ClaimStatus, IllegalTransition, claim_transition
 from huzhu.enrollment.models import Enrollment
 from huzhu.errors import Conflict, DomainError
+from huzhu.settlements.models import Settlement
 
 from .conftest import MEDICAL, record
 

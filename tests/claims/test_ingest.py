@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from huzhu.claims.ingest import settlement_import_file, settlement_ingest, settlement_match_retry
-from huzhu.claims.models import Settlement
-from huzhu.claims.settlement_format import CSV_HEADERS, SettlementError
 from huzhu.pii.crypto import blind_index
+from huzhu.settlements.format import CSV_HEADERS, SettlementError
+from huzhu.settlements.models import Settlement
 from tests.enrollment.test_roster import new_id
 
 from .conftest import jsonl, record
@@ -54,7 +54,7 @@ def test_bad_record_names_field_and_writes_nothing(world, change, field, words):
 def import_path(request, monkeypatch):
     """A file goes through the one road in one part, or in parts of two records (forked
     processes on PostgreSQL): both must report and store the same."""
-    import huzhu.claims.intake as intake
+    import huzhu.settlements.intake as intake
 
     monkeypatch.setattr(intake, "PART", 10**9 if request.param == "one_by_one" else 2)
     return request.param

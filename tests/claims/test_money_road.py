@@ -14,10 +14,11 @@ from huzhu.audit.models import Event
 from huzhu.audit.services import chain_verify
 from huzhu.claims import bulk
 from huzhu.claims.ingest import settlement_import_file, settlement_ingest
-from huzhu.claims.models import Assessment, Claim, ClaimPolicy, Settlement
+from huzhu.claims.models import Assessment, Claim, ClaimPolicy
 from huzhu.claims.verify import claims_problems
 from huzhu.ledger.models import Transaction
 from huzhu.payouts.models import Payout
+from huzhu.settlements.models import Settlement
 from tests.api.conftest import api_as  # noqa: F401
 
 from .conftest import MEDICAL, jsonl, ledger_clean, record
@@ -268,14 +269,13 @@ def test_each_stored_record_and_each_claim_has_its_event(money_world):
 def test_the_worker_runs_the_tasks_waiting_in_the_queue(money_world):
     """A part enqueued for the workers (and left there, as by a caller that was killed) is
     run by ``huzhu worker``."""
-    from huzhu.claims.intake import settlements_receive
+    from huzhu.settlements.intake import settlements_receive
     from huzhu.web.management.commands.worker import Command as Worker
     from huzhu.work.tasks import decide_part
 
     w = money_world
     ClaimPolicy.objects.create(product_code=MEDICAL, auto_claim=True)
-    ids = settlements_receive([record("Q1", w.zhangsan.id_number)], actor=w.bureau,
-                              decide=False).ids
+    ids = settlements_receive([record("Q1", w.zhangsan.id_number)], actor=w.bureau).ids
     result = decide_part.enqueue(settlement_ids=ids, as_of="2026-06-01", actor_id=None)
     out = io.StringIO()
     assert Worker(stdout=out).run_once() is True

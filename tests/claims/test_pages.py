@@ -7,8 +7,9 @@ import datetime
 from django.urls import reverse
 
 from huzhu.claims.ingest import settlement_ingest
-from huzhu.claims.models import ClaimPolicy, Settlement
+from huzhu.claims.models import ClaimPolicy
 from huzhu.claims.services import claim_file
+from huzhu.settlements.models import Settlement
 from tests.enrollment.test_roster import new_id
 
 from .conftest import MEDICAL, record

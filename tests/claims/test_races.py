@@ -14,17 +14,12 @@ from django.test import Client
 
 from huzhu.accounts.services import token_create
 from huzhu.audit.services import chain_verify
-from huzhu.claims.models import (
-    Claim,
-    ClaimPolicy,
-    MemberPeriodUsage,
-    Settlement,
-    SettlementDecision,
-)
+from huzhu.claims.models import Claim, ClaimPolicy, MemberPeriodUsage
 from huzhu.claims.status import GRANTED
 from huzhu.claims.verify import claims_problems
 from huzhu.ledger.models import Transaction
 from huzhu.payouts.models import Payout
+from huzhu.settlements.models import Settlement, SettlementDecision
 from tests.concurrency import run_together
 
 from .conftest import MEDICAL, ledger_clean, record

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from django.core.management import call_command
 
-from huzhu.claims.models import Claim, Settlement
+from huzhu.claims.models import Claim
 from huzhu.demo.claims import ensure_demo_claims
 from huzhu.ledger.verify import ledger_problems
 from huzhu.payouts.models import Payout
+from huzhu.settlements.models import Settlement
 
 
 def test_demo_claims_give_every_claim_page_something_to_show(db, settings, tmp_path):

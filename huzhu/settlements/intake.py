@@ -1,19 +1,19 @@
 """Settlement records in: the one road for a push of one record, a file of three and a
-delivery of 100,000 (docs/adr/0004, 0008).
+delivery of 100,000 (docs/adr/0004, 0008). Storing and matching only: deciding is the claims
+app's, which calls this and then decides (:mod:`huzhu.claims.ingest`).
 
 :func:`settlements_receive` checks who delivers for which fund region, validates each record,
-stores it (new ``setl_id``: set-wise by COPY, in parts run by the task workers; a ``setl_id`` stored before or
-repeated in the delivery: one by one, in record order, under that ``setl_id``'s row lock, as a
-new version or nothing when unchanged), matches it to a member of that fund region only, and
-writes one ``settlement.received`` event per stored row. It then decides every matched
-current settlement of the delivery still without a decision
-(:func:`huzhu.claims.bulk.settlements_decide`): those just stored and those a crash left
-undecided, so a re-run repairs and never doubles.
+stores it (new ``setl_id``: set-wise by COPY, in parts run by the task workers; a ``setl_id``
+stored before or repeated in the delivery: one by one, in record order, under that
+``setl_id``'s row lock, as a new version or nothing when unchanged), matches it to a member of
+that fund region only, and writes one ``settlement.received`` event per stored row. Each
+matched row is stored with its owed decision row (:class:`SettlementDecision`) in the same
+transaction, so a crash between storing and deciding leaves work the worker finds.
+:func:`settlements_match` matches unmatched ones again (a member registered since).
 """
 
 from __future__ import annotations
 
-import datetime
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,15 +24,15 @@ from django.utils import timezone
 from huzhu import clock
 from huzhu.accounts.roles import Perm
 from huzhu.actors import Actor
-from huzhu.audit.services import events_record_many
+from huzhu.audit.services import event_record, events_record_many
 from huzhu.bulk import among, insert_rows, reserve_ids
 from huzhu.errors import DomainError, NotAllowed
 from huzhu.members.models import Member
 from huzhu.organisations.models import Organisation
 from huzhu.pii.crypto import blind_index, cipher
 
+from .format import SettlementError, content_hash, parse_record, raw_text
 from .models import AMOUNT_FIELDS, Settlement, SettlementDecision
-from .settlement_format import SettlementError, content_hash, parse_record, raw_text
 
 PART = settings.BULK_PART  # records a part (HUZHU_BULK_PART)
 CREATED, VERSION, UNCHANGED = "created", "version", "unchanged"
@@ -66,7 +66,7 @@ def receiving_region(actor: Actor, fund_region: Organisation | None = None) -> O
 @dataclass
 class Receipt:
     """What a delivery did: per record (in order) its outcome and stored settlement id, or
-    its refusal; the counts; and the automatic claims decided, by status."""
+    its refusal; and the counts."""
 
     created: int = 0
     versions: int = 0
@@ -74,7 +74,6 @@ class Receipt:
     matched: int = 0
     errors: list[SettlementError] = field(default_factory=list)
     outcomes: dict[int, tuple[int, str]] = field(default_factory=dict)  # index → (id, outcome)
-    claims: dict[str, int] = field(default_factory=dict)
 
     @property
     def ids(self) -> list[int]:
@@ -109,14 +108,11 @@ def _setl_key(raw: Any) -> str:
 
 def settlements_receive(records: list[Any], *, actor: Actor, fund_region: Organisation | None = None,
                         source: str = "api", batch: Any = None,
-                        as_of: datetime.date | None = None, numbers: list[int] | None = None,
-                        decide: bool = True) -> Receipt:
+                        numbers: list[int] | None = None) -> Receipt:
     """Receive ``records`` (parsed JSON objects, or :class:`SettlementError` for one that
     could not be read) for the caller's fund region; see the module text. ``numbers``: each
-    record's number in its file (default 1, 2, …), used in the refusals. ``decide=False``
-    stores only, leaving the decisions to the worker (or a later call)."""
-    from .bulk import settlements_decide
-
+    record's number in its file (default 1, 2, …), used in the refusals. Stores and matches
+    only: each matched row is owed its decision (the claims app's to make)."""
     region = receiving_region(actor, fund_region)
     numbers = numbers or list(range(1, len(records) + 1))
     receipt = Receipt()
@@ -136,7 +132,8 @@ def settlements_receive(records: list[Any], *, actor: Actor, fund_region: Organi
         first.append(i)
     parts = [first[i:i + PART] for i in range(0, len(first), PART)]
     from huzhu.work.parts import run_parts
-    from huzhu.work.tasks import store_part
+
+    from .tasks import store_part
 
     common: dict[str, Any] = {"actor_id": getattr(actor, "pk", None), "region_id": region.pk,
                               "source": source, "batch_id": getattr(batch, "pk", None)}
@@ -172,8 +169,6 @@ def settlements_receive(records: list[Any], *, actor: Actor, fund_region: Organi
         receipt.outcomes[i] = (s.pk, outcome)
         receipt.count(outcome, s.member_id is not None)
     receipt.errors.sort(key=lambda e: e.record)
-    if decide:
-        receipt.claims = settlements_decide(receipt.ids, actor=actor, as_of=as_of)
     return receipt
 
 
@@ -353,3 +348,31 @@ def _store_one(clean: dict[str, Any], raw: Any, *, actor: Actor, source: str,
                 return s, VERSION if last else CREATED
         except IntegrityError:  # the same setl_id's first version committed meanwhile
             continue
+
+
+def settlements_match(settlements: Any, *, actor: Actor = None) -> list[int]:
+    """Match the unmatched current settlements among ``settlements`` (a queryset) again (a
+    member may have registered since): each one matched gets its owed decision row in the same
+    transaction. Returns the ids of those that found their member."""
+    pending = list(settlements.filter(member__isnull=True, is_current=True))
+    if not pending:
+        return []
+    members = {(m.id_number_bidx, m.fund_region_id): m for m in Member.objects.filter(
+        id_number_bidx__in={s.certno_bidx for s in pending})}
+    matched = []
+    now = timezone.now()
+    with transaction.atomic():
+        for s in pending:
+            member = members.get((s.certno_bidx, s.fund_region_id))
+            if member is None:
+                continue
+            if not Settlement.objects.filter(pk=s.pk, member__isnull=True).update(
+                    member=member, matched_at=now, org_path=member.org_path):
+                continue  # matched meanwhile
+            SettlementDecision.objects.get_or_create(settlement_id=s.pk)
+            s.member, s.matched_at, s.org_path = member, now, member.org_path
+            matched.append(s.pk)
+            event_record(action="settlement.matched", actor=actor, obj=s,
+                         object_type="claims.settlement",
+                         after={"setl_id": s.setl_id, "version": s.version, "member": member.pk})
+    return matched
