@@ -406,13 +406,12 @@ def file_many(plan: list[tuple[Setl, CoverRow]], *, member_ids: list[int],
                             dumps(reasons), dumps(trace_doc(result)),
                             dumps(usage_doc(before)), result.input_hash, as_of, "scalar",
                             now))
+        # Filed and decided in one transaction: one event says both (its status, the
+        # reason and the amount, as a claim.transition says a later move).
         events.append({"action": "claim.filed", "object_type": "claims.claim",
                        "object_id": str(cid), "org_path": path,
-                       "after": {"setl_id": s.setl_id, "product": code, "source": str(source)}})
-        events.append({"action": "claim.transition", "object_type": "claims.claim",
-                       "object_id": str(cid), "org_path": path,
-                       "before": {"status": str(ClaimStatus.SUBMITTED)},
-                       "after": {"status": to, "reason": why, "payable_fen": fen}})
+                       "after": {"setl_id": s.setl_id, "product": code, "source": str(source),
+                                 "status": to, "reason": why, "payable_fen": fen}})
         if to == ClaimStatus.IN_REVIEW:
             events.append({"action": "claim.level", "object_type": "claims.claim",
                            "object_id": str(cid), "org_path": path,

@@ -172,30 +172,34 @@ def settlements_receive(records: list[Any], *, actor: Actor, fund_region: Organi
     return receipt
 
 
-BLOB_FIELD = "work.settlement_part"
+BLOB_FIELD = "work.settlement_part.z"  # JSON, zlib-compressed, then sealed
 
 
 def part_blob(items: list[tuple[int, int, Any]]) -> int:
     """A part's records, ``(index, record number, record)``, stored encrypted for the task
-    that stores them (:func:`huzhu.work.parts.payload_put`); its id."""
+    that stores them (:func:`huzhu.work.parts.payload_put`); its id. Compressed before it is
+    sealed (sealed bytes do not compress): a fifth of the bytes to write, log and read."""
     import json
+    import zlib
 
     from huzhu.work.parts import payload_put
 
-    return payload_put(cipher().encrypt(json.dumps(items, ensure_ascii=False), field=BLOB_FIELD))
+    data = zlib.compress(json.dumps(items, ensure_ascii=False).encode(), 1)
+    return payload_put(cipher().encrypt_bytes(data, field=BLOB_FIELD))
 
 
 def ingest_blob(blob_id: int, **common: Any) -> tuple[list, list, list, list]:
     """:func:`_ingest_part` of a part stored as :func:`part_blob` (the task's body). Nothing
     when its caller has removed it already (it gave up waiting; a re-run repairs)."""
     import json
+    import zlib
 
     from huzhu.work.parts import payload_get
 
     token = payload_get(blob_id)
     if token is None:
         return [], [], [], []
-    items = json.loads(cipher().decrypt(token, field=BLOB_FIELD))
+    items = json.loads(zlib.decompress(cipher().decrypt_bytes(token, field=BLOB_FIELD)))
     records = {i: raw for i, _n, raw in items}
     numbers = {i: n for i, n, _raw in items}
     return _ingest_part([i for i, _n, _raw in items], records=records, numbers=numbers,

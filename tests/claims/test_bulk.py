@@ -106,8 +106,9 @@ def snapshot() -> dict[str, Any]:
                                         m.phone, m.member_id, m.org_path, m.status)
                    for m in OutboxMessage.objects.filter(key__startswith="claim-")},
         "transitions": sorted(
-            (ids[int(e.object_id)], e.before["status"], e.after["status"], e.after["reason"])
-            for e in _events("claim.transition")),
+            (ids[int(e.object_id)], (e.before or {}).get("status", "submitted"),
+             e.after["status"], e.after["reason"])
+            for e in _events("claim.transition") | _events("claim.filed")),
     }
 
 

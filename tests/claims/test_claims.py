@@ -45,7 +45,7 @@ def test_chongqing_claim_by_hand_is_approved_straight_through(claims_world):
     assert claim.risk == [] and claim.decided_at is not None
     events = list(Event.objects.filter(object_type="claims.claim", object_id=str(claim.pk))
                   .values_list("action", "after__status"))
-    assert ("claim.transition", "approved") in events
+    assert ("claim.filed", "approved") in events  # filed and decided: one event says both
 
 
 def test_third_claim_of_the_year_is_refused(claims_world):

@@ -110,7 +110,8 @@ def test_a_corrected_card_requeues_the_failed_payout_which_then_pays(pay_world, 
                              before__status=PayoutStatus.FAILED)
     assert back.after["status"] == PayoutStatus.PAYABLE and back.actor_id == w.lisi.pk
     assert back.after["reason"] == "银行卡已更正" and back.after["claim"] == payout.claim_id
-    moves = Event.objects.filter(action="claim.transition", object_id=str(payout.claim_id))
+    moves = Event.objects.filter(action__in=["claim.filed", "claim.transition"],
+                                 object_id=str(payout.claim_id))
     assert [e.after["status"] for e in moves.order_by("seq")] == [ClaimStatus.APPROVED]
     sms = requeue_sms().get()
     assert sms.key == f"payout-requeued:{payout.pk}:1" and sms.member_id == member.pk

@@ -35,14 +35,14 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         while True:
-            busy = self.run_once()
+            busy = self.run_once(tasks_first=options["loop"])
             if not options["loop"]:
                 return
             close_old_connections()  # a long-running process: reconnect when due
             if not busy:
                 time.sleep(options["interval"])
 
-    def run_once(self) -> bool:
+    def run_once(self, tasks_first: bool = False) -> bool:
         busy = False
         if settings.TASKS_ENGINE == "database":
             from huzhu.work.parts import work_ready
@@ -51,6 +51,10 @@ class Command(BaseCommand):
             if ran:
                 self.stdout.write(f"执行后台任务 {ran} 个")
                 busy = True
+                if tasks_first:
+                    # Looping, a delivery's parts come first: the sweeps and the SMS wait
+                    # for a round with no task queued (at the latest, the delivery's end).
+                    return True
         pending = settlements_pending(limit=PENDING_BATCH,
                                       older_than=settings.SWEEP_GRACE_SECONDS)
         if pending:
