@@ -124,40 +124,39 @@ def claim_next_roster() -> Roster | None:
 
 def error_workbook(roster: Roster) -> bytes:
     """The original rows plus a 错误原因 column, wrong cells marked red."""
-    import xlsxwriter
+    from huzhu.sheets import Sheet, workbook
 
     table = read_roster(roster_file_path(roster).read_bytes(), roster.file_name)
     by_row: dict[int, list[dict[str, Any]]] = {}
     for e in roster.errors:
         by_row.setdefault(e["row"], []).append(e)
     out = io.BytesIO()
-    book = xlsxwriter.Workbook(out, {"in_memory": True, "strings_to_numbers": False})
-    sheet = book.add_worksheet("错误清单")
+    book = workbook(out)
+    sheet = Sheet(book, "错误清单")
     head = book.add_format({"bold": True, "bg_color": "#DDE6F3", "border": 1})
     bad = book.add_format({"bg_color": "#F8CBAD", "border": 1})
     text = book.add_format({"num_format": "@"})
     reason_fmt = book.add_format({"font_color": "#C00000", "text_wrap": True})
     headers = [*table.header, "错误原因"]
-    sheet.write_row(0, 0, headers, head)
+    sheet.row(0, 0, headers, head)
     title_to_col = {h.strip(): i for i, h in enumerate(table.header)}
     out_row = 1
     for number, cells in table.rows:
         problems = by_row.get(number, [])
         for col, value in enumerate(cells):
-            sheet.write_string(out_row, col, "" if value is None else _plain(value), text)
+            sheet.cell(out_row, col, "" if value is None else _plain(value), text)
         for e in problems:
             marked = title_to_col.get(e["field"])
             if marked is not None:
                 value = cells[marked] if marked < len(cells) else ""
-                sheet.write_string(out_row, marked, "" if value is None else _plain(value), bad)
+                sheet.cell(out_row, marked, "" if value is None else _plain(value), bad)
         if problems:
-            sheet.write_string(out_row, len(table.header),
-                               "；".join(f"{e['field']}：{e['message']}" for e in problems),
-                               reason_fmt)
+            sheet.cell(out_row, len(table.header),
+                       "；".join(f"{e['field']}：{e['message']}" for e in problems), reason_fmt)
         out_row += 1
-    sheet.set_column(0, len(headers), 18)
-    sheet.set_column(len(table.header), len(table.header), 60)
-    sheet.freeze_panes(1, 0)
+    sheet.ws.set_column(0, len(headers), 18)
+    sheet.ws.set_column(len(table.header), len(table.header), 60)
+    sheet.ws.freeze_panes(1, 0)
     book.close()
     return out.getvalue()
 

@@ -5,12 +5,11 @@ from __future__ import annotations
 
 import io
 
-import xlsxwriter
-
 from huzhu.members.models import InsuranceType, Member
 from huzhu.organisations.models import Unit
 from huzhu.products.models import Period
 from huzhu.products.services import offers_for
+from huzhu.sheets import Sheet, workbook
 
 from .models import Enrollment, EnrollmentStatus
 from .roster_file import COLUMNS, DATA_SHEET, OPTIONS_SHEET
@@ -47,9 +46,10 @@ def renewal_rows(unit: Unit, period: Period) -> list[tuple[Member, str, int]]:
 
 def roster_template(unit: Unit, period: Period) -> bytes:
     out = io.BytesIO()
-    book = xlsxwriter.Workbook(out, {"in_memory": True})
-    sheet = book.add_worksheet(DATA_SHEET)
-    options = book.add_worksheet(OPTIONS_SHEET)
+    book = workbook(out)
+    data = Sheet(book, DATA_SHEET)
+    options = Sheet(book, OPTIONS_SHEET)
+    sheet = data.ws
     head = book.add_format({"bold": True, "bg_color": "#DDE6F3", "border": 1, "align": "center"})
     required = book.add_format({"bold": True, "bg_color": "#FCE4D6", "border": 1,
                                 "align": "center"})
@@ -58,11 +58,11 @@ def roster_template(unit: Unit, period: Period) -> bytes:
                                                            period=period).values()]
     insurance = [label for _, label in InsuranceType.choices]
     for i, values in enumerate([products, insurance, ["是", "否"]]):
-        options.write_column(0, i, values)
-    options.hide()
+        options.column(0, i, values)
+    options.ws.hide()
     last = BLANK_ROWS + PREFILL_ROWS_MAX
     for col, (key, title, is_required) in enumerate(COLUMNS):
-        sheet.write_string(0, col, title, required if is_required else head)
+        data.cell(0, col, title, required if is_required else head)
         sheet.set_column(col, col, 20 if key in TEXT_COLUMNS else 12,
                          text if key in TEXT_COLUMNS else None)
         source = None
@@ -89,6 +89,6 @@ def roster_template(unit: Unit, period: Period) -> bytes:
             "product": product, "shares": str(shares),
         }
         for c, key in enumerate(keys):
-            sheet.write_string(r, c, cells[key], text)
+            data.cell(r, c, cells[key], text)
     book.close()
     return out.getvalue()

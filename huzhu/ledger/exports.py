@@ -1,8 +1,9 @@
 """The fund statement and the trial balance as xlsx, straight from the ledger's figures.
 
 Amounts are written as numbers in yuan (two decimals, ``#,##0.00``) so finance staff can sum
-them; Excel stores doubles, exact for every amount below 10^13 fen at two decimals. Every sheet
-names who exported it and when.
+them; Excel stores doubles, exact for every amount below 10^13 fen at two decimals. Names
+(organisations, accounts, products) are written as text through :mod:`huzhu.sheets`, never as
+formulas. Every sheet names who exported it and when.
 """
 
 from __future__ import annotations
@@ -11,9 +12,8 @@ import io
 from decimal import Decimal
 from typing import Any
 
-import xlsxwriter
-
 from huzhu import clock
+from huzhu.sheets import Sheet, workbook
 
 from .selectors import TrialBalance
 from .statement import FundStatement, format_percent
@@ -26,20 +26,19 @@ def _yuan(fen: int) -> Decimal:
 class _Book:
     def __init__(self, title: str) -> None:
         self.buffer = io.BytesIO()
-        self.book = xlsxwriter.Workbook(self.buffer, {"in_memory": True})
-        self.sheet = self.book.add_worksheet(title)
+        self.book = workbook(self.buffer)
+        self.sheet = Sheet(self.book, title)
         self.bold = self.book.add_format({"bold": True})
         self.money = self.book.add_format({"num_format": "#,##0.00"})
         self.row = 0
-        self.sheet.set_column(0, 0, 36)
-        self.sheet.set_column(1, 6, 18)
+        self.sheet.ws.set_column(0, 0, 36)
+        self.sheet.ws.set_column(1, 6, 18)
 
     def line(self, *cells: Any, bold: bool = False) -> None:
         for col, value in enumerate(cells):
-            if isinstance(value, Decimal):
-                self.sheet.write_number(self.row, col, value, self.money)
-            else:
-                self.sheet.write(self.row, col, value, self.bold if bold else None)
+            money = isinstance(value, Decimal)
+            self.sheet.cell(self.row, col, value,
+                            self.money if money else self.bold if bold else None)
         self.row += 1
 
     def close(self, user: Any) -> bytes:

@@ -129,11 +129,10 @@ def member_export(request: AuthedRequest) -> HttpResponse:
     """The filtered member list as xlsx, personal data masked; every export is an event."""
     import io
 
-    import xlsxwriter
-
     from huzhu.audit.models import Action
     from huzhu.audit.services import event_record
     from huzhu.pii.masking import mask_id_number, mask_name
+    from huzhu.sheets import Sheet, workbook
 
     if not request.user.can(Perm.VIEW_MEMBERS) or request.user.role == Role.MEMBER:
         raise PermissionDenied
@@ -141,21 +140,22 @@ def member_export(request: AuthedRequest) -> HttpResponse:
     qs = qs.select_related("unit", "organisation").only(*LIST_COLUMNS).order_by("id")
     full = full_names_for(request.user)
     buffer = io.BytesIO()
-    book = xlsxwriter.Workbook(buffer, {"in_memory": True})
-    sheet = book.add_worksheet("会员")
+    book = workbook(buffer)
+    sheet = Sheet(book, "会员")
     header = ["姓名", "身份证号（脱敏）", "性别", "出生日期", "医保类型", "参保单位", "所属工会",
               "工会会员", "困难职工", "劳模/工匠", "新就业形态"]
-    sheet.write_row(0, 0, header, book.add_format({"bold": True}))
+    sheet.row(0, 0, header, book.add_format({"bold": True}))
+    sheet.ws.set_column(3, 3, 12)
     rows = 0
     for rows, m in enumerate(qs[:EXPORT_LIMIT].iterator(chunk_size=2000), start=1):
-        sheet.write_row(rows, 0, [
+        sheet.row(rows, 0, [
             m.name if full else mask_name(m.name), mask_id_number(m.id_number),
-            m.get_gender_display(), m.birth_date.isoformat(), m.get_insurance_type_display(),
+            m.get_gender_display(), m.birth_date, m.get_insurance_type_display(),
             m.unit.name if m.unit else "", m.organisation.name,
             *["是" if getattr(m, f) else "否" for f in
               ("is_union_member", "is_hardship", "is_model_worker", "is_new_form_worker")],
         ])
-    sheet.write(rows + 2, 0, f"导出人：{request.user.username}（{request.user}）；仅限工作使用")
+    sheet.cell(rows + 2, 0, f"导出人：{request.user.username}（{request.user}）；仅限工作使用")
     book.close()
     event_record(action=Action.EXPORT, actor=request.user, object_type="members.member",
                  after={"rows": rows, "filters": {k: v for k, v in filters.items()

@@ -27,6 +27,7 @@ from huzhu.rules.model import Assessment, Usage
 from huzhu.rules.money import format_yuan
 from huzhu.rules.scalar import assess, next_usage
 from huzhu.rules.trace import render
+from huzhu.sheets import csv_cell
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -113,8 +114,9 @@ def _write(docs: list[dict[str, Any]], fmt: str, out: Any, err: Any) -> None:
         for d in docs:
             reasons = ";".join(f"{ln['benefit']}:{r['code']}" for ln in d.get("lines", [])
                                for r in ln["reasons"])
-            w.writerow([d["record"], d.get("claim_id", ""), d.get("payable", ""), reasons,
-                        d["error"]["message"] if "error" in d else ""])
+            w.writerow([csv_cell(c) for c in (
+                d["record"], d.get("claim_id", ""), d.get("payable", ""), reasons,
+                d["error"]["message"] if "error" in d else "")])
         out.write(buf.getvalue())
     else:
         for d in docs:
