@@ -234,3 +234,15 @@ def test_rules_csv_output_neutralises_formula_starts(tmp_path):
     rows = list(csv.reader(io.StringIO(out.getvalue())))
     assert [r[1] for r in rows[1:]] == ["'" + p for p in PAYLOADS]
     assert all(r[2][0].isdigit() for r in rows[1:])  # amounts stay plain numbers
+
+
+def test_only_the_helper_touches_xlsxwriter():
+    """A new export cannot bypass the helper: no other module imports xlsxwriter."""
+    from pathlib import Path
+
+    import huzhu
+
+    root = Path(huzhu.__file__).parent
+    users = sorted(str(p.relative_to(root)) for p in root.rglob("*.py")
+                   if "xlsxwriter" in p.read_text(encoding="utf-8"))
+    assert users == ["sheets.py"]
