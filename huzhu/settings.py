@@ -174,12 +174,16 @@ elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# Passwords (MLPS 8.1.4.1a): at least 10 characters from three of the four classes (lower case,
+# upper case, digits, other), not a common or all-digit password, not like the user's own names.
+# The messages are Chinese whatever the browser's language (huzhu/accounts/passwords.py).
 AUTH_PASSWORD_VALIDATORS = [
-    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
-     "OPTIONS": {"min_length": 8}},
-    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
-    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+    {"NAME": "huzhu.accounts.passwords.UserAttributeSimilarityValidator"},
+    {"NAME": "huzhu.accounts.passwords.MinimumLengthValidator",
+     "OPTIONS": {"min_length": 10}},
+    {"NAME": "huzhu.accounts.passwords.CommonPasswordValidator"},
+    {"NAME": "huzhu.accounts.passwords.NumericPasswordValidator"},
+    {"NAME": "huzhu.accounts.passwords.CharacterClassesValidator", "OPTIONS": {"min_classes": 3}},
 ]
 
 LANGUAGE_CODE = "zh-hans"
@@ -216,6 +220,8 @@ CELERY_RESULT_BACKEND = os.environ.get("HUZHU_CELERY_RESULTS", "redis://127.0.0.
 CELERY_QUEUE = os.environ.get("HUZHU_CELERY_QUEUE", "huzhu")
 DOCUMENTS_DIR = Path(os.environ.get("HUZHU_DOCUMENTS_DIR", VAR_DIR / "documents"))
 
+# A session ends HUZHU_SESSION_SECONDS after its login whatever its activity (the login time is
+# kept in the session), and after HUZHU_IDLE_SECONDS without a request (web/middleware.py).
 SESSION_COOKIE_AGE = env_int("HUZHU_SESSION_SECONDS", 8 * 3600)
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 IDLE_SECONDS = env_int("HUZHU_IDLE_SECONDS", 30 * 60)
@@ -234,6 +240,13 @@ SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 # Failed logins: lock a username for HUZHU_LOCKOUT_SECONDS after HUZHU_LOCKOUT_FAILURES failures.
 LOCKOUT_FAILURES = env_int("HUZHU_LOCKOUT_FAILURES", 5)
 LOCKOUT_SECONDS = env_int("HUZHU_LOCKOUT_SECONDS", 900)
+# ... and refuse every login from a client address that failed HUZHU_ADDRESS_LOCKOUT_FAILURES
+# times in the last HUZHU_ADDRESS_LOCKOUT_SECONDS, whichever usernames it tried.
+ADDRESS_LOCKOUT_FAILURES = env_int("HUZHU_ADDRESS_LOCKOUT_FAILURES", 20)
+ADDRESS_LOCKOUT_SECONDS = env_int("HUZHU_ADDRESS_LOCKOUT_SECONDS", 900)
+# How many reverse proxies in front of the platform append to X-Forwarded-For; the client address
+# is the entry the outermost of them wrote. 0 (the default): the TCP peer (REMOTE_ADDR).
+TRUSTED_PROXIES = env_int("HUZHU_TRUSTED_PROXIES", 0)
 
 LOGGING = {
     "version": 1,

@@ -10,6 +10,9 @@ admin.site.index_title = "系统配置"
 
 urlpatterns = [
     path("healthz", web_views.healthz, name="healthz"),
+    # The admin's own login and logout are replaced by the platform's (lock-outs, audit).
+    path("admin/login/", web_views.admin_login),
+    path("admin/logout/", web_views.logout_view),
     path("admin/", admin.site.urls),
     path("api/", api.urls),
     path("ledger/", include("huzhu.ledger.urls")),

@@ -13,9 +13,10 @@ from django.db.models import F
 from django.utils import timezone
 
 from huzhu.actors import Actor
-from huzhu.audit.models import Action
+from huzhu.audit.models import Action, Event
 from huzhu.audit.services import event_record
 from huzhu.errors import DomainError
+from huzhu.web.request_context import current_request_meta
 
 from .models import ApiToken, User
 
@@ -24,22 +25,69 @@ class LoginFailed(DomainError):
     code = "login_failed"
 
 
+# The one answer to a wrong password, an unknown username and a refused client address, so that
+# no answer tells whether a username exists.
+WRONG_CREDENTIALS = "用户名或密码错误"
+LOCKED = "登录失败次数过多，账号已暂时锁定，请稍后再试"
+
+
+def client_address(request: Any) -> str:
+    """The client's address as the request-id middleware worked it out (or the TCP peer)."""
+    meta = current_request_meta()
+    if meta.get("ip"):
+        return meta["ip"]
+    return getattr(request, "META", {}).get("REMOTE_ADDR", "") if request is not None else ""
+
+
 def login_check(*, request: Any, username: str, password: str) -> User:
-    """Authenticate, enforcing the lock-out after repeated failures; record every attempt."""
-    user = User.objects.filter(username=username).first()
+    """Authenticate, enforcing both lock-outs; record every attempt.
+
+    Every way into the platform with a password comes here (the pages' login; the Django admin
+    has no login of its own). A client address with too many recent failures is refused before
+    the username is even looked at, with the same answer as a wrong password.
+    """
     now = timezone.now()
+    address = client_address(request)
+    user = User.objects.filter(username=username).first()
+    if address and _address_failures(address, now) >= settings.ADDRESS_LOCKOUT_FAILURES:
+        event_record(action=Action.LOGIN_FAILED, actor_label=username[:150],
+                     object_type="accounts.user", object_id=str(user.pk) if user else "",
+                     outcome="address_locked")
+        raise LoginFailed(WRONG_CREDENTIALS)
     if user is not None and user.locked_until and user.locked_until > now:
-        event_record(action=Action.LOGIN_FAILED, actor_label=username, object_type="accounts.user",
-                     object_id=str(user.pk), outcome="locked")
-        raise LoginFailed("登录失败次数过多，账号已暂时锁定，请稍后再试")
+        event_record(action=Action.LOGIN_FAILED, actor_label=username[:150],
+                     object_type="accounts.user", object_id=str(user.pk), outcome="locked")
+        _lock_address_if_due(address, username, now)
+        raise LoginFailed(LOCKED)
     authed = authenticate(request, username=username, password=password)
     if authed is None:
         _record_failure(username, user, now)
-        raise LoginFailed("用户名或密码错误")
+        _lock_address_if_due(address, username, now)
+        raise LoginFailed(WRONG_CREDENTIALS)
     User.objects.filter(pk=authed.pk).update(failed_logins=0, locked_until=None)
     event_record(action=Action.LOGIN_SUCCEEDED, actor=authed, object_type="accounts.user",
                  object_id=str(authed.pk))
     return authed
+
+
+def _address_failures(address: str, now: datetime.datetime) -> int:
+    """Failed logins from the address within the window; refusals of the address itself do not
+    count, so the address is let in again once its failures are older than the window."""
+    since = now - datetime.timedelta(seconds=settings.ADDRESS_LOCKOUT_SECONDS)
+    return (Event.objects.filter(action=Action.LOGIN_FAILED, ip=address, created_at__gt=since)
+            .exclude(outcome="address_locked").count())
+
+
+def _lock_address_if_due(address: str, username: str, now: datetime.datetime) -> None:
+    """Record ``auth.locked`` for the address when this failure brings it to the limit."""
+    if not address:
+        return
+    failures = _address_failures(address, now)
+    if failures == settings.ADDRESS_LOCKOUT_FAILURES:
+        event_record(action=Action.LOGIN_LOCKED, actor_label=username[:150],
+                     object_type="client_address", object_id=address[:64],
+                     after={"failures": failures,
+                            "window_seconds": settings.ADDRESS_LOCKOUT_SECONDS})
 
 
 @transaction.atomic

@@ -84,6 +84,8 @@ class Event(models.Model):
         indexes = [
             models.Index(fields=["object_type", "object_id"]),
             models.Index(fields=["action", "created_at"]),
+            # A client address's recent failed logins (accounts/services.py).
+            models.Index(fields=["ip", "action", "created_at"], name="audit_event_ip_action"),
         ]
         verbose_name = "事件"
         verbose_name_plural = "事件日志"

@@ -1,4 +1,4 @@
-"""Request id and security headers for every response."""
+"""Request id and client address, security headers, and the session's two time limits."""
 
 from __future__ import annotations
 
@@ -23,15 +23,30 @@ class RequestIdMiddleware:
         incoming = request.headers.get("X-Request-ID", "")
         request_id = incoming if _SAFE_ID.match(incoming) else uuid.uuid4().hex
         request.request_id = request_id  # type: ignore[attr-defined]
-        token = set_request_meta(
-            {"request_id": request_id, "ip": request.META.get("REMOTE_ADDR", "")}
-        )
+        token = set_request_meta({"request_id": request_id, "ip": client_address(request)})
         try:
             response = self.get_response(request)
         finally:
             reset_request_meta(token)
         response["X-Request-ID"] = request_id
         return response
+
+
+def client_address(request: HttpRequest) -> str:
+    """The client's address: the TCP peer, or, behind HUZHU_TRUSTED_PROXIES reverse proxies that
+    each append to X-Forwarded-For, the entry the outermost trusted proxy wrote (entries further
+    left are the client's own claims and are not believed)."""
+    from django.conf import settings
+
+    peer = request.META.get("REMOTE_ADDR", "")
+    proxies = settings.TRUSTED_PROXIES
+    if proxies <= 0:
+        return peer
+    forwarded = [a.strip() for a in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")
+                 if a.strip()]
+    if len(forwarded) < proxies:
+        return peer
+    return forwarded[-proxies][:64]
 
 
 class SecurityHeadersMiddleware:
@@ -53,8 +68,29 @@ class SecurityHeadersMiddleware:
         return response
 
 
+LOGIN_AT = "login_at"  # when the session's user logged in (epoch seconds)
+LAST_SEEN = "last_seen"
+
+
+def stamp_login_time(sender: object, request: HttpRequest, user: object, **kwargs: object
+                     ) -> None:
+    """``user_logged_in``: every login, through whatever path, starts the absolute lifetime."""
+    import time
+
+    if hasattr(request, "session"):
+        now = int(time.time())
+        request.session[LOGIN_AT] = now
+        request.session[LAST_SEEN] = now
+
+
 class IdleTimeoutMiddleware:
-    """Log a session out after HUZHU_IDLE_SECONDS without a request (MLPS 8.1.4.1b)."""
+    """End a session HUZHU_SESSION_SECONDS after its login, however active it has been, and
+    after HUZHU_IDLE_SECONDS without a request (MLPS 8.1.4.1b).
+
+    The login time is written once, at login (:func:`stamp_login_time`), and never moved; an
+    authenticated session without one (made before this rule) is ended too. Both endings are
+    recorded as ``auth.logout`` with the outcome ``expired`` or ``idle``.
+    """
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):
         self.get_response = get_response
@@ -63,15 +99,29 @@ class IdleTimeoutMiddleware:
         import time
 
         from django.conf import settings
-        from django.contrib.auth import logout
 
         user = getattr(request, "user", None)
         if user is not None and user.is_authenticated and hasattr(request, "session"):
             now = int(time.time())
-            last = request.session.get("last_seen", now)
-            if now - last > settings.IDLE_SECONDS:
-                logout(request)
-            elif now - last >= 60 or "last_seen" not in request.session:
+            login_at = request.session.get(LOGIN_AT)
+            last = request.session.get(LAST_SEEN, now)
+            if not isinstance(login_at, int) or now - login_at >= settings.SESSION_COOKIE_AGE:
+                self._end(request, "expired")
+            elif now - last > settings.IDLE_SECONDS:
+                self._end(request, "idle")
+            elif now - last >= 60 or LAST_SEEN not in request.session:
                 # Refreshed at most once a minute so most requests write no session row.
-                request.session["last_seen"] = now
+                request.session[LAST_SEEN] = now
         return self.get_response(request)
+
+    @staticmethod
+    def _end(request: HttpRequest, why: str) -> None:
+        from django.contrib.auth import logout
+
+        from huzhu.audit.models import Action
+        from huzhu.audit.services import event_record
+
+        user = request.user
+        event_record(action=Action.LOGOUT, actor=user if user.is_authenticated else None,
+                     object_type="accounts.user", object_id=str(user.pk), outcome=why)
+        logout(request)
