@@ -3,7 +3,7 @@ from django.urls import path
 from huzhu.members import views as member_views
 from huzhu.organisations import views as org_views
 
-from . import views
+from . import audit_views, views
 
 app_name = "web"
 
@@ -27,6 +27,9 @@ urlpatterns = [
     path("members/<int:pk>/edit/", member_views.member_edit, name="member_edit"),
     path("members/<int:pk>/reveal/<str:field>/", member_views.member_reveal_view,
          name="member_reveal"),
-    path("audit/events/", views.event_list, name="event_list"),
-    path("audit/logins/", views.login_log, name="login_log"),
+    path("audit/events/", audit_views.event_list, name="event_list"),
+    path("audit/events/export.xlsx", audit_views.event_export, name="event_export"),
+    path("audit/events/<int:seq>/", audit_views.event_detail, name="event_detail"),
+    path("audit/logins/", audit_views.login_log, name="login_log"),
+    path("audit/logins/export.xlsx", audit_views.login_export, name="login_export"),
 ]

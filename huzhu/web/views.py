@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 from django.contrib import admin, messages
 from django.contrib.auth import login, logout
 from django.contrib.auth.decorators import login_required
@@ -18,13 +16,12 @@ from django.views.decorators.http import require_POST
 from huzhu.accounts.roles import Perm
 from huzhu.accounts.services import LoginFailed, login_check
 from huzhu.actors import AuthedRequest
-from huzhu.audit.models import Action, Event
+from huzhu.audit.models import Action
 from huzhu.audit.services import event_record
 from huzhu.members.access import members_visible_to
 from huzhu.organisations.access import organisations_visible_to, units_visible_to
 
 from .forms import LoginForm
-from .paging import paginate
 
 
 def healthz(request: HttpRequest) -> HttpResponse:
@@ -87,29 +84,3 @@ def home(request: AuthedRequest) -> HttpResponse:
         stats.append(("会员", members_visible_to(user).count()))
     return render(request, "web/home.html", {"stats": stats})
 
-
-def _events_page(request: AuthedRequest, perm: Perm, actions: Sequence[str] | None, title: str
-                 ) -> HttpResponse:
-    if not request.user.can(perm):
-        raise PermissionDenied
-    qs = Event.objects.all()
-    if actions is not None:
-        qs = qs.filter(action__in=actions)
-    action = request.GET.get("action", "")
-    if action:
-        qs = qs.filter(action=action)
-    page = paginate(request, qs.order_by("-seq"), per_page=50, count=False)
-    return render(request, "web/events.html", {
-        "page": page, "title": title, "actions": Action.choices, "action": action,
-    })
-
-
-@login_required
-def event_list(request: AuthedRequest) -> HttpResponse:
-    return _events_page(request, Perm.VIEW_AUDIT, None, "操作日志")
-
-
-@login_required
-def login_log(request: AuthedRequest) -> HttpResponse:
-    actions = [Action.LOGIN_SUCCEEDED, Action.LOGIN_FAILED, Action.LOGIN_LOCKED, Action.LOGOUT]
-    return _events_page(request, Perm.VIEW_LOGIN_LOG, actions, "登录日志")
