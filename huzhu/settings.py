@@ -233,7 +233,11 @@ SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 SECURE_HSTS_SECONDS = env_int("HUZHU_HSTS_SECONDS", 0 if DEV else 31536000)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = not DEV
-SECURE_SSL_REDIRECT = env_bool("HUZHU_SSL_REDIRECT", False)
+SECURE_HSTS_PRELOAD = env_bool("HUZHU_HSTS_PRELOAD", not DEV)
+# Behind the TLS proxy, which must send X-Forwarded-Proto (docs/operations.md); the health
+# check answers plain HTTP for the proxy's and the orchestrator's probes.
+SECURE_SSL_REDIRECT = env_bool("HUZHU_SSL_REDIRECT", not DEV)
+SECURE_REDIRECT_EXEMPT = [r"^healthz/?$"]
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
 
