@@ -18,6 +18,8 @@ from typing import Protocol
 from django.conf import settings
 from django.utils import timezone
 
+from huzhu.pii.masking import mask_name, mask_phone
+
 from .templates import SIGN_NAME
 
 
@@ -42,7 +44,9 @@ class SmsGateway(Protocol):
 
 
 class LogFileGateway:
-    """Append Aliyun-shaped SendSms requests to a JSON-lines file; return a BizId."""
+    """Append Aliyun-shaped SendSms requests to a JSON-lines file; return a BizId. The file
+    is a log, not the provider: the phone and the member's name in it are masked (TRUST
+    S-20), the rest of the request is as a provider would receive it."""
 
     _lock = threading.Lock()
 
@@ -53,10 +57,11 @@ class LogFileGateway:
         biz_id = uuid.uuid4().hex[:20]
         line = {
             "Action": "SendSms",
-            "PhoneNumbers": request.phone,
+            "PhoneNumbers": mask_phone(request.phone),
             "SignName": SIGN_NAME,
             "TemplateCode": request.template,
-            "TemplateParam": json.dumps(request.params, ensure_ascii=False, sort_keys=True),
+            "TemplateParam": json.dumps(_masked(request.params), ensure_ascii=False,
+                                        sort_keys=True),
             "OutId": request.key,
             "BizId": biz_id,
             "RequestTime": timezone.now().isoformat(),
@@ -65,6 +70,12 @@ class LogFileGateway:
         with self._lock, self.path.open("a", encoding="utf-8") as fh:
             fh.write(json.dumps(line, ensure_ascii=False) + "\n")
         return biz_id
+
+
+def _masked(params: dict[str, str]) -> dict[str, str]:
+    """Template parameters as a log may keep them: the name masked (a card is only ever its
+    last four digits already)."""
+    return {k: mask_name(v) if k == "name" else v for k, v in params.items()}
 
 
 def default_gateway() -> SmsGateway:

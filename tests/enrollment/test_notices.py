@@ -33,8 +33,11 @@ def test_same_key_queues_once_and_sends_once(db, tmp_path):
     lines = (tmp_path / "sms.log").read_text().splitlines()
     assert len(lines) == 1
     request = json.loads(lines[0])
-    assert request["PhoneNumbers"] == "13812341234" and request["TemplateCode"] == "ENROLLED"
-    assert json.loads(request["TemplateParam"]) == PARAMS and request["OutId"] == "enrolled:1"
+    # the log keeps no full phone and no name (TRUST S-20)
+    assert request["PhoneNumbers"] == "138****1234" and request["TemplateCode"] == "ENROLLED"
+    assert json.loads(request["TemplateParam"]) == {**PARAMS, "name": "张*"}
+    assert request["OutId"] == "enrolled:1"
+    assert "13812341234" not in lines[0] and "张三" not in lines[0]
 
 
 def test_rolled_back_transaction_leaves_no_message(db):
