@@ -25,10 +25,11 @@ class LoginFailed(DomainError):
     code = "login_failed"
 
 
-# The one answer to a wrong password, an unknown username and a refused client address, so that
-# no answer tells whether a username exists.
-WRONG_CREDENTIALS = "用户名或密码错误"
-LOCKED = "登录失败次数过多，账号已暂时锁定，请稍后再试"
+# The one answer to a wrong password, an unknown username, a locked account and a refused
+# client address, so that no answer tells whether a username exists (a locked account used to
+# answer differently, which told an attacker the account was real).
+WRONG_CREDENTIALS = "用户名或密码错误（连续输错多次的账号会暂时锁定，请稍后再试）"
+LOCKED = WRONG_CREDENTIALS
 
 
 def client_address(request: Any) -> str:

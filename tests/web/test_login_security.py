@@ -15,6 +15,7 @@ from django.utils import translation
 
 from huzhu.accounts.models import User
 from huzhu.accounts.roles import Role
+from huzhu.accounts.services import WRONG_CREDENTIALS
 from huzhu.audit.models import Event
 from huzhu.web.middleware import LOGIN_AT, client_address
 
@@ -99,6 +100,17 @@ def test_the_admin_logout_is_the_platforms(root):
     assert Event.objects.filter(action="auth.logout", actor_label="root").exists()
 
 
+
+def test_a_locked_account_answers_as_an_unknown_username_does(world, settings):
+    settings.LOCKOUT_FAILURES = 3
+    client = Client(REMOTE_ADDR="198.51.100.9")
+    for _ in range(4):
+        locked = client.post(LOGIN, {"username": "wangwu", "password": "Nope-nope-2026"})
+    unknown = client.post(LOGIN, {"username": "no-such-user", "password": "Nope-nope-2026"})
+    assert Event.objects.filter(action="auth.login_failed", outcome="locked").exists()
+    assert _error(locked) == _error(unknown) == WRONG_CREDENTIALS
+
+
 # (b) A client address that fails too often is refused, whatever usernames it tries.
 
 def test_an_address_spraying_usernames_is_refused_after_the_limit(world, settings):
@@ -107,7 +119,7 @@ def test_an_address_spraying_usernames_is_refused_after_the_limit(world, setting
     attacker = Client(REMOTE_ADDR="203.0.113.7")
     wrong = attacker.post(LOGIN, {"username": "nobody-0", "password": "Spray-2026-x"})
     wrong_message = _error(wrong)
-    assert wrong_message == "用户名或密码错误"
+    assert wrong_message == WRONG_CREDENTIALS
     with time_machine.travel("2026-11-23 09:00 +0800", tick=False) as traveller:
         for i in range(1, 20):  # 40 usernames in all: the first 20 fail as usual
             attacker.post(LOGIN, {"username": f"nobody-{i}", "password": "Spray-2026-x"})
