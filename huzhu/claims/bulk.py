@@ -77,7 +77,7 @@ def _settlements(ids: list[int]) -> list[Setl]:
     return out
 
 
-def _covers(member_ids: list[int], codes: Any = None) -> dict[int, list[CoverRow]]:
+def enrollments_of(member_ids: list[int], codes: Any = None) -> dict[int, list[CoverRow]]:
     """The members' active enrollments (in the products ``codes`` when given), without
     loading each one's rule document."""
     periods: dict[int, Any] = {}
@@ -254,7 +254,7 @@ def _member_parts(settlement_ids: list[int], size: int) -> list[list[int]]:
     return [p for p in parts if p]
 
 
-def _lock(member_ids: list[int], keys: list[tuple[int, str, int]]) -> dict[tuple, int]:
+def lock_members(member_ids: list[int], keys: list[tuple[int, str, int]]) -> dict[tuple, int]:
     """The locks :func:`claim_file` and :func:`claim_grant` take, in their order: the members'
     rows, then their usage rows (created once), each set in one stable order. Returns the
     usage row id per (member, product, period)."""
@@ -287,7 +287,7 @@ def _process_chunk(ids: list[int], policies: dict, versions: dict, actor: Actor,
     if not setls:
         return
     member_ids = sorted({s.member_id for s in setls})
-    covers = _covers(member_ids) if policies else {}
+    covers = enrollments_of(member_ids) if policies else {}
     plan = []
     for s in setls:
         for e in covers.get(s.member_id, ()):
@@ -295,7 +295,7 @@ def _process_chunk(ids: list[int], policies: dict, versions: dict, actor: Actor,
                 plan.append((s, e))
     now = timezone.now()
     with transaction.atomic():
-        usage_rows = _lock(member_ids, sorted({(s.member_id, e.code, e.period.pk)
+        usage_rows = lock_members(member_ids, sorted({(s.member_id, e.code, e.period.pk)
                                                for s, e in plan}))
         # Read under the locks: which are still owed a decision, and what is already claimed
         # and granted, can no longer move.
@@ -318,7 +318,7 @@ def file_many(plan: list[tuple[Setl, CoverRow]], *, member_ids: list[int],
               policies: dict, source: str, actor: Actor, as_of: datetime.date,
               counts: dict, now: datetime.datetime) -> list[int]:
     """File, assess, check and decide the claims ``plan`` names (settlement, enrollment), in
-    the caller's transaction, under the locks of :func:`_lock` (``usage_rows``): the one road
+    the caller's transaction, under the locks of :func:`lock_members` (``usage_rows``): the one road
     of every new claim, automatic (a part of a delivery) or filed by a member, an agent or an
     agency point (:func:`huzhu.claims.services.claim_file`, a plan of one). Approved ones are
     granted (:func:`grant_many`), refused ones told; each step an event, as the one-claim

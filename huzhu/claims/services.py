@@ -45,7 +45,7 @@ def claim_file(*, member: Member, settlement: Settlement, product_code: str, act
 
     from huzhu import clock
 
-    from .bulk import _covers, _lock, file_many
+    from .bulk import enrollments_of, file_many, lock_members
     from .facts import cover_of, setl_of
 
     if source not in ClaimSource.values:
@@ -64,12 +64,12 @@ def claim_file(*, member: Member, settlement: Settlement, product_code: str, act
     enrollment = enrollment_for(member.pk, product_code, settlement.begndate)
     if enrollment is None:
         raise DomainError(f"该会员未参加产品 {product_code}，不能申请理赔", code="not_enrolled")
-    usage_rows = _lock([member.pk], [(member.pk, product_code, enrollment.period_id)])
+    usage_rows = lock_members([member.pk], [(member.pk, product_code, enrollment.period_id)])
     try:
         with transaction.atomic():
             made = file_many(
                 [(setl_of(settlement), cover_of(enrollment))], member_ids=[member.pk],
-                usage_rows=usage_rows, covers=_covers([member.pk]), versions={}, policies={},
+                usage_rows=usage_rows, covers=enrollments_of([member.pk]), versions={}, policies={},
                 source=source, actor=actor, as_of=as_of or clock.today(),
                 counts=defaultdict(int), now=timezone.now())
     except IntegrityError:  # claim_once: filed meanwhile by a path without the member lock

@@ -4,9 +4,10 @@ only. Their tables stay as they are (``claims_settlement``, ``claims_settlementi
 removes them from the claims app's state."""
 
 import django.db.models.deletion
-import huzhu.pii.fields
 from django.conf import settings
 from django.db import migrations, models
+
+import huzhu.pii.fields
 
 
 class Migration(migrations.Migration):
