@@ -86,6 +86,9 @@ CSRF_TRUSTED_ORIGINS = [
 # Personal data encryption: "1:<base64 key>,2:<base64 key>"; the highest version encrypts new values.
 PII_KEYS = env_secret("HUZHU_PII_KEYS")
 PII_INDEX_KEY = env_secret("HUZHU_PII_INDEX_KEY")
+# Years after a member's last cover ends before `huzhu privacy anonymise` clears their personal
+# data (PIPL art. 19: the shortest period necessary; the ledger is kept, pseudonymous).
+MEMBER_RETENTION_YEARS = env_int("HUZHU_MEMBER_RETENTION_YEARS", 5)
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -109,6 +112,7 @@ INSTALLED_APPS = [
     "huzhu.settlements",
     "huzhu.claims",
     "huzhu.payouts",
+    "huzhu.privacy",
     "huzhu.web",
     "huzhu.demo",
     "huzhu.work",

@@ -25,6 +25,8 @@ class Action(models.TextChoices):
     MEMBER_CREATED = "member.created", "新建会员"
     MEMBER_UPDATED = "member.updated", "修改会员"
     PII_REVEALED = "pii.revealed", "查看完整个人信息"
+    MEMBER_ANONYMISED = "member.anonymised", "保存期满匿名化会员"
+    BREACH_NOTICE = "privacy.breach_notice", "生成个人信息安全事件告知"
     USER_CREATED = "user.created", "新建用户"
     USER_UPDATED = "user.updated", "修改用户"
     TOKEN_CREATED = "token.created", "新建接口令牌"

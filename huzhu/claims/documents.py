@@ -107,7 +107,10 @@ def documents_add(*, claim: Claim, files: list[tuple[str, str, bytes]], actor: A
 
 def document_read(*, document: ClaimDocument, actor: Actor) -> bytes:
     """The document's bytes, checked against its digest; every read is an event."""
-    token = _path(document.storage_name).read_bytes()
+    path = _path(document.storage_name)
+    if not path.exists():  # removed when the member was anonymised (huzhu/privacy)
+        raise DomainError("该材料已按保存期限清除", code="document_purged")
+    token = path.read_bytes()
     data = cipher().decrypt_bytes(token, field=f"{AAD}:{document.storage_name}")
     if hashlib.sha256(data).hexdigest() != document.sha256:
         raise DomainError("材料文件校验失败", code="document_corrupt")

@@ -62,6 +62,8 @@ class Member(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+    # Set when the retention period ended and the personal fields were cleared (huzhu/privacy).
+    anonymised_at = models.DateTimeField("匿名化时间", null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["id"]
