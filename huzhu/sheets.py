@@ -42,6 +42,14 @@ CSV_DANGEROUS = ("=", "+", "-", "@", "\t", "\r")
 _NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)$")
 
 
+def watermark(user: Any, use: str = "工作") -> str:
+    """The line every export ends with (TRUST S-21): who exported it and when, Beijing time."""
+    from huzhu import clock
+
+    stamp = clock.local(clock.now()).strftime("%Y-%m-%d %H:%M")
+    return f"导出人：{user.username}（{user}）；导出时间：{stamp}（北京时间）；仅限{use}使用"
+
+
 def workbook(out: io.BytesIO) -> Workbook:
     """A new in-memory workbook writing into ``out``, with xlsxwriter's string guessing off."""
     import xlsxwriter

@@ -12,8 +12,7 @@ import io
 from decimal import Decimal
 from typing import Any
 
-from huzhu import clock
-from huzhu.sheets import Sheet, workbook
+from huzhu.sheets import Sheet, watermark, workbook
 
 from .selectors import TrialBalance
 from .statement import FundStatement, format_percent
@@ -42,9 +41,8 @@ class _Book:
         self.row += 1
 
     def close(self, user: Any) -> bytes:
-        stamp = clock.local(clock.now()).strftime("%Y-%m-%d %H:%M")
         self.line()
-        self.line(f"导出人：{user.username}（{user}）；导出时间：{stamp}；仅限工作使用")
+        self.line(watermark(user))
         self.book.close()
         return self.buffer.getvalue()
 

@@ -132,7 +132,7 @@ def member_export(request: AuthedRequest) -> HttpResponse:
     from huzhu.audit.models import Action
     from huzhu.audit.services import event_record
     from huzhu.pii.masking import mask_id_number, mask_name
-    from huzhu.sheets import Sheet, workbook
+    from huzhu.sheets import Sheet, watermark, workbook
 
     if not request.user.can(Perm.VIEW_MEMBERS) or request.user.role == Role.MEMBER:
         raise PermissionDenied
@@ -155,7 +155,7 @@ def member_export(request: AuthedRequest) -> HttpResponse:
             *["是" if getattr(m, f) else "否" for f in
               ("is_union_member", "is_hardship", "is_model_worker", "is_new_form_worker")],
         ])
-    sheet.cell(rows + 2, 0, f"导出人：{request.user.username}（{request.user}）；仅限工作使用")
+    sheet.cell(rows + 2, 0, watermark(request.user))
     book.close()
     event_record(action=Action.EXPORT, actor=request.user, object_type="members.member",
                  after={"rows": rows, "filters": {k: v for k, v in filters.items()

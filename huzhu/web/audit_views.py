@@ -162,7 +162,7 @@ def event_detail(request: AuthedRequest, seq: int) -> HttpResponse:
 
 
 def _export(request: AuthedRequest, kind: str) -> HttpResponse:
-    from huzhu.sheets import Sheet, workbook
+    from huzhu.sheets import Sheet, watermark, workbook
 
     qs, f, title, _ = _filtered(request, kind)
     buffer = io.BytesIO()
@@ -185,7 +185,7 @@ def _export(request: AuthedRequest, kind: str) -> HttpResponse:
             "; ".join(f"{k}：{v}" for k, _, v in before_after_rows(e) if v != "—"),
         ]
         sheet.row(rows, 1, texts)  # text stays text: "=..." is never a formula
-    sheet.cell(rows + 2, 0, f"导出人：{request.user.username}（{request.user}）；仅限审计工作使用")
+    sheet.cell(rows + 2, 0, watermark(request.user, "审计工作"))
     book.close()
     event_record(action=Action.EXPORT, actor=request.user, object_type="audit.event",
                  org_path=staff_path(request.user) or "",
