@@ -194,8 +194,11 @@ LANGUAGE_CODE = "zh-hans"
 LANGUAGES = [("zh-hans", "简体中文"), ("en", "English")]
 LOCALE_PATHS = [BASE_DIR / "huzhu" / "locale"]
 USE_I18N = True
+# The database stores UTC (USE_TZ); pages, forms and the admin show and read Beijing time, so a
+# time on any page is Beijing's whether or not its template says so. Business dates come from
+# huzhu.clock, which names the zone itself.
 USE_TZ = True
-TIME_ZONE = "UTC"
+TIME_ZONE = "Asia/Shanghai"
 DISPLAY_TIME_ZONE = "Asia/Shanghai"
 
 STATIC_URL = "static/"
