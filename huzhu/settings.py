@@ -262,7 +262,13 @@ TRUSTED_PROXIES = env_int("HUZHU_TRUSTED_PROXIES", 0)
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    # huzhu.logs.SafeFormatter masks personal numbers and escapes line breaks (TRUST S-20).
+    "formatters": {"safe": {"()": "huzhu.logs.SafeFormatter",
+                            "format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "safe"}},
     "root": {"handlers": ["console"], "level": os.environ.get("HUZHU_LOG_LEVEL", "WARNING")},
+    # The development server's request lines carry query strings (a search by ID number): they go
+    # through the same formatter.
+    "loggers": {"django.server": {"handlers": ["console"], "level": "INFO", "propagate": False}},
 }
 
