@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import re
+from typing import Any
 
 from huzhu.pii.masking import mask_bank_card, mask_id_number, mask_phone
 
@@ -46,7 +47,7 @@ class SafeFormatter(logging.Formatter):
         record.message = one_line(redact(record.message))
         return super().formatMessage(record)
 
-    def formatException(self, ei) -> str:  # type: ignore[no-untyped-def]  # noqa: N802
+    def formatException(self, ei: Any) -> str:  # noqa: N802
         return redact(super().formatException(ei))
 
     def formatStack(self, stack_info: str) -> str:  # noqa: N802
