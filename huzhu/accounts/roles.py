@@ -45,6 +45,9 @@ class Perm(StrEnum):
     REVIEW_CLAIMS = "claims.review_claim"
     MANAGE_PAYOUTS = "payouts.manage_batch"
     RECEIVE_SETTLEMENTS = "claims.receive_settlement"
+    # The State Council's holiday schedule, which every review deadline counts by: system
+    # configuration, entered at the province (the root of the union tree).
+    MANAGE_CALENDAR = "claims.manage_calendar"
 
 
 _BUSINESS_READ = {Perm.VIEW_ORGS, Perm.VIEW_UNITS, Perm.VIEW_MEMBERS}
@@ -52,7 +55,8 @@ _BUSINESS_WRITE = {Perm.MANAGE_UNITS, Perm.MANAGE_MEMBERS}
 
 ROLE_PERMISSIONS: dict[str, frozenset[Perm]] = {
     Role.SYSTEM_ADMIN: frozenset(
-        {Perm.VIEW_ORGS, Perm.MANAGE_ORGS, Perm.VIEW_UNITS, Perm.MANAGE_USERS, Perm.MANAGE_TOKENS}
+        {Perm.VIEW_ORGS, Perm.MANAGE_ORGS, Perm.VIEW_UNITS, Perm.MANAGE_USERS, Perm.MANAGE_TOKENS,
+         Perm.MANAGE_CALENDAR}
     ),
     Role.SECURITY_ADMIN: frozenset({Perm.MANAGE_ROLES, Perm.VIEW_LOGIN_LOG}),
     Role.AUDIT_ADMIN: frozenset({Perm.VIEW_AUDIT, Perm.VIEW_LOGIN_LOG, Perm.VIEW_LEDGER}),

@@ -43,6 +43,7 @@ class Action(models.TextChoices):
     CLAIM_REASSESSED = "claim.reassessed", "重新核算理赔"
     CLAIM_TRANSITION = "claim.transition", "理赔状态变更"
     CLAIM_LEVEL = "claim.level", "理赔进入审核级次"
+    CALENDAR_YEAR = "calendar.year", "录入节假日安排"
     CLAIM_REVIEWED = "claim.reviewed", "审核理赔"
     CLAIM_DOCUMENT = "claim.document", "上传理赔材料"
     CLAIM_DOCUMENT_VIEWED = "claim.document_viewed", "查看理赔材料"

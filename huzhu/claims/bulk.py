@@ -144,7 +144,7 @@ def _usage(rows: list[tuple], code: str, period_id: int) -> Usage:
 CLAIM_COLS = ("id", "member_id", "settlement_id", "setl_id", "product_code", "product_version_id",
               "enrollment_id", "period_id", "event_date", "source", "status", "payable_fen",
               "risk", "assessment_id", "org_path", "fund_region_id", "created_by_id",
-              "created_at", "decided_at", "review_level", "due_on")
+              "created_at", "decided_at", "review_level", "due_on", "level_since")
 ASSESSMENT_COLS = ("id", "claim_id", "settlement_id", "product_version_id", "payable_fen",
                    "lines", "reasons", "trace", "usage", "input_hash", "as_of", "engine",
                    "created_at")
@@ -401,7 +401,7 @@ def file_many(plan: list[tuple[Setl, CoverRow]], *, member_ids: list[int],
         claims.append((cid, mid, s.pk, s.setl_id, code, e.version_id, e.pk, period.pk,
                        s.begndate, source, to, fen, dumps(found), aid, path,
                        region_id, actor_id, now, now if to != ClaimStatus.IN_REVIEW else None,
-                       level, due))
+                       level, due, today if level else None))
         assessments.append((aid, cid, s.pk, e.version_id, fen, dumps(lines),
                             dumps(reasons), dumps(trace_doc(result)),
                             dumps(usage_doc(before)), result.input_hash, as_of, "scalar",

@@ -82,6 +82,9 @@ class Claim(models.Model):
     decided_at = models.DateTimeField(null=True, blank=True)
     review_level = models.PositiveSmallIntegerField("审核级次", default=0)  # 0: not in review
     due_on = models.DateField("审核时限", null=True, blank=True)
+    # The Beijing date the claim entered its review level: the deadline counts from it, and is
+    # counted again from it when a year's holiday schedule is entered.
+    level_since = models.DateField("进入本级日期", null=True, blank=True)
 
     class Meta:
         ordering = ["-id"]
@@ -231,6 +234,26 @@ class WorkdayOverride(models.Model):
 
     def __str__(self) -> str:
         return f"{self.day} {'班' if self.is_workday else '休'}"
+
+
+class CalendarYear(models.Model):
+    """A year whose holiday schedule staff entered (its holidays and make-up working days are
+    :class:`WorkdayOverride` rows); with the years the chinese-calendar package carries, these are
+    the years a deadline may be counted in."""
+
+    year = models.PositiveSmallIntegerField("年份", unique=True)
+    entered_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                                   on_delete=models.SET_NULL, related_name="+")
+    entered_at = models.DateTimeField("录入时间", auto_now=True)
+    source = models.CharField("依据", max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["year"]
+        verbose_name = "节假日安排"
+        verbose_name_plural = "节假日安排"
+
+    def __str__(self) -> str:
+        return f"{self.year}年节假日安排"
 
 
 class MemberPeriodUsage(models.Model):

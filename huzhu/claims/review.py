@@ -52,12 +52,12 @@ def level_of(claim: Claim) -> Level:
 def _move_to_level(claim: Claim, lv: Level, *, actor: Actor, today: datetime.date,
                    why: str) -> None:
     due = add_workdays(today, lv.working_days)
-    Claim.objects.filter(pk=claim.pk).update(review_level=lv.level, due_on=due)
+    Claim.objects.filter(pk=claim.pk).update(review_level=lv.level, due_on=due, level_since=today)
     event_record(action="claim.level", actor=actor, obj=claim,
                  before={"level": claim.review_level},
                  after={"level": lv.level, "name": lv.name, "due_on": due.isoformat(),
                         "why": why})
-    claim.review_level, claim.due_on = lv.level, due
+    claim.review_level, claim.due_on, claim.level_since = lv.level, due, today
 
 
 def review_enter(claim: Claim, *, actor: Actor = None, reason: str = "",

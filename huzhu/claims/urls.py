@@ -2,13 +2,14 @@ from django.urls import path
 
 from huzhu.settlements import views as settlement_views
 
-from . import views, views_corrections, views_work
+from . import views, views_calendar, views_corrections, views_work
 
 app_name = "claims"
 
 urlpatterns = [
     path("", views.claim_list, name="list"),
     path("queue/", views_work.queue, name="queue"),
+    path("calendar/", views_calendar.calendar, name="calendar"),
     path("mine/", views_work.mine, name="mine"),
     path("file/", views_work.file_start, name="file_start"),
     path("file/<int:member_id>/", views_work.file_member, name="file_member"),

@@ -28,6 +28,7 @@ from huzhu.settlements.models import Settlement
 from huzhu.web.paging import paginate
 
 from .access import claim_get_for_user, claims_visible_to
+from .calendar import UNKNOWN_LABEL, deadline_known, known_years
 from .documents import MAX_BYTES, document_read, documents_add
 from .models import Claim, ClaimDocument, ClaimSource, DocumentKind, ReviewAction
 from .review import (
@@ -53,13 +54,17 @@ def queue(request: AuthedRequest) -> HttpResponse:
     page = paginate(request, qs, per_page=50, count=False)
     today = clock.today()
     names: dict[int, dict[int, str]] = {}
+    known = known_years({c.due_on.year for c in page.rows if c.due_on} | {today.year})
     for c in page.rows:
+        c.deadline_unknown = bool(c.due_on and (c.due_on.year not in known
+                                                or today.year not in known))
         levels = names.setdefault(c.fund_region_id, {lv.level: lv.name
                                                       for lv in levels_of(c.fund_region_id)})
         c.level_name = levels.get(c.review_level, f"第 {c.review_level} 级")
         c.overdue = bool(c.due_on and c.due_on < today)
         c.due_today = c.due_on == today
-    return render(request, "claims/queue.html", {"page": page, "today": today})
+    return render(request, "claims/queue.html", {"page": page, "today": today,
+                                                 "unknown_label": UNKNOWN_LABEL})
 
 
 class ReviewForm(forms.Form):
@@ -329,6 +334,8 @@ def review_context(user: Any, claim: Claim) -> dict[str, Any]:
     if claim.status == ClaimStatus.IN_REVIEW:
         lv = level_of(claim)
         ctx["level"] = lv
+        ctx["deadline_unknown"] = (UNKNOWN_LABEL if not deadline_known(
+            claim.due_on, since=claim.level_since) else "")
         ctx["review_form"] = ReviewForm() if may_act_at(user, claim, lv) else None
     ctx["may_appeal"] = (claim.status == ClaimStatus.REJECTED and _may_file(user)
                          and not claim.reviews.filter(action=ReviewAction.APPEAL).exists())

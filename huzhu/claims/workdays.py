@@ -2,7 +2,8 @@
 
 The chinese-calendar package carries the State Council's holiday schedule for the years it
 knows; a :class:`~huzhu.claims.models.WorkdayOverride` row (entered when a new year's
-schedule is published) wins over it, and a year neither knows counts Monday to Friday.
+schedule is published, :mod:`huzhu.claims.calendar`) wins over it, and a year neither knows
+counts Monday to Friday — and a deadline counted so is marked "节假日安排未录入".
 """
 
 from __future__ import annotations
@@ -20,7 +21,11 @@ def _overrides(start: datetime.date, end: datetime.date) -> dict[datetime.date, 
 
 
 def is_workday(day: datetime.date, overrides: dict[datetime.date, bool] | None = None) -> bool:
-    if overrides is not None and day in overrides:
+    """Whether ``day`` is a working day; ``overrides`` are the entered days around it (read
+    from the database when not given)."""
+    if overrides is None:
+        overrides = _overrides(day, day)
+    if day in overrides:
         return overrides[day]
     try:
         return chinese_calendar.is_workday(day)

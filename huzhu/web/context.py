@@ -23,6 +23,7 @@ MENU: list[tuple[str, str, Perm | None]] = [
     ("规则更正与追回", "claims:corrections", Perm.MANAGE_PAYOUTS),  # no role holds both
     ("未匹配结算数据", "claims:unmatched", Perm.MANAGE_UNITS),
     ("基金账务", "ledger:index", Perm.VIEW_LEDGER),
+    ("节假日安排", "claims:calendar", Perm.MANAGE_CALENDAR),
     ("操作日志", "web:event_list", Perm.VIEW_AUDIT),
     ("登录日志", "web:login_log", Perm.VIEW_LOGIN_LOG),
 ]
@@ -44,6 +45,9 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
             continue  # a member's claims are 我的理赔
         if user.role == "member" and name == "claims:file_start":
             label, name = "我的理赔", "claims:mine"
+        if name == "claims:calendar" and getattr(getattr(user, "organisation", None),
+                                                 "parent_id", 0) is not None:
+            continue  # the national calendar is entered at the province only
         if perm is None or user.can(perm):
             url = reverse(name)
             items.append({"label": label, "url": url, "active": False})

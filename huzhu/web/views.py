@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import admin, messages
 from django.contrib.auth import login, logout
 from django.contrib.auth.decorators import login_required
@@ -82,5 +84,24 @@ def home(request: AuthedRequest) -> HttpResponse:
         stats.append(("参保单位", units_visible_to(user).count()))
     if user.can(Perm.VIEW_MEMBERS):
         stats.append(("会员", members_visible_to(user).count()))
-    return render(request, "web/home.html", {"stats": stats})
+    return render(request, "web/home.html", {"stats": stats, "calendar": _calendar_notice(user)})
+
+
+def _calendar_notice(user: Any) -> dict[str, Any] | None:
+    """From 1 November (or whenever this year's is missing) the staff who review claims or keep
+    the calendar are told that a year's holiday schedule is not entered, and how many claims'
+    deadlines are counted Monday to Friday meanwhile."""
+    from huzhu.claims.access import claims_visible_to
+    from huzhu.claims.calendar import claims_with_unknown_deadline, notice_year
+
+    if not (user.can(Perm.MANAGE_CALENDAR) or user.can(Perm.REVIEW_CLAIMS)):
+        return None
+    year = notice_year()
+    if year is None:
+        return None
+    affected = (claims_with_unknown_deadline(claims_visible_to(user)).count()
+                if user.can(Perm.REVIEW_CLAIMS) else None)
+    org = getattr(user, "organisation", None)
+    may_enter = user.can(Perm.MANAGE_CALENDAR) and org is not None and org.parent_id is None
+    return {"year": year, "affected": affected, "may_enter": may_enter}
 
