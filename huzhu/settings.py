@@ -222,6 +222,27 @@ TASKS = {"default": {"BACKEND": {
 TASKS_PART_TIMEOUT = env_int("HUZHU_TASKS_PART_TIMEOUT", 3600)
 # The worker's sweep leaves settlements younger than this to the delivery storing them.
 SWEEP_GRACE_SECONDS = env_int("HUZHU_SWEEP_GRACE", 900)
+
+# SMS: "log" writes var/sms.log (masked); "aliyun" or "tencent" sends through that provider,
+# with the template-code mapping read from the TOML file HUZHU_SMS_TEMPLATES (docs/operations.md).
+SMS = {
+    "provider": os.environ.get("HUZHU_SMS_PROVIDER", "log"),
+    "access_key_id": os.environ.get("HUZHU_SMS_ACCESS_KEY_ID", ""),
+    # Missing, it is reported by the system check (huzhu.E101), not by a crash here.
+    "access_key_secret": os.environ.get("HUZHU_SMS_ACCESS_KEY_SECRET") or (
+        Path(os.environ["HUZHU_SMS_ACCESS_KEY_SECRET_FILE"]).read_text().strip()
+        if os.environ.get("HUZHU_SMS_ACCESS_KEY_SECRET_FILE") else ""),
+    "sign_name": os.environ.get("HUZHU_SMS_SIGN_NAME", ""),
+    "templates": os.environ.get("HUZHU_SMS_TEMPLATES", ""),
+    "endpoint": os.environ.get("HUZHU_SMS_ENDPOINT", ""),
+    "region": os.environ.get("HUZHU_SMS_REGION", ""),
+    "sdk_app_id": os.environ.get("HUZHU_SMS_SDK_APP_ID", ""),
+    "timeout": float(os.environ.get("HUZHU_SMS_TIMEOUT", "10")),
+}
+# A message whose send was unknown is asked about after this many seconds, and failed for a
+# person to check (never resent blindly) when the provider has said nothing for a day.
+SMS_QUERY_AFTER_SECONDS = env_int("HUZHU_SMS_QUERY_AFTER", 300)
+SMS_GIVE_UP_SECONDS = env_int("HUZHU_SMS_GIVE_UP", 86400)
 CELERY_BROKER_URL = os.environ.get("HUZHU_CELERY_BROKER", "amqp://guest:guest@127.0.0.1:5672//")
 CELERY_RESULT_BACKEND = os.environ.get("HUZHU_CELERY_RESULTS", "redis://127.0.0.1:6379/0")
 CELERY_QUEUE = os.environ.get("HUZHU_CELERY_QUEUE", "huzhu")

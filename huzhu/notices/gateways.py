@@ -1,9 +1,10 @@
 """SMS gateways behind one interface.
 
-The first gateway writes each request, in the shape of Aliyun's ``SendSms`` API, as one JSON
-line to a log file (``var/sms.log``); see docs/data-formats.md for that shape and Tencent's.
-A real provider adapter implements ``SmsGateway.send`` and raises ``SendUnknown`` when it cannot
-tell whether the message went out (a timeout): such a message is queried, never resent blindly.
+The default gateway writes each request, in the shape of Aliyun's ``SendSms`` API, as one JSON
+line to a log file (``var/sms.log``); ``HUZHU_SMS_PROVIDER=aliyun`` or ``tencent`` sends through
+that provider (:mod:`huzhu.notices.providers`). A gateway's ``send`` raises ``SendUnknown`` when
+it cannot tell whether the message went out (a time-out): such a message is queried with the
+gateway's ``resolve``, never resent blindly.
 """
 
 from __future__ import annotations
@@ -11,9 +12,10 @@ from __future__ import annotations
 import json
 import threading
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from django.conf import settings
 from django.utils import timezone
@@ -35,12 +37,22 @@ class SendFailed(Exception):
     """The provider refused the message (a known failure: it may be retried)."""
 
 
+class SendRefused(SendFailed):
+    """The provider will never accept this message as it is (template, signature, number):
+    retrying cannot help, so the message fails at once."""
+
+
 class SendUnknown(Exception):
     """The outcome is unknown; the message must be queried, not resent."""
 
 
 class SmsGateway(Protocol):
     def send(self, request: SmsRequest) -> str: ...
+
+    def resolve(self, messages: Iterable[Any]) -> dict[str, str]:
+        """For messages whose send was unknown (each with ``key``, ``phone`` and
+        ``attempted_at``): ``sent``, ``failed`` or ``absent`` per key it could tell."""
+        ...
 
 
 class LogFileGateway:
@@ -71,6 +83,9 @@ class LogFileGateway:
             fh.write(json.dumps(line, ensure_ascii=False) + "\n")
         return biz_id
 
+    def resolve(self, messages: Iterable[Any]) -> dict[str, str]:
+        return {}  # it never leaves an outcome unknown
+
 
 def _masked(params: dict[str, str]) -> dict[str, str]:
     """Template parameters as a log may keep them: the name masked (a card is only ever its
@@ -79,4 +94,18 @@ def _masked(params: dict[str, str]) -> dict[str, str]:
 
 
 def default_gateway() -> SmsGateway:
-    return LogFileGateway()
+    """The gateway ``HUZHU_SMS_PROVIDER`` names: ``log`` (the default), ``aliyun`` or
+    ``tencent``, configured by the ``HUZHU_SMS_*`` settings (docs/operations.md)."""
+    sms: dict[str, Any] = settings.SMS
+    provider = str(sms["provider"])
+    if provider == "log":
+        return LogFileGateway()
+    from .providers import SmsConfig, gateway_for, templates_load
+
+    return gateway_for(SmsConfig(
+        provider=provider, access_key_id=str(sms["access_key_id"]),
+        access_key_secret=str(sms["access_key_secret"]),
+        sign_name=str(sms["sign_name"] or SIGN_NAME),
+        templates=templates_load(str(sms["templates"]), provider),
+        endpoint=str(sms["endpoint"]), region=str(sms["region"]),
+        sdk_app_id=str(sms["sdk_app_id"]), timeout=float(sms["timeout"])))

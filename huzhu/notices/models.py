@@ -35,6 +35,8 @@ class OutboxMessage(models.Model):
     last_error = models.CharField(max_length=300, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     sent_at = models.DateTimeField(null=True, blank=True)
+    # When the last send was tried: the day an unknown outcome is asked about.
+    attempted_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["id"]

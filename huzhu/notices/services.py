@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import json
 from collections.abc import Iterable
 from typing import Any
@@ -14,7 +15,14 @@ from django.utils import timezone
 from huzhu.bulk import insert_rows, pg_array
 from huzhu.pii.crypto import cipher
 
-from .gateways import SendFailed, SendUnknown, SmsGateway, SmsRequest, default_gateway
+from .gateways import (
+    SendFailed,
+    SendRefused,
+    SendUnknown,
+    SmsGateway,
+    SmsRequest,
+    default_gateway,
+)
 from .models import OutboxMessage, OutboxStatus
 from .templates import render
 
@@ -105,6 +113,9 @@ def outbox_send(*, limit: int = 500, gateway: SmsGateway | None = None) -> dict[
         message = OutboxMessage.objects.get(pk=pk)
         request = SmsRequest(key=message.key, phone=message.phone, template=message.template,
                              params=message.params)
+        # Written before the call: a worker killed during it leaves SENDING with the time,
+        # which the query round treats as an unknown outcome.
+        OutboxMessage.objects.filter(pk=pk).update(attempted_at=timezone.now())
         try:
             ref = gateway.send(request)
         except SendUnknown as exc:
@@ -114,8 +125,9 @@ def outbox_send(*, limit: int = 500, gateway: SmsGateway | None = None) -> dict[
             continue
         except SendFailed as exc:
             attempts = message.attempts + 1
+            final = isinstance(exc, SendRefused) or attempts >= MAX_ATTEMPTS
             OutboxMessage.objects.filter(pk=pk).update(
-                status=OutboxStatus.FAILED if attempts >= MAX_ATTEMPTS else OutboxStatus.PENDING,
+                status=OutboxStatus.FAILED if final else OutboxStatus.PENDING,
                 attempts=attempts, last_error=str(exc)[:300])
             counts["failed"] += 1
             continue
@@ -123,4 +135,47 @@ def outbox_send(*, limit: int = 500, gateway: SmsGateway | None = None) -> dict[
             status=OutboxStatus.SENT, attempts=message.attempts + 1, provider_ref=ref,
             sent_at=timezone.now())
         counts["sent"] += 1
+    return counts
+
+
+def outbox_resolve(*, gateway: SmsGateway | None = None, limit: int = 500) -> dict[str, int]:
+    """Ask the provider what became of messages whose send was unknown (SENDING for longer
+    than ``SMS_QUERY_AFTER_SECONDS``): the provider has it → SENT; it failed there, or the
+    provider never got it → PENDING, sent again as a new, known attempt (FAILED after
+    ``MAX_ATTEMPTS``); nothing said for ``SMS_GIVE_UP_SECONDS`` → FAILED for a person to check,
+    never resent blindly."""
+    from django.conf import settings
+
+    from .providers import ABSENT, DELIVERED
+
+    gateway = gateway or default_gateway()
+    now = timezone.now()
+    counts = {"sent": 0, "retry": 0, "failed": 0, "unknown": 0}
+    stale = now - datetime.timedelta(seconds=settings.SMS_QUERY_AFTER_SECONDS)
+    rows = list(OutboxMessage.objects.filter(status=OutboxStatus.SENDING,
+                                             attempted_at__lt=stale).order_by("id")[:limit])
+    if not rows:
+        return counts
+    outcomes = gateway.resolve(rows)
+    give_up = now - datetime.timedelta(seconds=settings.SMS_GIVE_UP_SECONDS)
+    for m in rows:
+        outcome = outcomes.get(m.key)
+        claimed = OutboxMessage.objects.filter(pk=m.pk, status=OutboxStatus.SENDING,
+                                               attempted_at=m.attempted_at)
+        if outcome == DELIVERED:
+            claimed.update(status=OutboxStatus.SENT, sent_at=now, last_error="")
+            counts["sent"] += 1
+        elif outcome is not None:
+            why = ("短信服务商没有收到该短信，将重新发送" if outcome == ABSENT
+                   else "短信服务商回执为发送失败，将重新发送")
+            final = m.attempts >= MAX_ATTEMPTS
+            claimed.update(status=OutboxStatus.FAILED if final else OutboxStatus.PENDING,
+                           last_error=why)
+            counts["failed" if final else "retry"] += 1
+        elif m.attempted_at is not None and m.attempted_at < give_up:
+            claimed.update(status=OutboxStatus.FAILED,
+                           last_error="发送结果未知：短信服务商超过一天没有回执，请人工核实后处理")
+            counts["failed"] += 1
+        else:
+            counts["unknown"] += 1
     return counts

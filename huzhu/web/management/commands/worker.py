@@ -20,7 +20,7 @@ from django.db import close_old_connections
 
 from huzhu.claims.bulk import settlements_decide, settlements_pending
 from huzhu.enrollment.services import claim_next_roster, roster_check
-from huzhu.notices.services import outbox_send
+from huzhu.notices.services import outbox_resolve, outbox_send
 
 PENDING_BATCH = 20_000
 
@@ -70,4 +70,5 @@ class Command(BaseCommand):
 
         payloads_prune()  # a killed caller's parts' records (encrypted), a day on
         counts = outbox_send(limit=200)
-        return busy or any(counts.values())
+        resolved = outbox_resolve(limit=200)  # messages whose send was unknown: asked, not resent
+        return busy or any(counts.values()) or bool(resolved["sent"] + resolved["retry"])
