@@ -100,6 +100,8 @@ class PayoutBatch(models.Model):
     send_attempts = models.PositiveSmallIntegerField(default=0)
     file_sha256 = models.CharField(max_length=64, blank=True)
     closed_at = models.DateTimeField(null=True, blank=True)
+    # The checker's reason for sending a batch the fund account cannot cover (huzhu.payouts.balance).
+    over_balance_reason = models.CharField("超额发送理由", max_length=300, blank=True)
 
     class Meta:
         ordering = ["-id"]
@@ -108,6 +110,25 @@ class PayoutBatch(models.Model):
 
     def __str__(self) -> str:
         return self.number
+
+
+class PayoutRegionSetting(models.Model):
+    """A fund region's payout settings: the balance its fund account must keep after a batch."""
+
+    fund_region = models.OneToOneField(Organisation, on_delete=models.PROTECT, related_name="+")
+    balance_floor_fen = models.BigIntegerField("余额下限（分）", default=0)
+    updated_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                                   on_delete=models.SET_NULL, related_name="+")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = "代付设置"
+        verbose_name_plural = "代付设置"
+        constraints = [models.CheckConstraint(name="payout_floor_not_negative",
+                                              condition=models.Q(balance_floor_fen__gte=0))]
+
+    def __str__(self) -> str:
+        return f"{self.fund_region} 代付设置"
 
 
 class LineStatus(models.TextChoices):

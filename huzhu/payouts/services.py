@@ -187,18 +187,35 @@ def _locked(batch: PayoutBatch) -> PayoutBatch:
 
 
 @atomic_events()
-def batch_approve(*, batch: PayoutBatch, actor: Actor) -> PayoutBatch:
-    """The checker's step: another person than the maker approves the draft."""
+def batch_approve(*, batch: PayoutBatch, actor: Actor, override_reason: str = "") -> PayoutBatch:
+    """The checker's step: another person than the maker approves the draft. A batch the fund
+    account cannot cover (:mod:`huzhu.payouts.balance`) is refused with the figures unless the
+    checker gives ``override_reason``."""
+    from .balance import fund_cover
+
     actor = _need(actor)
+    # The region's batches are approved one at a time, so two checkers cannot each count the
+    # same money as still free.
+    Organisation.objects.select_for_update().filter(pk=batch.fund_region_id).first()
     b = _locked(batch)
     if b.status != BatchStatus.DRAFT:
         raise DomainError(f"批次状态为“{b.get_status_display()}”，不能复核")
     if b.made_by_id == actor.pk:
         raise NotAllowed("制单人不能复核自己的批次（须由另一人复核）")
+    cover = fund_cover(b)
+    reason = override_reason.strip()[:300]
+    if not cover.ok and not reason:
+        raise DomainError(f"余额不足，不能复核：{cover.explain()}。如确需发送，请复核人填写超额发送理由。",
+                          code="fund_balance_short")
     now = timezone.now()
     batch_move(b.pk, BatchStatus.APPROVED, checked_by=actor, checked_at=now)
+    after: dict[str, object] = {"number": b.number, **cover.figures()}
+    if not cover.ok:
+        PayoutBatch.objects.filter(pk=b.pk).update(over_balance_reason=reason)
+        b.over_balance_reason = reason
+        after["over_balance_reason"] = reason
     event_record(action="payout.batch_approved", actor=actor, obj=b,
-                 org_path=b.fund_region.path, after={"number": b.number})
+                 org_path=b.fund_region.path, after=after)
     b.status, b.checked_by, b.checked_at = BatchStatus.APPROVED, actor, now
     return b
 
@@ -261,6 +278,12 @@ def batch_send(*, batch: PayoutBatch, actor: Actor, channel: BankChannel) -> Pay
             raise DomainError(f"批次状态为“{b.get_status_display()}”，不能发送")
         first = b.status == BatchStatus.APPROVED
         if first:
+            from .balance import fund_cover
+
+            cover = fund_cover(b)
+            if not cover.ok and not b.over_balance_reason:
+                raise DomainError(f"余额不足，不能发送：{cover.explain()}。请作废本批次，"
+                                  f"或待到账后再发送。", code="fund_balance_short")
             _mark_sent(b, actor)
         else:
             batch_move(b.pk, BatchStatus.UNKNOWN, frm=[BatchStatus.NOT_RECEIVED])

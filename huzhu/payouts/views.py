@@ -22,6 +22,7 @@ from huzhu.errors import DomainError
 from huzhu.web.paging import paginate
 
 from .access import batch_get_for_user, batches_visible_to, region_of
+from .balance import fund_cover
 from .bankfile import BankFileError
 from .channels import default_channel
 from .dayclose import days_unclosed, exceptions_open_on, payout_day_close
@@ -92,7 +93,9 @@ def batch(request: AuthedRequest, pk: int) -> HttpResponse:
         "b": b, "lines": lines, "results": b.results.order_by("-id"),
         "exceptions": b.exceptions.filter(resolved=False).order_by("id"),
         "S": BatchStatus, "may_check": b.status == BatchStatus.DRAFT
-        and b.made_by_id != request.user.pk})
+        and b.made_by_id != request.user.pk,
+        "cover": fund_cover(b) if b.status in (BatchStatus.DRAFT, BatchStatus.APPROVED)
+        else None})
 
 
 ACTIONS: dict[str, Callable[..., PayoutBatch]] = {
@@ -110,6 +113,10 @@ def batch_action(request: AuthedRequest, pk: int, action: str) -> HttpResponse:
         elif action == "query":
             b = batch_query(batch=b, actor=request.user, channel=default_channel())
             messages.info(request, f"银行查询结果：{b.get_status_display()}")
+        elif action == "approve":
+            b = batch_approve(batch=b, actor=request.user,
+                              override_reason=request.POST.get("override_reason", ""))
+            messages.success(request, f"批次 {b.number}：{b.get_status_display()}")
         elif action in ACTIONS:
             b = ACTIONS[action](batch=b, actor=request.user)
             messages.success(request, f"批次 {b.number}：{b.get_status_display()}")

@@ -89,7 +89,18 @@ def add_money_users(w: Any) -> Any:
     w.checker = User.objects.create_user(username="sunfuhe", password=PASSWORD,
                                          role=Role.FINANCE, organisation=w.province,
                                          display_name="孙复核")
+    fund_opening(w.province)
     return w
+
+
+def fund_opening(region: Any, fen: int = 100_000_000) -> None:
+    """The fund account's balance carried over (¥1,000,000 by default), as a union has when it
+    starts on the platform: without it the balance guard refuses every payout batch."""
+    import datetime
+
+    from huzhu.ledger.opening import fund_opening_record
+
+    fund_opening_record(region=region, amount_fen=fen, on=datetime.date(2025, 12, 31), actor=None)
 
 
 def ledger_clean() -> list[str]:

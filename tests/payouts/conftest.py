@@ -59,6 +59,9 @@ def pay_world(period_world: Any) -> Any:  # noqa: F811
     w.checker = User.objects.create_user(username="sunfuhe", password=PASSWORD,
                                          role=Role.FINANCE, organisation=w.province,
                                          display_name="孙复核")
+    from tests.claims.conftest import fund_opening
+
+    fund_opening(w.province)
     return w
 
 

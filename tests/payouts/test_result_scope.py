@@ -77,6 +77,9 @@ def region_b(w: Any) -> Any:
     b = SimpleNamespace(region=region, unit=unit, finance=w.finance_b, bureau=w.bureau_b)
     b.agent = user("bh_agent", Role.AGENT, "梁经办", unit=unit)
     b.checker = user("bh_checker", Role.FINANCE, "覃复核", organisation=region)
+    from tests.claims.conftest import fund_opening
+
+    fund_opening(region)
     b.period = Period.objects.create(
         fund_region=region, code="2026", name="2026 年度",
         enroll_opens=datetime.date(2025, 11, 1), enroll_closes=datetime.date(2025, 12, 31),
