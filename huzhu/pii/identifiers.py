@@ -34,6 +34,28 @@ class ResidentId:
     number: str
     birth_date: datetime.date
     gender: str  # "M" or "F"
+    # 居民身份证; 港澳台居民居住证 (region 810000/820000/830000); 外国人永久居留身份证 (starts with 9)
+    kind: str = "居民身份证"
+
+
+# Full-width forms (an IME's ０–９, Ａ–Ｚ, the ideographic space) are what people type; they
+# become their ASCII selves. Any other non-ASCII character (², ٣, a Roman numeral) is refused:
+# Python's isdigit() would take it, a bank would not.
+_FULL_WIDTH = {c: c - 0xFEE0 for c in range(0xFF01, 0xFF5F)} | {0x3000: 0x20}
+
+
+# The provinces (省级行政区划代码) that issue foreign permanent resident ID cards.
+_PROVINCES = frozenset("11 12 13 14 15 21 22 23 31 32 33 34 35 36 37 41 42 43 44 45 46 50 51 52 "
+                       "53 54 61 62 63 64 65".split())
+
+
+def _clean(raw: str | None) -> str:
+    """``raw`` with full-width characters made half-width, spaces and hyphens removed."""
+    return re.sub(r"[\s\-\u2010-\u2015]", "", (raw or "").translate(_FULL_WIDTH))
+
+
+def _digits(value: str) -> bool:
+    return value.isascii() and value.isdigit()
 
 
 @lru_cache(maxsize=8192)
@@ -62,18 +84,21 @@ def _reject_spreadsheet_number(raw: str, label: str) -> None:
 
 
 def check_resident_id(raw: str) -> ResidentId:
-    """Validate an 18-digit resident ID number (GB 11643-1999)."""
-    value = (raw or "").strip().replace(" ", "").upper()
+    """Validate an 18-digit resident ID number (GB 11643-1999), also in the two other forms
+    built on it: the residence permit of Hong Kong, Macao and Taiwan residents (region code
+    810000, 820000, 830000) and the foreign permanent resident ID card of 2023 (first digit 9);
+    both carry the birth date and the check digit in the same places."""
+    value = _clean(raw).upper()
     if not value:
         raise IdentifierError("required", "身份证号不能为空")
     _reject_spreadsheet_number(value, "身份证号")
-    if len(value) == 15 and value.isdigit():
+    if len(value) == 15 and _digits(value):
         raise IdentifierError(
             "legacy_15", "不接受 15 位旧身份证号，请填写 18 位公民身份号码"
         )
     if len(value) != 18:
         raise IdentifierError("length", f"身份证号应为 18 位，实际为 {len(value)} 位")
-    if not value[:17].isdigit() or not (value[17].isdigit() or value[17] == "X"):
+    if not _digits(value[:17]) or not (_digits(value[17]) or value[17] == "X"):
         raise IdentifierError("format", "身份证号只能由数字组成，最后一位可以是 X")
     try:
         birth = ric.get_birth_date(value)
@@ -86,20 +111,26 @@ def check_resident_id(raw: str) -> ResidentId:
         raise IdentifierError("birth_date", f"身份证号中的出生日期 {value[6:14]} 不合理")
     if ric.calc_check_digit(value) != value[17]:
         raise IdentifierError("checksum", "身份证号校验位错误，请核对每一位数字")
-    if not _region_known(value[:6]):
+    if value[:6] in ("810000", "820000", "830000"):
+        kind = "港澳台居民居住证"
+    elif value[0] == "9" and value[1:3] in _PROVINCES:  # 9, the issuing province, nationality
+        kind = "外国人永久居留身份证"
+    elif _region_known(value[:6]):
+        kind = "居民身份证"
+    else:
         raise IdentifierError("region", f"身份证号前 6 位行政区划代码 {value[:6]} 不存在")
     gender = "M" if int(value[16]) % 2 == 1 else "F"
-    return ResidentId(number=value, birth_date=birth, gender=gender)
+    return ResidentId(number=value, birth_date=birth, gender=gender, kind=kind)
 
 
 def check_uscc(raw: str) -> Checked:
     """Validate a unified social credit code; a checksum failure is only a warning."""
-    value = (raw or "").strip().replace(" ", "").upper()
+    value = _clean(raw).upper()
     if not value:
         raise IdentifierError("required", "统一社会信用代码不能为空")
     if len(value) != 18:
         raise IdentifierError("length", f"统一社会信用代码应为 18 位，实际为 {len(value)} 位")
-    if any(c not in uscc._alphabet for c in value) or not value[2:8].isdigit():
+    if any(c not in uscc._alphabet for c in value) or not _digits(value[2:8]):
         raise IdentifierError(
             "format", "统一社会信用代码含有不允许的字符（不含 I、O、S、V、Z，第 3–8 位为数字）"
         )
@@ -108,12 +139,12 @@ def check_uscc(raw: str) -> Checked:
     return Checked(value)
 
 
-_PHONE = re.compile(r"^1[3-9]\d{9}$")
+_PHONE = re.compile(r"^1[3-9][0-9]{9}$")
 
 
 def check_phone(raw: str) -> str:
     """Validate a mainland mobile number, stripping a +86 or 0086 prefix."""
-    value = re.sub(r"[\s-]", "", raw or "")
+    value = _clean(raw)
     if not value:
         raise IdentifierError("required", "手机号不能为空")
     _reject_spreadsheet_number(value, "手机号")
@@ -127,11 +158,11 @@ def check_phone(raw: str) -> str:
 
 def check_bank_card(raw: str) -> Checked:
     """Validate a bank card number (16–19 digits); a Luhn failure is only a warning."""
-    value = re.sub(r"[\s-]", "", raw or "")
+    value = _clean(raw)
     if not value:
         raise IdentifierError("required", "银行卡号不能为空")
     _reject_spreadsheet_number(value, "银行卡号")
-    if not value.isdigit():
+    if not _digits(value):
         raise IdentifierError("format", "银行卡号只能由数字组成")
     if not 16 <= len(value) <= 19:
         raise IdentifierError("length", f"银行卡号应为 16–19 位，实际为 {len(value)} 位")
