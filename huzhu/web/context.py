@@ -25,6 +25,7 @@ MENU: list[tuple[str, str, Perm | None]] = [
     ("基金账务", "ledger:index", Perm.VIEW_LEDGER),
     ("操作日志", "web:event_list", Perm.VIEW_AUDIT),
     ("登录日志", "web:login_log", Perm.VIEW_LOGIN_LOG),
+    ("双因素认证管理", "web:second_factor_admin", Perm.RESET_SECOND_FACTOR),
 ]
 
 
