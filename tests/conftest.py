@@ -166,23 +166,34 @@ def pass_second_factor(client: Any, user: Any) -> None:
 
 @pytest.fixture(autouse=True)
 def _force_login_passes_second_factor(monkeypatch: Any) -> None:
-    """``client.force_login(user)`` in tests stands for a finished login: for staff (who must
-    show a second factor, TRUST S-05) it also marks the session verified, through
-    :func:`pass_second_factor`. Without this every page test of a staff user would meet the
-    second-factor page. The real path (password, then code) is tested in
-    tests/web/test_two_factor.py, which logs in through the forms and never relies on this."""
+    """``client.force_login(user)`` and ``client.login(...)`` in tests stand for a finished
+    login: for staff (who must show a second factor, TRUST S-05) they also mark the session
+    verified, through :func:`pass_second_factor`. Without this every page test of a staff user
+    would meet the second-factor page. The real path (the login form, then the code page) is
+    what tests/web/test_two_factor.py and the browser tests use; they never rely on this."""
     from django.test import Client
 
+    from huzhu.accounts.models import User
     from huzhu.accounts.second_factor import required_by_role
 
-    original = Client.force_login
+    original_force_login = Client.force_login
+    original_login = Client.login
 
     def force_login(self: Any, user: Any, backend: Any = None) -> None:
-        original(self, user, backend)
+        original_force_login(self, user, backend)
         if required_by_role(user):
             pass_second_factor(self, user)
 
+    def login(self: Any, **credentials: Any) -> bool:
+        done = original_login(self, **credentials)
+        if done:
+            user = User.objects.get(pk=self.session["_auth_user_id"])
+            if required_by_role(user):
+                pass_second_factor(self, user)
+        return done
+
     monkeypatch.setattr(Client, "force_login", force_login)
+    monkeypatch.setattr(Client, "login", login)
 
 
 def totp_code(device: Any, *, step_offset: int | None = None) -> str:

@@ -154,7 +154,7 @@ class SecondStepMiddleware:
             return self.get_response(request)
         open_paths = {reverse("web:logout"), "/admin/logout/"}
         if ((required_by_role(user) or request.session.get(SECOND_STEP))
-                and not user.is_verified()):  # type: ignore[attr-defined]
+                and not user.is_verified()):
             step = (reverse("web:second_step"), reverse("web:enrol"))
             if request.path in open_paths or request.path in step:
                 return self.get_response(request)
