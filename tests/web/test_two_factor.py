@@ -284,3 +284,22 @@ def test_second_factor_events_are_in_the_login_log(action):
 
     assert action in LOGIN_ACTIONS
     assert re.search(r"[\u4e00-\u9fff]", str(action.label))
+
+
+def test_new_recovery_codes_void_the_old_ones(world):
+    client = _password_only("zhaoliu")
+    client.get(ENROL)
+    device = TOTPDevice.objects.get(user=world.zhaoliu, confirmed=False)
+    old = _codes(client.post(ENROL, {"code": totp_code(device)}))
+    assert "剩余未用的恢复码：10 个" in client.get("/account/").content.decode()
+    new = _codes(client.post("/account/recovery-codes/"))
+    assert len(new) == 10 and not set(new) & set(old)
+    assert Event.objects.filter(action=Action.OTP_ENROLLED, after__renewed=True).count() == 1
+    client.post("/logout/")
+    client = _password_only("zhaoliu")
+    assert client.post(VERIFY, {"code": old[0]}).status_code == 200
+    assert client.post(VERIFY, {"code": new[0]}).status_code == 302
+    # Renewing needs a verified session: a password-only session cannot mint codes.
+    attacker = _password_only("zhaoliu")
+    response = attacker.post("/account/recovery-codes/")
+    assert response.status_code == 302 and response["Location"].startswith(VERIFY)
