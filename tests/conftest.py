@@ -147,3 +147,92 @@ def world(db: Any) -> World:
 @pytest.fixture(autouse=True)
 def _fast_hasher(settings: Any) -> None:
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+def pass_second_factor(client: Any, user: Any) -> None:
+    """Mark the client's logged-in session as having shown the second factor, as django-otp
+    does after a right code: give the user a confirmed TOTP device (once) and put its id in the
+    session. Tests of the second factor itself log in through the real pages instead."""
+    from django_otp import DEVICE_ID_SESSION_KEY
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    device = TOTPDevice.objects.filter(user=user, confirmed=True).first()
+    if device is None:
+        device = TOTPDevice.objects.create(user=user, name="测试令牌", confirmed=True)
+    session = client.session
+    session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+    session.save()
+
+
+@pytest.fixture(autouse=True)
+def _force_login_passes_second_factor(monkeypatch: Any) -> None:
+    """``client.force_login(user)`` and ``client.login(...)`` in tests stand for a finished
+    login: for staff (who must show a second factor, TRUST S-05) they also mark the session
+    verified, through :func:`pass_second_factor`. Without this every page test of a staff user
+    would meet the second-factor page. The real path (the login form, then the code page) is
+    what tests/web/test_two_factor.py and the browser tests use; they never rely on this."""
+    from django.test import Client
+
+    from huzhu.accounts.models import User
+    from huzhu.accounts.second_factor import required_by_role
+
+    original_force_login = Client.force_login
+    original_login = Client.login
+
+    def force_login(self: Any, user: Any, backend: Any = None) -> None:
+        original_force_login(self, user, backend)
+        if required_by_role(user):
+            pass_second_factor(self, user)
+
+    def login(self: Any, **credentials: Any) -> bool:
+        done = original_login(self, **credentials)
+        if done:
+            user = User.objects.get(pk=self.session["_auth_user_id"])
+            if required_by_role(user):
+                pass_second_factor(self, user)
+        return done
+
+    monkeypatch.setattr(Client, "force_login", force_login)
+    monkeypatch.setattr(Client, "login", login)
+
+
+def totp_code(device: Any, *, step_offset: int | None = None) -> str:
+    """The code the user's authenticator app shows now for ``device`` (a TOTPDevice), as a
+    phone would compute it from the key; by default the earliest code the device still
+    accepts (a code at or before its ``last_t`` is refused as used)."""
+    import time
+
+    from django_otp.oath import TOTP, hotp
+
+    device.refresh_from_db()
+    clock = TOTP(device.bin_key, device.step, device.t0, device.digits, device.drift)
+    clock.time = time.time()
+    now_t = clock.t()
+    t = now_t + step_offset if step_offset is not None else max(
+        now_t - device.tolerance, device.last_t + 1)
+    return f"{hotp(device.bin_key, t, digits=device.digits):0{device.digits}d}"
+
+
+def login_through_pages(client: Any, username: str, password: str = PASSWORD) -> Any:
+    """Log in as a person does: the login form, then the second-factor page (enrolling an
+    authenticator on the first login). Returns the last response."""
+    response = client.post("/login/", {"username": username, "password": password})
+    assert response.status_code == 302, response
+    return second_step_through_pages(client, username)
+
+
+def second_step_through_pages(client: Any, username: str) -> Any:
+    """The second-factor page after a password login: enrol on the first time, else a code."""
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    response = client.get("/account/verify/")
+    if response.status_code == 302 and response["Location"].startswith("/account/enrol/"):
+        assert client.get("/account/enrol/").status_code == 200
+        device = TOTPDevice.objects.get(user__username=username, confirmed=False)
+        response = client.post("/account/enrol/", {"code": totp_code(device)})
+        assert response.status_code == 200 and "recovery-codes" in response.content.decode()
+    elif response.status_code == 200:
+        device = TOTPDevice.objects.get(user__username=username, confirmed=True)
+        response = client.post("/account/verify/", {"code": totp_code(device)})
+        assert response.status_code == 302, response
+    return response

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import hashlib
+from typing import Any
 
 from django.contrib.auth.models import AbstractUser
 from django.db import models
+from django.utils import timezone
+from django_otp.models import Device
 
 from huzhu.members.models import Member
 from huzhu.organisations.models import Organisation, Unit
@@ -33,6 +36,9 @@ class User(AbstractUser):
     display_name = models.CharField("姓名", max_length=60, blank=True)
     failed_logins = models.PositiveIntegerField(default=0, editable=False)
     locked_until = models.DateTimeField(null=True, blank=True, editable=False)
+    # When the password was last set (HUZHU_PASSWORD_MAX_AGE_DAYS, docs/adr/0010).
+    password_changed_at = models.DateTimeField("密码修改时间", default=timezone.now,
+                                               editable=False)
 
     class Meta:
         verbose_name = "用户"
@@ -53,6 +59,45 @@ class User(AbstractUser):
 
     def can(self, perm: Perm) -> bool:
         return self.is_active and role_has(self.role, perm)
+
+    def set_password(self, raw_password: str | None) -> None:
+        super().set_password(raw_password)
+        self.password_changed_at = timezone.now()
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        # A password set with ``save(update_fields=["password"])`` keeps its date with it.
+        fields = kwargs.get("update_fields")
+        if fields is not None and "password" in fields and "password_changed_at" not in fields:
+            kwargs["update_fields"] = [*fields, "password_changed_at"]
+        super().save(*args, **kwargs)
+
+
+class RecoveryDevice(Device):
+    """The ten single-use recovery codes of a user's second factor, as one django-otp device.
+
+    django-otp's own static device keeps its codes in plain text; here only the SHA-256 of each
+    code is stored (the codes are random, 60 bits each, so a plain digest is enough, as for API
+    tokens), and a code is deleted when it is used (docs/adr/0010)."""
+
+    class Meta:
+        verbose_name = "恢复码"
+        verbose_name_plural = "恢复码"
+
+    def verify_token(self, token: Any) -> bool:
+        from .second_factor import recovery_digest
+
+        digest = recovery_digest(str(token))
+        used, _ = RecoveryCode.objects.filter(device=self, digest=digest).delete()
+        return used > 0
+
+
+class RecoveryCode(models.Model):
+    device = models.ForeignKey(RecoveryDevice, on_delete=models.CASCADE, related_name="codes")
+    digest = models.CharField(max_length=64, editable=False)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["device", "digest"],
+                                               name="recovery_code_once")]
 
 
 class ApiToken(models.Model):

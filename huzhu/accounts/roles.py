@@ -39,6 +39,7 @@ class Perm(StrEnum):
     MANAGE_USERS = "accounts.manage_user"
     MANAGE_ROLES = "accounts.manage_role"
     MANAGE_TOKENS = "accounts.manage_token"
+    RESET_SECOND_FACTOR = "accounts.reset_second_factor"
     VIEW_LEDGER = "ledger.view_ledger"
     POST_LEDGER = "ledger.post_transaction"
     FILE_CLAIMS = "claims.file_claim"
@@ -58,7 +59,8 @@ ROLE_PERMISSIONS: dict[str, frozenset[Perm]] = {
         {Perm.VIEW_ORGS, Perm.MANAGE_ORGS, Perm.VIEW_UNITS, Perm.MANAGE_USERS, Perm.MANAGE_TOKENS,
          Perm.MANAGE_CALENDAR}
     ),
-    Role.SECURITY_ADMIN: frozenset({Perm.MANAGE_ROLES, Perm.VIEW_LOGIN_LOG}),
+    Role.SECURITY_ADMIN: frozenset({Perm.MANAGE_ROLES, Perm.VIEW_LOGIN_LOG,
+                                    Perm.RESET_SECOND_FACTOR}),
     Role.AUDIT_ADMIN: frozenset({Perm.VIEW_AUDIT, Perm.VIEW_LOGIN_LOG, Perm.VIEW_LEDGER}),
     Role.REVIEWER: frozenset(_BUSINESS_READ | _BUSINESS_WRITE
                              | {Perm.REVEAL_PII, Perm.REVIEW_CLAIMS}),

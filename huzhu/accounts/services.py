@@ -62,20 +62,29 @@ def login_check(*, request: Any, username: str, password: str) -> User:
         raise LoginFailed(LOCKED)
     authed = authenticate(request, username=username, password=password)
     if authed is None:
-        _record_failure(username, user, now)
+        record_failure(username, user, now)
         _lock_address_if_due(address, username, now)
         raise LoginFailed(WRONG_CREDENTIALS)
-    User.objects.filter(pk=authed.pk).update(failed_logins=0, locked_until=None)
+    from .second_factor import must_verify
+
+    if not must_verify(authed):
+        # With a second factor still to show, the count is cleared only once the code is right,
+        # so that the right password between wrong codes does not restart the count.
+        User.objects.filter(pk=authed.pk).update(failed_logins=0, locked_until=None)
     event_record(action=Action.LOGIN_SUCCEEDED, actor=authed, object_type="accounts.user",
                  object_id=str(authed.pk))
     return authed
+
+
+# A wrong password and a wrong second-factor code count alike, per user and per address.
+FAILURE_ACTIONS = (Action.LOGIN_FAILED, Action.OTP_FAILED)
 
 
 def _address_failures(address: str, now: datetime.datetime) -> int:
     """Failed logins from the address within the window; refusals of the address itself do not
     count, so the address is let in again once its failures are older than the window."""
     since = now - datetime.timedelta(seconds=settings.ADDRESS_LOCKOUT_SECONDS)
-    return (Event.objects.filter(action=Action.LOGIN_FAILED, ip=address, created_at__gt=since)
+    return (Event.objects.filter(action__in=FAILURE_ACTIONS, ip=address, created_at__gt=since)
             .exclude(outcome="address_locked").count())
 
 
@@ -92,12 +101,17 @@ def _lock_address_if_due(address: str, username: str, now: datetime.datetime) ->
 
 
 @transaction.atomic
-def _record_failure(username: str, user: User | None, now: datetime.datetime) -> None:
-    event_record(action=Action.LOGIN_FAILED, actor_label=username[:150],
+def record_failure(username: str, user: User | None, now: datetime.datetime, *,
+                   action: str = Action.LOGIN_FAILED, outcome: str = "failed") -> bool:
+    """Record a wrong password (or second-factor code); lock the account at the limit and
+    return True when this failure locked it."""
+    event_record(action=action, actor_label=username[:150],
                  object_type="accounts.user", object_id=str(user.pk) if user else "",
-                 outcome="failed")
+                 outcome=outcome)
+    if action != Action.LOGIN_FAILED:  # the password's path checks the address itself
+        _lock_address_if_due(current_request_meta().get("ip", ""), username, now)
     if user is None:
-        return
+        return False
     User.objects.filter(pk=user.pk).update(failed_logins=F("failed_logins") + 1)
     user.refresh_from_db(fields=["failed_logins"])
     if user.failed_logins >= settings.LOCKOUT_FAILURES:
@@ -106,6 +120,39 @@ def _record_failure(username: str, user: User | None, now: datetime.datetime) ->
         event_record(action=Action.LOGIN_LOCKED, actor_label=username[:150],
                      object_type="accounts.user", object_id=str(user.pk),
                      after={"locked_until": until.isoformat()})
+        return True
+    return False
+
+
+def password_expired(user: User) -> bool:
+    """Whether the password is older than HUZHU_PASSWORD_MAX_AGE_DAYS (0: never)."""
+    days = settings.PASSWORD_MAX_AGE_DAYS
+    if days <= 0:
+        return False
+    return user.password_changed_at <= timezone.now() - datetime.timedelta(days=days)
+
+
+def password_change(*, user: User, old: str, new: str) -> None:
+    """Change one's own password: the old one must be right (a wrong one counts toward the
+    lock-out), the new one must pass the password rules and differ from the old."""
+    from django.contrib.auth import password_validation
+    from django.core.exceptions import ValidationError
+
+    if not user.check_password(old):
+        record_failure(user.username, user, timezone.now(), outcome="password_change")
+        raise DomainError("原密码不正确", field_errors={"old_password": ["原密码不正确"]})
+    if new == old:
+        raise DomainError("新密码不能与原密码相同",
+                          field_errors={"new_password1": ["新密码不能与原密码相同"]})
+    try:
+        password_validation.validate_password(new, user)
+    except ValidationError as exc:
+        raise DomainError("新密码不符合要求", field_errors={"new_password1": list(exc.messages)}
+                          ) from exc
+    user.set_password(new)
+    user.save(update_fields=["password", "password_changed_at"])
+    event_record(action=Action.PASSWORD_CHANGED, actor=user, object_type="accounts.user",
+                 object_id=str(user.pk))
 
 
 def token_create(*, actor: Actor, user: User, name: str) -> tuple[ApiToken, str]:

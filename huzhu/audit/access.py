@@ -29,7 +29,10 @@ from huzhu.organisations.access import staff_path
 from .models import Action, Event
 
 LOGIN_ACTIONS: tuple[str, ...] = (Action.LOGIN_SUCCEEDED, Action.LOGIN_FAILED,
-                                  Action.LOGIN_LOCKED, Action.LOGOUT)
+                                  Action.LOGIN_LOCKED, Action.LOGOUT, Action.OTP_ENROLLED,
+                                  Action.OTP_VERIFIED, Action.OTP_FAILED,
+                                  Action.OTP_RECOVERY_USED, Action.OTP_RESET,
+                                  Action.PASSWORD_CHANGED)
 USER_TYPE = "accounts.user"
 
 

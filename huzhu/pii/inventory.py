@@ -84,6 +84,7 @@ NOT_PERSONAL: dict[str, str] = {
     "organisations.Unit.address": "单位地址，不是个人住址",
     "members.Member.bank_card_warning_confirmed": "是否已确认卡号校验提示（是/否）",
     "accounts.ApiToken.name": "令牌用途",
+    "accounts.RecoveryDevice.name": "设备名称（固定为“恢复码”），不是人名",
     "ledger.Account.name": "会计科目名称",
     "products.ProductVersion.name": "产品名称",
     "products.Period.name": "保障期名称",

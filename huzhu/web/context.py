@@ -26,6 +26,7 @@ MENU: list[tuple[str, str, Perm | None]] = [
     ("节假日安排", "claims:calendar", Perm.MANAGE_CALENDAR),
     ("操作日志", "web:event_list", Perm.VIEW_AUDIT),
     ("登录日志", "web:login_log", Perm.VIEW_LOGIN_LOG),
+    ("双因素认证管理", "web:second_factor_admin", Perm.RESET_SECOND_FACTOR),
 ]
 
 

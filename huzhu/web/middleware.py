@@ -125,3 +125,63 @@ class IdleTimeoutMiddleware:
         event_record(action=Action.LOGOUT, actor=user if user.is_authenticated else None,
                      object_type="accounts.user", object_id=str(user.pk), outcome=why)
         logout(request)
+
+
+PASSWORD_EXPIRED = "password_expired"  # set at login when the password is past its age
+
+
+class SecondStepMiddleware:
+    """Until the second factor is shown, a logged-in session reaches nothing but the code and
+    enrolment pages and logout (TRUST S-05); until an expired password is changed, nothing but
+    the password page and logout (S-08). Pages are sent to the step due; the API answers 401
+    with the error body. Runs after django-otp's ``OTPMiddleware``, which tells whether the
+    session's device is still the user's and confirmed (a reset undoes it at once).
+    """
+
+    OPEN_PREFIXES = ("/static/", "/healthz")
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        from django.urls import reverse
+
+        from huzhu.accounts.second_factor import SECOND_STEP, required_by_role
+
+        user = getattr(request, "user", None)
+        if (user is None or not user.is_authenticated or not hasattr(request, "session")
+                or request.path.startswith(self.OPEN_PREFIXES)):
+            return self.get_response(request)
+        open_paths = {reverse("web:logout"), "/admin/logout/"}
+        if ((required_by_role(user) or request.session.get(SECOND_STEP))
+                and not user.is_verified()):
+            step = (reverse("web:second_step"), reverse("web:enrol"))
+            if request.path in open_paths or request.path in step:
+                return self.get_response(request)
+            return self._refuse(request, step[0], "second_factor_required",
+                                "请先完成双因素认证（输入身份验证器中的动态验证码）")
+        if request.session.get(PASSWORD_EXPIRED):
+            page = reverse("web:password_change")
+            if request.path in open_paths or request.path == page:
+                return self.get_response(request)
+            return self._refuse(request, page, "password_expired", "密码已过期，请先修改密码")
+        return self.get_response(request)
+
+    @staticmethod
+    def _refuse(request: HttpRequest, page: str, code: str, message: str) -> HttpResponse:
+        import json
+
+        from django.http import HttpResponseRedirect
+        from django.utils.http import urlencode
+
+        if request.path.startswith("/api/"):
+            return HttpResponse(json.dumps({"error": message, "code": code, "fields": {},
+                                            "warnings": {}}, ensure_ascii=False),
+                                status=401, content_type="application/json; charset=utf-8")
+        target = page
+        if request.method == "GET" and not request.headers.get("HX-Request"):
+            target += "?" + urlencode({"next": request.get_full_path()})
+        response = HttpResponseRedirect(target)
+        if request.headers.get("HX-Request"):
+            response["HX-Redirect"] = page
+        return response

@@ -3,7 +3,7 @@ from django.urls import path
 from huzhu.members import views as member_views
 from huzhu.organisations import views as org_views
 
-from . import audit_views, views
+from . import audit_views, views, views_security
 
 app_name = "web"
 
@@ -11,6 +11,16 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("login/", views.login_view, name="login"),
     path("logout/", views.logout_view, name="logout"),
+    path("account/", views_security.account_security, name="account_security"),
+    path("account/verify/", views_security.second_step, name="second_step"),
+    path("account/enrol/", views_security.enrol, name="enrol"),
+    path("account/recovery-codes/", views_security.recovery_codes_renew,
+         name="recovery_codes_renew"),
+    path("account/password/", views_security.password_change_view, name="password_change"),
+    path("security/second-factor/", views_security.second_factor_admin,
+         name="second_factor_admin"),
+    path("security/second-factor/<int:pk>/reset/", views_security.second_factor_reset_view,
+         name="second_factor_reset"),
     path("organisations/", org_views.org_tree, name="org_tree"),
     path("organisations/new/", org_views.org_edit, name="org_create"),
     path("organisations/<int:pk>/", org_views.org_detail, name="org_detail"),

@@ -16,7 +16,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from huzhu.accounts.roles import Perm
-from huzhu.accounts.services import LoginFailed, login_check
+from huzhu.accounts.services import LoginFailed, login_check, password_expired
 from huzhu.actors import AuthedRequest
 from huzhu.audit.models import Action
 from huzhu.audit.services import event_record
@@ -24,6 +24,7 @@ from huzhu.members.access import members_visible_to
 from huzhu.organisations.access import organisations_visible_to, units_visible_to
 
 from .forms import LoginForm
+from .middleware import PASSWORD_EXPIRED
 
 
 def healthz(request: HttpRequest) -> HttpResponse:
@@ -45,6 +46,8 @@ def login_view(request: HttpRequest) -> HttpResponse:
             form.add_error(None, exc.message)
         else:
             login(request, user)
+            if password_expired(user):
+                request.session[PASSWORD_EXPIRED] = True
             target = request.GET.get("next", "")
             return redirect(target if target.startswith("/") and not target.startswith("//")
                             else "web:home")

@@ -26,9 +26,9 @@ def var_dir(settings: Any, tmp_path: Path) -> Path:
     return tmp_path
 
 
-def run(name: str, **kw: Any) -> str:
+def run(name: str, *args: str, **kw: Any) -> str:
     out = io.StringIO()
-    call_command(name, stdout=out, **kw)
+    call_command(name, *args, stdout=out, stderr=io.StringIO(), **kw)
     return out.getvalue()
 
 
@@ -108,3 +108,24 @@ def test_a_lost_password_file_gives_fresh_passwords(var_dir: Path) -> None:
     for before, after in zip(old, new, strict=True):
         assert before["password"] != after["password"]
         assert authenticate(username=after["username"], password=after["password"])
+
+
+def test_demo_code_stands_in_for_the_authenticator_app(world: Any, settings: Any) -> None:
+    """A person trying the demo binds the second factor with `huzhu demo code USERNAME`."""
+    from django.test import Client
+
+    from ..conftest import PASSWORD
+
+    with pytest.raises(CommandError, match="登录"):
+        run("demo_code", "wangwu")  # nothing to bind yet
+    client = Client()
+    client.post("/login/", {"username": "wangwu", "password": PASSWORD})
+    assert client.get("/account/enrol/").status_code == 200
+    code = run("demo_code", "wangwu").strip()
+    assert len(code) == 6 and code.isdigit()
+    response = client.post("/account/enrol/", {"code": code})
+    assert "recovery-codes" in response.content.decode()
+    assert client.get("/members/").status_code == 200
+    settings.DEV = False
+    with pytest.raises(CommandError, match="演示环境"):
+        run("demo_code", "wangwu")

@@ -29,3 +29,7 @@ class Command(BaseCommand):
         if new:
             self.stdout.write(f"新建或重设了 {new} 个账号。")
         self.stdout.write(f"密码保存在 {accounts_path()}（权限 0600）。")
+        self.stdout.write(
+            "工作人员（会员、单位经办人以外的角色）登录后须绑定身份验证器（双因素认证）：用手机"
+            "身份验证器扫描页面上的二维码；手边没有时，运行 `.venv/bin/huzhu demo code 用户名` "
+            "得到当前的 6 位验证码。")
