@@ -89,6 +89,9 @@ PII_INDEX_KEY = env_secret("HUZHU_PII_INDEX_KEY")
 # Years after a member's last cover ends before `huzhu privacy anonymise` clears their personal
 # data (PIPL art. 19: the shortest period necessary; the ledger is kept, pseudonymous).
 MEMBER_RETENTION_YEARS = env_int("HUZHU_MEMBER_RETENTION_YEARS", 5)
+# Days an uploaded roster (accepted or rejected) and a closed batch's bank file are kept before
+# `huzhu files purge` deletes them (docs/adr/0012); the database keeps what was committed.
+FILE_RETENTION_DAYS = env_int("HUZHU_FILE_RETENTION_DAYS", 180)
 
 INSTALLED_APPS = [
     "django.contrib.admin",
