@@ -139,11 +139,10 @@ def error_workbook(roster: Roster, sight: Sight | None = None) -> bytes:
     kinds = {index: key for key, index in table.columns.items() if key in MASKS}
     key_col = table.columns.get("member_key")
     header = list(table.header)
-    keys: dict[int, str] = {}
-    if key_col is None:  # the member numbers of the rows naming members of the unit
+    if key_col is None:
         key_col = len(header)
         header.append(HEADER_OF["member_key"])
-        keys = _member_keys(table, roster.unit)
+    keys = _member_keys(table, roster.unit)  # for the rows naming members of the unit
     out = io.BytesIO()
     book = workbook(out)
     sheet = Sheet(book, "错误清单")
@@ -163,7 +162,7 @@ def error_workbook(roster: Roster, sight: Sight | None = None) -> bytes:
             sight.rows += 1
         for col, value in enumerate(shown):
             sheet.cell(out_row, col, value, text)
-        if number in keys:
+        if number in keys and not (key_col < len(shown) and shown[key_col]):
             sheet.cell(out_row, key_col, keys[number], text)
         for e in problems:
             marked = title_to_col.get(e["field"])
