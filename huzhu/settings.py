@@ -262,10 +262,12 @@ ADDRESS_LOCKOUT_SECONDS = env_int("HUZHU_ADDRESS_LOCKOUT_SECONDS", 900)
 # is the entry the outermost of them wrote. 0 (the default): the TCP peer (REMOTE_ADDR).
 TRUSTED_PROXIES = env_int("HUZHU_TRUSTED_PROXIES", 0)
 
+# Every handler masks ID, card and phone numbers in what it is given (TRUST S-20).
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {"redact": {"()": "huzhu.pii.logfilter.RedactPersonalData"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "filters": ["redact"]}},
     "root": {"handlers": ["console"], "level": os.environ.get("HUZHU_LOG_LEVEL", "WARNING")},
 }
 

@@ -54,7 +54,8 @@ def files_due(*, days: int | None = None, now: datetime.datetime | None = None) 
     plan = FilePlan(cutoff=cutoff)
     # Rosters: one file may serve several rosters (the same bytes uploaded for two units); it
     # goes when the youngest of them is old.
-    young, old = set(), set()
+    young: set[Path] = set()
+    old: set[Path] = set()
     for roster in Roster.objects.only("sha256", "file_name", "created_at").iterator():
         (old if roster.created_at < cutoff else young).add(roster_file_path(roster))
     known = young | old

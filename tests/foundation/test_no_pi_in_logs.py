@@ -106,6 +106,11 @@ def test_no_full_number_in_logs_or_files(period_world, var_dir, sql_logged, capl
     assert PayoutBatch.objects.get(pk=batch.pk).status == BatchStatus.SENT
     download = finance.get(reverse("payouts:download", args=[batch.pk]))
     assert w.zhangsan.bank_card.encode() in download.content  # the bank needs it in full
+    from huzhu.audit.models import Action, Event
+
+    reveal = Event.objects.get(action=Action.PII_REVEALED, object_type="payouts.payoutbatch")
+    assert reveal.actor_id == w.qianjiu.pk and reveal.after == {
+        "file": f"代付文件 {batch.number}", "rows": 1, "bank_card": 1}
 
     secrets = {"张三的身份证号": w.zhangsan.id_number, "张三的手机号": w.zhangsan.phone,
                "张三的银行卡号": w.zhangsan.bank_card, "陈八的身份证号": w.chenba.id_number,
@@ -121,3 +126,38 @@ def test_no_full_number_in_logs_or_files(period_world, var_dir, sql_logged, capl
         for path, data in written:
             assert value.encode() not in data, f"{what} 出现在 {path.relative_to(var_dir)}"
             assert value.encode("utf-16-le") not in data, path
+
+
+def test_the_log_handler_masks_numbers_it_is_given(world):
+    """The safety net: a message, its arguments and a traceback carrying numbers reach the
+    configured handler masked (a library or an exception message might carry one)."""
+    import io
+
+    from huzhu.pii.logfilter import RedactPersonalData, redact
+
+    handlers = [h for h in logging.getLogger().handlers
+                if any(isinstance(f, RedactPersonalData) for f in h.filters)]
+    assert handlers, "the configured console handler lost its filter"
+    handler = handlers[0]
+    assert isinstance(handler, logging.StreamHandler)
+    out = io.StringIO()
+    previous = handler.setStream(out)
+    card, phone = bank_card(3029), "13812341234"
+    rid = resident_id("450103", datetime.date(1980, 5, 17), 31)
+    try:
+        try:
+            raise ValueError(f"card {card} refused")
+        except ValueError:
+            logging.getLogger("huzhu.somewhere").error("member %s phone %s", rid, phone,
+                                                       exc_info=True)
+    finally:
+        handler.setStream(previous)
+    text = out.getvalue()
+    assert "ValueError" in text and "refused" in text  # the traceback is there ...
+    for full in (card, phone, rid):
+        assert full not in text  # ... without the numbers
+    assert rid[:6] + "********" + rid[-4:] in text and "138****1234" in text
+    assert card[:4] + "****" in text
+    # Numbers that are no personal data stay: amounts, batch numbers, dates, request numbers.
+    kept = "批次 PB20261207000001 金额 140000 分 2026-03-20 请求 5f3a9c"
+    assert redact(kept) == kept
