@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -14,8 +15,8 @@ from huzhu.actors import Actor
 from huzhu.errors import DomainError
 from huzhu.members.models import Member
 from huzhu.organisations.models import Unit
-from huzhu.pii.crypto import blind_index
-from huzhu.pii.files import sealed_read, sealed_write
+from huzhu.pii.crypto import DecryptionError, blind_index
+from huzhu.pii.files import is_sealed, sealed_read, sealed_write
 from huzhu.products.models import Period
 
 from .masks import MASKS, Sight
@@ -25,6 +26,7 @@ from .roster_file import HEADER_OF, RosterFileError, RosterTable, read_roster
 
 INLINE_BYTES = 256 * 1024  # smaller files are validated during the upload request
 ROSTER_AAD = "enrollment.roster.file"
+_log = logging.getLogger("huzhu.enrollment")
 
 
 def rosters_dir() -> Path:
@@ -48,12 +50,22 @@ def roster_store(roster: Roster, data: bytes) -> None:
 
 
 def roster_file_read(roster: Roster) -> bytes:
-    """The uploaded file's bytes, unsealed; a file removed after the retention period (huzhu
-    files purge) is a DomainError in Chinese."""
+    """The uploaded file's bytes, unsealed. A file removed after the retention period (huzhu
+    files purge), one an older version left in plaintext (until ``huzhu files seal``) and one
+    that fails authentication (changed on disk) are each a DomainError in Chinese; the last two
+    are logged, with the roster's number only."""
     path = roster_file_path(roster)
     if not path.exists():
         raise DomainError("该花名册文件已超过保存期限并已删除，请重新上传", code="roster_purged")
-    return sealed_read(path, label=_label(roster))
+    if not is_sealed(path):
+        _log.warning("roster %s: stored file is not sealed (run huzhu files seal)", roster.pk)
+        raise DomainError("该花名册文件尚待系统管理员加密处理，请稍后再试", code="roster_unsealed")
+    try:
+        return sealed_read(path, label=_label(roster))
+    except DecryptionError:
+        _log.error("roster %s: stored file failed authentication", roster.pk)
+        raise DomainError("花名册文件校验失败：保存的文件已损坏或被改动，请重新上传",
+                          code="roster_corrupt") from None
 
 
 def roster_upload(*, unit: Unit, period: Period, file_name: str, data: bytes, actor: Actor

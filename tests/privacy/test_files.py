@@ -18,7 +18,13 @@ from django.utils import timezone
 
 from huzhu.audit.models import Action, Event
 from huzhu.enrollment.models import Roster, RosterStatus
-from huzhu.enrollment.services import roster_check, roster_file_path, roster_upload
+from huzhu.enrollment.services import (
+    roster_check,
+    roster_file_path,
+    roster_file_read,
+    roster_upload,
+)
+from huzhu.errors import DomainError
 from huzhu.payouts.channels import FileDropChannel
 from huzhu.payouts.models import BatchStatus, PayoutBatch
 from huzhu.pii.crypto import DecryptionError
@@ -87,15 +93,21 @@ def test_a_tampered_or_swapped_roster_file_does_not_open(period_world, var_dir):
     two, _ = roster_upload(unit=w.unit_a, period=w.period, file_name="b.xlsx",
                            data=xlsx([person("刘二", new_id(2), product)]), actor=w.lisi)
     path = roster_file_path(one)
-    raw = bytearray(path.read_bytes())
+    sealed = path.read_bytes()
+    raw = bytearray(sealed)
     raw[40] ^= 1
     path.write_bytes(bytes(raw))
-    with pytest.raises(DecryptionError):
-        roster_check(one)
+    with pytest.raises(DomainError, match="已损坏或被改动"):
+        roster_file_read(one)
+    assert roster_check(one) is None  # recorded on the roster, not a crash of the worker
+    one.refresh_from_db()
+    assert one.status == RosterStatus.INVALID and "已损坏或被改动" in one.errors[0]["message"]
     assert roster_check(two) is not None  # untouched: opens
     path.write_bytes(roster_file_path(two).read_bytes())  # another roster's sealed file
-    with pytest.raises(DecryptionError):
-        roster_check(one)
+    with pytest.raises(DomainError, match="已损坏或被改动"):
+        roster_file_read(one)
+    path.write_bytes(sealed)
+    assert roster_file_read(one)[:2] == b"PK"
 
 
 def test_bank_files_are_sealed_and_read_back(tmp_path):
@@ -125,8 +137,8 @@ def test_files_written_in_plaintext_before_are_sealed_once(period_world, var_dir
     roster_file_path(roster).write_bytes(data)  # as an older version left it
     outgoing_dir().mkdir(parents=True)
     (outgoing_dir() / "PB1.csv").write_bytes(b"\xef\xbb\xbf6222020200112233445")
-    with pytest.raises(DecryptionError):
-        roster_check(roster)
+    with pytest.raises(DomainError, match="尚待系统管理员加密处理"):
+        roster_file_read(roster)
     out = io.StringIO()
     call_command("files_seal", stdout=out)
     assert "2 个" in out.getvalue()
