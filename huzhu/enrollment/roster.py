@@ -172,6 +172,11 @@ def _unmask(row: RowResult, text: dict[str, str], members: dict[int, Member]) ->
         row.error("id_number", f"身份证号与会员编号“{key}”登记的会员不是同一人；"
                                "新增人员请删除会员编号并填写完整号码")
         return
+    if "id_number" in masked and "name" not in masked and text["name"] != member.name:
+        # Two members' masks can coincide (same district, same last four digits): a row
+        # whose number was changed must not lend one member's ID to another's name.
+        row.error("name", f"姓名与会员编号“{key}”登记的不同；如需更正姓名，请同时填写完整的身份证号")
+        return
     stored = {"name": member.name, "id_number": member.id_number or "",
               "phone": member.phone or "", "bank_card": member.bank_card or ""}
     wrong = [k for k in masked if not same_mask(text[k], k, stored[k])]
