@@ -58,12 +58,12 @@ def roster_file_read(roster: Roster) -> bytes:
     if not path.exists():
         raise DomainError("该花名册文件已超过保存期限并已删除，请重新上传", code="roster_purged")
     if not is_sealed(path):
-        _log.warning("roster %s: stored file is not sealed (run huzhu files seal)", roster.pk)
+        _log.warning("花名册 %s 的文件仍是明文，请运行 huzhu files seal", roster.pk)
         raise DomainError("该花名册文件尚待系统管理员加密处理，请稍后再试", code="roster_unsealed")
     try:
         return sealed_read(path, label=_label(roster))
     except DecryptionError:
-        _log.error("roster %s: stored file failed authentication", roster.pk)
+        _log.error("花名册 %s 的文件未通过完整性校验（已损坏或被改动）", roster.pk)
         raise DomainError("花名册文件校验失败：保存的文件已损坏或被改动，请重新上传",
                           code="roster_corrupt") from None
 
