@@ -89,6 +89,9 @@ PII_INDEX_KEY = env_secret("HUZHU_PII_INDEX_KEY")
 # Years after a member's last cover ends before `huzhu privacy anonymise` clears their personal
 # data (PIPL art. 19: the shortest period necessary; the ledger is kept, pseudonymous).
 MEMBER_RETENTION_YEARS = env_int("HUZHU_MEMBER_RETENTION_YEARS", 5)
+# Days an uploaded roster (accepted or rejected) and a closed batch's bank file are kept before
+# `huzhu files purge` deletes them (docs/adr/0012); the database keeps what was committed.
+FILE_RETENTION_DAYS = env_int("HUZHU_FILE_RETENTION_DAYS", 180)
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -291,16 +294,16 @@ OTP_TOTP_THROTTLE_FACTOR = 0
 # 8.1.4.1a asks for periodic change; ASVS v4 2.1.10 does not: docs/adr/0010). 0: never expires.
 PASSWORD_MAX_AGE_DAYS = env_int("HUZHU_PASSWORD_MAX_AGE_DAYS", 90)
 
+# Every handler masks ID, card and phone numbers in what it is given (TRUST S-20).
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    # huzhu.logs.SafeFormatter masks personal numbers and escapes line breaks (TRUST S-20).
-    "formatters": {"safe": {"()": "huzhu.logs.SafeFormatter",
-                            "format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "safe"}},
+    # huzhu.pii.logfilter masks personal numbers and escapes line breaks (TRUST S-20).
+    "filters": {"redact": {"()": "huzhu.pii.logfilter.RedactPersonalData"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "filters": ["redact"]}},
     "root": {"handlers": ["console"], "level": os.environ.get("HUZHU_LOG_LEVEL", "WARNING")},
     # The development server's request lines carry query strings (a search by ID number): they go
-    # through the same formatter.
+    # through the same filter.
     "loggers": {"django.server": {"handlers": ["console"], "level": "INFO", "propagate": False}},
 }
 

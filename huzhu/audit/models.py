@@ -33,6 +33,7 @@ class Action(models.TextChoices):
     PII_REVEALED = "pii.revealed", "查看完整个人信息"
     MEMBER_ANONYMISED = "member.anonymised", "保存期满匿名化会员"
     BREACH_NOTICE = "privacy.breach_notice", "生成个人信息安全事件告知"
+    FILES_PURGED = "files.purged", "按保存期限删除文件"
     USER_CREATED = "user.created", "新建用户"
     USER_UPDATED = "user.updated", "修改用户"
     TOKEN_CREATED = "token.created", "新建接口令牌"

@@ -1,6 +1,6 @@
 """Documents filed with a claim: photos (JPEG, PNG) and PDFs, checked by their content, not
 their name; at most :data:`MAX_BYTES` each and :data:`MAX_PER_CLAIM` a claim. The bytes are
-encrypted (AES-256-GCM, the claim document bound as associated data) and written under
+sealed (``huzhu.pii.files``: AES-256-GCM, the claim document bound as associated data) under
 ``settings.DOCUMENTS_DIR`` (outside the web root) with a random name; reading one is an event.
 """
 
@@ -15,7 +15,7 @@ from django.conf import settings
 from huzhu.actors import Actor
 from huzhu.audit.services import atomic_events, event_record
 from huzhu.errors import DomainError
-from huzhu.pii.crypto import cipher
+from huzhu.pii.files import sealed_read, sealed_write
 
 from .models import Claim, ClaimDocument, DocumentKind
 
@@ -87,8 +87,7 @@ def documents_add(*, claim: Claim, files: list[tuple[str, str, bytes]], actor: A
                 continue
             storage = secrets.token_hex(20)
             path = _path(storage)
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_bytes(cipher().encrypt_bytes(data, field=f"{AAD}:{storage}"))
+            sealed_write(path, data, label=f"{AAD}:{storage}")
             written.append(path)
             doc = ClaimDocument.objects.create(
                 claim=claim, kind=kind, file_name=Path(name).name[:200] or "材料",
@@ -110,8 +109,7 @@ def document_read(*, document: ClaimDocument, actor: Actor) -> bytes:
     path = _path(document.storage_name)
     if not path.exists():  # removed when the member was anonymised (huzhu/privacy)
         raise DomainError("该材料已按保存期限清除", code="document_purged")
-    token = path.read_bytes()
-    data = cipher().decrypt_bytes(token, field=f"{AAD}:{document.storage_name}")
+    data = sealed_read(path, label=f"{AAD}:{document.storage_name}")
     if hashlib.sha256(data).hexdigest() != document.sha256:
         raise DomainError("材料文件校验失败", code="document_corrupt")
     event_record(action="claim.document_viewed", actor=actor, obj=document.claim,

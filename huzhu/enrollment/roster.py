@@ -31,6 +31,7 @@ from huzhu.products.models import Offer, Period
 from huzhu.products.services import offers_for, product_rules, split_premium
 
 from .eligibility import eligibility_errors
+from .masks import MASKS, is_masked, same_mask
 from .models import Enrollment, EnrollmentStatus, Roster, RosterStatus, Source
 from .roster_file import HEADER_OF, RosterTable
 
@@ -118,10 +119,83 @@ def _offer_lookup(offers: dict[str, Offer]) -> dict[str, Offer]:
     return lookup
 
 
+def members_of_unit(unit: Unit, member_ids: list[int]) -> dict[int, Member]:
+    """The members among ``member_ids`` a row of this unit's roster may name by member
+    number: those in the unit now, or enrolled through it (a renewal row of someone who has
+    since moved). Anyone else (another unit, another fund region) is not found."""
+    found: dict[int, Member] = {}
+    for start in range(0, len(member_ids), 900):
+        chunk = member_ids[start:start + 900]
+        enrolled = set(Enrollment.objects.filter(unit=unit, member_id__in=chunk)
+                       .values_list("member_id", flat=True))
+        for m in Member.objects.filter(pk__in=chunk):
+            if m.unit_id == unit.pk or m.pk in enrolled:
+                found[m.pk] = m
+    return found
+
+
+def _keyed_members(table: RosterTable, unit: Unit) -> dict[int, Member]:
+    index = table.columns.get("member_key")
+    if index is None:
+        return {}
+    keys = set()
+    for _, cells in table.rows:
+        value = cells[index] if index < len(cells) else None
+        key = _key_text(value)
+        if key.isdigit() and any(is_masked(str(c or "")) for c in cells):
+            keys.add(int(key))
+    return members_of_unit(unit, sorted(keys))
+
+
+def _key_text(value: Any) -> str:
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value or "").strip()
+
+
+def _unmask(row: RowResult, text: dict[str, str], members: dict[int, Member]) -> None:
+    """Put the stored values in the cells a mask-only downloader got masked, when the row's
+    member number names a member of this unit whose stored values those masks are; anything
+    else is an error on the masked cell (row and field), and the row is not written."""
+    masked = [k for k in MASKS if is_masked(text[k])]
+    if not masked:
+        return  # full values only: the member number plays no part
+    key = text["member_key"]
+    member = members.get(int(key)) if key.isdigit() else None
+    if member is None:
+        why = (f"会员编号“{key}”不是本单位的会员" if key
+               else "本行没有会员编号，无法对应到已登记的会员")
+        for k in masked:
+            row.error(k, f"{HEADER_OF[k]}是遮盖后的值（含 *），{why}；请填写完整的{HEADER_OF[k]}")
+        return
+    if "id_number" not in masked and text["id_number"].upper() != (member.id_number or ""):
+        row.error("id_number", f"身份证号与会员编号“{key}”登记的会员不是同一人；"
+                               "新增人员请删除会员编号并填写完整号码")
+        return
+    if "id_number" in masked and "name" not in masked and text["name"] != member.name:
+        # Two members' masks can coincide (same district, same last four digits): a row
+        # whose number was changed must not lend one member's ID to another's name.
+        row.error("name", f"姓名与会员编号“{key}”登记的不同；如需更正姓名，请同时填写完整的身份证号")
+        return
+    stored = {"name": member.name, "id_number": member.id_number or "",
+              "phone": member.phone or "", "bank_card": member.bank_card or ""}
+    wrong = [k for k in masked if not same_mask(text[k], k, stored[k])]
+    for k in wrong:
+        row.error(k, f"{HEADER_OF[k]}是遮盖后的值，但与会员编号“{key}”登记的不符；"
+                     f"要修改请填写完整的{HEADER_OF[k]}")
+    if not wrong:
+        for k in masked:
+            text[k] = stored[k]
+
+
 def _parse_row(number: int, cells: list[Any], columns: dict[str, int],
-               offers: dict[str, Offer], unit: Unit) -> RowResult:
+               offers: dict[str, Offer], unit: Unit,
+               members: dict[int, Member] | None = None) -> RowResult:
     row = RowResult(row=number, cells=cells)
     text = {key: _text(_cell(cells, columns, key), key, row) for key in HEADER_OF}
+    _unmask(row, text, members or {})
+    if row.errors:
+        return row  # a refused masked row is not looked at further
     insurance = INSURANCE_WORDS.get(text["insurance_type"])
     if insurance is None:
         row.error("insurance_type", "医保类型应为：职工医保、居民医保或未参加基本医保")
@@ -164,6 +238,7 @@ def roster_validate(*, table: RosterTable, unit: Unit, period: Period,
                     progress: Callable[[int], None] | None = None) -> Validation:
     """Check every row: identifiers, eligibility, duplicates in the file and in other units."""
     offers = _offer_lookup(offers_for(org_path=unit.org_path, period=period))
+    members = _keyed_members(table, unit)
     rows: list[RowResult] = []
     blank_seen: list[int] = []
     total = max(len(table.rows), 1)
@@ -171,7 +246,7 @@ def roster_validate(*, table: RosterTable, unit: Unit, period: Period,
         if all(c in (None, "") for c in cells):
             blank_seen.append(number)
             continue
-        rows.append(_parse_row(number, cells, table.columns, offers, unit))
+        rows.append(_parse_row(number, cells, table.columns, offers, unit, members))
         if progress and i % 2000 == 0:
             progress(int(60 * i / total))
     for number in blank_seen:

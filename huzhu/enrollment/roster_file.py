@@ -35,7 +35,12 @@ COLUMNS: tuple[tuple[str, str, bool], ...] = (
     ("is_new_form_worker", "新就业形态", False),
     ("product", "保障产品", True),
     ("shares", "份数", False),
+    # The member a pre-filled row belongs to: it lets a re-upload keep the stored value of a
+    # cell still masked (roster.py, docs/adr/0012); blank on a new person's row.
+    ("member_key", "会员编号", False),
 )
+# The columns a mask-only role sees masked in the files it downloads (TRUST S-11, S-12).
+MASKED_COLUMNS = ("name", "id_number", "phone", "bank_card")
 HEADER_OF = {key: header for key, header, _ in COLUMNS}
 
 

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import io
-import os
-import tempfile
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -14,17 +13,23 @@ from django.db import IntegrityError, transaction
 
 from huzhu.actors import Actor
 from huzhu.errors import DomainError
+from huzhu.members.models import Member
 from huzhu.organisations.models import Unit
+from huzhu.pii.crypto import DecryptionError, blind_index
+from huzhu.pii.files import is_sealed, sealed_read, sealed_write
 from huzhu.products.models import Period
 
+from .masks import MASKS, Sight
 from .models import Roster, RosterStatus
-from .roster import Validation, roster_commit, roster_validate
-from .roster_file import RosterFileError, read_roster
+from .roster import Validation, members_of_unit, roster_commit, roster_validate
+from .roster_file import HEADER_OF, RosterFileError, RosterTable, read_roster
 
 INLINE_BYTES = 256 * 1024  # smaller files are validated during the upload request
+ROSTER_AAD = "enrollment.roster.file"
+_log = logging.getLogger("huzhu.enrollment")
 
 
-def _store_dir() -> Path:
+def rosters_dir() -> Path:
     path = Path(settings.MEDIA_ROOT) / "rosters"
     path.mkdir(parents=True, exist_ok=True)
     return path
@@ -32,24 +37,35 @@ def _store_dir() -> Path:
 
 def roster_file_path(roster: Roster) -> Path:
     suffix = ".csv" if roster.file_name.lower().endswith(".csv") else ".xlsx"
-    return _store_dir() / f"{roster.sha256}{suffix}"
+    return rosters_dir() / f"{roster.sha256}{suffix}"
 
 
-def store_file(path: Path, data: bytes) -> None:
-    """Write the file whole or not at all, under a temporary name of this writer's own.
+def _label(roster: Roster) -> str:
+    return f"{ROSTER_AAD}:{roster.sha256}"
 
-    Two processes storing the same upload at once (the same content, so the same hashed
-    name) must not rename each other's part file: each writes its own and the last
-    rename wins with identical bytes.
-    """
-    fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=path.stem[:16], suffix=".part")
+
+def roster_store(roster: Roster, data: bytes) -> None:
+    """Keep the uploaded file sealed (huzhu.pii.files): the bytes on disk hold no ID number."""
+    sealed_write(roster_file_path(roster), data, label=_label(roster))
+
+
+def roster_file_read(roster: Roster) -> bytes:
+    """The uploaded file's bytes, unsealed. A file removed after the retention period (huzhu
+    files purge), one an older version left in plaintext (until ``huzhu files seal``) and one
+    that fails authentication (changed on disk) are each a DomainError in Chinese; the last two
+    are logged, with the roster's number only."""
+    path = roster_file_path(roster)
+    if not path.exists():
+        raise DomainError("该花名册文件已超过保存期限并已删除，请重新上传", code="roster_purged")
+    if not is_sealed(path):
+        _log.warning("花名册 %s 的文件仍是明文，请运行 huzhu files seal", roster.pk)
+        raise DomainError("该花名册文件尚待系统管理员加密处理，请稍后再试", code="roster_unsealed")
     try:
-        with os.fdopen(fd, "wb") as out:
-            out.write(data)
-        os.replace(tmp_name, path)
-    except BaseException:
-        Path(tmp_name).unlink(missing_ok=True)
-        raise
+        return sealed_read(path, label=_label(roster))
+    except DecryptionError:
+        _log.error("花名册 %s 的文件未通过完整性校验（已损坏或被改动）", roster.pk)
+        raise DomainError("花名册文件校验失败：保存的文件已损坏或被改动，请重新上传",
+                          code="roster_corrupt") from None
 
 
 def roster_upload(*, unit: Unit, period: Period, file_name: str, data: bytes, actor: Actor
@@ -66,9 +82,8 @@ def roster_upload(*, unit: Unit, period: Period, file_name: str, data: bytes, ac
     roster = Roster(unit=unit, period=period, file_name=Path(file_name).name[:200], sha256=sha,
                     size=len(data), created_by=actor if getattr(actor, "pk", None) else None,
                     org_path=unit.org_path)
-    path = roster_file_path(roster)
-    if not path.exists():
-        store_file(path, data)
+    if not roster_file_path(roster).exists():
+        roster_store(roster, data)
     try:
         with transaction.atomic():
             roster.save()
@@ -86,9 +101,9 @@ def _progress(roster: Roster):
 def roster_check(roster: Roster) -> Validation | None:
     """Read and validate the stored file; record the outcome on the roster."""
     try:
-        table = read_roster(roster_file_path(roster).read_bytes(), roster.file_name)
-    except RosterFileError as exc:
-        Roster.objects.filter(pk=roster.pk).update(
+        table = read_roster(roster_file_read(roster), roster.file_name)
+    except (RosterFileError, DomainError) as exc:
+        Roster.objects.filter(pk=roster.pk).exclude(status=RosterStatus.COMMITTED).update(
             status=RosterStatus.INVALID, progress=100, error_count=1,
             errors=[{"row": 0, "field": "文件", "message": exc.message}])
         return None
@@ -122,14 +137,24 @@ def claim_next_roster() -> Roster | None:
     return None
 
 
-def error_workbook(roster: Roster) -> bytes:
-    """The original rows plus a 错误原因 column, wrong cells marked red."""
+def error_workbook(roster: Roster, sight: Sight | None = None) -> bytes:
+    """The uploaded rows plus a 错误原因 column, wrong cells marked red. Personal values are
+    shown as ``sight`` allows (masked by default); a row whose ID number is a member of the unit
+    carries his 会员编号, so a corrected workbook uploaded again keeps what is still masked."""
     from huzhu.sheets import Sheet, workbook
 
-    table = read_roster(roster_file_path(roster).read_bytes(), roster.file_name)
+    sight = sight or Sight(numbers=False, names=False)
+    table = read_roster(roster_file_read(roster), roster.file_name)
     by_row: dict[int, list[dict[str, Any]]] = {}
     for e in roster.errors:
         by_row.setdefault(e["row"], []).append(e)
+    kinds = {index: key for key, index in table.columns.items() if key in MASKS}
+    key_col = table.columns.get("member_key")
+    header = list(table.header)
+    if key_col is None:
+        key_col = len(header)
+        header.append(HEADER_OF["member_key"])
+    keys = _member_keys(table, roster.unit)  # for the rows naming members of the unit
     out = io.BytesIO()
     book = workbook(out)
     sheet = Sheet(book, "错误清单")
@@ -137,28 +162,54 @@ def error_workbook(roster: Roster) -> bytes:
     bad = book.add_format({"bg_color": "#F8CBAD", "border": 1})
     text = book.add_format({"num_format": "@"})
     reason_fmt = book.add_format({"font_color": "#C00000", "text_wrap": True})
-    headers = [*table.header, "错误原因"]
+    headers = [*header, "错误原因"]
     sheet.row(0, 0, headers, head)
     title_to_col = {h.strip(): i for i, h in enumerate(table.header)}
     out_row = 1
     for number, cells in table.rows:
         problems = by_row.get(number, [])
-        for col, value in enumerate(cells):
-            sheet.cell(out_row, col, "" if value is None else _plain(value), text)
+        shown = [sight.show(kinds[col], _plain(v)) if col in kinds and v not in (None, "")
+                 else ("" if v is None else _plain(v)) for col, v in enumerate(cells)]
+        if any(cells):
+            sight.rows += 1
+        for col, value in enumerate(shown):
+            sheet.cell(out_row, col, value, text)
+        if number in keys and not (key_col < len(shown) and shown[key_col]):
+            sheet.cell(out_row, key_col, keys[number], text)
         for e in problems:
             marked = title_to_col.get(e["field"])
             if marked is not None:
-                value = cells[marked] if marked < len(cells) else ""
-                sheet.cell(out_row, marked, "" if value is None else _plain(value), bad)
+                sheet.cell(out_row, marked, shown[marked] if marked < len(shown) else "", bad)
         if problems:
-            sheet.cell(out_row, len(table.header),
+            sheet.cell(out_row, len(header),
                        "；".join(f"{e['field']}：{e['message']}" for e in problems), reason_fmt)
         out_row += 1
     sheet.ws.set_column(0, len(headers), 18)
-    sheet.ws.set_column(len(table.header), len(table.header), 60)
+    sheet.ws.set_column(len(header), len(header), 60)
     sheet.ws.freeze_panes(1, 0)
     book.close()
     return out.getvalue()
+
+
+def _member_keys(table: RosterTable, unit: Unit) -> dict[int, str]:
+    """Row number → 会员编号, for the rows whose ID number is a member of the unit."""
+    index = table.columns.get("id_number")
+    if index is None:
+        return {}
+    rows: dict[str, list[int]] = {}
+    for number, cells in table.rows:
+        value = cells[index] if index < len(cells) else None
+        if isinstance(value, str) and value.strip():
+            bidx = blind_index(value.strip().upper(), field="id_number")
+            rows.setdefault(bidx, []).append(number)
+    found: dict[str, int] = {}
+    indexes = list(rows)
+    for start in range(0, len(indexes), 900):
+        found.update(Member.objects.filter(id_number_bidx__in=indexes[start:start + 900])
+                     .values_list("id_number_bidx", "id"))
+    mine = members_of_unit(unit, sorted(set(found.values())))
+    return {number: str(member_id) for bidx, member_id in found.items() if member_id in mine
+            for number in rows[bidx]}
 
 
 def _plain(value: Any) -> str:

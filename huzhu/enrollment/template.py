@@ -1,5 +1,6 @@
 """The roster template a unit downloads: Chinese headers, drop-downs, identifiers as text, and
-last period's members pre-filled for renewal (续保)."""
+last period's members pre-filled for renewal (续保), each with their member number and their
+personal values as the downloader may see them (masks.py: masked unless the role may reveal)."""
 
 from __future__ import annotations
 
@@ -11,10 +12,11 @@ from huzhu.products.models import Period
 from huzhu.products.services import offers_for
 from huzhu.sheets import Sheet, workbook
 
+from .masks import Sight
 from .models import Enrollment, EnrollmentStatus
 from .roster_file import COLUMNS, DATA_SHEET, OPTIONS_SHEET
 
-TEXT_COLUMNS = {"id_number", "phone", "bank_card", "name", "bank_name"}
+TEXT_COLUMNS = {"id_number", "phone", "bank_card", "name", "bank_name", "member_key"}
 YES_NO_COLUMNS = {"is_union_member", "is_hardship", "is_model_worker", "is_new_form_worker"}
 PREFILL_ROWS_MAX = 50_000
 BLANK_ROWS = 500
@@ -44,7 +46,10 @@ def renewal_rows(unit: Unit, period: Period) -> list[tuple[Member, str, int]]:
     return rows
 
 
-def roster_template(unit: Unit, period: Period) -> bytes:
+def roster_template(unit: Unit, period: Period, sight: Sight | None = None) -> bytes:
+    """The template; ``sight`` says what the downloader sees in full (masked by default) and
+    counts the full numbers written, for the reveal event."""
+    sight = sight or Sight(numbers=False, names=False)
     out = io.BytesIO()
     book = workbook(out)
     data = Sheet(book, DATA_SHEET)
@@ -79,16 +84,20 @@ def roster_template(unit: Unit, period: Period) -> bytes:
     keys = [k for k, _, _ in COLUMNS]
     for r, (member, product, shares) in enumerate(renewal_rows(unit, period), start=1):
         cells = {
-            "name": member.name, "id_number": member.id_number, "phone": member.phone or "",
-            "bank_card": member.bank_card or "", "bank_name": member.bank_name,
+            "name": sight.show("name", member.name),
+            "id_number": sight.show("id_number", member.id_number or ""),
+            "phone": sight.show("phone", member.phone or ""),
+            "bank_card": sight.show("bank_card", member.bank_card or ""),
+            "bank_name": member.bank_name,
             "insurance_type": member.get_insurance_type_display(),
             "is_union_member": "是" if member.is_union_member else "否",
             "is_hardship": "是" if member.is_hardship else "否",
             "is_model_worker": "是" if member.is_model_worker else "否",
             "is_new_form_worker": "是" if member.is_new_form_worker else "否",
-            "product": product, "shares": str(shares),
+            "product": product, "shares": str(shares), "member_key": str(member.pk),
         }
         for c, key in enumerate(keys):
             data.cell(r, c, cells[key], text)
+        sight.rows += 1
     book.close()
     return out.getvalue()

@@ -18,6 +18,7 @@ from huzhu.errors import DomainError
 from huzhu.organisations.access import organisation_get_for_user, staff_path, unit_get_for_user
 from huzhu.products.models import Period
 
+from .masks import Sight
 from .models import Roster, RosterStatus
 from .roster_file import MAX_BYTES
 from .selectors import (
@@ -72,8 +73,12 @@ def unit_enrollment(request: AuthedRequest, unit_id: int) -> HttpResponse:
 @login_required
 def template_download(request: AuthedRequest, unit_id: int) -> HttpResponse:
     unit, period = _unit_and_period(request, unit_id)
-    response = HttpResponse(roster_template(unit, period), content_type=XLSX)
+    sight = Sight.of(request.user)
+    data = roster_template(unit, period, sight)
+    sight.record(actor=request.user, obj=unit, file=f"花名册模板（{period.name}）")
+    response = HttpResponse(data, content_type=XLSX)
     response["Content-Disposition"] = f"attachment; filename=roster-{unit.pk}-{period.code}.xlsx"
+    response["Cache-Control"] = "no-store"
     return response
 
 
@@ -117,8 +122,16 @@ def roster_errors_download(request: AuthedRequest, roster_id: int) -> HttpRespon
     roster = _roster_for(request, roster_id)
     if roster.status != RosterStatus.INVALID:
         raise Http404
-    response = HttpResponse(error_workbook(roster), content_type=XLSX)
+    sight = Sight.of(request.user)
+    try:
+        data = error_workbook(roster, sight)
+    except DomainError as exc:  # the file's retention period is over
+        messages.error(request, exc.message)
+        return redirect("enrollment:roster_detail", roster_id=roster.pk)
+    sight.record(actor=request.user, obj=roster, file=f"花名册错误清单（{roster.file_name}）")
+    response = HttpResponse(data, content_type=XLSX)
     response["Content-Disposition"] = f"attachment; filename=roster-{roster.pk}-errors.xlsx"
+    response["Cache-Control"] = "no-store"
     return response
 
 

@@ -17,6 +17,7 @@ from django.views.decorators.http import require_POST
 
 from huzhu import clock
 from huzhu.actors import AuthedRequest
+from huzhu.audit.models import Action
 from huzhu.audit.services import event_record
 from huzhu.errors import DomainError
 from huzhu.web.paging import paginate
@@ -26,7 +27,15 @@ from .balance import fund_cover
 from .bankfile import BankFileError
 from .channels import default_channel
 from .dayclose import days_unclosed, exceptions_open_on, payout_day_close
-from .models import BatchStatus, Payout, PayoutBatch, PayoutDayClose, PayoutException, PayoutStatus
+from .models import (
+    BatchStatus,
+    LineStatus,
+    Payout,
+    PayoutBatch,
+    PayoutDayClose,
+    PayoutException,
+    PayoutStatus,
+)
 from .services import (
     batch_abandon,
     batch_approve,
@@ -136,6 +145,11 @@ def download(request: AuthedRequest, pk: int) -> HttpResponse:
     content = batch_file(b)
     event_record(action="payout.batch_exported", actor=request.user, obj=b,
                  org_path=b.fund_region.path, after={"number": b.number})
+    # The file holds every line's full card number: a reveal, named and counted (TRUST S-11).
+    lines = b.lines.exclude(status=LineStatus.CANCELLED).count()
+    event_record(action=Action.PII_REVEALED, actor=request.user, obj=b,
+                 org_path=b.fund_region.path,
+                 after={"file": f"代付文件 {b.number}", "rows": lines, "bank_card": lines})
     response = HttpResponse(content, content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{b.number}.csv"'
     response["Cache-Control"] = "no-store"

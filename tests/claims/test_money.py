@@ -88,8 +88,10 @@ def test_full_flow_from_roster_to_paid_with_the_ledger_verified_at_each_step(mon
     channel = FileDropChannel(tmp_path)
     batch = batch_send(batch=batch, actor=w.qianjiu, channel=channel)
     assert batch.status == BatchStatus.SENT
-    sent_file = (tmp_path / f"{batch.number}.csv").read_bytes()
+    sent_file = channel.read(batch.number)
     assert sent_file == batch_file(batch)
+    on_disk = (tmp_path / f"{batch.number}.csv").read_bytes()  # sealed: no card number
+    assert w.zhangsan.bank_card.encode() not in on_disk and "张三".encode() not in on_disk
     text = sent_file.decode("utf-8-sig")
     assert "1400.00" in text and "张三" in text and f"{batch.number}-000001" in text
     assert ledger_clean() == []

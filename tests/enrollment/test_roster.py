@@ -10,6 +10,7 @@ import zipfile
 from python_calamine import CalamineWorkbook
 
 from huzhu.demo.identities import resident_id
+from huzhu.enrollment.masks import Sight
 from huzhu.enrollment.models import Enrollment, Roster, RosterStatus
 from huzhu.enrollment.services import error_workbook, roster_check, roster_confirm, roster_upload
 from huzhu.members.models import Member
@@ -226,7 +227,12 @@ def test_error_workbook_marks_rows_and_reasons(period_world):
     assert sheet[0][-1] == "错误原因"
     assert sheet[1][-1] == ""
     assert "身份证号" in sheet[2][-1] and "18 位" in sheet[2][-1]
-    assert sheet[2][1] == "123"  # the original value, as text
+    assert sheet[2][1] == "***"  # masked for a mask-only role (the default)
+    full = Sight(numbers=True, names=True)
+    sheet = CalamineWorkbook.from_filelike(io.BytesIO(error_workbook(roster, full))
+                                           ).get_sheet_by_name("错误清单").to_python()
+    assert sheet[2][1] == "123"  # the original value, as text, for a role that may see it
+    assert sheet[1][1] == new_id(1) and full.shown["id_number"] == 2
     assert Roster.objects.count() == 1
 
 
@@ -245,7 +251,7 @@ def test_template_has_dropdowns_text_ids_and_renewals(period_world):
         member=w.zhangsan, period=old, product_version=w.medical.product_version,
         offer=w.medical, unit=w.unit_a, status=EnrollmentStatus.ACTIVE, premium_fen=11000,
         org_path=w.unit_a.org_path, fund_region=w.province)
-    data = roster_template(w.unit_a, w.period)
+    data = roster_template(w.unit_a, w.period, Sight(numbers=True, names=True))
     book = CalamineWorkbook.from_filelike(io.BytesIO(data))
     assert book.sheet_names == ["花名册", "选项"]
     rows = book.get_sheet_by_name("花名册").to_python()
@@ -266,7 +272,7 @@ def test_concurrent_stores_of_the_same_file_do_not_collide(tmp_path):
     # CI once lost a test to two workers renaming one shared "<hash>.part" file.
     from concurrent.futures import ThreadPoolExecutor
 
-    from huzhu.enrollment.services import store_file
+    from huzhu.pii.files import write_atomic as store_file
 
     target = tmp_path / "same.xlsx"
     data = b"x" * 200_000
