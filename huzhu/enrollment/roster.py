@@ -201,6 +201,8 @@ def _parse_row(number: int, cells: list[Any], columns: dict[str, int],
         row.error("insurance_type", "医保类型应为：职工医保、居民医保或未参加基本医保")
         insurance = InsuranceType.EMPLOYEE
     flags = {k: _flag(text[k], k, k == "is_union_member", row) for k in FLAG_FIELDS}
+    card_confirmed = _flag(text["card_confirmed"], "card_confirmed", False, row)
+    card_restored = is_masked(str(_cell(cells, columns, "bank_card") or ""))
     try:
         clean = member_clean(MemberInput(
             name=text["name"], id_number=text["id_number"], phone=text["phone"],
@@ -209,6 +211,9 @@ def _parse_row(number: int, cells: list[Any], columns: dict[str, int],
             is_model_worker=flags["is_model_worker"],
             is_new_form_worker=flags["is_new_form_worker"], unit=unit))
         row.values = clean.values
+        for warning in clean.warnings.get("bank_card", []):
+            if not (card_confirmed or card_restored):  # a stored card was confirmed before
+                row.error("bank_card", f"{warning}；核对无误请在“银行卡号已核对”列填“是”")
     except DomainError as exc:
         for key, messages in exc.field_errors.items():
             for message in messages:

@@ -38,6 +38,9 @@ COLUMNS: tuple[tuple[str, str, bool], ...] = (
     # The member a pre-filled row belongs to: it lets a re-upload keep the stored value of a
     # cell still masked (roster.py, docs/adr/0012); blank on a new person's row.
     ("member_key", "会员编号", False),
+    # A card that fails the Luhn check is taken only when the agent confirms it here, as the
+    # member page asks to confirm it (issue 16 part 2).
+    ("card_confirmed", "银行卡号已核对", False),
 )
 # The columns a mask-only role sees masked in the files it downloads (TRUST S-11, S-12).
 MASKED_COLUMNS = ("name", "id_number", "phone", "bank_card")

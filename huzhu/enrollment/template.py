@@ -17,7 +17,8 @@ from .models import Enrollment, EnrollmentStatus
 from .roster_file import COLUMNS, DATA_SHEET, OPTIONS_SHEET
 
 TEXT_COLUMNS = {"id_number", "phone", "bank_card", "name", "bank_name", "member_key"}
-YES_NO_COLUMNS = {"is_union_member", "is_hardship", "is_model_worker", "is_new_form_worker"}
+YES_NO_COLUMNS = {"is_union_member", "is_hardship", "is_model_worker", "is_new_form_worker",
+                  "card_confirmed"}
 PREFILL_ROWS_MAX = 50_000
 BLANK_ROWS = 500
 
@@ -95,6 +96,7 @@ def roster_template(unit: Unit, period: Period, sight: Sight | None = None) -> b
             "is_model_worker": "是" if member.is_model_worker else "否",
             "is_new_form_worker": "是" if member.is_new_form_worker else "否",
             "product": product, "shares": str(shares), "member_key": str(member.pk),
+            "card_confirmed": "",
         }
         for c, key in enumerate(keys):
             data.cell(r, c, cells[key], text)
