@@ -7,8 +7,10 @@ A token acts with its user's role and data scope, exactly as that user on the pa
 
 from __future__ import annotations
 
+import datetime
+import re
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 
 from django.conf import settings
 from django.db.models import QuerySet
@@ -17,6 +19,8 @@ from ninja import Field, Router, Schema
 from ninja.errors import HttpError
 from ninja.security import APIKeyCookie, HttpBearer
 from ninja.utils import check_csrf
+from pydantic import BeforeValidator
+from pydantic_core import PydanticCustomError
 
 from huzhu.errors import DomainError, NotAllowed
 
@@ -71,15 +75,45 @@ class ErrorOut(Schema):
     )
 
 
+# Every operation documents these: no credentials (401), a role or CSRF refusal (403), a request
+# whose shape is wrong (422). The others are named by the operation (tests/api/test_contract.py).
+BASE_ERRORS = (401, 403, 422)
+
+
 def error_responses(*codes: int) -> dict[int, type[ErrorOut]]:
-    """The error statuses an endpoint documents, all with the one error body."""
-    return dict.fromkeys((401, *codes), ErrorOut)
+    """The error statuses an operation documents, all with the one error body."""
+    return dict.fromkeys(sorted({*BASE_ERRORS, *codes}), ErrorOut)
 
 
 class StrictSchema(Schema):
-    """An input body: unknown fields are refused, so a misspelt field is not silently ignored."""
+    """An input body: types are strict and unknown fields are refused.
 
-    model_config = {"extra": "forbid"}
+    ``strict``: a JSON ``false`` is not the integer 0, ``"5"`` is not 5, ``1`` is not ``true``
+    and ``5`` is not a string; a misspelt field is not silently ignored (``extra``). Dates are
+    the one JSON type without a literal, so a date field is declared :data:`Day`.
+    """
+
+    model_config = {"extra": "forbid", "strict": True}
+
+
+_ISO_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
+def _iso_day(value: Any) -> datetime.date:
+    """Only ``YYYY-MM-DD`` (or a date object) is a date: pydantic would otherwise read ``0`` or
+    ``"0"`` as a Unix time (1970-01-01) and ``true`` as 1 second after it."""
+    if isinstance(value, datetime.date) and not isinstance(value, datetime.datetime):
+        return value
+    if isinstance(value, str) and _ISO_DAY.fullmatch(value):
+        try:
+            return datetime.date.fromisoformat(value)
+        except ValueError:
+            raise PydanticCustomError("date_parsing", "not a calendar date") from None
+    raise PydanticCustomError("date_type", "a date must be written YYYY-MM-DD")
+
+
+Day = Annotated[datetime.date, BeforeValidator(_iso_day)]
+"""A date in a request (body, query or form): ``YYYY-MM-DD`` and nothing else."""
 
 
 class PageMeta(Schema):
