@@ -12,8 +12,9 @@ from pathlib import Path
 from typing import Any
 
 import ninja
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, RequestDataTooBig, SuspiciousOperation
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http.multipartparser import MultiPartParserError
 from django.template import engines
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
@@ -173,6 +174,21 @@ def _http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
                       "unparsable")
     return _error(request, exc.status_code, exc.message,
                   _HTTP_CODES.get(exc.status_code, "error"))
+
+
+@api.exception_handler(MultiPartParserError)
+def _unparsable_form(request: HttpRequest, exc: MultiPartParserError) -> HttpResponse:
+    """A multipart body Django cannot read (no boundary, cut short): the client's fault."""
+    return _error(request, 400, "请求体无法解析：应为 multipart/form-data，并带 boundary",
+                  "unparsable")
+
+
+@api.exception_handler(SuspiciousOperation)
+def _refused_body(request: HttpRequest, exc: SuspiciousOperation) -> HttpResponse:
+    """Django's limits on a request (size, number of fields or files)."""
+    if isinstance(exc, RequestDataTooBig):
+        return _error(request, 413, "请求体过大", "too_large")
+    return _error(request, 400, "请求被拒绝：字段或文件过多，或格式可疑", "invalid")
 
 
 _PARAM_SOURCES = {"body", "query", "path", "header", "form", "file", "cookie"}

@@ -8,7 +8,10 @@ A token acts with its user's role and data scope, exactly as that user on the pa
 from __future__ import annotations
 
 import datetime
+import functools
 import re
+import types
+import typing
 from collections.abc import Callable
 from typing import Annotated, Any, TypeVar
 
@@ -19,7 +22,7 @@ from ninja import Field, Router, Schema
 from ninja.errors import HttpError
 from ninja.security import APIKeyCookie, HttpBearer
 from ninja.utils import check_csrf
-from pydantic import BeforeValidator
+from pydantic import BeforeValidator, model_validator
 from pydantic_core import PydanticCustomError
 
 from huzhu.errors import DomainError, NotAllowed
@@ -94,6 +97,31 @@ class StrictSchema(Schema):
     """
 
     model_config = {"extra": "forbid", "strict": True}
+
+    @model_validator(mode="before")
+    @classmethod
+    def _integral_numbers(cls, data: Any) -> Any:
+        """JSON has one number type, and JSON Schema counts ``5.0`` as the integer 5: so do we.
+        ``5.5``, ``"5"`` and ``false`` stay refused."""
+        if not isinstance(data, dict):
+            return data
+        ints = _integer_fields(cls)
+        return {key: int(value) if key in ints and type(value) is float and value.is_integer()
+                else value for key, value in data.items()}
+
+
+@functools.cache
+def _integer_fields(schema: type[Schema]) -> frozenset[str]:
+    """The fields of a body declared ``int`` or ``int | None``."""
+    names = set()
+    for name, field in schema.model_fields.items():
+        annotation = field.annotation
+        options = (typing.get_args(annotation)
+                   if typing.get_origin(annotation) in {typing.Union, types.UnionType}
+                   else (annotation,))
+        if int in options:
+            names.add(name)
+    return frozenset(names)
 
 
 _ISO_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")

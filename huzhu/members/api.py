@@ -193,7 +193,7 @@ def member_list(
     return _page(request, q, unit, org, limit, offset)
 
 
-@router.post("/search", response={200: MemberPage, **error_responses(404)},
+@router.post("/search", response={200: MemberPage, **error_responses(400, 404)},
              summary="会员查询（查询条件放在请求体中）")
 @idempotency_exempt
 def member_search_api(request: AuthedRequest, payload: SearchIn) -> dict[str, Any]:
@@ -322,7 +322,7 @@ def member_update_api(request: AuthedRequest, member_id: int, payload: MemberPat
     return _member_detail_out(request.user, member, can_write)
 
 
-@router.post("/{member_id}/reveal", response={200: RevealOut, **error_responses(404)},
+@router.post("/{member_id}/reveal", response={200: RevealOut, **error_responses(400, 404)},
              summary="查看完整个人信息（有权角色，记入日志）")
 @idempotency_exempt
 def member_reveal_api(request: AuthedRequest, member_id: int, payload: RevealIn) -> dict[str, Any]:
