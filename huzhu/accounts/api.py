@@ -22,7 +22,7 @@ from ninja import Field, Router, Schema
 from ninja.errors import HttpError
 from ninja.security import APIKeyCookie, HttpBearer
 from ninja.utils import check_csrf
-from pydantic import BeforeValidator, model_validator
+from pydantic import BeforeValidator, ValidationInfo, field_validator
 from pydantic_core import PydanticCustomError
 
 from huzhu.errors import DomainError, NotAllowed
@@ -98,16 +98,15 @@ class StrictSchema(Schema):
 
     model_config = {"extra": "forbid", "strict": True}
 
-    @model_validator(mode="before")
+    @field_validator("*", mode="before")
     @classmethod
-    def _integral_numbers(cls, data: Any) -> Any:
+    def _integral_number(cls, value: Any, info: ValidationInfo) -> Any:
         """JSON has one number type, and JSON Schema counts ``5.0`` as the integer 5: so do we.
         ``5.5``, ``"5"`` and ``false`` stay refused."""
-        if not isinstance(data, dict):
-            return data
-        ints = _integer_fields(cls)
-        return {key: int(value) if key in ints and type(value) is float and value.is_integer()
-                else value for key, value in data.items()}
+        if (type(value) is float and value.is_integer()
+                and info.field_name in _integer_fields(cls)):
+            return int(value)
+        return value
 
 
 @functools.cache
