@@ -82,8 +82,9 @@ def test_the_schema_is_walked_over_every_operation(world):
 
 
 def test_every_operation_documents_its_errors_with_the_one_error_body(world):
-    """401, 403, 422 everywhere; 404 wherever the path names a record; 409 exactly on the
-    writes that can conflict; every 4xx answer with the same ``ErrorOut`` body."""
+    """401, 403, 422 everywhere; 400 wherever there is a body; 404 wherever the path names a
+    record; 409 exactly on the writes that can conflict; every error with the ``ErrorOut``
+    body."""
     schema = _schema()
     missing: list[str] = []
     for method, path, op in _operations(schema):
@@ -91,6 +92,8 @@ def test_every_operation_documents_its_errors_with_the_one_error_body(world):
         expected = {401, 403, 422}
         if "{" in path:
             expected.add(404)
+        if "requestBody" in op:  # a body that cannot be parsed, or breaks a business rule
+            expected.add(400)
         if (method, path) in CONFLICTING:
             expected.add(409)
         if not expected <= documented:
@@ -180,6 +183,26 @@ def test_offset_false_is_refused_in_chinese(world, api_as):
         "fields": {"offset": ["应为整数"]}, "warnings": {}}
     fine = api_as(world.wangwu).post("/members/search", {"q": "张", "offset": 0})
     assert fine.status_code == 200 and fine.json()["count"] == 1
+
+
+def test_an_integral_number_is_an_integer_as_json_schema_says(world, api_as):
+    response = api_as(world.wangwu).post("/members/search", {"q": "张", "offset": 0.0,
+                                                              "limit": 10.0})
+    assert response.status_code == 200, response.content
+    assert response.json()["limit"] == 10 and response.json()["offset"] == 0
+
+
+def test_a_body_that_cannot_be_parsed_answers_400_with_the_error_body(world, api_as):
+    client = api_as(world.wangwu)
+    response = client.client.post("/api/members/search", b"\x00", content_type="application/json",
+                                  **client._auth())
+    assert response.status_code == 400
+    assert response.json()["code"] == "unparsable"
+    upload = client.client.post(f"/api/enrollment/units/{world.unit_a.pk}/rosters", b"x",
+                                content_type="multipart/form-data", **client._auth())
+    assert upload.status_code == 400, upload.content
+    assert upload.json() == {"error": "请求体无法解析：应为 multipart/form-data，并带 boundary",
+                             "code": "unparsable", "fields": {}, "warnings": {}}
 
 
 def test_a_validation_answer_has_exactly_the_error_body(world, api_as):
