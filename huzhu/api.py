@@ -253,7 +253,8 @@ def _invalid(request: HttpRequest, exc: ValidationError) -> HttpResponse:
     for error in exc.errors:
         fields.setdefault(_field_name(error.get("loc", ())), []).append(
             _validation_message(error))
-    summary = "；".join(f"{name}：{'、'.join(msgs)}" for name, msgs in fields.items())
+    summary = "；".join(f"{'请求体' if name == '__all__' else name}：{'、'.join(msgs)}"
+                       for name, msgs in fields.items())
     return _error(request, 422, f"请求格式不符：{summary}", "validation", fields)
 
 
