@@ -254,3 +254,22 @@ def test_on_0_is_refused_and_a_real_date_answers(world, api_as):
     response = client.get(path, on="2026-02-28")
     assert response.status_code == 200, response.content
     assert response.json()["on"] == "2026-02-28"
+
+
+def _integer_params(schema: dict[str, Any]) -> list[tuple[str, str, str]]:
+    return [(method, path, p["name"]) for method, path, op in _operations(schema)
+            for p in op.get("parameters", [])
+            if p["in"] == "query" and "integer" in _kinds(schema, p["schema"])]
+
+
+@pytest.mark.parametrize("value", ["true", "false", "1.5", "5abc", "１"])
+def test_every_integer_query_parameter_refuses_what_is_not_a_decimal_integer(world, api_as,
+                                                                             value):
+    """Query values are text on the wire, so ``?limit=50`` is 50; a boolean is not."""
+    params = _integer_params(_schema())
+    assert ("get", "/api/members", "offset") in params and len(params) >= 9
+    client = api_as(world.wangwu)
+    for _method, path, name in params:
+        response = client.get(_concrete(path).removeprefix("/api"), **{name: value})
+        assert response.status_code == 422, (path, name, value, response.content)
+        assert response.json()["fields"] == {name: ["应为整数"]}, (path, name, value)
