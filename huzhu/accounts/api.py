@@ -127,8 +127,8 @@ _ISO_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
 
 def _iso_day(value: Any) -> datetime.date:
-    """Only ``YYYY-MM-DD`` (or a date object) is a date: pydantic would otherwise read ``0`` or
-    ``"0"`` as a Unix time (1970-01-01) and ``true`` as 1 second after it."""
+    """Only ``YYYY-MM-DD`` (or a date object) is a date: pydantic would otherwise read ``0``,
+    ``"0"`` or ``86400`` as a Unix time (1970-01-01, 1970-01-02)."""
     if isinstance(value, datetime.date) and not isinstance(value, datetime.datetime):
         return value
     if isinstance(value, str) and _ISO_DAY.fullmatch(value):
