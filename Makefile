@@ -56,7 +56,7 @@ test: setup
 	$(BIN)/pytest -q -n 2 --dist loadgroup
 
 test-fast: $(VENV)/.installed
-	$(BIN)/pytest -q -x -m "not browser"
+	$(BIN)/pytest -q -x -m "not browser and not live"
 
 bench: setup
 	$(BIN)/python bench/run_all.py

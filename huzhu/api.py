@@ -12,8 +12,9 @@ from pathlib import Path
 from typing import Any
 
 import ninja
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, RequestDataTooBig, SuspiciousOperation
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http.multipartparser import MultiPartParserError
 from django.template import engines
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
@@ -41,9 +42,17 @@ DESCRIPTION = """
 看到全名，这是中国后台办公的常规做法；其他角色（如协会财务）看到 `张*三`；会员本人看到自己的全名。
 按身份证号查询请优先使用 `POST /api/members/search`，以免完整号码出现在网址和访问日志中。
 
-**错误**：400 业务校验不通过（`fields` 按字段给出中文说明）；401 未认证；403 角色无权；
+**错误**：所有错误答复都是同一个 JSON 结构 `ErrorOut`（`error` 中文说明、`code` 错误码、
+`fields` 按字段的中文说明、`warnings` 待确认的提示），每个接口在文档中列出它可能给出的错误状态码。
+400 业务校验不通过（`fields` 按字段给出中文说明），或请求体无法解析；401 未认证；403 角色无权；
 404 不存在或不在您的数据范围内；409 仅剩需确认的提示（`warnings`），核对后带
-`"confirm_warnings": true` 重新提交；422 请求格式不符（字段类型、必填、取值）。
+`"confirm_warnings": true` 重新提交，或与已有记录冲突；422 请求格式不符（字段类型、必填、取值），
+`error` 中写明是哪个字段。
+
+**类型严格**：请求体中的整数字段只接受 JSON 整数（`5` 或 `5.0`），不接受 `true`/`false`、
+`"5"` 或 `5.5`；布尔字段只接受 `true`/`false`；文本字段只接受字符串；日期（请求体或查询参数）
+只接受 `YYYY-MM-DD`，`0`、`1700000000` 之类的数字不被当作日期。查询参数和表单字段在网络上本是文本，
+其中的整数写作十进制数字（`?limit=50`）。
 
 **幂等重试**：写操作（POST、PUT、PATCH、DELETE）可带请求头 `Idempotency-Key: <键>`
 （1–100 个可打印 ASCII 字符，建议每次业务操作生成一个 UUID），网络中断后用同一个键、
@@ -175,6 +184,21 @@ def _http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
                   _HTTP_CODES.get(exc.status_code, "error"))
 
 
+@api.exception_handler(MultiPartParserError)
+def _unparsable_form(request: HttpRequest, exc: MultiPartParserError) -> HttpResponse:
+    """A multipart body Django cannot read (no boundary, cut short): the client's fault."""
+    return _error(request, 400, "请求体无法解析：应为 multipart/form-data，并带 boundary",
+                  "unparsable")
+
+
+@api.exception_handler(SuspiciousOperation)
+def _refused_body(request: HttpRequest, exc: SuspiciousOperation) -> HttpResponse:
+    """Django's limits on a request (size, number of fields or files)."""
+    if isinstance(exc, RequestDataTooBig):
+        return _error(request, 413, "请求体过大", "too_large")
+    return _error(request, 400, "请求被拒绝：字段或文件过多，或格式可疑", "invalid")
+
+
 _PARAM_SOURCES = {"body", "query", "path", "header", "form", "file", "cookie"}
 _BODY_PARAMS = {"payload"}
 
@@ -229,7 +253,8 @@ def _invalid(request: HttpRequest, exc: ValidationError) -> HttpResponse:
     for error in exc.errors:
         fields.setdefault(_field_name(error.get("loc", ())), []).append(
             _validation_message(error))
-    summary = "；".join(f"{name}：{'、'.join(msgs)}" for name, msgs in fields.items())
+    summary = "；".join(f"{'请求体' if name == '__all__' else name}：{'、'.join(msgs)}"
+                       for name, msgs in fields.items())
     return _error(request, 422, f"请求格式不符：{summary}", "validation", fields)
 
 

@@ -7,8 +7,13 @@ A token acts with its user's role and data scope, exactly as that user on the pa
 
 from __future__ import annotations
 
+import datetime
+import functools
+import re
+import types
+import typing
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 
 from django.conf import settings
 from django.db.models import QuerySet
@@ -17,6 +22,8 @@ from ninja import Field, Router, Schema
 from ninja.errors import HttpError
 from ninja.security import APIKeyCookie, HttpBearer
 from ninja.utils import check_csrf
+from pydantic import BeforeValidator, ValidationInfo, field_validator
+from pydantic_core import PydanticCustomError
 
 from huzhu.errors import DomainError, NotAllowed
 
@@ -71,15 +78,69 @@ class ErrorOut(Schema):
     )
 
 
+# Every operation documents these: no credentials (401), a role or CSRF refusal (403), a request
+# whose shape is wrong (422). The others are named by the operation (tests/api/test_contract.py).
+BASE_ERRORS = (401, 403, 422)
+
+
 def error_responses(*codes: int) -> dict[int, type[ErrorOut]]:
-    """The error statuses an endpoint documents, all with the one error body."""
-    return dict.fromkeys((401, *codes), ErrorOut)
+    """The error statuses an operation documents, all with the one error body."""
+    return dict.fromkeys(sorted({*BASE_ERRORS, *codes}), ErrorOut)
 
 
 class StrictSchema(Schema):
-    """An input body: unknown fields are refused, so a misspelt field is not silently ignored."""
+    """An input body: types are strict and unknown fields are refused.
 
-    model_config = {"extra": "forbid"}
+    ``strict``: a JSON ``false`` is not the integer 0, ``"5"`` is not 5, ``1`` is not ``true``
+    and ``5`` is not a string; a misspelt field is not silently ignored (``extra``). Dates are
+    the one JSON type without a literal, so a date field is declared :data:`Day`.
+    """
+
+    model_config = {"extra": "forbid", "strict": True}
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _integral_number(cls, value: Any, info: ValidationInfo) -> Any:
+        """JSON has one number type, and JSON Schema counts ``5.0`` as the integer 5: so do we.
+        ``5.5``, ``"5"`` and ``false`` stay refused."""
+        if (type(value) is float and value.is_integer()
+                and info.field_name in _integer_fields(cls)):
+            return int(value)
+        return value
+
+
+@functools.cache
+def _integer_fields(schema: type[Schema]) -> frozenset[str]:
+    """The fields of a body declared ``int`` or ``int | None``."""
+    names = set()
+    for name, field in schema.model_fields.items():
+        annotation = field.annotation
+        options = (typing.get_args(annotation)
+                   if typing.get_origin(annotation) in {typing.Union, types.UnionType}
+                   else (annotation,))
+        if int in options:
+            names.add(name)
+    return frozenset(names)
+
+
+_ISO_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
+def _iso_day(value: Any) -> datetime.date:
+    """Only ``YYYY-MM-DD`` (or a date object) is a date: pydantic would otherwise read ``0``,
+    ``"0"`` or ``86400`` as a Unix time (1970-01-01, 1970-01-02)."""
+    if isinstance(value, datetime.date) and not isinstance(value, datetime.datetime):
+        return value
+    if isinstance(value, str) and _ISO_DAY.fullmatch(value):
+        try:
+            return datetime.date.fromisoformat(value)
+        except ValueError:
+            raise PydanticCustomError("date_parsing", "not a calendar date") from None
+    raise PydanticCustomError("date_type", "a date must be written YYYY-MM-DD")
+
+
+Day = Annotated[datetime.date, BeforeValidator(_iso_day)]
+"""A date in a request (body, query or form): ``YYYY-MM-DD`` and nothing else."""
 
 
 class PageMeta(Schema):

@@ -43,7 +43,7 @@ class PushOut(Schema):
 
 
 @router.post("/settlements", response={200: PushOut, 201: PushOut,
-                                       **error_responses(400, 403, 500)},
+                                       **error_responses(400, 500)},
              summary="推送一条医保结算记录")
 def settlement_push_api(request: AuthedRequest, record: dict[str, Any] = Body(...)) -> Status:  # noqa: B008
     """Push one settlement record (the national platform's ``setlinfo`` field names, amounts
@@ -128,7 +128,7 @@ def claim_out(c: Claim) -> dict[str, Any]:
     }
 
 
-@router.post("", response={201: ClaimOut, **error_responses(400, 403, 404, 409)},
+@router.post("", response={201: ClaimOut, **error_responses(400, 404, 409)},
              summary="申请理赔")
 def claim_file_api(request: AuthedRequest, body: FileIn) -> Status:
     """File a claim on a member's settlement for one product; it is assessed and screened at

@@ -11,6 +11,7 @@ from ninja.files import UploadedFile
 from ninja.responses import Status
 
 from huzhu import clock
+from huzhu.accounts.api import Day, error_responses
 from huzhu.accounts.roles import Perm, Role
 from huzhu.actors import AuthedRequest
 from huzhu.members.access import member_get_for_user
@@ -51,7 +52,9 @@ def _roster_out(roster: Roster, created: bool = False) -> dict[str, Any]:
         "rows_valid", "error_count")}, "errors": roster.errors[:1000], "created": created}
 
 
-@router.post("/units/{unit_id}/rosters", response={200: RosterOut, 201: RosterOut})
+@router.post("/units/{unit_id}/rosters",
+             response={200: RosterOut, 201: RosterOut, **error_responses(400, 404, 413)},
+             summary="上传花名册")
 def roster_upload_api(request: AuthedRequest, unit_id: int, period_id: Form[int],
                       file: File[UploadedFile]) -> Status:
     """Upload a roster file (the platform's xlsx template or UTF-8 CSV) for a unit and period.
@@ -75,7 +78,8 @@ def roster_upload_api(request: AuthedRequest, unit_id: int, period_id: Form[int]
     return Status(201 if created else 200, _roster_out(roster, created))
 
 
-@router.get("/rosters/{roster_id}", response=RosterOut)
+@router.get("/rosters/{roster_id}", response={200: RosterOut, **error_responses(404)},
+            summary="花名册校验进度与结果")
 def roster_status_api(request: AuthedRequest, roster_id: int) -> dict[str, Any]:
     roster = Roster.objects.filter(pk=roster_id).first()
     if roster is None:
@@ -114,9 +118,11 @@ class MemberEnrollmentsOut(Schema):
     enrollments: list[EnrollmentOut]
 
 
-@router.get("/members/{member_id}/enrollments", response=MemberEnrollmentsOut)
+@router.get("/members/{member_id}/enrollments",
+            response={200: MemberEnrollmentsOut, **error_responses(404)},
+            summary="会员的参保与保障")
 def member_enrollments_api(request: AuthedRequest, member_id: int,
-                           on: datetime.date | None = None) -> dict[str, Any]:
+                           on: Day | None = None) -> dict[str, Any]:
     """A member's enrollments and what covers him on a date (default today)."""
     member, _ = member_get_for_user(request.user, member_id)
     day = on or clock.today()

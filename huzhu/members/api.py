@@ -179,7 +179,7 @@ def _page(request: AuthedRequest, q: str, unit: int | None, org: int | None, lim
                    lambda m: _member_out(m, full_name or m.pk == user.member_id))
 
 
-@router.get("", response={200: MemberPage, **error_responses(403, 404)},
+@router.get("", response={200: MemberPage, **error_responses(404)},
             summary="会员列表与查询")
 def member_list(
     request: AuthedRequest,
@@ -193,7 +193,7 @@ def member_list(
     return _page(request, q, unit, org, limit, offset)
 
 
-@router.post("/search", response={200: MemberPage, **error_responses(403, 404, 422)},
+@router.post("/search", response={200: MemberPage, **error_responses(400, 404)},
              summary="会员查询（查询条件放在请求体中）")
 @idempotency_exempt
 def member_search_api(request: AuthedRequest, payload: SearchIn) -> dict[str, Any]:
@@ -243,7 +243,7 @@ def _member_fields(payload: MemberIn) -> dict[str, Any]:
     return payload.model_dump(exclude={"unit", "organisation", "confirm_warnings"})
 
 
-@router.post("", response={201: MemberDetailOut, **error_responses(400, 403, 409, 422)},
+@router.post("", response={201: MemberDetailOut, **error_responses(400, 409)},
              summary="新建会员")
 def member_create_api(request: AuthedRequest, payload: MemberIn) -> Status:
     """Create a member. A bank card failing the Luhn check answers 409 until confirmed."""
@@ -303,7 +303,7 @@ def _new_placement(request: AuthedRequest, member: Member, given: dict[str, Any]
 
 
 @router.patch("/{member_id}",
-              response={200: MemberDetailOut, **error_responses(400, 403, 404, 409, 422)},
+              response={200: MemberDetailOut, **error_responses(400, 404, 409)},
               summary="修改会员")
 def member_update_api(request: AuthedRequest, member_id: int, payload: MemberPatch
                       ) -> dict[str, Any]:
@@ -322,7 +322,7 @@ def member_update_api(request: AuthedRequest, member_id: int, payload: MemberPat
     return _member_detail_out(request.user, member, can_write)
 
 
-@router.post("/{member_id}/reveal", response={200: RevealOut, **error_responses(403, 404, 422)},
+@router.post("/{member_id}/reveal", response={200: RevealOut, **error_responses(400, 404)},
              summary="查看完整个人信息（有权角色，记入日志）")
 @idempotency_exempt
 def member_reveal_api(request: AuthedRequest, member_id: int, payload: RevealIn) -> dict[str, Any]:

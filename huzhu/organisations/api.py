@@ -85,7 +85,7 @@ def _org_out(org: Organisation) -> dict[str, Any]:
     }
 
 
-@router.get("/organisations", response={200: OrgPage, **error_responses(403, 404)},
+@router.get("/organisations", response={200: OrgPage, **error_responses(404)},
             summary="组织列表")
 def org_list(
     request: AuthedRequest,
@@ -113,7 +113,7 @@ def org_detail(request: AuthedRequest, org_id: int) -> dict[str, Any]:
     return _org_out(organisation_get_for_user(request.user, org_id)[0])
 
 
-@router.post("/organisations", response={201: OrgOut, **error_responses(400, 403, 422)},
+@router.post("/organisations", response={201: OrgOut, **error_responses(400)},
              summary="新建组织")
 def org_create_api(request: AuthedRequest, payload: OrgIn) -> Status:
     """Create an organisation under a parent in your subtree."""
@@ -126,7 +126,7 @@ def org_create_api(request: AuthedRequest, payload: OrgIn) -> Status:
 
 
 @router.patch("/organisations/{org_id}",
-              response={200: OrgOut, **error_responses(400, 403, 404, 422)},
+              response={200: OrgOut, **error_responses(400, 404)},
               summary="修改或移动组织")
 def org_update_api(request: AuthedRequest, org_id: int, payload: OrgPatch) -> dict[str, Any]:
     """Change an organisation; a new ``parent`` moves it with its whole subtree."""
@@ -223,7 +223,7 @@ def _unit_holder(request: AuthedRequest, org_id: int) -> Organisation:
     return org
 
 
-@router.get("/units", response={200: UnitPage, **error_responses(403, 404)},
+@router.get("/units", response={200: UnitPage, **error_responses(404)},
             summary="参保单位列表与查询")
 def unit_list(
     request: AuthedRequest,
@@ -247,7 +247,7 @@ def unit_detail(request: AuthedRequest, unit_id: int) -> dict[str, Any]:
     return _unit_detail_out(*unit_get_for_user(request.user, unit_id))
 
 
-@router.post("/units", response={201: UnitDetailOut, **error_responses(400, 403, 409, 422)},
+@router.post("/units", response={201: UnitDetailOut, **error_responses(400, 409)},
              summary="新建参保单位")
 def unit_create_api(request: AuthedRequest, payload: UnitIn) -> Status:
     """Create a unit. A USCC failing its check digit answers 409 until confirmed."""
@@ -260,7 +260,7 @@ def unit_create_api(request: AuthedRequest, payload: UnitIn) -> Status:
 
 
 @router.patch("/units/{unit_id}",
-              response={200: UnitDetailOut, **error_responses(400, 403, 404, 409, 422)},
+              response={200: UnitDetailOut, **error_responses(400, 404, 409)},
               summary="修改参保单位")
 def unit_update_api(request: AuthedRequest, unit_id: int, payload: UnitPatch) -> dict[str, Any]:
     """Change a unit; a new ``organisation`` moves it and its members."""
