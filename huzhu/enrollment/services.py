@@ -82,7 +82,10 @@ def roster_upload(*, unit: Unit, period: Period, file_name: str, data: bytes, ac
     roster = Roster(unit=unit, period=period, file_name=Path(file_name).name[:200], sha256=sha,
                     size=len(data), created_by=actor if getattr(actor, "pk", None) else None,
                     org_path=unit.org_path)
-    if not roster_file_path(roster).exists():
+    path = roster_file_path(roster)
+    if not path.exists() or not is_sealed(path):
+        # A file an older version left in plaintext under the same hash is the same bytes:
+        # this upload seals it now.
         roster_store(roster, data)
     try:
         with transaction.atomic():
