@@ -168,3 +168,23 @@ def test_two_checkers_at_once_cannot_both_spend_the_same_money(pay_world):
     refused = [r for r in results if isinstance(r, DomainError)]
     assert len(approved) == 1 and len(refused) == 1, results
     assert PayoutBatch.objects.filter(status=BatchStatus.APPROVED).count() == 1
+
+
+@pytest.mark.django_db
+def test_the_opening_command_records_once_and_explains_in_chinese(world, capsys):
+    from django.core.management import CommandError, call_command
+
+    from huzhu.ledger.models import Transaction
+
+    world.region_b.code = "BH"
+    world.region_b.save(update_fields=["code"])
+    call_command("ledger_opening", region="BH", yuan="1234.56", on="2025-12-31")
+    assert "期初基金余额 1234.56 元已入账" in capsys.readouterr().out
+    tx = Transaction.objects.get(key=f"opening:{world.region_b.pk}")
+    assert sorted(leg.amount_fen for leg in tx.legs.all()) == [-123456, 123456]
+    call_command("ledger_opening", region="BH", yuan="1234.56", on="2025-12-31")
+    assert Transaction.objects.filter(key__startswith="opening:").count() == 1
+    with pytest.raises(CommandError, match="金额或日期格式错误"):
+        call_command("ledger_opening", region="BH", yuan="十元", on="2025-12-31")
+    with pytest.raises(CommandError, match="没有代码为 NOPE 的组织"):
+        call_command("ledger_opening", region="NOPE", yuan="1", on="2025-12-31")
