@@ -38,9 +38,10 @@ from huzhu.organisations.access import unit_get_for_user
 from huzhu.products.models import PayerKind, Period
 from huzhu.rules.money import MoneyError, capitals, format_yuan, parse_yuan
 from huzhu.web.forms import ConfirmMixin
+from huzhu.web.paging import paginate
 
 from .billing import invoice_create, payment_record
-from .models import Enrollment, EnrollmentStatus, Invoice, Payment
+from .models import Enrollment, EnrollmentStatus, Invoice, InvoiceStatus, Payment
 from .receipts import due_payers, receipt_items, receipt_pdf, receipt_verify, verification_url
 
 
@@ -124,6 +125,51 @@ def _invoice_row(invoice: Invoice) -> dict[str, Any]:
     return {"invoice": invoice, "total": _money(invoice.total_fen), "due": _money(invoice.due_fen),
             "paid": _money(invoice.paid_fen), "outstanding": _money(invoice.outstanding_fen),
             "overpaid": _money(invoice.overpaid_fen) if invoice.overpaid_fen else ""}
+
+
+INVOICE_STATES = {"open": "尚欠费（待缴费、部分缴费）", "paid": "已缴清", "overpaid": "多缴"}
+
+
+@login_required
+@require_GET
+def invoice_list(request: AuthedRequest) -> HttpResponse:
+    """Finance's list of every invoice of its fund region (the money it receives), with
+    filters: the unit's name, the state, the period, and 逾期 (still owing after the period's
+    enrollment closed)."""
+    user = request.user
+    org = getattr(user, "organisation", None)
+    if org is None or not user.can(Perm.POST_LEDGER):
+        raise Http404
+    region_id = org.pk if org.is_fund_region else org.fund_region_id
+    mine = Invoice.objects.filter(fund_region_id=region_id, org_path__startswith=org.path)
+    qs = (mine
+          .select_related("unit", "member", "period").order_by("-created_at", "-id"))
+    q = request.GET.get("q", "").strip()[:60]
+    state = request.GET.get("state", "")
+    period = request.GET.get("period", "")
+    overdue = request.GET.get("overdue") == "1"
+    if q:
+        qs = qs.filter(unit__name__contains=q)
+    if state == "open":
+        qs = qs.filter(status__in=[InvoiceStatus.OPEN, InvoiceStatus.PARTLY_PAID])
+    elif state in ("paid", "overpaid"):
+        qs = qs.filter(status=state)
+    if period.isascii() and period.isdigit():
+        qs = qs.filter(period_id=int(period))
+    today = clock.today()
+    if overdue:
+        qs = qs.filter(status__in=[InvoiceStatus.OPEN, InvoiceStatus.PARTLY_PAID],
+                       period__enroll_closes__lt=today)
+    page = paginate(request, qs, per_page=50)
+    rows = []
+    for invoice in page.rows:
+        row = _invoice_row(invoice)
+        row["overdue"] = bool(invoice.outstanding_fen and invoice.period.enroll_closes < today)
+        rows.append(row)
+    periods = Period.objects.filter(pk__in=mine.values("period_id")).order_by("-coverage_start")
+    return render(request, "enrollment/billing/invoice_list.html", {
+        "page": page, "rows": rows, "periods": periods, "states": INVOICE_STATES,
+        "q": q, "state": state, "period": period, "overdue": overdue})
 
 
 @login_required

@@ -18,6 +18,7 @@ MENU: list[tuple[str, str, Perm | None]] = [
     ("理赔", "claims:list", Perm.VIEW_MEMBERS),
     ("审核工作台", "claims:queue", Perm.REVIEW_CLAIMS),
     ("代办理赔", "claims:file_start", Perm.FILE_CLAIMS),
+    ("缴费通知", "billing:invoice_list", Perm.POST_LEDGER),
     ("代付批次", "payouts:index", Perm.MANAGE_PAYOUTS),
     ("规则更正与追回", "claims:corrections", Perm.REVIEW_CLAIMS),
     ("规则更正与追回", "claims:corrections", Perm.MANAGE_PAYOUTS),  # no role holds both
