@@ -92,6 +92,9 @@ MEMBER_RETENTION_YEARS = env_int("HUZHU_MEMBER_RETENTION_YEARS", 5)
 # Days an uploaded roster (accepted or rejected) and a closed batch's bank file are kept before
 # `huzhu files purge` deletes them (docs/adr/0012); the database keeps what was committed.
 FILE_RETENTION_DAYS = env_int("HUZHU_FILE_RETENTION_DAYS", 180)
+# A roster changing the phone, bank card or name of more registered members than this needs a
+# second person's approval before it is committed (TRUST S-21).
+BULK_PI_CHANGE_LIMIT = env_int("HUZHU_BULK_PI_CHANGE_LIMIT", 20)
 
 INSTALLED_APPS = [
     "django.contrib.admin",

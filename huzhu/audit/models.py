@@ -39,6 +39,7 @@ class Action(models.TextChoices):
     TOKEN_CREATED = "token.created", "新建接口令牌"
     EXPORT = "data.exported", "导出数据"
     ROSTER_COMMITTED = "roster.committed", "提交花名册"
+    ROSTER_PI_APPROVED = "roster.pi_approved", "复核同意花名册批量修改会员信息"
     ENROLLMENT_CREATED = "enrollment.created", "登记参保"
     ENROLLMENT_REFUNDED = "enrollment.refunded", "参保退费"
     ENROLLMENT_CONFIRMED = "enrollment.confirmed", "参保生效"

@@ -99,6 +99,13 @@ class Roster(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     committed_at = models.DateTimeField(null=True, blank=True)
     org_path = models.CharField(max_length=255, editable=False)
+    # A roster that changes the phone, card or name of more registered members than
+    # HUZHU_BULK_PI_CHANGE_LIMIT waits for a second person (TRUST S-21): how many, and who
+    # approved the change.
+    pi_changes = models.PositiveIntegerField("修改已登记会员信息人数", default=0)
+    pi_approved_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                                       on_delete=models.SET_NULL, related_name="+")
+    pi_approved_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
@@ -347,6 +348,30 @@ ENROLLMENT_COLUMNS = (
 
 
 @transaction.atomic
+class NeedsSecondApproval(DomainError):
+    """A bulk change of personal data waits for a second person (TRUST S-21)."""
+
+
+PI_CHANGE_FIELDS = ("name", "phone", "bank_card")
+
+
+def pi_changes_of(rows: list[RowResult]) -> int:
+    """How many registered members the rows would change a name, phone or bank card of."""
+    ids = [r.member_id for r in rows if r.member_id is not None]
+    stored: dict[int, tuple[str, str, str]] = {}
+    for start in range(0, len(ids), 900):
+        for m in Member.objects.filter(pk__in=ids[start:start + 900]):
+            stored[m.pk] = (m.name or "", m.phone or "", m.bank_card or "")
+    changed = set()
+    for r in rows:
+        if r.member_id is None or r.member_id not in stored:
+            continue
+        now = tuple(str(r.values.get(k) or "") for k in PI_CHANGE_FIELDS)
+        if any(new and new != old for new, old in zip(now, stored[r.member_id], strict=True)):
+            changed.add(r.member_id)
+    return len(changed)
+
+
 def roster_commit(*, roster: Roster, validation: Validation, actor: Actor,
                   skip_rows: list[int] | None = None) -> dict[str, int]:
     """Write the roster in one transaction. Rows with errors must all be listed in
@@ -364,6 +389,13 @@ def roster_commit(*, roster: Roster, validation: Validation, actor: Actor,
             return {"members_created": 0, "members_updated": 0, "enrollments": 0}
         unit, period = roster.unit, roster.period
         good = [r for r in validation.rows if not r.errors and r.row not in skip]
+        changes = pi_changes_of(good)
+        if changes > settings.BULK_PI_CHANGE_LIMIT and roster.pi_approved_by_id is None:
+            Roster.objects.filter(pk=roster.pk).update(pi_changes=changes)
+            raise NeedsSecondApproval(
+                f"本花名册将修改 {changes} 名已登记会员的手机号、银行卡号或姓名（超过 "
+                f"{settings.BULK_PI_CHANGE_LIMIT} 名），须由上级工会另一位工作人员复核同意后才能提交",
+                code="roster_needs_approval")
         now = bulk.db_datetime(timezone.now())
         # The members (new, changed, a new card's failed payouts requeued) through their
         # service, placed in the unit as it is now; each row learns its member.

@@ -219,3 +219,35 @@ def _plain(value: Any) -> str:
     if isinstance(value, float) and value.is_integer() and abs(value) < 1e15:
         return str(int(value))
     return str(value)
+
+
+def roster_pi_approve(*, roster: Roster, actor: Any) -> Roster:
+    """The second person's approval of a roster that changes many registered members' personal
+    data (TRUST S-21): union staff who manage members over the roster's unit, not the person who
+    uploaded it. Recorded with the count."""
+    from django.utils import timezone
+
+    from huzhu.accounts.roles import Perm, Role
+    from huzhu.audit.models import Action
+    from huzhu.audit.services import event_record
+    from huzhu.errors import NotAllowed
+
+    org = getattr(actor, "organisation", None)
+    if (not actor.can(Perm.MANAGE_MEMBERS) or actor.role in (Role.AGENT, Role.MEMBER)
+            or org is None or not roster.org_path.startswith(org.path)):
+        raise NotAllowed("只有上级工会管理会员的工作人员可以复核")
+    if roster.created_by_id == actor.pk:
+        raise NotAllowed("上传花名册的人不能复核自己的花名册（须由另一人复核）")
+    with transaction.atomic():
+        locked = Roster.objects.select_for_update().get(pk=roster.pk)
+        if locked.status == RosterStatus.COMMITTED:
+            raise DomainError("花名册已提交，无需复核")
+        if not locked.pi_changes:
+            raise DomainError("该花名册不需要复核")
+        if locked.pi_approved_by_id is None:
+            now = timezone.now()
+            Roster.objects.filter(pk=locked.pk).update(pi_approved_by=actor, pi_approved_at=now)
+            event_record(action=Action.ROSTER_PI_APPROVED, actor=actor, obj=locked,
+                         after={"members_changed": locked.pi_changes, "file": locked.file_name})
+    roster.refresh_from_db()
+    return roster

@@ -14,4 +14,6 @@ urlpatterns = [
     path("rosters/<int:roster_id>/errors.xlsx", views.roster_errors_download,
          name="roster_errors"),
     path("rosters/<int:roster_id>/commit/", views.roster_commit_view, name="roster_commit"),
+    path("rosters/<int:roster_id>/approve/", views.roster_pi_approve_view,
+         name="roster_pi_approve"),
 ]

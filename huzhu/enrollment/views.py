@@ -28,7 +28,14 @@ from .selectors import (
     progress_total,
     unit_summary,
 )
-from .services import INLINE_BYTES, error_workbook, roster_check, roster_confirm, roster_upload
+from .services import (
+    INLINE_BYTES,
+    error_workbook,
+    roster_check,
+    roster_confirm,
+    roster_pi_approve,
+    roster_upload,
+)
 from .template import roster_template
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -111,10 +118,29 @@ def roster_detail(request: AuthedRequest, roster_id: int) -> HttpResponse:
     roster = _roster_for(request, roster_id)
     template = ("enrollment/partials/roster_status.html" if request.htmx
                 else "enrollment/roster.html")
+    user = request.user
     return render(request, template, {
-        "roster": roster, "errors": roster.errors[:500], "can_upload": _can_upload(request.user),
+        "roster": roster, "errors": roster.errors[:500], "can_upload": _can_upload(user),
         "working": roster.status == RosterStatus.VALIDATING,
+        "may_approve": (roster.pi_changes and roster.pi_approved_by_id is None
+                        and roster.status != RosterStatus.COMMITTED
+                        and user.role not in (Role.AGENT, Role.MEMBER)
+                        and user.can(Perm.MANAGE_MEMBERS) and roster.created_by_id != user.pk),
     })
+
+
+@login_required
+@require_POST
+def roster_pi_approve_view(request: AuthedRequest, roster_id: int) -> HttpResponse:
+    roster = _roster_for(request, roster_id)
+    try:
+        roster_pi_approve(roster=roster, actor=request.user)
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, f"已复核同意：本花名册将修改 {roster.pi_changes} 名会员的信息，"
+                                  "经办人现在可以提交")
+    return redirect("enrollment:roster_detail", roster_id=roster.pk)
 
 
 @login_required
