@@ -206,9 +206,9 @@ def test_the_error_workbook_is_masked_for_city_staff(renewal_world):
                  "13600001111"):
         assert full not in text
     rows = sheet_rows(response.content, "错误清单")
-    assert rows[0][-2:] == ["会员编号", "错误原因"]
+    assert rows[0][-3:] == ["会员编号", "银行卡号已核对", "错误原因"]
     assert rows[1][1] == mask_id_number(w.zhangsan.id_number)
-    assert rows[1][-2] == str(w.zhangsan.pk) and rows[2][-2] == ""  # 刘一 is not registered
+    assert rows[1][-3] == str(w.zhangsan.pk) and rows[2][-3] == ""  # 刘一 is not registered
     assert not reveals().exists()
     # The masked error workbook, corrected and uploaded again: 张三 keeps his stored values;
     # 刘一's masked row cannot be matched and says so.
