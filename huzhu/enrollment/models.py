@@ -7,6 +7,7 @@ from django.db import models
 
 from huzhu.members.models import Member
 from huzhu.organisations.models import Organisation, Unit
+from huzhu.pii.fields import EncryptedTextField
 from huzhu.products.models import Offer, Period, ProductVersion
 
 
@@ -207,3 +208,27 @@ class Payment(models.Model):
 
     def __str__(self) -> str:
         return self.receipt_serial
+
+
+class BankStatement(models.Model):
+    """A fund account's statement (对账单) as the bank exported it, its credits parsed
+    (:mod:`huzhu.enrollment.statement`); the lines, with payers' names and accounts, encrypted."""
+
+    fund_region = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="+")
+    file_name = models.CharField(max_length=200)
+    sha256 = models.CharField(max_length=64)
+    lines = EncryptedTextField("收入记录")
+    line_count = models.PositiveIntegerField(default=0)
+    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True,
+                                    on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = "银行对账单"
+        verbose_name_plural = "银行对账单"
+        constraints = [models.UniqueConstraint(fields=["fund_region", "sha256"],
+                                               name="statement_once")]
+
+    def __str__(self) -> str:
+        return self.file_name

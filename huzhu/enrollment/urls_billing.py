@@ -6,6 +6,8 @@ app_name = "billing"
 
 urlpatterns = [
     path("invoices/", views.invoice_list, name="invoice_list"),
+    path("statements/", views.statements, name="statements"),
+    path("statements/<int:pk>/", views.statement, name="statement"),
     path("units/<int:unit_id>/", views.unit_invoices, name="unit_invoices"),
     path("units/<int:unit_id>/invoices/new/", views.invoice_create_view, name="invoice_create"),
     path("invoices/<int:invoice_id>/", views.invoice_detail, name="invoice_detail"),

@@ -298,3 +298,77 @@ def receipt_verify_view(request: HttpRequest, token: str) -> HttpResponse:
         })
     return render(request, "enrollment/billing/verify.html", context,
                   status=200 if payment is not None else 404)
+
+
+# --------------------------------------------------------------------------- bank statements
+
+
+def _finance_region(request: AuthedRequest) -> Any:
+    user = request.user
+    org = getattr(user, "organisation", None)
+    if org is None or not user.can(Perm.POST_LEDGER):
+        raise Http404
+    from huzhu.organisations.models import Organisation
+
+    return Organisation.objects.get(pk=org.pk if org.is_fund_region else org.fund_region_id)
+
+
+@login_required
+def statements(request: AuthedRequest) -> HttpResponse:
+    """Upload the fund account's statement; the statements uploaded so far."""
+    from .models import BankStatement
+    from .statement import StatementError, statement_upload
+
+    region = _finance_region(request)
+    if request.method == "POST":
+        upload = request.FILES.get("file")
+        if upload is None:
+            messages.error(request, "请选择对账单文件")
+        else:
+            try:
+                st = statement_upload(region=region, data=upload.read(), file_name=upload.name,
+                                      actor=request.user)
+            except StatementError as exc:
+                messages.error(request, exc.message)
+            else:
+                return redirect("billing:statement", pk=st.pk)
+    return render(request, "enrollment/billing/statements.html", {
+        "statements": BankStatement.objects.filter(fund_region=region)[:50]})
+
+
+@login_required
+def statement(request: AuthedRequest, pk: int) -> HttpResponse:
+    """The statement's credits with their proposed invoices; confirm in one step."""
+    from .models import BankStatement
+    from .statement import statement_confirm, statement_proposals
+
+    region = _finance_region(request)
+    st = BankStatement.objects.filter(pk=pk, fund_region=region).first()
+    if st is None:
+        raise Http404
+    if request.method == "POST":
+        choices: dict[int, int] = {}
+        for key in request.POST.getlist("line"):
+            chosen = request.POST.get(f"invoice_{key}", "")
+            if key.isascii() and key.isdigit() and chosen.isascii() and chosen.isdigit():
+                choices[int(key)] = int(chosen)
+        if not choices:
+            messages.error(request, "请勾选要确认的记录，并为每条选择缴费通知")
+        else:
+            try:
+                done = statement_confirm(statement=st, choices=choices, actor=request.user)
+            except DomainError as exc:
+                messages.error(request, exc.message)
+            else:
+                messages.success(request, f"已登记到账 {done['recorded']} 笔"
+                                          + (f"，{done['already']} 笔此前已登记" if done["already"]
+                                             else ""))
+            return redirect("billing:statement", pk=st.pk)
+    proposals = statement_proposals(st)
+    open_invoices = list(Invoice.objects.filter(
+        fund_region=region, status__in=[InvoiceStatus.OPEN, InvoiceStatus.PARTLY_PAID])
+        .select_related("unit", "member").order_by("number")[:500])
+    return render(request, "enrollment/billing/statement.html", {
+        "st": st, "proposals": proposals, "open_invoices": open_invoices,
+        "counts": {s: sum(1 for p in proposals if p.state == s)
+                   for s in ("matched", "candidates", "unmatched", "recorded")}})

@@ -74,6 +74,7 @@ PI_INVENTORY: dict[str, PersonalField] = {
     "notices.OutboxMessage.phone": _enc("手机号码", "待发送与已发送短信的收件号码"),
     # Premiums received: the payer is usually a unit, sometimes a person paying for themself.
     "enrollment.Payment.payer_name": _plain("姓名", "到账核对付款人，多为单位名称"),
+    "enrollment.BankStatement.lines": _enc("姓名、银行账号", "对账单收入记录：付款户名与账号，用于匹配缴费"),
 }
 
 # Fields whose names look personal but hold no personal information.
@@ -89,6 +90,7 @@ NOT_PERSONAL: dict[str, str] = {
     "products.ProductVersion.name": "产品名称",
     "products.Period.name": "保障期名称",
     "enrollment.Roster.file_name": "上传文件的文件名",
+    "enrollment.BankStatement.file_name": "上传的对账单文件名",
     "enrollment.Payment.bank_ref": "银行流水号",
     "settlements.SettlementImport.file_name": "上传文件的文件名",
     "settlements.Settlement.fixmedins_name": "医院名称",
