@@ -326,7 +326,8 @@ def statements(request: AuthedRequest) -> HttpResponse:
             messages.error(request, "请选择对账单文件")
         else:
             try:
-                st = statement_upload(region=region, data=upload.read(), file_name=upload.name,
+                st = statement_upload(region=region, data=upload.read(),
+                                      file_name=upload.name or "statement.csv",
                                       actor=request.user)
             except StatementError as exc:
                 messages.error(request, exc.message)
