@@ -22,12 +22,15 @@ from .calendar import calendar_enter_year, library_knows, parse_days, year_state
 class YearForm(forms.Form):
     year = forms.IntegerField(label="年份", min_value=2000, max_value=2100)
     holidays = forms.CharField(
-        label="放假日期", widget=forms.Textarea(attrs={"rows": 6}),
+        label="放假日期", widget=forms.Textarea(attrs={
+            "rows": 6, "placeholder": "每行一天或一段，如：\n2027-01-01 至 2027-01-03\n2027-02-06 至 2027-02-12"}),
         help_text="每行一天或一段，如 2027-01-01，或 2027-02-06 至 2027-02-12（含周末）")
     workdays = forms.CharField(
-        label="调休上班日期", required=False, widget=forms.Textarea(attrs={"rows": 3}),
+        label="调休上班日期", required=False, widget=forms.Textarea(attrs={
+            "rows": 3, "placeholder": "需上班的周六、周日，每行一天，如：2027-02-14"}),
         help_text="放假调休后需上班的周六、周日，每行一天")
-    source = forms.CharField(label="依据", max_length=200,
+    source = forms.CharField(label="依据", max_length=200, widget=forms.TextInput(attrs={
+        "placeholder": "如：国务院办公厅关于2027年部分节假日安排的通知", "style": "min-width:24em"}),
                              help_text="如：国务院办公厅关于2027年部分节假日安排的通知")
 
 
