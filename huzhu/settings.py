@@ -116,6 +116,7 @@ INSTALLED_APPS = [
     "huzhu.web",
     "huzhu.demo",
     "huzhu.work",
+    "huzhu.ops",
 ]
 
 MIDDLEWARE = [
