@@ -88,7 +88,7 @@ def encrypted_columns() -> list[Column]:
 
 def _rows(column: Column, after: int, limit: int) -> list[tuple[int, bytes]]:
     q = connection.ops.quote_name
-    sql = (f"SELECT {q(column.pk)}, {q(column.column)} FROM {q(column.table)} "  # nosec B608
+    sql = (f"SELECT {q(column.pk)}, {q(column.column)} FROM {q(column.table)} "
            f"WHERE {q(column.pk)} > %s AND {q(column.column)} IS NOT NULL "
            f"ORDER BY {q(column.pk)} LIMIT %s")  # names from the models, never from input
     with connection.cursor() as cur:
@@ -181,7 +181,7 @@ def _rotate_rows(c: AesGcmCipher, column: Column, rows: list[tuple[int, bytes]])
     if not todo:
         return 0
     q = connection.ops.quote_name
-    sql = (f"UPDATE {q(column.table)} SET {q(column.column)} = %s "  # nosec B608
+    sql = (f"UPDATE {q(column.table)} SET {q(column.column)} = %s "
            f"WHERE {q(column.pk)} = %s AND {q(column.column)} = %s")  # names from the models
     binary = connection.Database.Binary  # type: ignore[attr-defined]
     changed = 0
