@@ -61,6 +61,11 @@ test-fast: $(VENV)/.installed
 bench: setup
 	$(BIN)/python bench/run_all.py
 
+# The enrollment-season load test (bench/load.py): gunicorn on PostgreSQL with the province-size
+# demo; LOAD_ARGS e.g. "--users 200 --duration 180 --db-url postgres://postgres@127.0.0.1/x".
+load: setup
+	$(BIN)/python bench/load.py $(LOAD_ARGS)
+
 # bandit fails on a high-severity finding (medium and low are printed by `make sast`);
 # tools/audit_deps.py fails on a known vulnerability in an installed package, and when PyPI's
 # advisory answers cannot be had within HUZHU_AUDIT_TIMEOUT (120 s) it warns and passes unless
