@@ -1,7 +1,7 @@
 """Load test: an enrollment season against gunicorn on PostgreSQL (issue 13 part 9).
 
     HUZHU_DEV=1 .venv/bin/python bench/load.py [--db-url URL] [--members N] [--users 200]
-        [--duration 180] [--steps 25,50,100,150,200,300] [--step-duration 60] [--spawn-rate 4]
+        [--duration 180] [--steps 25,50,100,150] [--step-duration 60] [--spawn-rate 4]
         [--var-dir DIR]
 
 ``make load`` runs it with the defaults. Not part of ``make test``.
@@ -20,7 +20,7 @@
 4. Row counts before and after: the members the rosters committed and the settlements the
    delivery stored must all be there (nothing lost).
 5. Step-up: the same mix at each of ``--steps`` users for ``--step-duration`` seconds; the largest
-   number whose page p95 is at most 300 ms.
+   number (of these and the main run) whose page p95 is at most 300 ms with no error.
 
 Prints the figures and writes ``bench/results/load.json``.
 """
@@ -43,6 +43,7 @@ BIN = Path(sys.executable).parent
 RESULTS = ROOT / "bench" / "results"
 VAR = ROOT / "var" / "load"  # --var-dir
 TARGET_P95_MS = 300
+LOGIN_ALLOWANCE = 60  # seconds after the last spawn for the last logins to finish
 
 
 def huzhu(env: dict[str, str], *args: str) -> str:
@@ -154,11 +155,11 @@ def locust(env: dict[str, str], host: str, users: int, seconds: int, spawn_rate:
     config_path.write_text(json.dumps(config, ensure_ascii=False))
     tally_path = VAR / f"tally-{tag}.json"
     prefix = VAR / f"stats-{tag}"
-    ramp = users / spawn_rate
+    ramp = users / spawn_rate + LOGIN_ALLOWANCE  # the statistics restart once all logged in
     subprocess.run(
         [str(BIN / "locust"), "-f", "bench/locustfile.py", "--headless", "--host", host,
          "-u", str(users), "-r", str(spawn_rate), "-t", f"{int(seconds + ramp)}s",
-         "--reset-stats", "--csv", str(prefix), "--only-summary", "--loglevel", "WARNING"],
+         "--csv", str(prefix), "--only-summary", "--loglevel", "WARNING"],
         cwd=ROOT, env={**env, "HUZHU_LOAD_CONFIG": str(config_path),
                        "HUZHU_LOAD_TALLY": str(tally_path)},
         stdout=subprocess.DEVNULL, check=False)
@@ -203,23 +204,25 @@ def _pooled_p95(rows: list[dict[str, str]]) -> float:
 
 
 def main() -> int:
+    global VAR
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--db-url", default="postgres://postgres@127.0.0.1:5432/huzhu_load")
     parser.add_argument("--members", type=int, default=1_000_000)
     parser.add_argument("--users", type=int, default=200)
     parser.add_argument("--duration", type=int, default=180)
-    parser.add_argument("--steps", default="25,50,100,150,200,300")
+    parser.add_argument("--steps", default="25,50,100,150",
+                        help="user counts of the step-up runs (the main run counts as a step)")
     parser.add_argument("--step-duration", type=int, default=60)
     parser.add_argument("--spawn-rate", type=float, default=4)
-    parser.add_argument("--var-dir", default=str(VAR),
+    parser.add_argument("--var-dir", default=str(ROOT / "var" / "load"),
                         help="secrets, demo passwords and locust files (default var/load)")
     args = parser.parse_args()
-    global VAR
     VAR = Path(args.var_dir)
     VAR.mkdir(parents=True, exist_ok=True)
     RESULTS.mkdir(parents=True, exist_ok=True)
     env = {**os.environ, "HUZHU_DEV": "1", "HUZHU_VAR_DIR": str(VAR),
-           "DATABASE_URL": args.db_url, "HUZHU_DB_CONN_MAX_AGE": "60"}
+           "DATABASE_URL": args.db_url, "HUZHU_DB_CONN_MAX_AGE": "60",
+           "DJANGO_SETTINGS_MODULE": "huzhu.settings"}
     if args.db_url.startswith("postgres"):
         name = args.db_url.rsplit("/", 1)[1]
         subprocess.run(["createdb", "-h", "127.0.0.1", "-U", "postgres", name],
@@ -228,7 +231,8 @@ def main() -> int:
     steps = [int(s) for s in args.steps.split(",") if s.strip()]
     runs = [("main", args.users, args.duration)] + [(f"step{u}", u, args.step_duration)
                                                      for u in steps]
-    pushes = sum(seconds + users / args.spawn_rate for _, users, seconds in runs) + 60
+    pushes = sum(seconds + users / args.spawn_rate + LOGIN_ALLOWANCE
+                 for _, users, seconds in runs) + 60
     config = python(env, CONFIG, str(int(pushes)))
     config["bureau_token"] = huzhu(env, "interface", "create", "--region",
                                    str(_region(env))).strip()
@@ -239,7 +243,7 @@ def main() -> int:
     try:
         offset = 0
         for tag, users, seconds in runs:
-            share = int(seconds + users / args.spawn_rate) + 10
+            share = int(seconds + users / args.spawn_rate + LOGIN_ALLOWANCE) + 10
             run_config = {**config, "settlements": config["settlements"][offset:offset + share],
                           "roster_seed": config["roster_seed"] + offset * 1000}
             offset += share
@@ -266,9 +270,8 @@ def main() -> int:
         worker.terminate()
         server.wait(30)
         worker.wait(30)
-    held = [report[f"step{u}"]["users"] for u in steps
-            if report[f"step{u}"]["page_p95_ms"] <= TARGET_P95_MS
-            and report[f"step{u}"]["failures"] == 0]
+    held = [r["users"] for tag, r in report.items() if tag in ["main"] + [f"step{u}" for u in steps]
+            and r["page_p95_ms"] <= TARGET_P95_MS and r["failures"] == 0]
     report["largest_users_at_p95_300ms"] = max(held) if held else 0
     (RESULTS / "load.json").write_text(json.dumps(report, ensure_ascii=False, indent=2))
     main_run = report["main"]
