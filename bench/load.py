@@ -18,7 +18,8 @@
    5-15 s. Statistics are reset once every user has logged in (the logins, a deliberately slow
    password hash, are the ramp, not the season).
 4. Row counts before and after: the members the rosters committed and the settlements the
-   delivery stored must all be there (nothing lost).
+   delivery stored must all be there (nothing lost). At the end of a run each person finishes
+   the request in hand (``--stop-timeout``), so the counts are exact.
 5. Step-up: the same mix at each of ``--steps`` users for ``--step-duration`` seconds; the largest
    number (of these and the main run) whose page p95 is at most 300 ms with no error.
 
@@ -31,6 +32,7 @@ import argparse
 import csv
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -96,14 +98,14 @@ offers = offers_for(org_path=agent.unit.org_path, period=period)
 product = sorted(offers.values(), key=lambda o: o.product_version.code)[0].product_version.name
 enrolled = list(Member.objects.filter(pk__in=Enrollment.objects.values("member_id")
                                       ).order_by("pk")[:n_records])
-base = 1_000_000 + Settlement.objects.count()
+base = int(datetime.datetime.now().timestamp()) % 10**7 * 1000  # unique to this run
 rng = random.Random(base)
 today = clock.today()
 records = [_record(rng, base + i, m, m.id_number, m.name, today)
            for i, m in enumerate(enrolled * (n_records // max(1, len(enrolled)) + 1))][:n_records]
 for i, r in enumerate(records):
-    r["setl_id"] = f"LOAD{base + i:09d}"
-    r["mdtrt_id"] = f"LOADMD{base + i:09d}"
+    r["setl_id"] = f"LOAD{base + i:010d}"
+    r["mdtrt_id"] = f"LOADMD{base + i:010d}"
 print(json.dumps({
     "accounts": {role: [name, accounts[name]] for role, name in
                  (("agent", "demo_agent"), ("member", "demo_member"),
@@ -159,7 +161,7 @@ def locust(env: dict[str, str], host: str, users: int, seconds: int, spawn_rate:
     subprocess.run(
         [str(BIN / "locust"), "-f", "bench/locustfile.py", "--headless", "--host", host,
          "-u", str(users), "-r", str(spawn_rate), "-t", f"{int(seconds + ramp)}s",
-         "--csv", str(prefix), "--only-summary", "--loglevel", "WARNING"],
+         "--stop-timeout", "120", "--csv", str(prefix), "--only-summary", "--loglevel", "WARNING"],
         cwd=ROOT, env={**env, "HUZHU_LOAD_CONFIG": str(config_path),
                        "HUZHU_LOAD_TALLY": str(tally_path)},
         stdout=subprocess.DEVNULL, check=False)
@@ -170,8 +172,8 @@ def locust(env: dict[str, str], host: str, users: int, seconds: int, spawn_rate:
             continue
         endpoints[f"{row['Type']} {row['Name']}"] = {
             "requests": int(row["Request Count"]), "failures": int(row["Failure Count"]),
-            "p50_ms": float(row["50%"] or 0), "p95_ms": float(row["95%"] or 0),
-            "max_ms": float(row["Max Response Time"] or 0)}
+            "p50_ms": _ms(row["50%"]), "p95_ms": _ms(row["95%"]),
+            "max_ms": _ms(row["Max Response Time"])}
     pages = [r for r in rows if r["Name"] not in ("Aggregated", "/login/", "/login/ [POST]")
              and r["Type"] == "GET"]
     return {"users": users, "seconds": seconds, "endpoints": endpoints,
@@ -179,6 +181,13 @@ def locust(env: dict[str, str], host: str, users: int, seconds: int, spawn_rate:
             "requests": sum(int(r["Request Count"]) for r in rows if r["Name"] != "Aggregated"),
             "failures": sum(int(r["Failure Count"]) for r in rows if r["Name"] != "Aggregated"),
             "tally": json.loads(tally_path.read_text()) if tally_path.exists() else {}}
+
+
+def _ms(text: str | None) -> float:
+    try:
+        return float(text or 0)
+    except ValueError:  # "N/A": no request of that name after the restart
+        return 0.0
 
 
 def _pooled_p95(rows: list[dict[str, str]]) -> float:
@@ -189,8 +198,8 @@ def _pooled_p95(rows: list[dict[str, str]]) -> float:
     for row in rows:
         n = int(row["Request Count"])
         for col, share in zip(cols, shares, strict=True):
-            if row.get(col) not in (None, "", "N/A"):
-                points.append((float(row[col]), max(1, round(n * share))))
+            if n and row.get(col) not in (None, "", "N/A"):
+                points.append((_ms(row[col]), max(1, round(n * share))))
     if not points:
         return 0.0
     points.sort()
@@ -236,6 +245,7 @@ def main() -> int:
     config = python(env, CONFIG, str(int(pushes)))
     config["bureau_token"] = huzhu(env, "interface", "create", "--region",
                                    str(_region(env))).strip()
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))  # still stop the servers
     server, worker, host = start_server(env)
     report: dict[str, Any] = {"members": args.members, "cpus": os.cpu_count(),
                               "web_workers": os.environ.get("HUZHU_WEB_WORKERS",
@@ -258,6 +268,7 @@ def main() -> int:
                 and after["settlements"] - before["settlements"]
                 == tally.get("settlements_created", -1))
             report[tag] = result
+            (RESULTS / "load.json").write_text(json.dumps(report, ensure_ascii=False, indent=2))
             print(f"{tag}: {users} users, page p95 {result['page_p95_ms']:.0f} ms, "
                   f"{result['requests']} requests, {result['failures']} failures, "
                   f"members +{after['members'] - before['members']} "

@@ -76,6 +76,8 @@ def encrypted_columns() -> list[Column]:
 
     columns = []
     for model in apps.get_models():
+        if model._meta.proxy or not model._meta.managed:
+            continue  # a proxy's table is its concrete model's, rotated once
         for field in model._meta.concrete_fields:
             if isinstance(field, EncryptedTextField):
                 columns.append(Column(f"{model._meta.label}.{field.name}", model._meta.db_table,
