@@ -12,7 +12,7 @@ DEMO_SEED ?= 2026
 SYSTEM_PACKAGES := chromium fonts-noto-cjk libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0
 VENDOR := huzhu/web/static/vendor
 
-.PHONY: demo setup test test-fast bench lint system-deps assets migrate serve clean
+.PHONY: demo setup test test-fast bench load lint sast system-deps assets migrate serve clean
 
 demo: setup migrate
 	$(BIN)/huzhu demo seed --members $(DEMO_MEMBERS) --seed $(DEMO_SEED) --if-empty
@@ -61,10 +61,24 @@ test-fast: $(VENV)/.installed
 bench: setup
 	$(BIN)/python bench/run_all.py
 
+# The enrollment-season load test (bench/load.py): gunicorn on PostgreSQL with the province-size
+# demo; LOAD_ARGS e.g. "--users 200 --duration 180 --db-url postgres://postgres@127.0.0.1/x".
+load: setup
+	$(BIN)/python bench/load.py $(LOAD_ARGS)
+
+# bandit fails on a high-severity finding (medium and low are printed by `make sast`);
+# tools/audit_deps.py fails on a known vulnerability in an installed package, and when PyPI's
+# advisory answers cannot be had within HUZHU_AUDIT_TIMEOUT (120 s) it warns and passes unless
+# HUZHU_REQUIRE_AUDIT=1 (TRUST S-25).
 lint: $(VENV)/.installed
-	$(BIN)/ruff check huzhu tests bench
+	$(BIN)/ruff check huzhu tests bench deploy tools
 	$(BIN)/mypy
 	$(BIN)/lint-imports
+	$(BIN)/bandit -q -r huzhu deploy tools --severity-level high
+	$(BIN)/python tools/audit_deps.py
+
+sast: $(VENV)/.installed
+	$(BIN)/bandit -r huzhu deploy tools
 
 clean:
 	rm -rf $(VENV) node_modules $(VENDOR)

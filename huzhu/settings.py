@@ -124,6 +124,7 @@ INSTALLED_APPS = [
     "huzhu.web",
     "huzhu.demo",
     "huzhu.work",
+    "huzhu.ops",
 ]
 
 MIDDLEWARE = [

@@ -1,0 +1,49 @@
+"""``huzhu keys status``: the key inventory, and what each key version still seals."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError
+
+from huzhu.ops.keys import (
+    DOCUMENTS,
+    column_versions,
+    document_versions,
+    encrypted_columns,
+    fingerprint,
+    keyring,
+)
+
+
+class Command(BaseCommand):
+    help = ("列出个人信息密钥环（版本号与指纹，不显示密钥本身）以及每个加密字段、理赔材料文件"
+            "各有多少项由哪个版本加密。加 --check 时，若仍有项目不是当前密钥加密则以非零状态退出。")
+
+    def add_arguments(self, parser: Any) -> None:
+        parser.add_argument("--check", action="store_true",
+                            help="仍有旧密钥或未配置的密钥加密的项目时以非零状态退出")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        keys = keyring()
+        current = max(keys)
+        self.stdout.write("个人信息密钥环（HUZHU_PII_KEYS）：")
+        for version in sorted(keys):
+            mark = "（当前，用于加密新数据）" if version == current else "（仅用于解密）"
+            self.stdout.write(f"  版本 {version}  指纹 {fingerprint(keys[version])}{mark}")
+        stale = 0
+        rows = [(c.label, column_versions(c)) for c in encrypted_columns()]
+        rows.append((DOCUMENTS, document_versions()))
+        self.stdout.write("各字段按密钥版本的项数：")
+        for label, counts in rows:
+            parts = "，".join(f"版本 {v}：{n}" + ("" if v in keys else "（密钥未配置！）")
+                             for v, n in sorted(counts.items())) or "无数据"
+            self.stdout.write(f"  {label}：{parts}")
+            stale += sum(n for v, n in counts.items() if v != current)
+        if stale:
+            self.stdout.write(f"尚有 {stale} 项不是当前密钥（版本 {current}）加密："
+                              "运行 huzhu keys rotate")
+            if options["check"]:
+                raise CommandError(f"{stale} 项仍由旧密钥加密")
+        else:
+            self.stdout.write(f"全部由当前密钥（版本 {current}）加密")
