@@ -149,6 +149,17 @@ def _fast_hasher(settings: Any) -> None:
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
+@pytest.fixture(autouse=True)
+def _own_files(settings: Any, tmp_path_factory: Any) -> None:
+    """Each test writes its files (rosters, bank files, claim documents, the SMS log) in a
+    directory of its own, as a fresh installation would: nothing one test leaves behind (or a
+    key rotation re-seals) reaches another, in this run or the next."""
+    var = tmp_path_factory.mktemp("var")
+    settings.VAR_DIR = var
+    settings.MEDIA_ROOT = var / "media"
+    settings.DOCUMENTS_DIR = var / "documents"
+
+
 def pass_second_factor(client: Any, user: Any) -> None:
     """Mark the client's logged-in session as having shown the second factor, as django-otp
     does after a right code: give the user a confirmed TOTP device (once) and put its id in the

@@ -18,7 +18,8 @@ read>``, so a value the application changed meanwhile is left as the application
 together with one ``keys.reencrypted`` event. A value is always sealed once: the plaintext is
 what is sealed again, never the old ciphertext. A run killed at any point leaves every value
 under one key or the other, each readable; running again skips what is done and finishes the
-rest. Claim documents (files) are re-encrypted one by one into a temporary file that replaces
+rest. Sealed files (claim documents, uploaded rosters, bank files) are re-encrypted one by one
+into a temporary file that replaces
 the old one atomically.
 
 Key material is never printed, logged or recorded: keys are named by version and fingerprint.
@@ -47,6 +48,9 @@ from huzhu.pii.fields import EncryptedTextField
 
 ACTOR = "huzhu keys rotate"
 DOCUMENTS = "claims.ClaimDocument（理赔材料文件）"
+ROSTERS = "enrollment.Roster（上传的花名册文件）"
+BANK_FILES = "payouts.PayoutBatch（银行代发文件）"
+FILE_KINDS = (DOCUMENTS, ROSTERS, BANK_FILES)
 
 
 @dataclass(frozen=True)
@@ -120,21 +124,53 @@ def column_versions(column: Column, batch: int = 5000) -> Counter[int]:
     return counts
 
 
-def _document_paths() -> Iterator[tuple[int, str, Path]]:
-    from huzhu.claims.documents import _path
+@dataclass(frozen=True)
+class SealedFile:
+    kind: str          # DOCUMENTS, ROSTERS or BANK_FILES
+    object_type: str
+    object_id: str
+    label: str         # the additional data the file was sealed with
+    path: Path
+
+
+def sealed_files() -> Iterator[SealedFile]:
+    """Every file sealed with the personal-data key: claim documents, uploaded rosters and bank
+    files (huzhu.pii.files)."""
+    from huzhu.claims.documents import AAD, _path
     from huzhu.claims.models import ClaimDocument
+    from huzhu.enrollment.services import ROSTER_AAD, rosters_dir
+    from huzhu.payouts.channels import BANK_FILE_AAD, outgoing_dir
 
     for pk, storage in ClaimDocument.objects.order_by("pk").values_list("pk", "storage_name"):
-        yield pk, storage, _path(storage)
+        yield SealedFile(DOCUMENTS, "claims.claimdocument", str(pk), f"{AAD}:{storage}",
+                         _path(storage))
+    root = rosters_dir()
+    for path in sorted(root.iterdir()) if root.exists() else []:
+        if path.is_file() and path.suffix in {".xlsx", ".csv"}:
+            yield SealedFile(ROSTERS, "enrollment.roster.file", path.stem,
+                             f"{ROSTER_AAD}:{path.stem}", path)
+    out = outgoing_dir()
+    for path in sorted(out.iterdir()) if out.exists() else []:
+        if path.is_file() and path.suffix == ".csv":
+            yield SealedFile(BANK_FILES, "payouts.bankfile", path.stem,
+                             f"{BANK_FILE_AAD}:{path.stem}", path)
+
+
+def file_versions(kind: str) -> Counter[int]:
+    """How many files of ``kind`` are sealed under each key version (plaintext ones, left by
+    an old version until ``huzhu files seal``, are not counted)."""
+    from huzhu.pii.files import is_sealed
+
+    counts: Counter[int] = Counter()
+    for f in sealed_files():
+        if f.kind == kind and f.path.exists() and is_sealed(f.path):
+            with f.path.open("rb") as handle:
+                counts[_version(handle.read(3))] += 1
+    return counts
 
 
 def document_versions() -> Counter[int]:
-    counts: Counter[int] = Counter()
-    for _, _, path in _document_paths():
-        if path.exists():  # gone: purged with an anonymised member
-            with path.open("rb") as handle:
-                counts[_version(handle.read(3))] += 1
-    return counts
+    return file_versions(DOCUMENTS)
 
 
 @dataclass
@@ -159,12 +195,13 @@ def rotate(*, batch: int = 500, throttle: float = 0.0,
                 report(Progress(column.label, count, rows[-1][0]))
             if count and throttle:
                 time.sleep(throttle)
-    done[DOCUMENTS] = 0
-    for pk, storage, path in _document_paths():
-        if _rotate_document(c, pk, storage, path):
-            done[DOCUMENTS] += 1
+    for kind in FILE_KINDS:
+        done[kind] = 0
+    for f in sealed_files():
+        if _rotate_file(c, f):
+            done[f.kind] += 1
             if report:
-                report(Progress(DOCUMENTS, 1, pk))
+                report(Progress(f.kind, 1, int(f.object_id) if f.object_id.isdigit() else 0))
             if throttle:
                 time.sleep(throttle)
     event_record(action=Action.KEYS_ROTATED, actor_label=ACTOR, object_type="pii.keyring",
@@ -200,25 +237,24 @@ def _rotate_rows(c: AesGcmCipher, column: Column, rows: list[tuple[int, bytes]])
     return changed
 
 
-def _rotate_document(c: AesGcmCipher, pk: int, storage: str, path: Path) -> bool:
-    from huzhu.claims.documents import AAD
+def _rotate_file(c: AesGcmCipher, f: SealedFile) -> bool:
+    from huzhu.pii.files import is_sealed
 
-    if not path.exists():
-        return False
-    token = path.read_bytes()
+    if not f.path.exists() or not is_sealed(f.path):
+        return False  # purged, or still plaintext (huzhu files seal seals it under the new key)
+    token = f.path.read_bytes()
     if _version(token) == c.current_version:
         return False
-    field = f"{AAD}:{storage}"
-    sealed = c.encrypt_bytes(c.decrypt_bytes(token, field=field), field=field)
-    tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
+    sealed = c.encrypt_bytes(c.decrypt_bytes(token, field=f.label), field=f.label)
+    tmp = f.path.with_name(f".{f.path.name}.{secrets.token_hex(4)}.tmp")
     with tmp.open("wb") as handle:
         handle.write(sealed)
         handle.flush()
         os.fsync(handle.fileno())
-    os.replace(tmp, path)  # atomic: the file is the old sealing or the new, never half
+    os.replace(tmp, f.path)  # atomic: the file is the old sealing or the new, never half
     event_record(action=Action.KEYS_REENCRYPTED, actor_label=ACTOR,
-                 object_type="claims.claimdocument", object_id=str(pk),
-                 after={"column": DOCUMENTS, "count": 1,
+                 object_type=f.object_type, object_id=f.object_id,
+                 after={"column": f.kind, "count": 1,
                         "from_versions": [_version(token)], "to_version": c.current_version})
     return True
 

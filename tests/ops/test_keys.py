@@ -24,15 +24,28 @@ from huzhu.audit.models import Event
 from huzhu.audit.services import chain_verify
 from huzhu.claims.documents import _path, document_read, documents_add
 from huzhu.demo.identities import resident_id
+from huzhu.enrollment.models import Roster
+from huzhu.enrollment.services import roster_file_read
 from huzhu.members.models import Member
 from huzhu.members.services import MemberInput, member_create
-from huzhu.ops.keys import DOCUMENTS, column_versions, encrypted_columns, fingerprint
+from huzhu.ops.keys import (
+    BANK_FILES,
+    DOCUMENTS,
+    FILE_KINDS,
+    ROSTERS,
+    column_versions,
+    encrypted_columns,
+    file_versions,
+    fingerprint,
+)
+from huzhu.payouts.channels import FileDropChannel
 from huzhu.payouts.models import PayoutLine
 from huzhu.pii.crypto import DecryptionError, parse_keyring
 from huzhu.settlements.models import Settlement
 from tests.ops.support import BIN, ROOT, migrated_sqlite, production_env
 
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+BANK_FILE = "批次号,PB20261207000001\n明细号,账号,户名,金额\n1,6222021234567893029,张三,100.00\n".encode()
 
 
 def new_key() -> str:
@@ -61,6 +74,7 @@ def data(paid_and_failed: Any, settings: Any, tmp_path: Path) -> Any:
                           actor=w.lisi)[0]
     w.old_spec = settings.PII_KEYS
     w.old_version = max(parse_keyring(w.old_spec))
+    w.batch_no = "PB20261207000001"
     return w
 
 
@@ -82,6 +96,14 @@ def test_rotation_moves_every_value_to_the_new_key(data, settings):
 
     stale = sum(n for counts in versions().values() for v, n in counts.items()
                 if v != new_version)
+    drop = FileDropChannel()  # the installation's outgoing folder, where the page sends
+    drop.submit(w.batch_no, BANK_FILE)
+    files = {kind: dict(file_versions(kind)) for kind in FILE_KINDS}
+    assert files[ROSTERS] and files[BANK_FILES]  # the world's roster and its sent batches
+    # (the bank file just written is sealed under the new key already: nothing to do for it)
+    sealed = sum(n for counts in files.values() for v, n in counts.items() if v != new_version)
+    roster = Roster.objects.order_by("pk").first()
+    roster_bytes = roster_file_read(roster)
     events = Event.objects.count()
     out = StringIO()
     call_command("keys_rotate", batch=2, stdout=out)
@@ -91,10 +113,14 @@ def test_rotation_moves_every_value_to_the_new_key(data, settings):
     assert after["settlements.Settlement.raw"] == {new_version: len(before["settlements"])}
     token = _path(w.doc.storage_name).read_bytes()
     assert int.from_bytes(token[1:3], "big") == new_version
-    # Audited: one event per batch and per document, and the run's summary; chain whole.
+    # Every sealed file moved too: the document, the uploaded roster, the bank files.
+    assert {kind: set(file_versions(kind)) for kind in FILE_KINDS} == {
+        kind: {new_version} for kind in FILE_KINDS}
+    assert roster_file_read(roster) == roster_bytes and drop.read(w.batch_no) == BANK_FILE
+    # Audited: one event per batch and per file, and the run's summary; chain whole.
     batches = Event.objects.filter(action="keys.reencrypted", seq__gt=0).order_by("seq")
     counted = sum(e.after["count"] for e in batches)
-    assert counted == stale + 1  # + the document
+    assert counted == stale + sealed
     assert Event.objects.filter(action="keys.rotated").count() == 1
     assert Event.objects.count() > events and list(chain_verify()) == []
     # Key material is nowhere in the events or the output; its fingerprint is.

@@ -7,17 +7,17 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError
 
 from huzhu.ops.keys import (
-    DOCUMENTS,
+    FILE_KINDS,
     column_versions,
-    document_versions,
     encrypted_columns,
+    file_versions,
     fingerprint,
     keyring,
 )
 
 
 class Command(BaseCommand):
-    help = ("列出个人信息密钥环（版本号与指纹，不显示密钥本身）以及每个加密字段、理赔材料文件"
+    help = ("列出个人信息密钥环（版本号与指纹，不显示密钥本身）以及每个加密字段、理赔材料、花名册与银行文件"
             "各有多少项由哪个版本加密。加 --check 时，若仍有项目不是当前密钥加密则以非零状态退出。")
 
     def add_arguments(self, parser: Any) -> None:
@@ -33,7 +33,7 @@ class Command(BaseCommand):
             self.stdout.write(f"  版本 {version}  指纹 {fingerprint(keys[version])}{mark}")
         stale = 0
         rows = [(c.label, column_versions(c)) for c in encrypted_columns()]
-        rows.append((DOCUMENTS, document_versions()))
+        rows += [(kind, file_versions(kind)) for kind in FILE_KINDS]
         self.stdout.write("各字段按密钥版本的项数：")
         for label, counts in rows:
             parts = "，".join(f"版本 {v}：{n}" + ("" if v in keys else "（密钥未配置！）")
