@@ -21,6 +21,7 @@ from ninja.openapi.docs import DocsBase
 from ninja.renderers import JSONRenderer
 
 from huzhu.accounts.api import AUTH
+from huzhu.accounts.tokens import token_rule
 from huzhu.errors import Conflict, DomainError, NeedsConfirmation, NotAllowed
 from huzhu.idempotency.hooks import HEADER as IDEMPOTENCY_HEADER
 from huzhu.idempotency.hooks import KeyRefused, key_claim, key_settle
@@ -104,6 +105,8 @@ api = NinjaAPI(
 # rendered (huzhu/idempotency/hooks.py, ADR 0006).
 api.add_decorator(key_claim, mode="operation")
 api.add_decorator(key_settle, mode="view")
+# A token's areas and read/write: each operation notes its area before authentication.
+api.add_decorator(token_rule, mode="view")
 
 _ASSETS = Path(ninja.__file__).parent / "static" / "ninja"
 _ASSET_TYPES = {"swagger-ui.css": "text/css", "swagger-ui-bundle.js": "text/javascript",

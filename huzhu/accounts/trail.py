@@ -85,6 +85,9 @@ def _shown(snap: dict[str, Any], keys: list[str]) -> dict[str, Any]:
 def _user_pre_save(sender: Any, instance: Any, raw: bool = False,
                    update_fields: Any = None, **kwargs: Any) -> None:
     instance._trail = None
+    if getattr(instance, "token_narrowed", False):
+        # An API token's user placed at the token's region (tokens.py): never written back.
+        raise PrivilegeRefused("令牌的用户不能保存")
     if raw or (update_fields is not None and set(update_fields) <= {"last_login"}):
         return
     old = (sender.objects.select_related("organisation", "unit", "member")
