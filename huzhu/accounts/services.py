@@ -14,7 +14,7 @@ from django.utils import timezone
 from huzhu.actors import Actor
 from huzhu.audit.models import Action, Event
 from huzhu.audit.services import event_record
-from huzhu.errors import DomainError
+from huzhu.errors import DomainError, NotAllowed
 from huzhu.web.request_context import current_request_meta
 
 from .models import ApiToken, User
@@ -111,8 +111,10 @@ def token_create(*, actor: Actor, user: User, name: str, scopes: dict[str, str] 
                  region: Any = None, days: int = 90) -> tuple[ApiToken, str]:
     """Issue an API token (``tokens.token_issue``); by default in every area the owner's role
     has a use for, with write access, over the owner's own scope, for ``days`` days."""
-    from .tokens import WRITE, areas_for, place_of, token_issue
+    from .tokens import NO_TOKEN_ROLES, WRITE, areas_for, place_of, token_issue
 
+    if user.role in NO_TOKEN_ROLES:
+        raise NotAllowed("会员账号不能使用接口令牌")
     if scopes is None:
         scopes = dict.fromkeys(areas_for(user), WRITE)
     region = region or place_of(user)
