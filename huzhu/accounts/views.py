@@ -152,14 +152,20 @@ def _roles_for(actor: Any, user: Any) -> list[tuple[str, str]]:
             if value in fitting and grant_refusal(actor.role, value) is None]
 
 
+def _refusal(actor: Any, user: Any) -> str | None:
+    """Why the actor may change no role of this account at all."""
+    if user.pk == actor.pk:
+        return "不能修改自己的角色"
+    return grant_refusal(actor.role, user.role) if user.role else None
+
+
 @login_required
 def user_roles(request: AuthedRequest) -> HttpResponse:
     _require(request, Perm.MANAGE_ROLES)
     actor = request.user
     rows = []
     for user in _users_in_scope(actor):
-        choices = [] if user.pk == actor.pk or (
-            user.role and grant_refusal(actor.role, user.role)) else _roles_for(actor, user)
+        choices = [] if _refusal(actor, user) else _roles_for(actor, user)
         rows.append({"user": user, "choices": choices,
                      "place": user.organisation or user.unit or user.member})
     return render(request, "accounts/roles.html", {"rows": rows})
@@ -173,11 +179,10 @@ def user_role_set(request: AuthedRequest, pk: int) -> HttpResponse:
     if user is None:
         raise Http404("用户不存在")
     role = request.POST.get("role", "")
-    if role not in dict(_roles_for(request.user, user)):
-        why = ("不能修改自己的角色" if user.pk == request.user.pk else
-               grant_refusal(request.user.role, user.role) if user.role and grant_refusal(
-                   request.user.role, user.role) else
-               grant_refusal(request.user.role, role) or "该角色不适用于此账号")
+    why = _refusal(request.user, user)
+    if why is None and role not in dict(_roles_for(request.user, user)):
+        why = grant_refusal(request.user.role, role) or "该角色不适用于此账号"
+    if why is not None:
         event_record(action=Action.USER_ROLE_CHANGED, actor=request.user,
                      object_type="accounts.user", object_id=str(user.pk),
                      before={"role": user.role}, after={"role": role[:20], "reason": why},
@@ -190,6 +195,10 @@ def user_role_set(request: AuthedRequest, pk: int) -> HttpResponse:
             user.save(update_fields=["role"])  # checked and recorded by trail.py
     except (PrivilegeRefused, IntegrityError) as exc:
         why = exc.message if isinstance(exc, PrivilegeRefused) else "该角色不适用于此账号"
+        # The refusal's own event went back with the transaction: record it again.
+        event_record(action=Action.USER_ROLE_CHANGED, actor=request.user,
+                     object_type="accounts.user", object_id=str(user.pk),
+                     after={"role": role, "reason": why}, outcome="denied")
         messages.error(request, f"未能变更 {user.username} 的角色：{why}")
     else:
         messages.success(request, f"已将 {user.username} 的角色改为{user.get_role_display()}")
