@@ -37,7 +37,7 @@ class BearerToken(HttpBearer):
             user = token_authenticate(token.strip(), client_address(request))
         except TooManyBadTokens:
             raise HttpError(429, "无效令牌过多，请稍后再试") from None
-        if user is not None:
+        if user is not None and user.api_token is not None:
             scope_check(user.api_token, request)
             request.user = user
         return user

@@ -34,6 +34,10 @@ class User(AbstractUser):
     failed_logins = models.PositiveIntegerField(default=0, editable=False)
     locked_until = models.DateTimeField(null=True, blank=True, editable=False)
 
+    # Set on the user an API token acts as (huzhu/accounts/tokens.py), never stored.
+    api_token: ApiToken | None = None
+    token_narrowed: bool = False
+
     class Meta:
         verbose_name = "用户"
         verbose_name_plural = "用户"

@@ -136,7 +136,7 @@ def scope_check(token: ApiToken, request: Any) -> None:
     else:
         return
     event_record(action=Action.TOKEN_REFUSED, actor=token.user, obj=token, outcome="denied",
-                 org_path=token.region.path if token.region_id else "",
+                 org_path=token.region.path if token.region is not None else "",
                  after={"method": request.method, "path": request.path[:200],
                         "reason": why})
     raise TokenOutOfScope(why)
@@ -174,15 +174,15 @@ def token_authenticate(plain: str, address: str = "") -> User | None:
             raise TooManyBadTokens
         event_record(action=Action.TOKEN_REFUSED, actor=token.user if token else None,
                      obj=token, object_type="accounts.apitoken", outcome=outcome,
-                     org_path=token.region.path if token and token.region_id else "",
+                     org_path=token.region.path if token and token.region else "",
                      after={"prefix": plain[:8]})
         return None
     assert token is not None
     ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
     user = token.user
     user.api_token = token
-    if token.region is not None and user.organisation_id and token.region_id != \
-            user.organisation_id:
+    if token.region is not None and user.organisation_id and \
+            token.region_id != user.organisation_id:
         # Act as the owner placed at the token's region (inside his own subtree, checked
         # when the token was issued): every scope rule reads the user's organisation.
         user.organisation = token.region
@@ -203,7 +203,7 @@ def _check_issue(actor: Actor, user: User, scopes: dict[str, str], region: Organ
             raise NotAllowed("您的角色无权管理接口令牌")
         if actor.pk == user.pk:
             raise NotAllowed("不能为自己签发接口令牌")
-        prefix = actor.organisation.path if actor.organisation_id else None
+        prefix = actor.organisation.path if actor.organisation is not None else None
         if prefix is None or not region.path.startswith(prefix):
             raise NotAllowed("该数据范围不在您的管理范围内")
     if not scopes:
@@ -215,7 +215,7 @@ def _check_issue(actor: Actor, user: User, scopes: dict[str, str], region: Organ
                               field_errors={"scopes": [f"{area_label(area)}：该用户的角色用不上"]})
     place = place_of(user)
     inside = (place is not None and region.path.startswith(place.path)) or (
-        user.unit_id is not None and user.unit.org_path.startswith(region.path))
+        user.unit is not None and user.unit.org_path.startswith(region.path))
     if not inside:
         raise DomainError("数据范围须在该用户本人的范围之内",
                           field_errors={"region": ["须在该用户本人的范围之内"]})
@@ -251,7 +251,7 @@ def token_issue(*, actor: Actor, user: User, name: str, scopes: dict[str, str],
 def tokens_visible_to(actor: Any) -> Any:
     """Tokens whose region lies in the actor's subtree (token managers only)."""
     if not actor.is_authenticated or not actor.can(Perm.MANAGE_TOKENS) \
-            or not actor.organisation_id:
+            or actor.organisation is None:
         return ApiToken.objects.none()
     return (ApiToken.objects.filter(region__path__startswith=actor.organisation.path)
             .select_related("user", "region", "created_by"))
@@ -267,7 +267,7 @@ def token_revoke(*, actor: Actor, token: ApiToken) -> ApiToken:
     token.revoked_at, token.revoked_by = timezone.now(), actor
     token.save(update_fields=["revoked_at", "revoked_by"])
     event_record(action=Action.TOKEN_REVOKED, actor=actor, obj=token,
-                 org_path=token.region.path if token.region_id else "",
+                 org_path=token.region.path if token.region is not None else "",
                  actor_label="" if actor else "命令行",
                  after={"prefix": token.prefix, "revoked_at": token.revoked_at.isoformat()})
     return token

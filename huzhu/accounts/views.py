@@ -102,7 +102,9 @@ def token_new(request: AuthedRequest) -> HttpResponse:
     actor = request.user
     users = [u for u in _users_in_scope(actor).filter(is_active=True)
              if u.role not in NO_TOKEN_ROLES and u.role and u.pk != actor.pk]
-    regions = Organisation.objects.filter(path__startswith=actor.organisation.path)
+    place = actor.organisation
+    assert place is not None  # _require
+    regions = Organisation.objects.filter(path__startswith=place.path)
     form = TokenForm(request.POST or None, users=users, regions=regions)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
@@ -142,6 +144,7 @@ def token_revoke_view(request: AuthedRequest, pk: int) -> HttpResponse:
 
 def _roles_for(actor: Any, user: Any) -> list[tuple[str, str]]:
     """The roles the actor may give this account (its place decides which fit)."""
+    fitting: set[str]
     if user.member_id:
         fitting = {Role.MEMBER}
     elif user.unit_id:
