@@ -327,3 +327,18 @@ def test_the_admin_has_no_groups_and_deletes_nothing(world):
     response = client.post(f"/admin/accounts/user/{world.wangwu.pk}/delete/", {"post": "yes"})
     assert response.status_code == 403
     assert User.objects.filter(pk=world.wangwu.pk).exists()
+
+
+def test_the_three_administrators_are_made_on_the_command_line(world):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    out = StringIO()
+    call_command("admins_create", username="audit2", role="audit_admin", stdout=out)
+    user = User.objects.get(username="audit2")
+    assert user.role == Role.AUDIT_ADMIN and user.organisation_id == world.province.pk
+    assert user.is_staff and not user.has_usable_password()
+    event = Event.objects.get(action="user.created", object_id=str(user.pk))
+    assert event.actor_label == "huzhu admins create" and event.after["role"] == "audit_admin"
+    assert "changepassword audit2" in out.getvalue()
