@@ -342,3 +342,13 @@ def test_the_three_administrators_are_made_on_the_command_line(world):
     event = Event.objects.get(action="user.created", object_id=str(user.pk))
     assert event.actor_label == "huzhu admins create" and event.after["role"] == "audit_admin"
     assert "changepassword audit2" in out.getvalue()
+
+
+def test_the_auditor_reads_a_role_change_in_chinese(world):
+    newcomer = User.objects.create_user(username="newcomer2", organisation=world.city_a,
+                                        role="")
+    logged_in(world.security).post(f"/users/{newcomer.pk}/role/", {"role": Role.FINANCE})
+    event = Event.objects.get(action="user.role_changed", outcome="ok")
+    page = logged_in(world.auditor).get(f"/audit/events/{event.seq}/").content.decode()
+    assert "变更用户角色" in page and "协会财务" in page and "角色" in page
+    assert ">finance<" not in page and "user.role_changed" not in page
