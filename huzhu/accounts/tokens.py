@@ -154,6 +154,17 @@ def _address_refusals(address: str, now: datetime.datetime) -> int:
                                 outcome__in=REFUSED_OUTCOMES).count()
 
 
+def _region_inside(token: ApiToken) -> bool:
+    """Whether the token's region still lies in its owner's scope (he may have moved)."""
+    user, region = token.user, token.region
+    if region is None:
+        return True
+    if user.unit is not None and not user.organisation_id:
+        return user.unit.org_path.startswith(region.path)
+    place = place_of(user)
+    return place is not None and region.path.startswith(place.path)
+
+
 def token_authenticate(plain: str, address: str = "") -> User | None:
     """The owner, narrowed to the token's region, of a valid token; ``None`` (401) for an
     unknown, expired or revoked token or an inactive owner; every refusal recorded, and an
@@ -164,6 +175,7 @@ def token_authenticate(plain: str, address: str = "") -> User | None:
     outcome = ("failed" if token is None or not token.user.is_active
                else "revoked" if token.revoked_at is not None
                else "expired" if token.expires_at is None or token.expires_at <= now
+               else "out_of_scope" if not _region_inside(token)
                else "")
     if outcome:
         # Counted only on a refusal: a valid token costs no query more.

@@ -191,13 +191,13 @@ def setting_snapshot(obj: Model) -> dict[str, Any]:
 
 
 def _org_path(obj: Any) -> str:
-    for name in ("org_path",):
-        if getattr(obj, name, ""):
-            return str(getattr(obj, name))
+    """Where in the tree a setting applies: its own path, or its region's, organisation's or
+    pool's ('' for a nationwide one, seen at the root)."""
+    if getattr(obj, "org_path", ""):
+        return str(obj.org_path)
     for name in ("fund_region", "organisation", "pool"):
-        org = getattr(obj, name, None) if hasattr(obj, f"{name}_id") else None
-        if org is not None:
-            return str(org.path)
+        if getattr(obj, f"{name}_id", None) is not None:
+            return str(getattr(obj, name).path)
     return ""
 
 

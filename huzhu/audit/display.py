@@ -37,7 +37,8 @@ KEY_LABELS = {
     "prefix": "令牌前缀", "expires_at": "到期时间", "revoked_at": "吊销时间",
 }
 OUTCOMES = {"ok": "成功", "failed": "失败", "denied": "拒绝", "locked": "已锁定",
-            "address_locked": "地址暂被拒绝", "expired": "已过期", "revoked": "已吊销"}
+            "address_locked": "地址暂被拒绝", "expired": "已过期", "revoked": "已吊销",
+            "out_of_scope": "超出所属用户的范围"}
 
 
 @cache

@@ -14,7 +14,7 @@ from django.core.management import CommandError, call_command
 from django.test import Client
 from django.utils import timezone
 
-from huzhu.accounts.models import ApiToken
+from huzhu.accounts.models import ApiToken, User
 from huzhu.accounts.services import token_create
 from huzhu.accounts.tokens import MAX_DAYS, READ, WRITE, token_issue, token_revoke
 from huzhu.audit.models import Event
@@ -96,6 +96,15 @@ def test_a_token_sees_only_its_region_inside_its_owners_scope(world):
     # The same user's own session still sees the whole province: nothing was saved.
     world.qianjiu.refresh_from_db()
     assert world.qianjiu.organisation_id == world.province.pk
+
+
+def test_a_token_whose_owner_moved_away_from_its_region_is_refused(world):
+    _token, plain = issue(world, world.qianjiu, {"members": READ}, region=world.city_a)
+    assert call(plain, "GET", "/members").status_code == 200
+    User.objects.filter(pk=world.qianjiu.pk).update(organisation=world.city_b)
+    response = call(plain, "GET", "/members")
+    assert response.status_code == 401  # 南宁 is no longer inside his scope
+    assert Event.objects.filter(action="token.refused", outcome="out_of_scope").exists()
 
 
 def test_a_region_beyond_the_owners_scope_is_refused(world):

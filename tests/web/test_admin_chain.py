@@ -249,6 +249,11 @@ def admin_form(user: Any, **changes: Any) -> dict[str, Any]:
 @pytest.mark.parametrize("persona", ["security", "auditor"])
 def test_the_admin_is_read_only_for_every_other_administrator(world, persona):
     client = logged_in(staff(getattr(world, persona)))
+    assert client.get("/admin/").status_code == 200
+    listing = client.get("/admin/accounts/user/")
+    assert listing.status_code == 200 and "wangwu" in listing.content.decode()
+    assert "添加" not in listing.content.decode() or "/admin/accounts/user/add/" not in \
+        listing.content.decode()
     url = f"/admin/accounts/user/{world.wangwu.pk}/change/"
     page = client.get(url)
     assert page.status_code == 200 and 'name="_save"' not in page.content.decode()
@@ -262,6 +267,7 @@ def test_the_admin_is_read_only_for_every_other_administrator(world, persona):
 
 def test_the_system_administrators_admin_edits_are_recorded(world):
     client = logged_in(staff(world.sysadmin))
+    assert "/admin/accounts/user/add/" in client.get("/admin/accounts/user/").content.decode()
     url = f"/admin/accounts/user/{world.wangwu.pk}/change/"
     response = client.post(url, admin_form(world.wangwu, display_name="王五五",
                                            organisation=world.county_b.pk,
@@ -352,3 +358,14 @@ def test_the_auditor_reads_a_role_change_in_chinese(world):
     page = logged_in(world.auditor).get(f"/audit/events/{event.seq}/").content.decode()
     assert "变更用户角色" in page and "协会财务" in page and "角色" in page
     assert ">finance<" not in page and "user.role_changed" not in page
+
+
+@pytest.mark.django_db(transaction=True)  # a command closes its connections when it ends
+def test_a_change_made_by_any_command_is_recorded_as_that_commands():
+    from huzhu.cli import main
+
+    main(["shell", "-c", "from huzhu.accounts.models import User; "
+                         "User.objects.create_user(username='cli1', role='')"])
+    user = User.objects.get(username="cli1")
+    event = Event.objects.get(action="user.created", object_id=str(user.pk))
+    assert event.actor_id is None and event.actor_label == "命令行 huzhu shell"
