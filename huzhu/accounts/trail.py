@@ -36,9 +36,9 @@ USER_FIELDS = ("username", "display_name", "first_name", "last_name", "email", "
 HIDDEN = {"password": "（已修改）", "email": "（已修改）"}
 SYSTEM_LABEL = "系统（无登录用户）"
 
-# Business settings: changed rarely, by configuration, and each change matters to money.
-SETTINGS_MODELS = ("claims.ClaimPolicy", "claims.ReviewLevel", "claims.WorkdayOverride",
-                   "ledger.RiskSharingRatio", "products.Period", "products.Offer",
+# Business settings: changed rarely, by configuration, and each change matters to money. (The
+# holiday calendar's rows are replaced a year at a time by a service that records the year.)
+SETTINGS_MODELS = ("claims.ClaimPolicy", "claims.ReviewLevel", "ledger.RiskSharingRatio", "products.Period", "products.Offer",
                    "products.Target", "products.ProductVersion")
 SETTING_SKIP = frozenset({"document", "lists_document", "created_at", "updated_at",
                           "loaded_at"})
