@@ -22,6 +22,7 @@ from ninja.openapi.docs import DocsBase
 from ninja.renderers import JSONRenderer
 
 from huzhu.accounts.api import AUTH
+from huzhu.accounts.tokens import token_rule
 from huzhu.errors import Conflict, DomainError, NeedsConfirmation, NotAllowed
 from huzhu.idempotency.hooks import HEADER as IDEMPOTENCY_HEADER
 from huzhu.idempotency.hooks import KeyRefused, key_claim, key_settle
@@ -32,9 +33,13 @@ _log = logging.getLogger("huzhu.api")
 DESCRIPTION = """
 组织、参保单位、会员的读取、新建与修改。
 
-**认证**：集成客户端使用 `Authorization: Bearer <令牌>`（令牌由 `huzhu token create --user 用户名
---name 用途` 生成，只显示一次）；浏览器可沿用登录会话，此时非 GET 请求须带 `X-CSRFToken`。
-令牌以其所属用户的角色和数据范围行事，与页面完全一致：看不到的组织、单位、会员一律答复 404。
+**认证**：集成客户端使用 `Authorization: Bearer <令牌>`（令牌由系统管理员在“接口令牌”页面或
+`huzhu token create` 签发，只显示一次）；浏览器可沿用登录会话，此时非 GET 请求须带 `X-CSRFToken`。
+令牌以其所属用户的角色行事，并只限于签发时选定的接口范围（组织与单位、会员、参保登记、理赔、
+医保结算数据、代付、账务，各为只读或读写）和数据范围（一个组织及其下级）：范围外的接口答复 403
+（`token_scope`），只读令牌不能新建或修改；看不到的组织、单位、会员一律答复 404。令牌须有到期时间
+（最长 365 天），过期或被吊销的令牌答复 401；会员账号不能使用令牌。同一地址连续提交无效令牌过多时
+答复 429（`throttled`），稍后再试。
 
 **个人信息**：身份证号、手机号、银行卡号在所有响应中均为脱敏形式（`110101********1234`、
 `138****1234`、`6222 **** **** 3029`）。查看完整值须调用 `POST /api/members/{id}/reveal`，
@@ -113,6 +118,8 @@ api = NinjaAPI(
 # rendered (huzhu/idempotency/hooks.py, ADR 0006).
 api.add_decorator(key_claim, mode="operation")
 api.add_decorator(key_settle, mode="view")
+# A token's areas and read/write: each operation notes its area before authentication.
+api.add_decorator(token_rule, mode="view")
 
 _ASSETS = Path(ninja.__file__).parent / "static" / "ninja"
 _ASSET_TYPES = {"swagger-ui.css": "text/css", "swagger-ui-bundle.js": "text/javascript",

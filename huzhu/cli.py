@@ -28,7 +28,12 @@ def main(argv: list[str] | None = None) -> int:
         args = [f"{args[0]}_{args[1].replace('-', '_')}", *args[2:]]
     if not args:
         args = ["help"]
-    execute_from_command_line(["huzhu", *args])
+    from huzhu.web.request_context import acting_as
+
+    # Changes a command makes with nobody logged in are recorded as the command's
+    # (huzhu/accounts/trail.py), e.g. ``huzhu changepassword``; a command may name itself.
+    with acting_as(label=f"命令行 huzhu {args[0]}"[:150]):
+        execute_from_command_line(["huzhu", *args])
     return 0
 
 

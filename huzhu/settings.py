@@ -135,6 +135,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "huzhu.web.middleware.ActingUserMiddleware",
     "huzhu.web.middleware.IdleTimeoutMiddleware",
     "django_otp.middleware.OTPMiddleware",
     "huzhu.web.middleware.SecondStepMiddleware",

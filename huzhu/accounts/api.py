@@ -1,8 +1,9 @@
 """API plumbing shared by every router: who is calling, the error body, paging; and ``/api/me``.
 
-Integration clients send ``Authorization: Bearer hz_...`` (a token from ``huzhu token create``);
-the browser may call the API with its session, and then unsafe methods need the CSRF token.
-A token acts with its user's role and data scope, exactly as that user on the pages.
+Integration clients send ``Authorization: Bearer hz_...`` (a token issued on the token page or
+by ``huzhu token create``); the browser may call the API with its session, and then unsafe
+methods need the CSRF token. A token acts with its user's role, narrowed to the token's region
+and areas (huzhu/accounts/tokens.py).
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from pydantic_core import PydanticCustomError
 from huzhu.errors import DomainError, NotAllowed
 
 from .roles import Perm, Role
-from .services import token_authenticate
+from .tokens import TooManyBadTokens, scope_check, token_authenticate
 
 T = TypeVar("T")
 
@@ -37,8 +38,14 @@ class BearerToken(HttpBearer):
     """``Authorization: Bearer hz_...``: an API token, checked by its SHA-256 digest."""
 
     def authenticate(self, request: HttpRequest, token: str) -> Any:
-        user = token_authenticate(token.strip())
-        if user is not None:
+        from .services import client_address
+
+        try:
+            user = token_authenticate(token.strip(), client_address(request))
+        except TooManyBadTokens:
+            raise HttpError(429, "无效令牌过多，请稍后再试") from None
+        if user is not None and user.api_token is not None:
+            scope_check(user.api_token, request)
             request.user = user
         return user
 

@@ -40,6 +40,10 @@ class User(AbstractUser):
     password_changed_at = models.DateTimeField("密码修改时间", default=timezone.now,
                                                editable=False)
 
+    # Set on the user an API token acts as (huzhu/accounts/tokens.py), never stored.
+    api_token: ApiToken | None = None
+    token_narrowed: bool = False
+
     class Meta:
         verbose_name = "用户"
         verbose_name_plural = "用户"
@@ -101,16 +105,28 @@ class RecoveryCode(models.Model):
 
 
 class ApiToken(models.Model):
-    """A bearer token for an integration client; it acts with its user's role and scope.
+    """A bearer token for an integration client (docs/adr/0011): it acts as its owner, only in
+    the areas of its scope (read or write each), only inside its region (an organisation of the
+    tree, never beyond the owner's own scope), until it expires or is revoked.
     Only the SHA-256 of the token is stored."""
 
-    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="api_tokens")
+    user = models.ForeignKey(User, verbose_name="所属用户", on_delete=models.CASCADE,
+                             related_name="api_tokens")
     name = models.CharField("用途", max_length=100)
-    prefix = models.CharField(max_length=8, editable=False)
+    prefix = models.CharField("令牌前缀", max_length=8, editable=False)
     digest = models.CharField(max_length=64, unique=True, editable=False)
-    created_at = models.DateTimeField(auto_now_add=True)
-    last_used_at = models.DateTimeField(null=True, blank=True)
-    revoked_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField("创建时间", auto_now_add=True)
+    last_used_at = models.DateTimeField("最近使用", null=True, blank=True)
+    revoked_at = models.DateTimeField("吊销时间", null=True, blank=True)
+    # {area: "read" | "write"} (huzhu/accounts/tokens.py AREAS).
+    scopes = models.JSONField("权限范围", default=dict)
+    region = models.ForeignKey(Organisation, verbose_name="数据范围", null=True,
+                               on_delete=models.PROTECT, related_name="+")
+    expires_at = models.DateTimeField("到期时间", null=True)
+    created_by = models.ForeignKey(User, verbose_name="签发人", null=True, blank=True,
+                                   on_delete=models.PROTECT, related_name="+")
+    revoked_by = models.ForeignKey(User, verbose_name="吊销人", null=True, blank=True,
+                                   on_delete=models.PROTECT, related_name="+")
 
     class Meta:
         ordering = ["-created_at"]

@@ -77,12 +77,20 @@ ROLE_PERMISSIONS: dict[str, frozenset[Perm]] = {
     Role.BUREAU_INTERFACE: frozenset({Perm.RECEIVE_SETTLEMENTS}),
 }
 
-# Which roles each administrator may assign; nobody may assign the role they hold.
+# 三员: the three administrators. Their accounts are set up from the command line at
+# installation (docs/adr/0011); no page lets anyone grant one of these roles.
+ADMIN_ROLES = frozenset({Role.SYSTEM_ADMIN, Role.SECURITY_ADMIN, Role.AUDIT_ADMIN})
+
+# Which roles each administrator may assign (the security administrator: 授权); nobody may
+# assign the role they hold, nor an administrator's role (huzhu/accounts/privileges.py).
 ASSIGNABLE_BY: dict[str, frozenset[str]] = {
-    Role.SECURITY_ADMIN: frozenset(
-        r for r in Role.values if r not in {Role.SECURITY_ADMIN}
-    ),
+    Role.SECURITY_ADMIN: frozenset(r for r in Role.values if r not in ADMIN_ROLES),
 }
+
+# Permissions over the platform itself (accounts, roles, tokens, the event log): never passed
+# on by someone who does not hold them.
+CONTROL_PERMS = frozenset({Perm.MANAGE_USERS, Perm.MANAGE_ROLES, Perm.MANAGE_TOKENS,
+                           Perm.VIEW_AUDIT, Perm.VIEW_LOGIN_LOG})
 
 # Accounts of machines, not people: no password, no pages, an API token only.
 MACHINE_ROLES = frozenset({Role.BUREAU_INTERFACE})

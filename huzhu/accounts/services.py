@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime
-import secrets
 from typing import Any
 
 from django.conf import settings
@@ -15,7 +14,7 @@ from django.utils import timezone
 from huzhu.actors import Actor
 from huzhu.audit.models import Action, Event
 from huzhu.audit.services import event_record
-from huzhu.errors import DomainError
+from huzhu.errors import DomainError, NotAllowed
 from huzhu.web.request_context import current_request_meta
 
 from .models import ApiToken, User
@@ -155,24 +154,18 @@ def password_change(*, user: User, old: str, new: str) -> None:
                  object_id=str(user.pk))
 
 
-def token_create(*, actor: Actor, user: User, name: str) -> tuple[ApiToken, str]:
-    """Create an API token; the plain token is returned once and never stored."""
-    plain = "hz_" + secrets.token_urlsafe(32)
-    token = ApiToken.objects.create(
-        user=user, name=name, prefix=plain[:8], digest=ApiToken.digest_of(plain)
-    )
-    event_record(action=Action.TOKEN_CREATED, actor=actor, obj=token,
-                 after={"user": user.username, "name": name})
-    return token, plain
+def token_create(*, actor: Actor, user: User, name: str, scopes: dict[str, str] | None = None,
+                 region: Any = None, days: int = 90) -> tuple[ApiToken, str]:
+    """Issue an API token (``tokens.token_issue``); by default in every area the owner's role
+    has a use for, with write access, over the owner's own scope, for ``days`` days."""
+    from .tokens import NO_TOKEN_ROLES, WRITE, areas_for, place_of, token_issue
 
-
-def token_authenticate(plain: str) -> User | None:
-    token = (
-        ApiToken.objects.select_related("user__organisation")
-        .filter(digest=ApiToken.digest_of(plain), revoked_at__isnull=True)
-        .first()
-    )
-    if token is None or not token.user.is_active:
-        return None
-    ApiToken.objects.filter(pk=token.pk).update(last_used_at=timezone.now())
-    return token.user
+    if user.role in NO_TOKEN_ROLES:
+        raise NotAllowed("会员账号不能使用接口令牌")
+    if scopes is None:
+        scopes = dict.fromkeys(areas_for(user), WRITE)
+    region = region or place_of(user)
+    if region is None:
+        raise DomainError("该用户没有所属组织或单位，不能为其生成令牌")
+    return token_issue(actor=actor, user=user, name=name, scopes=scopes, region=region,
+                       expires_at=timezone.now() + datetime.timedelta(days=days))

@@ -30,8 +30,15 @@ KEY_LABELS = {
     "user": "用户", "username": "用户名", "version": "版本", "was_fen": "原金额",
     "actor": "操作人", "date_from": "起始日期", "date_to": "截止日期",
     "object_type": "对象类型", "object_id": "对象编号", "org": "组织", "unit": "单位",
+    # Accounts and tokens (huzhu/accounts/trail.py, tokens.py).
+    "is_active": "启用", "is_staff": "可进入系统配置", "is_superuser": "超级用户",
+    "email": "电子邮箱", "first_name": "名", "last_name": "姓", "ids": "编号",
+    "method": "请求方法", "path": "接口地址", "scopes": "接口范围", "region": "数据范围",
+    "prefix": "令牌前缀", "expires_at": "到期时间", "revoked_at": "吊销时间",
 }
-OUTCOMES = {"ok": "成功", "failed": "失败", "denied": "拒绝", "locked": "已锁定"}
+OUTCOMES = {"ok": "成功", "failed": "失败", "denied": "拒绝", "locked": "已锁定",
+            "address_locked": "地址暂被拒绝", "expired": "已过期", "revoked": "已吊销",
+            "out_of_scope": "超出所属用户的范围"}
 
 
 @cache
@@ -68,6 +75,14 @@ def value_text(key: str, value: Any) -> str:
         return "—"
     if isinstance(value, bool):
         return "是" if value else "否"
+    if key == "role" and isinstance(value, str):
+        from huzhu.accounts.roles import Role
+
+        return dict(Role.choices).get(value, value)
+    if key == "scopes" and isinstance(value, dict):
+        from huzhu.accounts.tokens import LEVEL_LABELS, area_label
+
+        return "；".join(f"{area_label(a)}：{LEVEL_LABELS.get(v, v)}" for a, v in value.items())
     if key.endswith("_fen") and isinstance(value, int):
         return f"{value / 100:,.2f} 元"
     if isinstance(value, dict | list):

@@ -141,8 +141,7 @@ def _places() -> dict[str, Any]:
 def ensure_demo_accounts() -> list[DemoAccount]:
     """Create the missing demo users and return every demo account with its password."""
     from huzhu.accounts.models import User
-    from huzhu.audit.models import Action
-    from huzhu.audit.services import event_record
+    from huzhu.web.request_context import acting_as
 
     path = accounts_path()
     passwords = _load_passwords(path)
@@ -177,17 +176,15 @@ def ensure_demo_accounts() -> list[DemoAccount]:
             user = User(username=username, role=role, display_name=display, **scope_fields)
             password = password or generate_password(user)
             user.set_password(password)
-            user.save()
+            with acting_as(label="huzhu demo accounts"):
+                user.save()  # recorded by huzhu/accounts/trail.py
             created = True
-            event_record(action=Action.USER_CREATED, actor_label="huzhu demo accounts",
-                         obj=user, after={"username": username, "role": str(role)})
         elif password is None:
             # A demo user whose password we do not know: give it a fresh one and keep it.
             password = generate_password(user)
             user.set_password(password)
-            user.save(update_fields=["password"])
-            event_record(action=Action.USER_UPDATED, actor_label="huzhu demo accounts",
-                         obj=user, after={"password": "reset"})
+            with acting_as(label="huzhu demo accounts"):
+                user.save(update_fields=["password"])
             created = True
         accounts.append(DemoAccount(str(role), username, password, _scope_of(user) or scope,
                                     created))

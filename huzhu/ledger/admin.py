@@ -6,18 +6,20 @@ from typing import Any
 
 from django.contrib import admin
 
+from huzhu.accounts.admin_access import ReadOnlyAdmin
+from huzhu.accounts.roles import Perm
+
 from .models import Account, RiskSharingRatio, Transaction
 
 
-class ReadOnly(admin.ModelAdmin):
-    def has_add_permission(self, request: Any) -> bool:
-        return False
+class ReadOnly(ReadOnlyAdmin):
+    """Seen only by roles that may read the ledger."""
 
-    def has_change_permission(self, request: Any, obj: Any = None) -> bool:
-        return False
+    def has_module_permission(self, request: Any) -> bool:
+        return super().has_module_permission(request) and request.user.can(Perm.VIEW_LEDGER)
 
-    def has_delete_permission(self, request: Any, obj: Any = None) -> bool:
-        return False
+    def has_view_permission(self, request: Any, obj: Any = None) -> bool:
+        return super().has_view_permission(request) and request.user.can(Perm.VIEW_LEDGER)
 
 
 @admin.register(Account)

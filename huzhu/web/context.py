@@ -28,6 +28,8 @@ MENU: list[tuple[str, str, Perm | None]] = [
     ("操作日志", "web:event_list", Perm.VIEW_AUDIT),
     ("登录日志", "web:login_log", Perm.VIEW_LOGIN_LOG),
     ("双因素认证管理", "web:second_factor_admin", Perm.RESET_SECOND_FACTOR),
+    ("用户角色", "web:user_roles", Perm.MANAGE_ROLES),
+    ("接口令牌", "web:token_list", Perm.MANAGE_TOKENS),
 ]
 
 

@@ -185,3 +185,21 @@ class SecondStepMiddleware:
         if request.headers.get("HX-Request"):
             response["HX-Redirect"] = page
         return response
+
+
+class ActingUserMiddleware:
+    """Name the request's user as the one acting, for changes recorded by model signals
+    (huzhu/accounts/trail.py). Read when a change is recorded, not now: an API token's user is
+    only known once the API has authenticated it."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        from .request_context import reset_acting, set_acting
+
+        token = set_acting(lambda: getattr(request, "user", None))
+        try:
+            return self.get_response(request)
+        finally:
+            reset_acting(token)

@@ -1,5 +1,6 @@
 from django.urls import path
 
+from huzhu.accounts import views as account_views
 from huzhu.members import views as member_views
 from huzhu.organisations import views as org_views
 
@@ -42,4 +43,9 @@ urlpatterns = [
     path("audit/events/<int:seq>/", audit_views.event_detail, name="event_detail"),
     path("audit/logins/", audit_views.login_log, name="login_log"),
     path("audit/logins/export.xlsx", audit_views.login_export, name="login_export"),
+    path("tokens/", account_views.token_list, name="token_list"),
+    path("tokens/new/", account_views.token_new, name="token_new"),
+    path("tokens/<int:pk>/revoke/", account_views.token_revoke_view, name="token_revoke"),
+    path("users/roles/", account_views.user_roles, name="user_roles"),
+    path("users/<int:pk>/role/", account_views.user_role_set, name="user_role_set"),
 ]

@@ -15,7 +15,7 @@ from django.test import Client
 from django.test.client import encode_multipart
 from django.utils import timezone
 
-from huzhu.accounts.models import User
+from huzhu.accounts.models import ApiToken, User
 from huzhu.accounts.roles import Role
 from huzhu.audit.models import Event
 from huzhu.claims.models import Claim, ClaimPolicy
@@ -219,6 +219,8 @@ def test_a_refused_role_is_not_stored_so_the_key_works_once_granted(money_world,
     assert api.post("/claims/settlements", rec, **key("push")).status_code == 403
     assert not IdempotencyKey.objects.exists()
     User.objects.filter(pk=w.qianjiu.pk).update(role=Role.BUREAU_INTERFACE)
+    # The token's areas were fixed when it was issued (docs/adr/0011): grant it the area too.
+    ApiToken.objects.filter(pk=api.token.pk).update(scopes={"settlements": "write"})
     granted = api.post("/claims/settlements", rec, **key("push"))
     assert granted.status_code == 201 and "Idempotent-Replayed" not in granted
 

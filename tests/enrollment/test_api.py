@@ -73,6 +73,8 @@ def test_member_enrollments_and_coverage(period_world):
     assert body["covered_by"][0]["product_code"] == "chongqing-2015-medical"
     assert body["covered_by"][0]["since"] == "2026-01-01"
     assert body["enrollments"][0]["status"] == "active"
-    none = Client().get(f"/api/enrollment/members/{w.zhangsan.pk}/enrollments?on=2025-12-31",
-                        **bearer(w, w.zhangsan_user)).json()
+    member = Client()  # a member holds no API token: he calls with his login session
+    member.force_login(w.zhangsan_user)
+    none = member.get(f"/api/enrollment/members/{w.zhangsan.pk}/enrollments?on=2025-12-31"
+                      ).json()
     assert none["covered_by"] == []

@@ -11,8 +11,8 @@ from django.db.models import Q
 from huzhu.accounts.models import User
 from huzhu.accounts.roles import Role
 from huzhu.accounts.services import token_create
-from huzhu.audit.services import event_record
 from huzhu.organisations.models import Organisation
+from huzhu.web.request_context import acting_as
 
 
 class Command(BaseCommand):
@@ -35,9 +35,8 @@ class Command(BaseCommand):
             user = User(username=username, role=Role.BUREAU_INTERFACE, organisation=region,
                         display_name=f"{region.name}医保数据接口")
             user.set_unusable_password()
-            user.save()
-            event_record(action="user.created", obj=user, org_path=region.path,
-                         after={"username": username, "role": Role.BUREAU_INTERFACE})
+            with acting_as(label="huzhu interface create"):
+                user.save()  # recorded by huzhu/accounts/trail.py
         elif user.role != Role.BUREAU_INTERFACE or user.organisation_id != region.pk:
             raise CommandError(f"用户 {username} 已存在且不是{region.name}的医保数据接口账号")
         token, plain = token_create(actor=None, user=user, name=options["name"][:100])
