@@ -2,7 +2,7 @@ from django.urls import path
 
 from huzhu.settlements import views as settlement_views
 
-from . import views, views_calendar, views_corrections, views_work
+from . import views, views_calendar, views_corrections, views_settings, views_work
 
 app_name = "claims"
 
@@ -10,6 +10,7 @@ urlpatterns = [
     path("", views.claim_list, name="list"),
     path("queue/", views_work.queue, name="queue"),
     path("calendar/", views_calendar.calendar, name="calendar"),
+    path("settings/", views_settings.review_settings, name="review_settings"),
     path("mine/", views_work.mine, name="mine"),
     path("file/", views_work.file_start, name="file_start"),
     path("file/<int:member_id>/", views_work.file_member, name="file_member"),
