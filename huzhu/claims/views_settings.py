@@ -67,9 +67,10 @@ def review_settings(request: AuthedRequest) -> HttpResponse:
                                           "对此后进入审核和转入下一级的理赔生效")
                 return redirect("claims:review_settings")
     current = list(levels_of(region.pk))
-    rows = [{"n": n, "lv": current[n - 1] if n <= len(current) else None,
-             "limit": format_yuan(current[n - 1].final_limit_fen)
-             if n <= len(current) and current[n - 1].final_limit_fen is not None else ""}
-            for n in range(1, ROWS + 1)]
+    rows = []
+    for n in range(1, ROWS + 1):
+        lv = current[n - 1] if n <= len(current) else None
+        limit = lv.final_limit_fen if lv is not None else None
+        rows.append({"n": n, "lv": lv, "limit": format_yuan(limit) if limit is not None else ""})
     return render(request, "claims/review_settings.html", {
         "region": region, "rows": rows, "kinds": LEVEL_KIND_ZH})
