@@ -75,6 +75,13 @@ def env_secret(name: str) -> str:
 
 
 SECRET_KEY = env_secret("HUZHU_SECRET_KEY")
+# Earlier secret keys, kept after a rotation so that printed receipts (and sessions) signed with
+# them still verify: comma-separated in HUZHU_SECRET_KEY_FALLBACKS, or one per line in the file
+# HUZHU_SECRET_KEY_FALLBACKS_FILE.
+SECRET_KEY_FALLBACKS = [k.strip() for k in (
+    os.environ.get("HUZHU_SECRET_KEY_FALLBACKS", "").split(",")
+    + (Path(os.environ["HUZHU_SECRET_KEY_FALLBACKS_FILE"]).read_text().splitlines()
+       if os.environ.get("HUZHU_SECRET_KEY_FALLBACKS_FILE") else [])) if k.strip()]
 DEBUG = env_bool("HUZHU_DEBUG", False)
 ALLOWED_HOSTS = [h for h in os.environ.get("HUZHU_ALLOWED_HOSTS", "127.0.0.1,localhost").split(",") if h]
 # Where members and auditors reach the platform: printed in receipt QR codes.

@@ -249,3 +249,30 @@ def test_an_individuals_receipt_names_him_and_counts_only_his_part(period_world)
     text = squeeze(pdf_pages_text(receipt_pdf(payment))[0])
     assert "交款人：快递小哥" in text and "陆拾元整" in text
     assert "2026年度11110.0060.00" in text  # 110.00 premium, 60.00 his (the employer's is not)
+
+
+def test_a_receipt_printed_before_a_key_rotation_verifies_with_the_old_key_kept(paid, settings):
+    serial = paid.payment.receipt_serial
+    token = receipt_token(serial)  # printed under the key of the day
+    old = settings.SECRET_KEY
+    settings.SECRET_KEY = "a-new-secret-key-after-rotation-" + "x" * 20
+    settings.SECRET_KEY_FALLBACKS = []
+    assert receipt_verify(token) is None  # the fallback below is what keeps it
+    settings.SECRET_KEY_FALLBACKS = [old]
+    assert receipt_verify(token).pk == paid.payment.pk
+    assert receipt_token(serial) != token  # new receipts are signed with the new key
+
+
+def test_the_fallback_keys_come_from_the_environment_or_a_file(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    keys = tmp_path / "old-keys"
+    keys.write_text("old-key-two\n\nold-key-three\n")
+    env = {**os.environ, "HUZHU_DEV": "1", "HUZHU_SECRET_KEY_FALLBACKS": "old-key-one, ",
+           "HUZHU_SECRET_KEY_FALLBACKS_FILE": str(keys), "DJANGO_SETTINGS_MODULE": "huzhu.settings"}
+    out = subprocess.run([sys.executable, "-c", "import django; django.setup(); "
+                          "from django.conf import settings; print(settings.SECRET_KEY_FALLBACKS)"],
+                         env=env, capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "['old-key-one', 'old-key-two', 'old-key-three']"
