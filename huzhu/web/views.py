@@ -87,7 +87,10 @@ def home(request: AuthedRequest) -> HttpResponse:
         stats.append(("参保单位", units_visible_to(user).count()))
     if user.can(Perm.VIEW_MEMBERS):
         stats.append(("会员", members_visible_to(user).count()))
-    return render(request, "web/home.html", {"stats": stats, "calendar": _calendar_notice(user)})
+    from .todo import todos_for
+
+    return render(request, "web/home.html", {"stats": stats, "calendar": _calendar_notice(user),
+                                             "todos": todos_for(user)})
 
 
 def _calendar_notice(user: Any) -> dict[str, Any] | None:
