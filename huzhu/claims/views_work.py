@@ -68,8 +68,10 @@ def queue(request: AuthedRequest) -> HttpResponse:
 
 
 class ReviewForm(forms.Form):
+    # No decision is chosen for the reviewer: the first entry is blank, and the form sits below
+    # the data it decides on.
     action = forms.ChoiceField(label="审核意见", choices=[
-        (ReviewAction.APPROVE, "审核通过"), (ReviewAction.RETURN, "退回补件"),
+        ("", "请选择审核意见"), (ReviewAction.APPROVE, "审核通过"), (ReviewAction.RETURN, "退回补件"),
         (ReviewAction.REJECT, "不予给付"), (ReviewAction.ESCALATE, "提交上级")])
     reason_code = forms.ChoiceField(label="不予给付原因", required=False,
                                     choices=[("", "（不予给付时必选）"), *REJECT_REASONS.items()])

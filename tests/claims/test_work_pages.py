@@ -218,3 +218,24 @@ def test_member_appeals_a_rejection_once(money_world, client):
     assert claim.status == ClaimStatus.IN_REVIEW and claim.review_level == 2
     assert 'id="appeal-card"' not in client.get(
         reverse("claims:detail", args=[claim.pk])).content.decode()
+
+
+def test_the_review_form_sits_below_the_data_and_chooses_nothing(money_world):
+    from django.test import Client
+
+    from .test_review import in_review
+
+    w = money_world
+    if not ClaimPolicy.objects.filter(product_code=MEDICAL).exists():
+        ClaimPolicy.objects.create(product_code=MEDICAL, sample_percent=100)
+    claim = in_review(w, "S-FORM")
+    client = Client()
+    client.force_login(w.wangwu)
+    page = client.get(reverse("claims:detail", args=[claim.pk])).content.decode()
+    assert page.index('id="review-form"') > page.index("结算数据")
+    assert page.index('id="review-form"') > page.index("计算过程")
+    assert '<option value="" selected>请选择审核意见</option>' in page
+    answer = client.post(reverse("claims:review", args=[claim.pk]), {"action": ""}, follow=True)
+    assert "请选择审核意见" in answer.content.decode()
+    claim.refresh_from_db()
+    assert claim.status == ClaimStatus.IN_REVIEW  # nothing decided
