@@ -59,6 +59,8 @@ def member_detail(request: AuthedRequest, pk: int) -> HttpResponse:
     return render(request, "members/detail.html", {
         "member": member, "can_write": can_write,
         "can_reveal": request.user.can(Perm.REVEAL_PII),
+        # An agent or an agency point files a claim for this member from here (代办理赔).
+        "can_file": request.user.can(Perm.FILE_CLAIMS) and request.user.role != Role.MEMBER,
         "full_names": full_names_for(request.user) or request.user.member_id == member.pk,
     })
 

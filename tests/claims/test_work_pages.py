@@ -239,3 +239,19 @@ def test_the_review_form_sits_below_the_data_and_chooses_nothing(money_world):
     assert "请选择审核意见" in answer.content.decode()
     claim.refresh_from_db()
     assert claim.status == ClaimStatus.IN_REVIEW  # nothing decided
+
+
+def test_an_agent_files_for_a_member_from_the_member_page(money_world):
+    from django.test import Client
+
+    w = money_world
+    agent = Client()
+    agent.force_login(w.lisi)
+    page = agent.get(reverse("web:member_detail", args=[w.zhangsan.pk])).content.decode()
+    url = reverse("claims:file_member", args=[w.zhangsan.pk])
+    assert 'id="file-for-member"' in page and url in page
+    assert agent.get(url).status_code == 200
+    finance = Client()
+    finance.force_login(w.qianjiu)  # sees members, files nothing
+    assert 'id="file-for-member"' not in finance.get(
+        reverse("web:member_detail", args=[w.zhangsan.pk])).content.decode()
