@@ -347,9 +347,13 @@ ENROLLMENT_COLUMNS = (
 )
 
 
-@transaction.atomic
 class NeedsSecondApproval(DomainError):
-    """A bulk change of personal data waits for a second person (TRUST S-21)."""
+    """A bulk change of personal data waits for a second person (TRUST S-21); ``changes`` is
+    how many registered members the roster would change."""
+
+    def __init__(self, message: str, *, changes: int, **kwargs: Any):
+        super().__init__(message, **kwargs)
+        self.changes = changes
 
 
 PI_CHANGE_FIELDS = ("name", "phone", "bank_card")
@@ -372,6 +376,7 @@ def pi_changes_of(rows: list[RowResult]) -> int:
     return len(changed)
 
 
+@transaction.atomic
 def roster_commit(*, roster: Roster, validation: Validation, actor: Actor,
                   skip_rows: list[int] | None = None) -> dict[str, int]:
     """Write the roster in one transaction. Rows with errors must all be listed in
@@ -391,11 +396,10 @@ def roster_commit(*, roster: Roster, validation: Validation, actor: Actor,
         good = [r for r in validation.rows if not r.errors and r.row not in skip]
         changes = pi_changes_of(good)
         if changes > settings.BULK_PI_CHANGE_LIMIT and roster.pi_approved_by_id is None:
-            Roster.objects.filter(pk=roster.pk).update(pi_changes=changes)
             raise NeedsSecondApproval(
                 f"本花名册将修改 {changes} 名已登记会员的手机号、银行卡号或姓名（超过 "
                 f"{settings.BULK_PI_CHANGE_LIMIT} 名），须由上级工会另一位工作人员复核同意后才能提交",
-                code="roster_needs_approval")
+                changes=changes, code="roster_needs_approval")
         now = bulk.db_datetime(timezone.now())
         # The members (new, changed, a new card's failed payouts requeued) through their
         # service, placed in the unit as it is now; each row learns its member.

@@ -21,7 +21,13 @@ from huzhu.products.models import Period
 
 from .masks import MASKS, Sight
 from .models import Roster, RosterStatus
-from .roster import Validation, members_of_unit, roster_commit, roster_validate
+from .roster import (
+    NeedsSecondApproval,
+    Validation,
+    members_of_unit,
+    roster_commit,
+    roster_validate,
+)
 from .roster_file import HEADER_OF, RosterFileError, RosterTable, read_roster
 
 INLINE_BYTES = 256 * 1024  # smaller files are validated during the upload request
@@ -128,7 +134,12 @@ def roster_confirm(*, roster: Roster, actor: Actor, skip_listed: bool = False) -
     if validation is None:
         raise DomainError("文件本身有错误，无法提交", code="roster_invalid")
     skip = validation.bad_rows if skip_listed else []
-    return roster_commit(roster=roster, validation=validation, actor=actor, skip_rows=skip)
+    try:
+        return roster_commit(roster=roster, validation=validation, actor=actor, skip_rows=skip)
+    except NeedsSecondApproval as exc:
+        # The commit rolled back; the count the approver is asked about is kept outside it.
+        Roster.objects.filter(pk=roster.pk).update(pi_changes=exc.changes)
+        raise
 
 
 def claim_next_roster() -> Roster | None:

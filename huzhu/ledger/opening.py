@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import datetime
 
+from django.db import transaction
+
 from huzhu.accounts.roles import Perm
 from huzhu.actors import Actor
 from huzhu.errors import DomainError, NotAllowed
@@ -20,6 +22,7 @@ from .models import AccountKind, Transaction
 from .services import account_open, ledger_post
 
 
+@transaction.atomic
 def fund_opening_record(*, region: Organisation, amount_fen: int, on: datetime.date,
                         actor: Actor) -> Transaction:
     if not region.is_fund_region:
