@@ -43,3 +43,50 @@ def test_agent_and_member_pages_fit_a_phone(browser, live_server, live_world, sh
         name = path.strip("/").replace("/", "-") or "home"
         page.screenshot(path=os.path.join(shots, f"phone-{username}-{name}.png"), full_page=True)
     context.close()
+
+
+@pytest.fixture
+def filed_world(live_world):
+    """The agent's unit enrolled and paid, and a claim of 张三 filed by the agent."""
+    from huzhu.claims.ingest import settlement_ingest
+    from huzhu.claims.services import claim_file
+    from huzhu.enrollment.models import Invoice
+    from tests.claims.conftest import MEDICAL, add_money_users, enroll_for_claims, record
+    from tests.enrollment.conftest import add_period
+
+    w = add_money_users(enroll_for_claims(add_period(live_world)))
+    s = settlement_ingest(record=record("S-PHONE-1", w.zhangsan.id_number, begin="2026-11-20",
+                                        end="2026-11-25"), actor=w.bureau).settlement
+    w.claim = claim_file(member=w.zhangsan, settlement=s, product_code=MEDICAL, actor=w.lisi,
+                         source="agent")
+    w.invoice = Invoice.objects.get(unit=w.unit_a)
+    return w
+
+
+def test_every_page_of_an_agent_and_a_member_fits_a_phone(browser, live_server, filed_world,
+                                                         shots):
+    w = filed_world
+    z, unit = w.zhangsan.pk, w.unit_a.pk
+    pages = {
+        "lisi": ["/", f"/units/{unit}/", f"/enrollment/units/{unit}/", f"/billing/units/{unit}/",
+                 f"/billing/invoices/{w.invoice.pk}/", "/members/", f"/members/{z}/",
+                 f"/enrollment/members/{z}/", "/claims/", f"/claims/{w.claim.pk}/",
+                 "/claims/file/", f"/claims/file/{z}/", "/account/"],
+        "zhangsan": ["/", "/claims/mine/", f"/claims/{w.claim.pk}/", f"/members/{z}/",
+                     f"/enrollment/members/{z}/", "/account/"],
+    }
+    for username, paths in pages.items():
+        context = browser.new_context(locale="zh-CN", viewport=PHONE, is_mobile=True)
+        page = context.new_page()
+        login(page, live_server, username)
+        too_wide = []
+        for path in paths:
+            response = page.goto(f"{live_server.url}{path}")
+            assert response.status == 200, (username, path, response.status)
+            if page_width(page) > PHONE["width"]:
+                too_wide.append((path, page_width(page)))
+            name = path.strip("/").replace("/", "-") or "home"
+            page.screenshot(path=os.path.join(shots, f"phone-{username}-{name}.png"),
+                            full_page=True)
+        context.close()
+        assert too_wide == [], (username, too_wide)
