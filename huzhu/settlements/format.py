@@ -31,6 +31,29 @@ INSUTYPES = {
     "340": "离休人员医疗保障", "390": "城乡居民基本医疗保险", "392": "城乡居民大病医疗保险",
     "510": "生育保险",
 }
+# 医疗类别 (med_type) and 医院等级 (hosp_lv) as people read them; codes the national lists agree
+# on (docs/data-formats.md). A local code (99xx, or one not listed) is shown as it is, with its
+# number, since its meaning differs between regions.
+MED_TYPES = {
+    "11": "普通门诊", "12": "门诊挂号", "13": "急诊", "14": "门诊慢特病", "21": "普通住院",
+    "22": "外伤住院", "23": "转外诊治住院", "24": "急诊转住院", "51": "生育门诊", "52": "生育住院",
+}
+HOSP_LEVELS = {
+    "01": "三级特等", "02": "三级甲等", "03": "三级乙等", "04": "三级丙等", "05": "二级甲等",
+    "06": "二级乙等", "07": "二级丙等", "08": "一级甲等", "09": "一级乙等", "10": "一级丙等",
+    "11": "无等级",
+}
+
+
+def code_label(table: dict[str, str], code: object) -> str:
+    """A code's name, or the code itself marked as a local one."""
+    text = str(code or "").strip()
+    if not text:
+        return "—"
+    key = text.zfill(2) if text.isdigit() and len(text) == 1 else text
+    return table.get(key) or f"其他（代码 {text}）"
+
+
 REQUIRED_TEXT = ("setl_id", "certno", "insutype", "begndate", "enddate", "setl_time")
 REQUIRED_AMOUNTS = ("medfee_sumamt", "fulamt_ownpay_amt", "overlmt_selfpay", "preselfpay_amt",
                     "inscp_scp_amt", "hifp_pay", "fund_pay_sumamt", "psn_part_amt")

@@ -1,0 +1,24 @@
+"""The bureau's codes as people read them (issue 17 part 3): 险种类型, 医疗类别, 医院等级."""
+
+from __future__ import annotations
+
+from django import template
+
+from huzhu.settlements.format import HOSP_LEVELS, INSUTYPES, MED_TYPES, code_label
+
+register = template.Library()
+
+
+@register.filter
+def insutype_zh(code: object) -> str:
+    return code_label(INSUTYPES, code)
+
+
+@register.filter
+def med_type_zh(code: object) -> str:
+    return code_label(MED_TYPES, code)
+
+
+@register.filter
+def hosp_lv_zh(code: object) -> str:
+    return code_label(HOSP_LEVELS, code)
