@@ -95,6 +95,10 @@ class Databases:
 
     def copy(self, name: str, template: str | None = None) -> str:
         connections.close_all()
+        # A copy needs the template to itself: end any session a process of an earlier test on
+        # this worker (a Celery worker still exiting) has left on it.
+        self._admin("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                    f"WHERE datname = '{template or self.template}' AND pid <> pg_backend_pid()")
         self._admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         self._admin(f'CREATE DATABASE "{name}" TEMPLATE "{template or self.template}"')
         self.made.append(name)
