@@ -330,7 +330,11 @@ def review_context(user: Any, claim: Claim) -> dict[str, Any]:
     """What the claim page shows of review: the acts so far and whether this user may act."""
     from .review import may_act_at
 
-    ctx: dict[str, Any] = {"reviews": claim.reviews.select_related("actor").order_by("id"),
+    reviews = list(claim.reviews.select_related("actor").order_by("id"))
+    for r in reviews:  # a reason by its Chinese name, never its code
+        r.reason_zh = (REJECT_REASONS.get(r.reason_code, "")  # type: ignore[attr-defined]
+                       if r.reason_code else "")
+    ctx: dict[str, Any] = {"reviews": reviews,
                            "documents": claim.documents.order_by("id"),
                            "doc_form": DocumentsForm(), "may_file": _may_file(user)}
     if claim.status == ClaimStatus.IN_REVIEW:

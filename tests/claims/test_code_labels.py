@@ -36,3 +36,26 @@ def test_the_claim_page_names_the_codes(money_world):
     assert f"<td>{code_label(MED_TYPES, s.med_type)}</td>" in page
     assert s.insutype == "310" and "<td>职工基本医疗保险</td>" in page
     assert f"<td>{s.insutype}</td>" not in page and f"<td>{s.med_type}</td>" not in page
+
+
+def test_a_member_reads_his_claim_without_the_reviewers_workings(money_world):
+    from huzhu.claims.models import ClaimPolicy
+    from huzhu.claims.review import claim_review
+
+    from .test_review import in_review
+
+    w = money_world
+    ClaimPolicy.objects.create(product_code=MEDICAL, sample_percent=100)
+    claim = in_review(w, "S-MEMBER")
+    claim_review(claim, actor=w.wangwu, action="reject", reason_code="NOT_INPATIENT",
+                 note="门诊费用")
+    member = Client()
+    member.force_login(w.zhangsan_user)
+    page = member.get(reverse("claims:detail", args=[claim.pk])).content.decode()
+    assert "给付说明" in page and "非住院费用" in page
+    for hidden in ("拦截原因", "输入摘要", "inscp_scp_amt", "NOT_INPATIENT", "RANDOM_SAMPLE"):
+        assert hidden not in page, hidden
+    staff = Client()
+    staff.force_login(w.wangwu)
+    page = staff.get(reverse("claims:detail", args=[claim.pk])).content.decode()
+    assert "拦截原因" in page and "输入摘要" in page and "非住院费用" in page
