@@ -16,6 +16,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache
+from typing import Any
 
 import chinese_calendar
 from django.db import transaction
@@ -179,9 +180,11 @@ def deadlines_recount(year: int, *, actor: Actor) -> int:
               .filter(status=ClaimStatus.IN_REVIEW, due_on__year__gte=year,
                       level_since__isnull=False, level_since__year__lte=year)
               .order_by("id"))
+    levels: dict[int, dict[int, Any]] = {}  # a region's levels read once, not per claim
     for claim in claims:
-        level = next((lv for lv in levels_of(claim.fund_region_id)
-                      if lv.level == claim.review_level), None)
+        if claim.fund_region_id not in levels:
+            levels[claim.fund_region_id] = {lv.level: lv for lv in levels_of(claim.fund_region_id)}
+        level = levels[claim.fund_region_id].get(claim.review_level)
         if level is None or claim.level_since is None:
             continue
         due = add_workdays(claim.level_since, level.working_days)
