@@ -127,6 +127,7 @@ INSTALLED_APPS = [
     "huzhu.settlements",
     "huzhu.claims",
     "huzhu.payouts",
+    "huzhu.insights",
     "huzhu.privacy",
     "huzhu.web",
     "huzhu.demo",

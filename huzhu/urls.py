@@ -20,5 +20,6 @@ urlpatterns = [
     path("billing/", include("huzhu.enrollment.urls_billing")),
     path("claims/", include("huzhu.claims.urls")),
     path("payouts/", include("huzhu.payouts.urls")),
+    path("insights/", include("huzhu.insights.urls")),
     path("", include("huzhu.web.urls")),
 ]

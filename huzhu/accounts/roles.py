@@ -24,6 +24,9 @@ class Role(models.TextChoices):
     # The medical insurance bureau's machine account of one fund region: pushes that region's
     # settlements through the API, and nothing else.
     BUREAU_INTERFACE = "bureau_interface", "医保数据接口"
+    # 理事会 and 监事会: read the statements, the reports and the cockpit; change nothing.
+    LEADERSHIP = "leadership", "理事会（领导）"
+    SUPERVISOR = "supervisor", "监事会"
 
 
 class Perm(StrEnum):
@@ -49,10 +52,17 @@ class Perm(StrEnum):
     # The State Council's holiday schedule, which every review deadline counts by: system
     # configuration, entered at the province (the root of the union tree).
     MANAGE_CALENDAR = "claims.manage_calendar"
+    # The association's view (huzhu/insights): the cockpit and the reports, and the policy
+    # simulator, which replays past claims under a changed product and changes nothing real.
+    VIEW_INSIGHTS = "insights.view_cockpit"
+    SIMULATE_POLICY = "insights.simulate_policy"
 
 
 _BUSINESS_READ = {Perm.VIEW_ORGS, Perm.VIEW_UNITS, Perm.VIEW_MEMBERS}
 _BUSINESS_WRITE = {Perm.MANAGE_UNITS, Perm.MANAGE_MEMBERS}
+# What the association's leadership and its supervisors read: the tree, the ledger, the cockpit
+# and the reports. No personal number in full, no write of any kind.
+_OVERSIGHT = {Perm.VIEW_ORGS, Perm.VIEW_UNITS, Perm.VIEW_LEDGER, Perm.VIEW_INSIGHTS}
 
 ROLE_PERMISSIONS: dict[str, frozenset[Perm]] = {
     Role.SYSTEM_ADMIN: frozenset(
@@ -63,14 +73,17 @@ ROLE_PERMISSIONS: dict[str, frozenset[Perm]] = {
                                     Perm.RESET_SECOND_FACTOR}),
     Role.AUDIT_ADMIN: frozenset({Perm.VIEW_AUDIT, Perm.VIEW_LOGIN_LOG, Perm.VIEW_LEDGER}),
     Role.REVIEWER: frozenset(_BUSINESS_READ | _BUSINESS_WRITE
-                             | {Perm.REVEAL_PII, Perm.REVIEW_CLAIMS}),
+                             | {Perm.REVEAL_PII, Perm.REVIEW_CLAIMS, Perm.VIEW_INSIGHTS}),
     Role.FINANCE: frozenset(_BUSINESS_READ | {Perm.REVEAL_PII, Perm.VIEW_LEDGER, Perm.POST_LEDGER,
-                                              Perm.MANAGE_PAYOUTS}),
+                                              Perm.MANAGE_PAYOUTS, Perm.VIEW_INSIGHTS,
+                                              Perm.SIMULATE_POLICY}),
     Role.CITY_STAFF: frozenset(_BUSINESS_READ | _BUSINESS_WRITE
-                               | {Perm.MANAGE_ORGS, Perm.REVIEW_CLAIMS}),
+                               | {Perm.MANAGE_ORGS, Perm.REVIEW_CLAIMS, Perm.VIEW_INSIGHTS}),
     # A county union runs the agency point (代办点) that files claims for members.
     Role.COUNTY_STAFF: frozenset(_BUSINESS_READ | _BUSINESS_WRITE
-                                 | {Perm.REVIEW_CLAIMS, Perm.FILE_CLAIMS}),
+                                 | {Perm.REVIEW_CLAIMS, Perm.FILE_CLAIMS, Perm.VIEW_INSIGHTS}),
+    Role.LEADERSHIP: frozenset(_OVERSIGHT | {Perm.SIMULATE_POLICY}),
+    Role.SUPERVISOR: frozenset(_OVERSIGHT),
     Role.AGENT: frozenset({Perm.VIEW_UNITS, Perm.VIEW_MEMBERS, Perm.MANAGE_MEMBERS,
                            Perm.FILE_CLAIMS}),
     Role.MEMBER: frozenset({Perm.VIEW_MEMBERS, Perm.FILE_CLAIMS}),
@@ -96,8 +109,8 @@ CONTROL_PERMS = frozenset({Perm.MANAGE_USERS, Perm.MANAGE_ROLES, Perm.MANAGE_TOK
 MACHINE_ROLES = frozenset({Role.BUREAU_INTERFACE})
 
 STAFF_ROLES = frozenset(
-    {Role.REVIEWER, Role.FINANCE, Role.CITY_STAFF, Role.COUNTY_STAFF,
-     Role.SYSTEM_ADMIN, Role.SECURITY_ADMIN, Role.AUDIT_ADMIN}
+    {Role.REVIEWER, Role.FINANCE, Role.CITY_STAFF, Role.COUNTY_STAFF, Role.LEADERSHIP,
+     Role.SUPERVISOR, Role.SYSTEM_ADMIN, Role.SECURITY_ADMIN, Role.AUDIT_ADMIN}
 )
 
 

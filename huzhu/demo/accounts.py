@@ -53,6 +53,8 @@ USERNAMES = {
     Role.COUNTY_STAFF: "demo_county",
     Role.AGENT: "demo_agent",
     Role.MEMBER: "demo_member",
+    Role.LEADERSHIP: "demo_leader",
+    Role.SUPERVISOR: "demo_supervisor",
 }
 
 DISPLAY_NAMES = {
@@ -64,6 +66,8 @@ DISPLAY_NAMES = {
     Role.CITY_STAFF: "演示市级经办",
     Role.COUNTY_STAFF: "演示县级经办",
     Role.AGENT: "演示单位经办人",
+    Role.LEADERSHIP: "演示理事会领导",
+    Role.SUPERVISOR: "演示监事",
 }
 
 
@@ -158,6 +162,8 @@ def ensure_demo_accounts() -> list[DemoAccount]:
         (Role.COUNTY_STAFF, {"organisation": county}, county.name),
         (Role.AGENT, {"unit": unit}, f"{unit.name}（{county.name}）"),
         (Role.MEMBER, {"member": member}, f"会员本人：{member.name}（{unit.name}）"),
+        (Role.LEADERSHIP, {"organisation": province}, province.name),
+        (Role.SUPERVISOR, {"organisation": province}, province.name),
         # Claims are reviewed level by level by different people, and a payout batch is made
         # by one finance officer and approved by another: two more accounts show both.
         (Role.REVIEWER, {"organisation": county}, county.name, "demo_county_reviewer",
