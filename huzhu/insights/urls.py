@@ -6,5 +6,6 @@ app_name = "insights"
 
 urlpatterns = [
     path("", include("huzhu.insights.urls_cockpit")),
+    path("reports/", include("huzhu.insights.urls_reports")),
     path("simulator/", include("huzhu.insights.urls_simulator")),
 ]
