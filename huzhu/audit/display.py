@@ -14,6 +14,9 @@ EXTRA_TYPES = {
     "ledger.statement": "账户明细",
     "ledger.trial_balance": "试算平衡表",
     "audit.event": "事件日志",
+    # Settlements were a model of the claims app when these events began.
+    "claims.settlement": "结算数据",
+    "payouts.line": "代付明细",
 }
 KEY_LABELS = {
     "action": "操作", "amount_fen": "金额", "as_of": "截至", "assessment": "核算",

@@ -22,3 +22,41 @@ def med_type_zh(code: object) -> str:
 @register.filter
 def hosp_lv_zh(code: object) -> str:
     return code_label(HOSP_LEVELS, code)
+
+
+@register.filter
+def risk_zh(code: object) -> str:
+    """A risk finding's name (``OVER_THRESHOLD`` → 给付金额超过人工审核金额)."""
+    from huzhu.claims.risk import ZH
+
+    return ZH.get(str(code), "其他风险提示")
+
+
+@register.filter
+def product_zh(code: object) -> str:
+    """A product's name for its code (``guangxi-2024-huzhu1`` → its name in the catalog)."""
+    from huzhu.ledger.display import product_name
+
+    return product_name(str(code))
+
+
+@register.filter
+def account_number(code: object) -> str:
+    """The account's number in the chart (``4101.employer.x.2026`` → 4101)."""
+    return str(code).split(".", 1)[0]
+
+
+@register.filter
+def account_title(name: object) -> str:
+    """An account's name with the products it names by code named by their names."""
+    from huzhu.ledger.display import names_products
+
+    return names_products(str(name))
+
+
+@register.filter
+def source_zh(object_type: object) -> str:
+    """What a ledger transaction or an event came from (``claims.claim`` → 理赔)."""
+    from huzhu.audit.display import object_type_label
+
+    return object_type_label(str(object_type)) if object_type else "—"
