@@ -128,6 +128,7 @@ INSTALLED_APPS = [
     "huzhu.claims",
     "huzhu.payouts",
     "huzhu.insights",
+    "huzhu.care",
     "huzhu.privacy",
     "huzhu.web",
     "huzhu.demo",

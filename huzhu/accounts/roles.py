@@ -56,6 +56,8 @@ class Perm(StrEnum):
     # simulator, which replays past claims under a changed product and changes nothing real.
     VIEW_INSIGHTS = "insights.view_cockpit"
     SIMULATE_POLICY = "insights.simulate_policy"
+    # 重病关怀: the county union follows up its seriously ill members (huzhu/care).
+    MANAGE_CARE = "care.manage_followup"
 
 
 _BUSINESS_READ = {Perm.VIEW_ORGS, Perm.VIEW_UNITS, Perm.VIEW_MEMBERS}
@@ -78,10 +80,12 @@ ROLE_PERMISSIONS: dict[str, frozenset[Perm]] = {
                                               Perm.MANAGE_PAYOUTS, Perm.VIEW_INSIGHTS,
                                               Perm.SIMULATE_POLICY}),
     Role.CITY_STAFF: frozenset(_BUSINESS_READ | _BUSINESS_WRITE
-                               | {Perm.MANAGE_ORGS, Perm.REVIEW_CLAIMS, Perm.VIEW_INSIGHTS}),
+                               | {Perm.MANAGE_ORGS, Perm.REVIEW_CLAIMS, Perm.VIEW_INSIGHTS,
+                                  Perm.MANAGE_CARE}),
     # A county union runs the agency point (代办点) that files claims for members.
     Role.COUNTY_STAFF: frozenset(_BUSINESS_READ | _BUSINESS_WRITE
-                                 | {Perm.REVIEW_CLAIMS, Perm.FILE_CLAIMS, Perm.VIEW_INSIGHTS}),
+                                 | {Perm.REVIEW_CLAIMS, Perm.FILE_CLAIMS, Perm.VIEW_INSIGHTS,
+                                    Perm.MANAGE_CARE}),
     Role.LEADERSHIP: frozenset(_OVERSIGHT | {Perm.SIMULATE_POLICY}),
     Role.SUPERVISOR: frozenset(_OVERSIGHT),
     Role.AGENT: frozenset({Perm.VIEW_UNITS, Perm.VIEW_MEMBERS, Perm.MANAGE_MEMBERS,

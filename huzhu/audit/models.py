@@ -48,6 +48,8 @@ class Action(models.TextChoices):
     SETTING_CREATED = "config.created", "新建业务设置"
     SETTING_CHANGED = "config.changed", "修改业务设置"
     SETTING_DELETED = "config.deleted", "删除业务设置"
+    CARE_OPENED = "care.opened", "开启重病关怀"
+    CARE_TOUCHED = "care.touched", "办理关怀事项"
     EXPORT = "data.exported", "导出数据"
     ROSTER_COMMITTED = "roster.committed", "提交花名册"
     ROSTER_PI_APPROVED = "roster.pi_approved", "复核同意花名册批量修改会员信息"

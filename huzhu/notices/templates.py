@@ -50,6 +50,11 @@ TEMPLATES: dict[str, tuple[str, tuple[str, ...]]] = {
         "需予退回，请联系所在工会办理。",
         ("name", "product", "claim", "amount"),
     ),
+    "CARE_GREETING": (
+        "{name}您好，工会获悉您近期患病住院，特致慰问。互助金已按规定给付，如有困难请联系所在工会。"
+        "祝早日康复！",
+        ("name",),
+    ),
     "PAYOUT_REQUEUED": (
         "{name}您好，您的互助金{amount}元已按更正后的银行卡（尾号{card}）重新安排支付"
         "（理赔编号{claim}）。",

@@ -23,6 +23,7 @@ MENU: list[tuple[str, str, Perm | None]] = [
     ("规则更正与追回", "claims:corrections", Perm.REVIEW_CLAIMS),
     ("规则更正与追回", "claims:corrections", Perm.MANAGE_PAYOUTS),  # no role holds both
     ("未匹配结算数据", "claims:unmatched", Perm.MANAGE_UNITS),
+    ("重病关怀", "care:list", Perm.MANAGE_CARE),
     ("基金账务", "ledger:index", Perm.VIEW_LEDGER),
     ("节假日安排", "claims:calendar", Perm.MANAGE_CALENDAR),
     ("操作日志", "web:event_list", Perm.VIEW_AUDIT),

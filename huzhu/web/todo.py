@@ -127,6 +127,18 @@ def _staff(user: Any) -> list[Todo]:
     return out
 
 
+def _care(user: Any) -> list[Todo]:
+    from huzhu.care.views import due_counts
+
+    today, overdue = due_counts(user)
+    out: list[Todo] = []
+    if overdue:
+        out.append(Todo(f"{overdue} 项重病关怀事项已逾期", reverse("care:list"), True))
+    if today:
+        out.append(Todo(f"{today} 项重病关怀事项今日到期", reverse("care:list")))
+    return out
+
+
 def todos_for(user: Any) -> list[Todo]:
     if not user.is_authenticated:
         return []
@@ -139,4 +151,6 @@ def todos_for(user: Any) -> list[Todo]:
         out += _finance(user)
     if user.role in (Role.CITY_STAFF, Role.COUNTY_STAFF) and user.organisation_id:
         out += _staff(user)
+    if user.can(Perm.MANAGE_CARE) and user.organisation_id:
+        out += _care(user)
     return out

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class CareConfig(AppConfig):
+    name = "huzhu.care"
+    verbose_name = "重病关怀"
