@@ -8,6 +8,8 @@ app_name = "claims"
 
 urlpatterns = [
     path("", views.claim_list, name="list"),
+    path("find/", views.claim_find, name="find"),
+    path("export.xlsx", views.claim_export, name="export"),
     path("queue/", views_work.queue, name="queue"),
     path("calendar/", views_calendar.calendar, name="calendar"),
     path("settings/", views_settings.review_settings, name="review_settings"),

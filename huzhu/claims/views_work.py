@@ -50,9 +50,23 @@ from .status import ClaimStatus
 def queue(request: AuthedRequest) -> HttpResponse:
     if not request.user.can(Perm.REVIEW_CLAIMS):
         raise Http404
+    from huzhu.organisations.access import organisations_visible_to
+
     qs = review_queue(request.user).select_related("member", "product_version")
-    page = paginate(request, qs, per_page=50, count=False)
     today = clock.today()
+    # A province reviewer's queue holds every level: narrow it by level, union and deadline.
+    f = {k: request.GET.get(k, "").strip() for k in ("level", "org", "due")}
+    if f["level"].isdigit():
+        qs = qs.filter(review_level=int(f["level"]))
+    orgs = organisations_visible_to(request.user).exclude(kind="grassroots").order_by("path")
+    if f["org"].isdigit():
+        org = orgs.filter(pk=int(f["org"])).first()
+        qs = qs.filter(org_path__startswith=org.path) if org else qs.none()
+    if f["due"] == "overdue":
+        qs = qs.filter(due_on__lt=today)
+    elif f["due"] == "today":
+        qs = qs.filter(due_on=today)
+    page = paginate(request, qs, per_page=50, count=False)
     names: dict[int, dict[int, str]] = {}
     known = known_years({c.due_on.year for c in page.rows if c.due_on} | {today.year})
     for c in page.rows:
@@ -63,8 +77,11 @@ def queue(request: AuthedRequest) -> HttpResponse:
         c.level_name = levels.get(c.review_level, f"第 {c.review_level} 级")
         c.overdue = bool(c.due_on and c.due_on < today)
         c.due_today = c.due_on == today
-    return render(request, "claims/queue.html", {"page": page, "today": today,
-                                                 "unknown_label": UNKNOWN_LABEL})
+    region = getattr(request.user.organisation, "fund_region_id", None) or getattr(
+        request.user.organisation, "pk", None)
+    return render(request, "claims/queue.html", {
+        "page": page, "today": today, "unknown_label": UNKNOWN_LABEL, "f": f,
+        "levels": levels_of(region) if region else [], "orgs": orgs[:300]})
 
 
 class ReviewForm(forms.Form):
