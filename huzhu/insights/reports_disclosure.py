@@ -85,6 +85,8 @@ def disclosure_snapshot(*, region: Organisation, start: datetime.date, end: date
             "average_fen": report.average_fen, "largest_fen": report.largest_fen,
             "opening_fen": report.opening_fen, "closing_fen": report.closing_fen,
             "reserve_fen": report.reserve_closing_fen,
+            "reserve_change_fen": figures.reserve_change_fen,
+            "risk_sharing_fen": figures.risk_sharing_fen, "other_fen": figures.other_fen,
         },
         "by_product": [{"name": p.name, "claims": p.claims, "benefits_fen": p.benefits_fen,
                         "income_fen": p.income_fen} for p in report.by_product],

@@ -67,6 +67,8 @@ def test_the_annual_report_totals_equal_the_ledger(report_world):
         w.province, AccountKind.PREMIUM_INCOME) > 0
     assert (r.opening_fen, r.closing_fen) == (st.opening_fen, st.closing_fen)
     assert r.reserve_closing_fen == st.reserve_closing_fen
+    assert r.figures is not None
+    assert r.opening_fen + r.figures.result_fen == r.closing_fen  # 期初 + 本期结余 = 期末
     assert r.claims_paid == 3 and r.members_helped == 3
     assert r.average_fen == 116_667  # 350,000 / 3 = 116,666.67 → ROUND_HALF_UP
     assert r.largest_fen == 140_000
@@ -279,6 +281,7 @@ def test_the_public_page_needs_no_login_and_shows_only_published_periods(report_
     assert "张*" in html and "陈*" in html and "孙*" in html
     assert "青秀区总工会" in html and "城中区总工会" in html  # the county, not the unit
     assert re.search(r'id="public-benefits">3,500\.00<', html)
+    assert "其他基金变动" in html and "1,000,000.00" in html  # the carried-over fund
     assert_nothing_personal(w, html)
     pdf = anon.get(reverse("insights:public_pdf", args=[d.pk]))
     assert pdf.content.startswith(b"%PDF-")
