@@ -221,7 +221,7 @@ def disclosure_detail(request: AuthedRequest, pk: int) -> HttpResponse:
     d = disclosure_get_for_user(request.user, pk)
     return render(request, "insights/report_disclosure.html", {
         "d": d, "s": d.snapshot, "may_publish": may_publish(request.user, d.fund_region),
-        "own_proposal": d.proposed_by_id == request.user.pk})
+        "own_proposal": d.proposed_by_id == request.user.pk, **_case_page(request, d.snapshot)})
 
 
 @login_required
@@ -291,15 +291,33 @@ def public_list(request: HttpRequest) -> HttpResponse:
     return HttpResponse(_cached(public_cache_key("list"), make))
 
 
+CASES_PER_PAGE = 200
+
+
+def _case_page(request: HttpRequest, snapshot: dict[str, Any]) -> dict[str, Any]:
+    """One page of a disclosure's cases (a province pays ~150,000 a year)."""
+    cases = snapshot.get("cases", [])
+    pages = max(1, -(-len(cases) // CASES_PER_PAGE))
+    raw = request.GET.get("page", "1")
+    number = min(int(raw), pages) if raw.isdigit() and int(raw) >= 1 else 1
+    first = (number - 1) * CASES_PER_PAGE
+    return {"cases": cases[first:first + CASES_PER_PAGE], "case_page": number,
+            "case_pages": pages, "case_first": first, "case_count": len(cases),
+            "prev_page": number - 1 if number > 1 else None,
+            "next_page": number + 1 if number < pages else None}
+
+
 def public_detail(request: HttpRequest, pk: int) -> HttpResponse:
     if (refused := _throttled(request)) is not None:
         return refused
     d = _published_or_404(pk)
+    paging = _case_page(request, d.snapshot)
 
     def make() -> str:
-        return render_to_string("insights/public_detail.html", {"d": d, "s": d.snapshot})
+        return render_to_string("insights/public_detail.html",
+                                {"d": d, "s": d.snapshot, **paging})
 
-    return HttpResponse(_cached(public_cache_key("page", pk), make))
+    return HttpResponse(_cached(public_cache_key("page", pk, paging["case_page"]), make))
 
 
 def public_pdf(request: HttpRequest, pk: int) -> HttpResponse:
@@ -308,7 +326,9 @@ def public_pdf(request: HttpRequest, pk: int) -> HttpResponse:
     d = _published_or_404(pk)
 
     def make() -> bytes:
-        return render_pdf("insights/public_pdf.html", {"d": d, "s": d.snapshot})
+        cases = d.snapshot.get("cases", [])
+        return render_pdf("insights/public_pdf.html", {"d": d, "s": d.snapshot, "cases": cases,
+                                                       "case_count": len(cases)})
 
     pdf = _cached(public_cache_key("pdf", pk), make)
     response = HttpResponse(pdf, content_type="application/pdf")

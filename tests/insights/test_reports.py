@@ -350,3 +350,21 @@ def test_the_disclosure_pages_for_finance(report_world):
                  {"region": w.province.pk, "start": "2025-13-01", "end": end().isoformat()},
                  follow=True)
     assert "请填写期间起" in bad.content.decode()
+
+
+def test_the_public_cases_come_in_pages(report_world, monkeypatch):
+    from huzhu.insights import views_reports
+
+    w = report_world
+    monkeypatch.setattr(views_reports, "CASES_PER_PAGE", 2)
+    d = propose(w)
+    disclosure_publish(disclosure=d, actor=w.checker)
+    anon = Client()
+    url = reverse("insights:public_detail", args=[d.pk])
+    first = anon.get(url).content.decode()
+    second = anon.get(url + "?page=2").content.decode()
+    beyond = anon.get(url + "?page=99").content.decode()
+    assert first.count("<td>青秀区总工会</td>") == 2 and "第 1 / 2 页" in first
+    assert "<td>城中区总工会</td>" in second and "第 2 / 2 页" in second
+    assert "第 2 / 2 页" in beyond
+    assert "赔付案例（3 件）" in first
