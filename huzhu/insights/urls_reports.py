@@ -15,7 +15,7 @@ urlpatterns = [
     path("disclosures/<int:pk>/publish/", v.disclosure_publish_view, name="disclosure_publish"),
     path("disclosures/<int:pk>/withdraw/", v.disclosure_withdraw_view,
          name="disclosure_withdraw"),
-    # 公示: public, no login (see huzhu/web/middleware.py SecondStepMiddleware.OPEN_PREFIXES)
+    # 公示: public, no login_required (docs/adr/0019)
     path("public/", v.public_list, name="public_list"),
     path("public/<int:pk>/", v.public_detail, name="public_detail"),
     path("public/<int:pk>/pdf/", v.public_pdf, name="public_pdf"),

@@ -138,8 +138,7 @@ class SecondStepMiddleware:
     session's device is still the user's and confirmed (a reset undoes it at once).
     """
 
-    # /insights/reports/public/: the fund's 公示, public by design (docs/adr/0019)
-    OPEN_PREFIXES = ("/static/", "/healthz", "/insights/reports/public/")
+    OPEN_PREFIXES = ("/static/", "/healthz")
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):
         self.get_response = get_response
