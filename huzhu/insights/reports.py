@@ -21,6 +21,7 @@ import datetime
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 from django.db.models import Min, Q, Sum
 
@@ -83,16 +84,40 @@ class Benefits:
         return [c for c in self.cases if c.benefit_fen > 0]
 
 
-def claim_benefits(*, region: Organisation, start: datetime.date, end: datetime.date
-                   ) -> Benefits:
-    """Every claim's benefit in the region's books over start..end, read from 5101 legs."""
+def _benefit_legs(*, region: Organisation, start: datetime.date, end: datetime.date,
+                  only: list[int] | None) -> list[dict]:
+    legs = Leg.objects.filter(account__fund_region=region,
+                              account__kind=AccountKind.BENEFIT_EXPENSE,
+                              business_date__gte=start, business_date__lte=end)
+
+    def read(qs: Any) -> list[dict]:
+        return list(qs.values("transaction__source_type", "transaction__source_id",
+                              "account__product_code")
+                    .annotate(fen=Sum("amount_fen"), first=Min("business_date")).order_by())
+
+    if only is None:
+        return read(legs)
+    from huzhu.claims.models import Recovery
+
+    rows: list[dict] = []
+    for ids in _chunks(sorted(only)):
+        recoveries = [str(r) for r in Recovery.objects.filter(claim_id__in=ids)
+                      .values_list("pk", flat=True)]
+        rows += read(legs.filter(
+            Q(transaction__source_type="claims.claim",
+              transaction__source_id__in=[str(i) for i in ids])
+            | Q(transaction__source_type="claims.recovery",
+                transaction__source_id__in=recoveries)))
+    return rows
+
+
+def claim_benefits(*, region: Organisation, start: datetime.date, end: datetime.date,
+                   only: list[int] | None = None) -> Benefits:
+    """Every claim's benefit in the region's books over start..end, read from 5101 legs; with
+    ``only``, the benefits of those claims alone (read through the source index)."""
     from huzhu.claims.models import Claim, Recovery
 
-    rows = (Leg.objects.filter(account__fund_region=region,
-                               account__kind=AccountKind.BENEFIT_EXPENSE,
-                               business_date__gte=start, business_date__lte=end)
-            .values("transaction__source_type", "transaction__source_id", "account__product_code")
-            .annotate(fen=Sum("amount_fen"), first=Min("business_date")).order_by())
+    rows = _benefit_legs(region=region, start=start, end=end, only=only)
     per_claim: dict[int, list] = {}
     recoveries: dict[int, list] = {}
     unattributed = 0
@@ -446,11 +471,15 @@ def unit_bulletin(*, unit: Unit, start: datetime.date, end: datetime.date) -> Bu
                         "、".join(names), shares)
          for pk, (names, shares) in per_member.items() if pk in people),
         key=lambda m: (m.name, m.id_number))
-    benefits = claim_benefits(region=region, start=start, end=end) if region else None
-    money = {c.claim_id: c for c in benefits.cases if c.unit_id == unit.pk} if benefits else {}
-    claims = list(Claim.objects.filter(Q(enrollment__unit=unit) | Q(member__unit=unit,
-                                                                      enrollment__isnull=True))
-                  .filter(Q(event_date__gte=start, event_date__lte=end) | Q(pk__in=list(money)))
+    of_unit = Claim.objects.filter(Q(enrollment__unit=unit)
+                                   | Q(member__unit=unit, enrollment__isnull=True))
+    money: dict[int, Case] = {}
+    if region is not None:
+        benefits = claim_benefits(region=region, start=start, end=end,
+                                  only=list(of_unit.values_list("pk", flat=True)))
+        money = {c.claim_id: c for c in benefits.cases}
+    claims = list(of_unit.filter(Q(event_date__gte=start, event_date__lte=end)
+                                 | Q(pk__in=list(money)))
                   .select_related("member", "product_version").order_by("event_date", "pk"))
     labels = dict(ClaimStatus.choices)
     by_status: dict[str, int] = defaultdict(int)
