@@ -368,3 +368,41 @@ def test_the_public_cases_come_in_pages(report_world, monkeypatch):
     assert "<td>城中区总工会</td>" in second and "第 2 / 2 页" in second
     assert "第 2 / 2 页" in beyond
     assert "赔付案例（3 件）" in first
+
+
+def test_a_nested_fund_region_keeps_its_own_report(report_world):
+    """北海 pools its own fund under the province: its money is in its report, not in the
+    province's, and each equals its own books."""
+    from huzhu.ledger.models import Account
+    from huzhu.ledger.selectors import P_AND_L_KINDS, balance_as_of
+    from tests.claims.conftest import fund_opening
+
+    w = report_world
+    fund_opening(w.region_b, 5_000_000)
+    province = annual_report(org=w.province, start=START, end=end())
+    beihai = annual_report(org=w.region_b, start=START, end=end())
+    own = -balance_as_of(accounts=Account.objects.filter(fund_region=w.province,
+                                                         kind__in=P_AND_L_KINDS), as_of=end())
+    assert province.closing_fen == own
+    assert beihai.closing_fen == fund_statement(org=w.region_b, start=START,
+                                                end=end()).closing_fen == 5_000_000
+    assert beihai.benefits_fen == 0 and beihai.claims_paid == 0
+
+
+def test_leadership_reads_the_report_and_publishes_nothing(report_world):
+    from huzhu.accounts.models import User
+    from huzhu.accounts.roles import Role
+    from tests.conftest import PASSWORD
+
+    w = report_world
+    leader = User.objects.create_user(username="lingdao", password=PASSWORD,
+                                      role=Role.LEADERSHIP, organisation=w.province)
+    c = client_for(leader)
+    assert c.get(reverse("insights:report_annual", args=[w.province.pk]) + period()
+                 ).status_code == 200
+    assert c.get(reverse("insights:disclosure_list")).status_code == 200
+    with pytest.raises(NotAllowed):
+        disclosure_propose(region=w.province, start=START, end=end(), title="", actor=leader)
+    c.post(reverse("insights:disclosure_propose"),
+           {"region": w.province.pk, "start": START.isoformat(), "end": end().isoformat()})
+    assert not Disclosure.objects.exists()
