@@ -161,8 +161,8 @@ def disclosure_publish(*, disclosure: Disclosure, actor: Any) -> Disclosure:
         d.published_at = clock.now()
         d.save(update_fields=["status", "published_by", "published_at"])
         event_record(action=Action.DISCLOSURE_PUBLISHED, actor=actor, obj=d,
-                     before={"status": DisclosureStatus.PROPOSED},
-                     after={"status": d.status, "digest": d.digest})
+                     before={"status": DisclosureStatus.PROPOSED.label},
+                     after={"status": d.get_status_display(), "digest": d.digest})
     public_cache_clear()
     return d
 
@@ -178,12 +178,13 @@ def disclosure_withdraw(*, disclosure: Disclosure, actor: Any, reason: str) -> D
         d = Disclosure.objects.select_for_update().get(pk=disclosure.pk)
         if d.status == DisclosureStatus.WITHDRAWN:
             raise DomainError(f"公示“{d.title}”已撤回")
-        before = d.status
+        before = d.get_status_display()
         d.status = DisclosureStatus.WITHDRAWN
         d.withdrawn_by, d.withdrawn_at, d.withdraw_reason = actor, clock.now(), reason[:300]
         d.save(update_fields=["status", "withdrawn_by", "withdrawn_at", "withdraw_reason"])
         event_record(action=Action.DISCLOSURE_WITHDRAWN, actor=actor, obj=d,
-                     before={"status": before}, after={"status": d.status, "reason": reason})
+                     before={"status": before},
+                     after={"status": d.get_status_display(), "reason": reason})
     public_cache_clear()
     return d
 

@@ -133,7 +133,7 @@ def annual_pdf(request: AuthedRequest, org_id: int) -> HttpResponse:
                  object_id=str(r.org.pk), org_path=r.org.path,
                  after={"start": r.start.isoformat(), "end": r.end.isoformat(),
                         "income_fen": r.income_fen, "benefits_fen": r.benefits_fen,
-                        "format": "pdf"})
+                        "format": "PDF"})
     return _download(render_pdf("insights/report_annual_pdf.html", context), "application/pdf",
                      f"annual-report-{r.org.pk}-{r.start}-{r.end}.pdf")
 
@@ -164,7 +164,7 @@ def _bulletin_export(request: AuthedRequest, unit_id: int, fmt: str) -> Any:
 
 @login_required
 def bulletin_pdf(request: AuthedRequest, unit_id: int) -> HttpResponse:
-    b = _bulletin_export(request, unit_id, "pdf")
+    b = _bulletin_export(request, unit_id, "PDF")
     pdf = render_pdf("insights/report_bulletin_pdf.html", {
         "b": b, "made_by": str(request.user), "made_at": clock.local(clock.now())})
     return _download(pdf, "application/pdf", f"bulletin-{b.unit.pk}-{b.start}-{b.end}.pdf")
@@ -172,7 +172,7 @@ def bulletin_pdf(request: AuthedRequest, unit_id: int) -> HttpResponse:
 
 @login_required
 def bulletin_download_xlsx(request: AuthedRequest, unit_id: int) -> HttpResponse:
-    b = _bulletin_export(request, unit_id, "xlsx")
+    b = _bulletin_export(request, unit_id, "Excel")
     return _download(bulletin_xlsx(b, request.user), XLSX,
                      f"bulletin-{b.unit.pk}-{b.start}-{b.end}.xlsx")
 

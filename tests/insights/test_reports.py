@@ -202,7 +202,7 @@ def test_bulletin_downloads_are_masked_and_audited(report_world):
     assert any("导出人：lisi" in v for v in cells)
     events = Event.objects.filter(action="data.exported", object_type="insights.unit_bulletin",
                                   object_id=str(w.unit_a.pk), actor_id=w.lisi.pk)
-    assert sorted(e.after["format"] for e in events) == ["pdf", "xlsx"]
+    assert sorted(e.after["format"] for e in events) == ["Excel", "PDF"]
 
 
 # --------------------------------------------------------------------------- disclosure
