@@ -17,6 +17,9 @@ EXTRA_TYPES = {
     # Settlements were a model of the claims app when these events began.
     "claims.settlement": "结算数据",
     "payouts.line": "代付明细",
+    # Reports (huzhu/insights, ADR 0019).
+    "insights.annual_report": "基金年度报告",
+    "insights.unit_bulletin": "单位运行通报",
 }
 KEY_LABELS = {
     "action": "操作", "amount_fen": "金额", "as_of": "截至", "assessment": "核算",
@@ -38,6 +41,9 @@ KEY_LABELS = {
     "email": "电子邮箱", "first_name": "名", "last_name": "姓", "ids": "编号",
     "method": "请求方法", "path": "接口地址", "scopes": "接口范围", "region": "数据范围",
     "prefix": "令牌前缀", "expires_at": "到期时间", "revoked_at": "吊销时间",
+    # Reports and disclosures (huzhu/insights).
+    "format": "格式", "members": "人数", "claims": "理赔件数", "cases": "赔付案例数",
+    "benefits_fen": "互助金支出", "income_fen": "互助金收入", "digest": "内容摘要值",
 }
 OUTCOMES = {"ok": "成功", "failed": "失败", "denied": "拒绝", "locked": "已锁定",
             "address_locked": "地址暂被拒绝", "expired": "已过期", "revoked": "已吊销",

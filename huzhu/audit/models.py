@@ -84,6 +84,9 @@ class Action(models.TextChoices):
     PAYOUT_REQUEUED = "payout.requeued", "重新支付"
     PAYOUT_EXCEPTION_RESOLVED = "payout.exception_resolved", "处理对账异常"
     PAYOUT_DAY_CLOSED = "payout.day_closed", "代付日结"
+    DISCLOSURE_PROPOSED = "disclosure.proposed", "提请发布基金公示"
+    DISCLOSURE_PUBLISHED = "disclosure.published", "复核发布基金公示"
+    DISCLOSURE_WITHDRAWN = "disclosure.withdrawn", "撤回基金公示"
 
 
 class Event(models.Model):

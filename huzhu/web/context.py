@@ -25,6 +25,8 @@ MENU: list[tuple[str, str, Perm | None]] = [
     ("未匹配结算数据", "claims:unmatched", Perm.MANAGE_UNITS),
     ("重病关怀", "care:list", Perm.MANAGE_CARE),
     ("基金账务", "ledger:index", Perm.VIEW_LEDGER),
+    ("年度报告", "insights:report_index", Perm.VIEW_INSIGHTS),
+    ("基金公示", "insights:disclosure_list", Perm.VIEW_INSIGHTS),
     ("节假日安排", "claims:calendar", Perm.MANAGE_CALENDAR),
     ("操作日志", "web:event_list", Perm.VIEW_AUDIT),
     ("登录日志", "web:login_log", Perm.VIEW_LOGIN_LOG),
@@ -67,4 +69,7 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
         bills = reverse("billing:unit_invoices", args=[user.unit_id])
         items.insert(3, {"label": "缴费与收据", "url": bills,
                          "active": request.path.startswith(bills)})
+        bulletin = reverse("insights:report_bulletin", args=[user.unit_id])
+        items.insert(4, {"label": "运行通报", "url": bulletin,
+                         "active": request.path.startswith(bulletin)})
     return {"menu": items}
