@@ -82,6 +82,9 @@ class Action(models.TextChoices):
     PAYOUT_REQUEUED = "payout.requeued", "重新支付"
     PAYOUT_EXCEPTION_RESOLVED = "payout.exception_resolved", "处理对账异常"
     PAYOUT_DAY_CLOSED = "payout.day_closed", "代付日结"
+    PAYOUT_REGION_SETTING_CHANGED = "payout.region_setting_changed", "修改代付设置"
+    PAYOUT_LINE_BANK_SET = "payout.line_bank_set", "选择收款开户行"
+    PAYOUT_BANKS_LOADED = "payout.banks_loaded", "更新银行名录"
 
 
 class Event(models.Model):
