@@ -66,7 +66,9 @@ def parse_csv(data: bytes) -> list[dict[str, str]]:
     missing = [c for c in ("联行号", "银行名称") if c not in head]
     if missing:
         raise BankListError([f"第 1 行缺少列：{'、'.join(missing)}"])
-    out, problems, seen = [], [], {}
+    out: list[dict[str, str]] = []
+    problems: list[str] = []
+    seen: dict[str, int] = {}
     for n, raw in enumerate(rows[1:], 2):
         cell = {h: (raw[head.index(h)].strip() if h in head and head.index(h) < len(raw) else "")
                 for h in HEAD}

@@ -101,7 +101,8 @@ class IcbcWorkbook:
             col = {c: head.index(c) for c in head if c}
             reason_col = next((c for c in REASON_COLS if c in head), None)
             for n, row in enumerate(rows[1:], 2):
-                def cell(name: str | None, row: list[Any] = row) -> Any:
+                def cell(name: str | None, row: list[Any] = row,
+                         col: dict[str, int] = col) -> Any:
                     i = col.get(name or "", -1)
                     return row[i] if 0 <= i < len(row) else None
 

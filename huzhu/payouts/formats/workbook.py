@@ -11,7 +11,7 @@ from typing import Any
 
 from ..bankfile import MAX_RESULT_BYTES, BankFileError
 
-FIXED_TIME = datetime.datetime(2000, 1, 1)
+FIXED_TIME = datetime.datetime(2000, 1, 1, tzinfo=datetime.UTC)
 
 
 def new_book(out: io.BytesIO) -> Any:
