@@ -26,6 +26,7 @@ class Command(BaseCommand):
         if not path.is_file():
             raise CommandError(f"文件不存在：{path}")
         try:
+            banklist.ensure_shipped()  # a new installation starts from the shipped list
             report = banklist.load(path.read_bytes(),
                                    deactivate_missing=o["deactivate_missing"])
         except banklist.BankListError as exc:
