@@ -284,3 +284,24 @@ def test_the_batch_page_says_which_result_file_it_expects(pay_world, client, tmp
     assert "定长文本回盘（GBK" in page and 'accept=".txt,text/plain"' in page
     r = client.get(f"/payouts/{batch.pk}/file/")
     assert r["Content-Disposition"].endswith('.txt"') and r.content == batch_file(batch)
+
+
+SAMPLES = [("icbc-xlsx", "icbc"), ("cmb-bb1paybh", "cmb"), ("cnaps-txt", "cnaps")]
+
+
+@pytest.mark.parametrize("adapter,prefix", SAMPLES)
+def test_the_sample_files_in_the_docs_are_what_the_adapters_read(adapter, prefix):
+    """docs/samples/ stays true: each sample batch reads back with its count and total, and
+    each sample result gives two paid lines and one failed with its reason."""
+    from pathlib import Path
+
+    fmt = formats.get(adapter)
+    root = Path(__file__).resolve().parents[2] / "docs" / "samples"
+    number, count, total, lines = fmt.read_batch(
+        (root / f"{prefix}-batch.{fmt.extension}").read_bytes())
+    assert (number, count, total) == ("PB20270315000001", 3, 372050)
+    assert sum(ln.amount_fen for ln in lines) == total
+    result = fmt.parse_result((root / f"{prefix}-result.{fmt.extension}").read_bytes(), number)
+    assert [r.outcome for r in result] == ["paid", "failed", "paid"]
+    assert result[1].reason == "账户已销户" and result[1].account_name == "陈八"
+    assert [r.out_detail_no for r in result] == [ln.out_detail_no for ln in lines]
