@@ -397,7 +397,7 @@ def batch_query(*, batch: PayoutBatch, actor: Actor, channel: BankChannel) -> Pa
     elif answer.state in (ACCEPTED, DONE):
         batch_move(b.pk, BatchStatus.SENT, frm=[BatchStatus.UNKNOWN, BatchStatus.NOT_RECEIVED])
     if answer.state == DONE and answer.result:
-        result_import(batch=b, data=answer.result, file_name=f"{b.number}-query.csv",
+        result_import(batch=b, data=answer.result, file_name=f"{b.number}-query.{formats.get(b.adapter).extension}",
                       actor=actor)
     b.refresh_from_db()
     return b
