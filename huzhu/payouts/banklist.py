@@ -142,12 +142,14 @@ def match(text: str) -> PayeeBank | None:
     codes = [c for c, n in best.items() if n == top]
     if len(codes) != 1:
         return None
-    entries = list(PayeeBank.objects.filter(bank_code=codes[0], active=True))
-    local = [b for b in entries if b.city and not b.aliases and b.city in t]
+    entries = PayeeBank.objects.filter(bank_code=codes[0], active=True)
+    # A branch list holds thousands of a bank's entries: look only at the cities it names.
+    cities = [c for c in entries.exclude(city="").values_list("city", flat=True).distinct()
+              if c in t]
+    local = list(entries.filter(aliases="", city__in=cities)[:2]) if cities else []
     if len(local) == 1:
         return local[0]
-    heads = [b for b in entries if b.aliases]
-    return heads[0] if heads else None
+    return entries.exclude(aliases="").order_by("cnaps").first()
 
 
 def by_cnaps(cnaps: str) -> PayeeBank | None:
