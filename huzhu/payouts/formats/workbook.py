@@ -1,4 +1,4 @@
-"""Reading and writing the workbooks of the Excel-template formats: written with xlsxwriter
+"""Reading and writing the workbooks of the Excel-template formats: written
 through ``huzhu.sheets`` (text stays text, a fixed creation time so the same batch gives the
 same bytes), read (ours back, or the bank's result as .xlsx or .xls) with python-calamine."""
 
