@@ -305,3 +305,24 @@ def test_the_sample_files_in_the_docs_are_what_the_adapters_read(adapter, prefix
     assert [r.outcome for r in result] == ["paid", "failed", "paid"]
     assert result[1].reason == "账户已销户" and result[1].account_name == "陈八"
     assert [r.out_detail_no for r in result] == [ln.out_detail_no for ln in lines]
+
+
+def test_picking_a_line_bank_is_audited_and_only_on_a_draft(pay_world):
+    from huzhu.audit.models import Event
+
+    w = pay_world
+    add_rural_bank()
+    configure(w, "cnaps-txt")
+    batch = draft(w)
+    line = batch.lines.get(bank_cnaps="")
+    with pytest.raises(DomainError, match="银行名录中没有联行号"):
+        line_bank_set(batch=batch, line_id=line.pk, cnaps="123456789012", actor=w.qianjiu)
+    line_bank_set(batch=batch, line_id=line.pk, cnaps=RURAL, actor=w.qianjiu)
+    e = Event.objects.filter(action="payout.line_bank_set").latest("seq")
+    assert e.before == {"line": line.out_detail_no, "bank_cnaps": ""}
+    assert e.after["bank_cnaps"] == RURAL and e.after["text"] == "广西农村信用社"
+    assert e.org_path == w.province.path
+    batch = batch_approve(batch=batch, actor=w.checker)
+    with pytest.raises(DomainError, match="只有待复核的批次"):
+        line_bank_set(batch=batch, line_id=line.pk, cnaps=ICBC, actor=w.qianjiu)
+    assert PayoutLine.objects.get(pk=line.pk).bank_cnaps == RURAL
