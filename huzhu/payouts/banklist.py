@@ -23,7 +23,7 @@ import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 
 from huzhu.errors import DomainError
 
@@ -111,7 +111,10 @@ def load(data: bytes, *, deactivate_missing: bool = False) -> LoadReport:
 def ensure_shipped() -> None:
     """Load the shipped list into an empty table (a new installation)."""
     if not PayeeBank.objects.exists():
-        load(SHIPPED.read_bytes())
+        try:
+            load(SHIPPED.read_bytes())  # its own savepoint
+        except IntegrityError:
+            pass  # loaded at the same moment by another request
 
 
 def normalise(text: str) -> str:
