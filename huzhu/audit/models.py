@@ -87,6 +87,9 @@ class Action(models.TextChoices):
     DISCLOSURE_PROPOSED = "disclosure.proposed", "提请发布基金公示"
     DISCLOSURE_PUBLISHED = "disclosure.published", "复核发布基金公示"
     DISCLOSURE_WITHDRAWN = "disclosure.withdrawn", "撤回基金公示"
+    PAYOUT_REGION_SETTING_CHANGED = "payout.region_setting_changed", "修改代付设置"
+    PAYOUT_LINE_BANK_SET = "payout.line_bank_set", "选择收款开户行"
+    PAYOUT_BANKS_LOADED = "payout.banks_loaded", "更新银行名录"
 
 
 class Event(models.Model):

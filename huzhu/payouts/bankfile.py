@@ -168,7 +168,13 @@ def render_result(lines: Iterable[ResultLine]) -> bytes:
 
 def parse_batch(data: bytes) -> tuple[str, list[OutLine]]:
     """Read a batch file back (the test bank reads what we send)."""
+    batch_no, _count, _total, lines = parse_batch_head(data)
+    return batch_no, lines
+
+
+def parse_batch_head(data: bytes) -> tuple[str, int, int, list[OutLine]]:
+    """A batch file read back with the count and total its head states (the cross-check)."""
     rows = list(csv.reader(io.StringIO(data.decode("utf-8-sig"))))
     batch_no = rows[1][0]
     lines = [OutLine(r[0], r[1], r[2], r[3], yuan_to_fen(r[4]) or 0, r[6]) for r in rows[3:] if r]
-    return batch_no, lines
+    return batch_no, int(rows[1][1]), yuan_to_fen(rows[1][2]) or 0, lines

@@ -102,6 +102,12 @@ class PayoutBatch(models.Model):
     closed_at = models.DateTimeField(null=True, blank=True)
     # The checker's reason for sending a batch the fund account cannot cover (huzhu.payouts.balance).
     over_balance_reason = models.CharField("超额发送理由", max_length=300, blank=True)
+    # The paying account as it was when the batch was made (PayoutRegionSetting): the file of
+    # a batch is the same bytes every time, whatever the setting becomes later.
+    payer_account = models.CharField("付款账号", max_length=40, blank=True)
+    payer_name = models.CharField("付款账户名称", max_length=100, blank=True)
+    payer_bank_name = models.CharField("付款账户开户行", max_length=100, blank=True)
+    payer_bank_cnaps = models.CharField("付款行联行号", max_length=12, blank=True)
 
     class Meta:
         ordering = ["-id"]
@@ -112,11 +118,60 @@ class PayoutBatch(models.Model):
         return self.number
 
 
+class PayeeBank(models.Model):
+    """One entry of the bank list (银行名录) with its CNAPS 联行号 (12 digits, assigned by the
+    PBOC). Shipped as ``huzhu/payouts/data/banks.csv`` and updated from a CSV by
+    ``huzhu payouts_banks_load`` (see ``banklist.py``). ``bank_code`` is the 行别代码, the
+    first three digits of the 联行号 (102 工商银行, 104 中国银行 …): two accounts at the
+    same ``bank_code`` are a same-bank (本行) transfer."""
+
+    cnaps = models.CharField("联行号", max_length=12, unique=True)
+    bank_code = models.CharField("行别代码", max_length=3, db_index=True)
+    name = models.CharField("银行名称", max_length=100)
+    aliases = models.CharField("简称", max_length=200, blank=True)  # ";" separated
+    province = models.CharField("省份", max_length=20, blank=True)
+    city = models.CharField("城市", max_length=20, blank=True)
+    active = models.BooleanField("有效", default=True)
+
+    class Meta:
+        ordering = ["bank_code", "cnaps"]
+        verbose_name = "银行名录"
+        verbose_name_plural = "银行名录"
+
+    def __str__(self) -> str:
+        return f"{self.name}（{self.cnaps}）"
+
+
+class BankNameMatch(models.Model):
+    """A roster's free-text 开户行 that staff tied to an entry of the bank list, so the same
+    text is matched by itself in later batches."""
+
+    text = models.CharField("开户行原文", max_length=100, unique=True)
+    bank = models.ForeignKey(PayeeBank, on_delete=models.PROTECT, related_name="+")
+    chosen_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                                  on_delete=models.SET_NULL, related_name="+")
+    chosen_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = "开户行对应"
+        verbose_name_plural = "开户行对应"
+
+    def __str__(self) -> str:
+        return self.text
+
+
 class PayoutRegionSetting(models.Model):
-    """A fund region's payout settings: the balance its fund account must keep after a batch."""
+    """A fund region's payout settings: the association's own account that pays (付款账户:
+    the corporate account, not personal data, so kept in clear, see ADR 0017), the bank file
+    format its bank takes, and the balance its fund account must keep after a batch."""
 
     fund_region = models.OneToOneField(Organisation, on_delete=models.PROTECT, related_name="+")
     balance_floor_fen = models.BigIntegerField("余额下限（分）", default=0)
+    adapter = models.CharField("银行文件格式", max_length=30, default="generic-csv")
+    payer_account = models.CharField("付款账号", max_length=40, blank=True)
+    payer_name = models.CharField("付款账户名称", max_length=100, blank=True)
+    payer_bank = models.ForeignKey(PayeeBank, null=True, blank=True, on_delete=models.PROTECT,
+                                   related_name="+", verbose_name="付款账户开户行")
     updated_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
                                    on_delete=models.SET_NULL, related_name="+")
     updated_at = models.DateTimeField(auto_now=True)
@@ -153,6 +208,8 @@ class PayoutLine(models.Model):
     account_no_bidx = models.CharField(max_length=64)
     account_name = models.CharField("收款户名", max_length=60)
     bank_name = models.CharField("开户行", max_length=100, blank=True)
+    # The payee bank from the bank list (blank: the roster's 开户行 matched no entry yet).
+    bank_cnaps = models.CharField("收款行联行号", max_length=12, blank=True)
     status = models.CharField(max_length=10, choices=LineStatus.choices,
                               default=LineStatus.PENDING)
     bank_ref = models.CharField("银行流水号", max_length=60, blank=True)

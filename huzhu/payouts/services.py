@@ -40,18 +40,20 @@ from huzhu.members.models import Member
 from huzhu.organisations.models import Organisation
 from huzhu.pii.crypto import blind_index
 
-from . import bankfile
+from . import bankfile, banklist, formats
 from .channels import ACCEPTED, DONE, NOT_RECEIVED, BankChannel, BankRefused, BankUnknown
 from .models import (
     BatchStatus,
     ExceptionKind,
     LineStatus,
+    PayeeBank,
     Payout,
     PayoutBatch,
     PayoutDayClose,
     PayoutException,
     PayoutKind,
     PayoutLine,
+    PayoutRegionSetting,
     PayoutStatus,
     ResultFile,
 )
@@ -158,16 +160,29 @@ def batch_build(*, fund_region: Organisation, actor: Actor, limit: int = MAX_LIN
             ready.append((p, m))
     if not ready:
         return report
-    batch = PayoutBatch.objects.create(number=f"tmp-{timezone.now().timestamp()}-{actor.pk}",
-                                       fund_region=fund_region, made_by=actor)
+    setting = PayoutRegionSetting.objects.filter(fund_region=fund_region).select_related(
+        "payer_bank").first()
+    payer_bank = setting.payer_bank if setting is not None else None
+    batch = PayoutBatch.objects.create(
+        number=f"tmp-{timezone.now().timestamp()}-{actor.pk}", fund_region=fund_region,
+        made_by=actor, adapter=setting.adapter if setting is not None else "generic-csv",
+        payer_account=setting.payer_account if setting is not None else "",
+        payer_name=setting.payer_name if setting is not None else "",
+        payer_bank_name=payer_bank.name if payer_bank is not None else "",
+        payer_bank_cnaps=payer_bank.cnaps if payer_bank is not None else "")
     batch.number = f"PB{clock.today():%Y%m%d}{batch.pk:06d}"
     lines = []
+    banks: dict[str, PayeeBank | None] = {}
     for n, (p, m) in enumerate(ready, 1):
         card = "".join(ch for ch in m.bank_card if ch.isdigit())
+        if m.bank_name not in banks:
+            banks[m.bank_name] = banklist.match(m.bank_name)
+        bank = banks[m.bank_name]
         lines.append(PayoutLine(batch=batch, payout=p, out_detail_no=f"{batch.number}-{n:06d}",
                                 amount_fen=p.amount_fen, account_no=card,
                                 account_no_bidx=card_index(card), account_name=m.name,
-                                bank_name=m.bank_name))
+                                bank_name=m.bank_name,
+                                bank_cnaps=bank.cnaps if bank is not None else ""))
     PayoutLine.objects.bulk_create(lines, batch_size=1000)
     payouts_move([p.pk for p, _ in ready], PayoutStatus.BATCHED, actor=actor,
                  reason=f"batch:{batch.number}")
@@ -177,7 +192,9 @@ def batch_build(*, fund_region: Organisation, actor: Actor, limit: int = MAX_LIN
                                                    total_fen=batch.total_fen)
     event_record(action="payout.batch_built", actor=actor, obj=batch, org_path=fund_region.path,
                  after={"number": batch.number, "lines": batch.line_count,
-                        "total_fen": batch.total_fen, "no_card": len(report.skipped_no_card)})
+                        "total_fen": batch.total_fen, "no_card": len(report.skipped_no_card),
+                        "adapter": batch.adapter,
+                        "bank_unmatched": sum(1 for ln in lines if not ln.bank_cnaps)})
     report.batch = batch
     return report
 
@@ -202,6 +219,10 @@ def batch_approve(*, batch: PayoutBatch, actor: Actor, override_reason: str = ""
         raise DomainError(f"批次状态为“{b.get_status_display()}”，不能复核")
     if b.made_by_id == actor.pk:
         raise NotAllowed("制单人不能复核自己的批次（须由另一人复核）")
+    found = file_problems(b)
+    if found:
+        raise DomainError("银行文件不能生成，不能复核：" + "；".join(found[:20]),
+                          code="bank_file_refused")
     cover = fund_cover(b)
     reason = override_reason.strip()[:300]
     if not cover.ok and not reason:
@@ -238,12 +259,68 @@ def batch_cancel(*, batch: PayoutBatch, actor: Actor) -> PayoutBatch:
     return b
 
 
+def file_batch(batch: PayoutBatch) -> formats.FileBatch:
+    """The batch as its bank file states it: the payer as it was when the batch was made, each
+    line's payee bank by its bank-list entry (name, province, city) when it has one."""
+    lines = list(batch.lines.exclude(status=LineStatus.CANCELLED).select_related("payout")
+                 .order_by("id"))
+    banks = {b.cnaps: b for b in PayeeBank.objects.filter(
+        cnaps__in={ln.bank_cnaps for ln in lines if ln.bank_cnaps})}
+    out = []
+    for ln in lines:
+        bank = banks.get(ln.bank_cnaps)
+        out.append(formats.FileLine(
+            formats.seq_of(ln.out_detail_no), ln.out_detail_no, ln.account_no, ln.account_name,
+            bank.name if bank is not None else ln.bank_name, ln.bank_cnaps,
+            bank.province if bank is not None else "", bank.city if bank is not None else "",
+            ln.amount_fen, f"理赔 {ln.payout.claim_id}"))
+    return formats.FileBatch(
+        batch.number, clock.today(batch.created_at),
+        formats.Payer(batch.payer_account, batch.payer_name, batch.payer_bank_name,
+                      batch.payer_bank_cnaps), out)
+
+
+def file_problems(batch: PayoutBatch) -> list[str]:
+    """What stops the batch's bank file from being made (each naming its line)."""
+    return formats.problems(formats.get(batch.adapter), file_batch(batch))
+
+
 def batch_file(batch: PayoutBatch) -> bytes:
-    """The bank file of a batch; the same bytes every time it is asked for."""
-    lines = batch.lines.exclude(status=LineStatus.CANCELLED).select_related("payout").order_by("id")
-    return bankfile.render_batch(batch.number, [
-        bankfile.OutLine(ln.out_detail_no, ln.account_no, ln.account_name, ln.bank_name,
-                         ln.amount_fen, f"理赔 {ln.payout.claim_id}") for ln in lines])
+    """The bank file of a batch in its bank's format; the same bytes every time it is asked
+    for, and only once checked against the batch (count, total, every line)."""
+    return formats.release(formats.get(batch.adapter), file_batch(batch),
+                           line_count=batch.line_count, total_fen=batch.total_fen)
+
+
+@atomic_events()
+def line_bank_set(*, batch: PayoutBatch, line_id: int, cnaps: str, actor: Actor) -> PayoutLine:
+    """Staff pick a draft line's payee bank from the bank list; the roster's 开户行 text is
+    remembered with it (:class:`BankNameMatch`), so later batches match it by themselves."""
+    from .models import BankNameMatch
+
+    actor = _need(actor)
+    b = _locked(batch)
+    if b.status != BatchStatus.DRAFT:
+        raise DomainError("只有待复核的批次可以更改收款开户行")
+    ln = PayoutLine.objects.select_for_update().filter(batch=b, pk=line_id).first()
+    if ln is None:
+        raise DomainError("该明细不属于本批次")
+    bank = banklist.by_cnaps(cnaps)
+    if bank is None:
+        raise DomainError(f"银行名录中没有联行号 {cnaps[:20]}",
+                          field_errors={"cnaps": ["请从银行名录中选择"]})
+    before = ln.bank_cnaps
+    PayoutLine.objects.filter(pk=ln.pk).update(bank_cnaps=bank.cnaps)
+    text = banklist.normalise(ln.bank_name)[:100]
+    if text:
+        BankNameMatch.objects.update_or_create(text=text, defaults={"bank": bank,
+                                                                    "chosen_by": actor})
+    event_record(action="payout.line_bank_set", actor=actor, obj=b, org_path=b.fund_region.path,
+                 before={"line": ln.out_detail_no, "bank_cnaps": before},
+                 after={"line": ln.out_detail_no, "bank_cnaps": bank.cnaps,
+                        "bank": bank.name, "text": text})
+    ln.bank_cnaps = bank.cnaps
+    return ln
 
 
 @atomic_events()
@@ -320,7 +397,7 @@ def batch_query(*, batch: PayoutBatch, actor: Actor, channel: BankChannel) -> Pa
     elif answer.state in (ACCEPTED, DONE):
         batch_move(b.pk, BatchStatus.SENT, frm=[BatchStatus.UNKNOWN, BatchStatus.NOT_RECEIVED])
     if answer.state == DONE and answer.result:
-        result_import(batch=b, data=answer.result, file_name=f"{b.number}-query.csv",
+        result_import(batch=b, data=answer.result, file_name=f"{b.number}-query.{formats.get(b.adapter).extension}",
                       actor=actor)
     b.refresh_from_db()
     return b
@@ -421,7 +498,7 @@ def result_import(*, batch: PayoutBatch, data: bytes, file_name: str, actor: Act
     if seen is not None and seen.batch_id == batch.pk:
         return seen
     # The same bytes imported for another batch name that batch: refused just below.
-    parsed = bankfile.parse_result(data)
+    parsed = formats.get(batch.adapter).parse_result(data, batch.number)
     _refuse_lines_not_of(batch, parsed)
     b = _locked(batch)
     if getattr(actor, "is_authenticated", False):

@@ -15,5 +15,8 @@ urlpatterns = [
     path("<int:pk>/", views.batch, name="batch"),
     path("<int:pk>/file/", views.download, name="download"),
     path("<int:pk>/result/", views.upload_result, name="upload_result"),
+    path("<int:pk>/lines/<int:line_id>/bank/", views.line_bank, name="line_bank"),
+    path("settings/", views.settings_list, name="settings"),
+    path("settings/<int:region_id>/", views.settings_edit, name="settings_edit"),
     path("<int:pk>/<str:action>/", views.batch_action, name="action"),
 ]

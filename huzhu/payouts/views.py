@@ -22,6 +22,7 @@ from huzhu.audit.services import event_record
 from huzhu.errors import DomainError
 from huzhu.web.paging import paginate
 
+from . import banklist, formats
 from .access import batch_get_for_user, batches_visible_to, region_of
 from .balance import fund_cover
 from .bankfile import BankFileError
@@ -30,12 +31,14 @@ from .dayclose import days_unclosed, exceptions_open_on, payout_day_close
 from .models import (
     BatchStatus,
     LineStatus,
+    PayeeBank,
     Payout,
     PayoutBatch,
     PayoutDayClose,
     PayoutException,
     PayoutStatus,
 )
+from .regions import may_edit_settings
 from .services import (
     batch_abandon,
     batch_approve,
@@ -45,6 +48,8 @@ from .services import (
     batch_query,
     batch_send,
     exception_resolve,
+    file_problems,
+    line_bank_set,
     payout_requeue,
     payouts_reconcile,
     result_import,
@@ -71,6 +76,7 @@ def index(request: AuthedRequest) -> HttpResponse:
     return render(request, "payouts/index.html", {
         "region": region, "page": page, "waiting": waiting, "failed": failed,
         "payable": waiting.get(PayoutStatus.PAYABLE, (0, 0)),
+        "may_edit_settings": may_edit_settings(request.user),
         "open_exceptions": PayoutException.objects.filter(batch__fund_region=region,
                                                           resolved=False).count()})
 
@@ -98,7 +104,22 @@ def batch(request: AuthedRequest, pk: int) -> HttpResponse:
     b = batch_get_for_user(request.user, pk)
     lines = paginate(request, b.lines.select_related("payout").order_by("id"), per_page=50,
                      count=False)
+    fmt = formats.get(b.adapter)
+    unmatched = []
+    problems: list[str] = []
+    bank_choices: list[PayeeBank] = []
+    if b.status == BatchStatus.DRAFT:
+        problems = file_problems(b)
+        unmatched = list(b.lines.filter(bank_cnaps="").order_by("id")[:100])
+        if unmatched:
+            banklist.ensure_shipped()
+            q = request.GET.get("bank_q", "").strip()[:40]
+            found = PayeeBank.objects.filter(active=True)
+            found = found.filter(name__contains=q) if q else found.exclude(aliases="")
+            bank_choices = list(found.order_by("bank_code", "cnaps")[:100])
     return render(request, "payouts/batch.html", {
+        "fmt": fmt, "problems": problems, "unmatched": unmatched, "bank_choices": bank_choices,
+        "bank_q": request.GET.get("bank_q", "")[:40],
         "b": b, "lines": lines, "results": b.results.order_by("-id"),
         "exceptions": b.exceptions.filter(resolved=False).order_by("id"),
         "S": BatchStatus, "may_check": b.status == BatchStatus.DRAFT
@@ -142,7 +163,12 @@ def download(request: AuthedRequest, pk: int) -> HttpResponse:
     if b.status in (BatchStatus.DRAFT, BatchStatus.CANCELLED):
         messages.error(request, "批次复核并发送后才能下载银行文件")
         return redirect("payouts:batch", pk=pk)
-    content = batch_file(b)
+    try:
+        content = batch_file(b)
+    except DomainError as exc:
+        messages.error(request, exc.message)
+        return redirect("payouts:batch", pk=pk)
+    fmt = formats.get(b.adapter)
     event_record(action="payout.batch_exported", actor=request.user, obj=b,
                  org_path=b.fund_region.path, after={"number": b.number})
     # The file holds every line's full card number: a reveal, named and counted (TRUST S-11).
@@ -150,8 +176,8 @@ def download(request: AuthedRequest, pk: int) -> HttpResponse:
     event_record(action=Action.PII_REVEALED, actor=request.user, obj=b,
                  org_path=b.fund_region.path,
                  after={"file": f"代付文件 {b.number}", "rows": lines, "bank_card": lines})
-    response = HttpResponse(content, content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="{b.number}.csv"'
+    response = HttpResponse(content, content_type=fmt.content_type)
+    response["Content-Disposition"] = f'attachment; filename="{b.number}.{fmt.extension}"'
     response["Cache-Control"] = "no-store"
     return response
 
@@ -176,6 +202,69 @@ def upload_result(request: AuthedRequest, pk: int) -> HttpResponse:
     messages.success(request, f"回盘已导入：成功 {r.paid} 笔，失败 {r.failed} 笔，重复 {r.repeated} 笔，"
                               f"异常 {r.exceptions} 笔")
     return redirect("payouts:batch", pk=pk)
+
+
+@login_required
+@require_POST
+def line_bank(request: AuthedRequest, pk: int, line_id: int) -> HttpResponse:
+    b = batch_get_for_user(request.user, pk)
+    try:
+        ln = line_bank_set(batch=b, line_id=line_id, cnaps=request.POST.get("cnaps", ""),
+                           actor=request.user)
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, f"明细 {ln.out_detail_no} 的收款开户行已选定；"
+                                  f"开户行“{ln.bank_name}”以后将自动对应")
+    return redirect("payouts:batch", pk=pk)
+
+
+@login_required
+def settings_list(request: AuthedRequest) -> HttpResponse:
+    from .regions import regions_editable_by, setting_of
+
+    regions = list(regions_editable_by(request.user))
+    if not regions:
+        raise Http404
+    return render(request, "payouts/settings_list.html", {
+        "rows": [(r, setting_of(r)) for r in regions],
+        "formats": dict(formats.choices())})
+
+
+@login_required
+def settings_edit(request: AuthedRequest, region_id: int) -> HttpResponse:
+    from huzhu.rules.money import format_yuan
+
+    from .regions import region_setting_save, regions_editable_by, setting_of
+
+    region = regions_editable_by(request.user).filter(pk=region_id).first()
+    if region is None:
+        raise Http404
+    s = setting_of(region)
+    banklist.ensure_shipped()
+    form = {"adapter": s.adapter, "payer_account": s.payer_account, "payer_name": s.payer_name,
+            "payer_bank": s.payer_bank.cnaps if s.payer_bank else "",
+            "balance_floor": format_yuan(s.balance_floor_fen)}
+    errors: dict[str, list[str]] = {}
+    if request.method == "POST":
+        form = {k: request.POST.get(k, "") for k in form}
+        try:
+            region_setting_save(region=region, actor=request.user, adapter=form["adapter"],
+                                payer_account=form["payer_account"],
+                                payer_name=form["payer_name"],
+                                payer_bank_cnaps=form["payer_bank"],
+                                balance_floor=form["balance_floor"])
+        except DomainError as exc:
+            messages.error(request, exc.message)
+            errors = exc.field_errors
+        else:
+            messages.success(request, f"{region.name} 的代付设置已保存")
+            return redirect("payouts:settings")
+    return render(request, "payouts/settings_edit.html", {
+        "region": region, "form": form, "errors": errors, "formats": formats.choices(),
+        "banks": PayeeBank.objects.filter(active=True).exclude(aliases="")
+        .order_by("bank_code", "cnaps")[:200],
+        "chosen_bank": s.payer_bank})
 
 
 @login_required

@@ -100,4 +100,10 @@ NOT_PERSONAL: dict[str, str] = {
     "claims.Recovery.bank_ref": "银行流水号",
     "payouts.PayoutLine.bank_ref": "银行流水号",
     "payouts.ResultFile.file_name": "银行回盘文件名",
+    "payouts.PayeeBank.name": "银行名录中的银行（网点）名称",
+    "payouts.PayoutRegionSetting.payer_name": "付款账户名称：协会自己的对公账户户名（ADR 0017）",
+    "payouts.PayoutRegionSetting.payer_account": "付款账号：协会自己的对公账户，不是个人账户（ADR 0017）",
+    "payouts.PayoutBatch.payer_name": "制单时的付款账户名称（协会对公账户，ADR 0017）",
+    "payouts.PayoutBatch.payer_account": "制单时的付款账号（协会对公账户，ADR 0017）",
+    "payouts.PayoutBatch.payer_bank_name": "付款账户开户行名称",
 }

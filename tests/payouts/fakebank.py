@@ -7,7 +7,8 @@
   *after* it (:class:`BankUnknown`, the batch is kept and will be paid).
 - Lines are settled after a random delay (``tick`` moves the bank's clock); each is paid or
   failed (a failed card is closed and fails again if sent again).
-- Result files (:func:`huzhu.payouts.bankfile.render_result`) are written into a mailbox and
+- Result files (in the bank's format ``fmt``, :mod:`huzhu.payouts.formats`) are written into
+  a mailbox and
   delivered in any order: late, duplicated, partial (unsettled lines say 处理中, or lines are
   left out). Each comes with the number of its batch, as a bank's mail names it, so finance
   knows on which batch's page to upload it.
@@ -25,7 +26,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
-from huzhu.payouts import bankfile
+from huzhu.payouts import bankfile, formats
 from huzhu.payouts.channels import (
     ACCEPTED,
     DONE,
@@ -48,7 +49,7 @@ class ResultDelivery(NamedTuple):
 
 @dataclass
 class BankLine:
-    out: bankfile.OutLine
+    out: bankfile.OutLine | formats.ReadLine
     claim_id: int
     ready_at: int
     outcome: str = ""  # "" until settled, then paid | failed
@@ -71,8 +72,10 @@ class BankBatch:
 class FakeBank:
     def __init__(self, rng: random.Random, *, p_refuse: float = 0.08, p_lost_before: float = 0.1,
                  p_lost_after: float = 0.15, p_fail: float = 0.15, p_query_lost: float = 0.08,
-                 max_delay: int = 25) -> None:
+                 max_delay: int = 25, fmt: str = "generic-csv") -> None:
         self.rng = rng
+        # The bank's own file format: it reads batches and writes results in it.
+        self.fmt = formats.get(fmt)
         self.p_refuse, self.p_lost_before, self.p_lost_after = p_refuse, p_lost_before, p_lost_after
         self.p_fail, self.p_query_lost, self.max_delay = p_fail, p_query_lost, max_delay
         self.now = 0
@@ -122,7 +125,7 @@ class FakeBank:
     # ------------------------------------------------------------------ the bank's side
 
     def _receive(self, batch_no: str, content: bytes) -> None:
-        number, lines = bankfile.parse_batch(content)
+        number, _count, _total, lines = self.fmt.read_batch(content)
         if number != batch_no:
             self.violations.append(f"{batch_no}: file names batch {number}")
         b = BankBatch(batch_no, content, self.now)
@@ -170,7 +173,7 @@ class FakeBank:
             rows.append(bankfile.ResultLine(0, b.number, o.out_detail_no, o.account_no,
                                             o.account_name, o.amount_fen,
                                             ln.outcome or "processing", ln.reason, ln.ref))
-        return bankfile.render_result(rows)
+        return self.fmt.render_result(b.number, rows)
 
     def write_result(self, batch_no: str | None = None, *, partial: bool | None = None) -> bool:
         """Put a result file for a received batch in the mailbox: every line (unsettled ones
@@ -185,7 +188,8 @@ class FakeBank:
             lines = self.rng.sample(lines, self.rng.randint(1, len(lines) - 1))
             lines.sort(key=lambda ln: ln.out.out_detail_no)
         self.files_written += 1
-        self.mailbox.append(ResultDelivery(b.number, f"{b.number}-{self.files_written:04d}.csv",
+        name = f"{b.number}-{self.files_written:04d}.{self.fmt.extension}"
+        self.mailbox.append(ResultDelivery(b.number, name,
                                            self.render(b, lines)))
         return True
 
