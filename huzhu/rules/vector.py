@@ -83,6 +83,13 @@ def disease_vocabulary(product: Product) -> list[str]:
     return sorted({c for b in product.benefits for row in b.amounts for c in row.codes})
 
 
+def columns_key(product: Product) -> tuple:
+    """What :func:`columns_from_facts` reads of a product: two products with the same key turn
+    the same facts into the same columns (a replay builds them once for both)."""
+    return (product.timing, product.eligibility, tuple(flag_vocabulary(product)),
+            tuple(disease_vocabulary(product)))
+
+
 def _ord(d: date | None, missing: int = NO_DATE) -> int:
     return d.toordinal() if d is not None else missing
 
