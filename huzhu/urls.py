@@ -21,5 +21,6 @@ urlpatterns = [
     path("claims/", include("huzhu.claims.urls")),
     path("payouts/", include("huzhu.payouts.urls")),
     path("insights/", include("huzhu.insights.urls")),
+    path("products/", include("huzhu.products.urls")),
     path("", include("huzhu.web.urls")),
 ]

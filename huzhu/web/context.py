@@ -24,6 +24,8 @@ MENU: list[tuple[str, str, Perm | None]] = [
     ("规则更正与追回", "claims:corrections", Perm.MANAGE_PAYOUTS),  # no role holds both
     ("未匹配结算数据", "claims:unmatched", Perm.MANAGE_UNITS),
     ("基金账务", "ledger:index", Perm.VIEW_LEDGER),
+    ("政策模拟", "insights:simulator", Perm.SIMULATE_POLICY),
+    ("产品版本", "products:index", Perm.MANAGE_PRODUCTS),
     ("节假日安排", "claims:calendar", Perm.MANAGE_CALENDAR),
     ("操作日志", "web:event_list", Perm.VIEW_AUDIT),
     ("登录日志", "web:login_log", Perm.VIEW_LOGIN_LOG),
