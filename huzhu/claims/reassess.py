@@ -30,19 +30,20 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+from django.db import connection
 
 from huzhu import clock
 from huzhu.actors import Actor
 from huzhu.audit.services import atomic_events, event_record
 from huzhu.bulk import among
 from huzhu.enrollment.models import Enrollment, EnrollmentStatus
+from huzhu.members.models import Member
 from huzhu.products.models import Period, ProductVersion
 from huzhu.products.services import product_rules
 from huzhu.rules import scalar, vector
-from huzhu.rules.model import ClaimFacts, Product
-from huzhu.settlements.models import AMOUNT_FIELDS
+from huzhu.rules.model import Product
+from huzhu.settlements.models import AMOUNT_FIELDS, Settlement
 
-from . import facts as facts_adapter
 from .assess import (
     claim_facts,
     claim_day,
@@ -74,15 +75,6 @@ def _y(fen: int) -> str:
 
 
 ASSESSED = tuple(n for n in AMOUNT_FIELDS if n != "hosp_part_amt")
-_CLAIM = ("id", "member_id", "org_path", "payable_fen", "status", "created_at", "enrollment_id")
-_SETL = ("settlement_id", "settlement__setl_id", "settlement__member_id", "settlement__mdtrt_id",
-         "settlement__insutype", "settlement__begndate", "settlement__enddate",
-         "settlement__setl_time", "settlement__hosp_lv", "settlement__diag_code")
-_MEMBER = ("member__gender", "member__birth_date", "member__is_union_member")
-_COVER = ("enrollment__member_id", "enrollment__product_version__code",
-          "enrollment__product_version_id", "enrollment__period_id", "enrollment__shares",
-          "enrollment__continuous_since", "enrollment__coverage_start", "enrollment__first_time",
-          "enrollment__waiting_until")
 
 
 @dataclass
@@ -94,58 +86,126 @@ class Replay:
     recorded_fen: np.ndarray  # the payable each claim carries now
     cost_fen: np.ndarray  # the stay's total medical cost (medfee_sumamt)
     org_paths: list[str]
-    statuses: list[str]
-    facts: list[ClaimFacts]
+    stays: vector.StayFacts
     _columns: dict[Any, vector.Columns] = field(default_factory=dict, repr=False)
 
     @property
     def n(self) -> int:
-        return len(self.facts)
+        return len(self.claim_ids)
+
+
+# (name, ORM path for values_list, SQL expression for PostgreSQL): dates as ordinals there.
+_ORD = "(({}) - DATE '0001-01-01' + 1)"
+_DAY = "((({}) AT TIME ZONE 'Asia/Shanghai')::date - DATE '0001-01-01' + 1)"
+_FIELDS: tuple[tuple[str, str, str], ...] = (
+    ("id", "id", "c.id"), ("member", "member_id", "c.member_id"),
+    ("org_path", "org_path", "c.org_path"), ("payable", "payable_fen", "c.payable_fen"),
+    ("claim_date", "created_at", _DAY.format("c.created_at")),
+    ("begndate", "settlement__begndate", _ORD.format("s.begndate")),
+    ("enddate", "settlement__enddate", _ORD.format("s.enddate")),
+    ("setl_date", "settlement__setl_time", _DAY.format("s.setl_time")),
+    ("insutype", "settlement__insutype", "s.insutype"),
+    ("hosp_lv", "settlement__hosp_lv", "s.hosp_lv"),
+    ("diag_code", "settlement__diag_code", "s.diag_code"),
+    ("gender", "member__gender", "m.gender"),
+    ("birth_date", "member__birth_date", _ORD.format("m.birth_date")),
+    ("union", "member__is_union_member", "m.is_union_member"),
+    ("enrolled", "enrollment_id", "e.id"),
+    ("shares", "enrollment__shares", "e.shares"),
+    ("since", "enrollment__continuous_since", _ORD.format("e.continuous_since")),
+    ("coverage_start", "enrollment__coverage_start", _ORD.format("e.coverage_start")),
+    ("first_time", "enrollment__first_time", "e.first_time"),
+    ("period_start", "enrollment__period__coverage_start", _ORD.format("p.coverage_start")),
+    ("period_end", "enrollment__period__coverage_end", _ORD.format("p.coverage_end")),
+    *((f"a:{n}", f"settlement__{n}_fen", f"s.{n}_fen") for n in ASSESSED),
+)
+_DATES = {"claim_date", "begndate", "enddate", "setl_date", "birth_date", "since",
+          "coverage_start", "period_start", "period_end"}
+
+
+def _rows(qs: Any) -> list[tuple]:
+    """The replay's rows: on PostgreSQL one SQL statement giving dates as ordinals (no Python
+    date objects for a hundred thousand rows); elsewhere the same values through the ORM."""
+    if connection.vendor != "postgresql":
+        out = []
+        for row in qs.values_list(*(f[1] for f in _FIELDS)):
+            row = list(row)
+            for i, (name, _orm, _sql) in enumerate(_FIELDS):
+                v = row[i]
+                if name in ("claim_date", "setl_date") and v is not None:
+                    row[i] = clock.today(v).toordinal()
+                elif name in _DATES and v is not None:
+                    row[i] = v.toordinal()
+            out.append(tuple(row))
+        return out
+    inner, params = qs.values("id").query.sql_with_params()
+    sql = (f"SELECT {', '.join(f[2] for f in _FIELDS)} FROM {Claim._meta.db_table} c "
+           f"JOIN {Settlement._meta.db_table} s ON s.id = c.settlement_id "
+           f"JOIN {Member._meta.db_table} m ON m.id = c.member_id "
+           f"LEFT JOIN {Enrollment._meta.db_table} e ON e.id = c.enrollment_id "
+           f"LEFT JOIN {Period._meta.db_table} p ON p.id = e.period_id "
+           f"WHERE c.id IN ({inner}) ORDER BY c.member_id, s.enddate, c.id")
+    with connection.cursor() as cur:
+        cur.execute(sql, params)
+        return cur.fetchall()
+
+
+def _ints(col: tuple, missing: int = vector.NO_DATE) -> np.ndarray:
+    return np.fromiter((missing if v is None else v for v in col), np.int64, len(col))
 
 
 def replay_read(*, code: str, period: Period, org_path: str = "",
                 statuses: tuple[str, ...] = (*GRANTED, *OPEN)) -> Replay:
     """Read the period's claims of product ``code`` (those under ``org_path`` when given) with
-    their settlements, members and enrollments in one query, as the engines' facts."""
+    their settlements, members and enrollments in one query, as the columns of stays
+    (:class:`huzhu.rules.vector.StayFacts`, the facts :func:`huzhu.claims.facts.claim_facts`
+    gives one by one)."""
     qs = Claim.objects.filter(product_code=code, period=period, status__in=statuses)
     if org_path:
         qs = qs.filter(org_path__startswith=org_path)
-    amounts = tuple(f"settlement__{n}_fen" for n in ASSESSED)
-    rows = list(qs.order_by("member_id", "settlement__enddate", "id").values_list(
-        *_CLAIM, *_SETL, *_MEMBER, *_COVER, *amounts))
+    rows = _rows(qs.order_by("member_id", "settlement__enddate", "id"))
+    n = len(rows)
+    names = [f[0] for f in _FIELDS]
+    cols = dict(zip(names, zip(*rows, strict=True), strict=True)) if n else {
+        name: () for name in names}
     held: dict[int, tuple[str, ...]] = defaultdict(tuple)
     for member_id, held_code in Enrollment.objects.filter(
             period=period, status=EnrollmentStatus.ACTIVE,
             member_id__in=qs.values("member_id")).values_list("member_id",
                                                               "product_version__code"):
         held[member_id] += (held_code,)
-    periods = {period.pk: period}
-    n_claim, n_setl, n_member = len(_CLAIM), len(_SETL), len(_MEMBER)
-    a0 = n_claim + n_setl + n_member + len(_COVER)
-    facts: list[ClaimFacts] = []
-    cost = np.zeros(len(rows), np.int64)
-    medfee = ASSESSED.index("medfee_sumamt")
-    for i, row in enumerate(rows):
-        pk, mid, _path, _fen, _status, created, enrollment_id = row[:n_claim]
-        amount = {n: v for n, v in zip(ASSESSED, row[a0:], strict=True) if v is not None}
-        cost[i] = row[a0 + medfee] or 0
-        setl = facts_adapter.Setl(*row[n_claim:n_claim + n_setl], amount)  # type: ignore[call-arg]
-        member = (mid, *row[n_claim + n_setl:n_claim + n_setl + n_member])
-        c = row[n_claim + n_setl + n_member:a0]
-        cover = None
-        if enrollment_id is not None:
-            pid = c[3]
-            if pid not in periods:
-                periods[pid] = Period.objects.get(pk=pid)
-            cover = facts_adapter.CoverRow(enrollment_id, c[0], c[1], c[2], periods[pid], *c[4:])
-        facts.append(facts_adapter.claim_facts(
-            claim_id=pk, member=member, s=setl, e=cover, held=held[mid],
-            as_of=clock.today(created)))
+    member = _ints(cols["member"], 0)
+    enrolled = np.fromiter((v is not None for v in cols["enrolled"]), bool, n)
+    begndate = _ints(cols["begndate"])
+    since = _ints(cols["since"])
+    since = np.where(since == vector.NO_DATE, _ints(cols["coverage_start"]), since)
+    years = np.where((since == vector.NO_DATE) | (begndate < since), 1,
+                     (begndate - since) // 365 + 1)
+    amounts = {}
+    for name in ASSESSED:
+        col = cols[f"a:{name}"]
+        if n and all(v is None for v in col):
+            continue  # absent from every record (Settlement.amounts() leaves NULLs out)
+        amounts[name] = _ints(col, 0)
+    stays = vector.StayFacts(
+        member=member, begndate=begndate, enddate=_ints(cols["enddate"]),
+        setl_date=_ints(cols["setl_date"]), claim_date=_ints(cols["claim_date"]),
+        coverage_start=_ints(cols["coverage_start"]), period_start=_ints(cols["period_start"]),
+        period_end=_ints(cols["period_end"]), birth_date=_ints(cols["birth_date"]),
+        gender=np.array([g or "" for g in cols["gender"]], dtype=object),
+        insutype=np.array([t or "" for t in cols["insutype"]], dtype=object),
+        union_member=np.array(cols["union"], bool),
+        shares=np.where(enrolled, _ints(cols["shares"], 1), 1),
+        membership_years=np.where(enrolled, years, 1),
+        first_time=np.array([bool(v) for v in cols["first_time"]], bool),
+        hospital_level=_ints(cols["hosp_lv"], 0),
+        disease=np.array([d or None for d in cols["diag_code"]], dtype=object),
+        held=[held[m] for m in cols["member"]], amounts=amounts)
     return Replay(
-        claim_ids=np.array([r[0] for r in rows], np.int64),
-        member_ids=np.array([r[1] for r in rows], np.int64),
-        recorded_fen=np.array([r[3] for r in rows], np.int64), cost_fen=cost,
-        org_paths=[r[2] for r in rows], statuses=[r[4] for r in rows], facts=facts)
+        claim_ids=_ints(cols["id"], 0), member_ids=member,
+        recorded_fen=_ints(cols["payable"], 0),
+        cost_fen=amounts.get("medfee_sumamt", np.zeros(n, np.int64)),
+        org_paths=list(cols["org_path"]), stays=stays)
 
 
 def replay_assess(replay: Replay, product: Product) -> np.ndarray:
@@ -158,7 +218,7 @@ def replay_assess(replay: Replay, product: Product) -> np.ndarray:
     key = vector.columns_key(product)
     cols = replay._columns.get(key)
     if cols is None:
-        cols = replay._columns[key] = vector.columns_from_facts(replay.facts, product)
+        cols = replay._columns[key] = vector.columns_from_stays(replay.stays, product)
     return vector.assess_columns(cols, product).payable.astype(np.int64)
 
 
