@@ -35,6 +35,11 @@ KEY_LABELS = {
     "email": "电子邮箱", "first_name": "名", "last_name": "姓", "ids": "编号",
     "method": "请求方法", "path": "接口地址", "scopes": "接口范围", "region": "数据范围",
     "prefix": "令牌前缀", "expires_at": "到期时间", "revoked_at": "吊销时间",
+    # Policy scenarios and product-version drafts (huzhu/insights/simulator.py, products/drafts.py).
+    "code": "产品编号", "effective_from": "启用日期", "document_sha256": "规则文件摘要",
+    "source": "来源", "base": "起点版本", "period": "保障期", "before_fen": "起点给付",
+    "after_fen": "草稿给付", "claims": "理赔笔数", "draft": "产品版本草稿",
+    "product_version": "产品版本", "offers_moved": "改为新版本的产品提供", "note": "意见",
 }
 OUTCOMES = {"ok": "成功", "failed": "失败", "denied": "拒绝", "locked": "已锁定",
             "address_locked": "地址暂被拒绝", "expired": "已过期", "revoked": "已吊销",

@@ -45,8 +45,8 @@ from huzhu.rules.model import Product
 from huzhu.settlements.models import AMOUNT_FIELDS, Settlement
 
 from .assess import (
-    claim_facts,
     claim_day,
+    claim_facts,
     line_doc,
     reason_codes,
     trace_doc,
@@ -85,8 +85,11 @@ class Replay:
     member_ids: np.ndarray
     recorded_fen: np.ndarray  # the payable each claim carries now
     cost_fen: np.ndarray  # the stay's total medical cost (medfee_sumamt)
-    org_paths: list[str]
+    org_index: np.ndarray  # each claim's organisation, an index into org_paths
+    org_paths: list[str]  # the distinct organisation paths
     stays: vector.StayFacts
+    diseases: bool = True  # False: diagnosis codes not read (no product asked for them)
+    held: bool = True  # False: the other products members hold not read
     _columns: dict[Any, vector.Columns] = field(default_factory=dict, repr=False)
 
     @property
@@ -109,12 +112,12 @@ _FIELDS: tuple[tuple[str, str, str], ...] = (
     ("diag_code", "settlement__diag_code", "s.diag_code"),
     ("gender", "member__gender", "m.gender"),
     ("birth_date", "member__birth_date", _ORD.format("m.birth_date")),
-    ("union", "member__is_union_member", "m.is_union_member"),
+    ("union", "member__is_union_member", "m.is_union_member::int"),
     ("enrolled", "enrollment_id", "e.id"),
     ("shares", "enrollment__shares", "e.shares"),
     ("since", "enrollment__continuous_since", _ORD.format("e.continuous_since")),
     ("coverage_start", "enrollment__coverage_start", _ORD.format("e.coverage_start")),
-    ("first_time", "enrollment__first_time", "e.first_time"),
+    ("first_time", "enrollment__first_time", "e.first_time::int"),
     ("period_start", "enrollment__period__coverage_start", _ORD.format("p.coverage_start")),
     ("period_end", "enrollment__period__coverage_end", _ORD.format("p.coverage_end")),
     *((f"a:{n}", f"settlement__{n}_fen", f"s.{n}_fen") for n in ASSESSED),
@@ -123,89 +126,149 @@ _DATES = {"claim_date", "begndate", "enddate", "setl_date", "birth_date", "since
           "coverage_start", "period_start", "period_end"}
 
 
-def _rows(qs: Any) -> list[tuple]:
-    """The replay's rows: on PostgreSQL one SQL statement giving dates as ordinals (no Python
-    date objects for a hundred thousand rows); elsewhere the same values through the ORM."""
-    if connection.vendor != "postgresql":
-        out = []
-        for row in qs.values_list(*(f[1] for f in _FIELDS)):
-            row = list(row)
-            for i, (name, _orm, _sql) in enumerate(_FIELDS):
-                v = row[i]
-                if name in ("claim_date", "setl_date") and v is not None:
-                    row[i] = clock.today(v).toordinal()
-                elif name in _DATES and v is not None:
-                    row[i] = v.toordinal()
-            out.append(tuple(row))
-        return out
-    inner, params = qs.values("id").query.sql_with_params()
-    sql = (f"SELECT {', '.join(f[2] for f in _FIELDS)} FROM {Claim._meta.db_table} c "
-           f"JOIN {Settlement._meta.db_table} s ON s.id = c.settlement_id "
-           f"JOIN {Member._meta.db_table} m ON m.id = c.member_id "
-           f"LEFT JOIN {Enrollment._meta.db_table} e ON e.id = c.enrollment_id "
-           f"LEFT JOIN {Period._meta.db_table} p ON p.id = e.period_id "
-           f"WHERE c.id IN ({inner}) ORDER BY c.member_id, s.enddate, c.id")
+def needs_diseases(product: Product) -> bool:
+    """Whether a product reads the diagnosis (a lump sum or a disease list): only then are the
+    encrypted diagnosis codes read and decrypted for a replay."""
+    return bool(vector.disease_vocabulary(product)) or any(b.kind == "lump"
+                                                           for b in product.benefits)
+
+
+_TEXT = {"org_path", "insutype", "gender", "diag_code"}
+_SEP = "\x1f"  # the unit separator: in no path, code or insurance type
+_MISSING = {"enrolled": 0, "shares": 1, "hosp_lv": 0, "union": 0, "first_time": 0}
+
+
+def needs_held(product: Product) -> bool:
+    """Whether a product's eligibility reads the other products a member holds."""
+    return bool(product.eligibility.requires_products)
+
+
+def _read_orm(qs: Any) -> dict[str, Any]:
+    """The replay's columns through the ORM (SQLite and other databases)."""
+    cols: dict[str, Any] = {f[0]: [] for f in _FIELDS}
+    for row in qs.values_list(*(f[1] for f in _FIELDS)):
+        for (name, _orm, _sql), v in zip(_FIELDS, row, strict=True):
+            if v is not None and name in ("claim_date", "setl_date"):
+                v = clock.today(v).toordinal()
+            elif v is not None and name in _DATES:
+                v = v.toordinal()
+            cols[name].append(v)
+    out: dict[str, Any] = {}
+    for name, values in cols.items():
+        if name in _TEXT:
+            out[name] = [v or "" for v in values]
+        elif name.startswith("a:") and values and all(v is None for v in values):
+            out[name] = None  # absent from every record (Settlement.amounts() leaves NULLs out)
+        else:
+            miss = 0 if name.startswith("a:") else _MISSING.get(name, vector.NO_DATE)
+            out[name] = np.array([miss if v is None else int(v) for v in values], np.int64)
+    return out
+
+
+def _read_pg(where: str, params: list[Any], diseases: bool) -> dict[str, Any]:
+    """The replay's columns on PostgreSQL: one statement aggregating each column into one text
+    (dates as ordinals), parsed by numpy; no Python object per claim and field."""
+    aggs = []
+    for name, _orm, expr in _FIELDS:
+        if name == "diag_code":
+            continue  # encrypted: read below, only when a product needs it
+        if name in _TEXT:
+            aggs.append(f"string_agg(coalesce({expr}, ''), E'\\x1f')")
+        elif name.startswith("a:"):
+            aggs.append(f"string_agg(coalesce({expr}, 0)::text, ','), count({expr})")
+        else:
+            miss = _MISSING.get(name, vector.NO_DATE)
+            aggs.append(f"string_agg(coalesce(({expr})::int8, {miss})::text, ',')")
+    joins = (f"FROM {Claim._meta.db_table} c "
+             f"JOIN {Settlement._meta.db_table} s ON s.id = c.settlement_id "
+             f"JOIN {Member._meta.db_table} m ON m.id = c.member_id "
+             f"LEFT JOIN {Enrollment._meta.db_table} e ON e.id = c.enrollment_id "
+             f"LEFT JOIN {Period._meta.db_table} p ON p.id = e.period_id WHERE {where}")
     with connection.cursor() as cur:
-        cur.execute(sql, params)
-        return cur.fetchall()
+        cur.execute(f"SELECT count(*), {', '.join(aggs)} {joins}", params)
+        row = list(cur.fetchone())
+        diag: dict[int, str] = {}
+        if diseases:
+            field = Settlement._meta.get_field("diag_code")
+            cur.execute(f"SELECT c.id, s.diag_code {joins} AND s.diag_code IS NOT NULL", params)
+            diag = {pk: field.from_db_value(v, None, connection) or "" for pk, v in cur.fetchall()}
+    n = int(row.pop(0))
+    out: dict[str, Any] = {}
+    for name, _orm, _expr in _FIELDS:
+        if name == "diag_code":
+            continue
+        text = row.pop(0) or ""
+        if name in _TEXT:
+            out[name] = text.split(_SEP) if n else []
+        elif name.startswith("a:"):
+            present = row.pop(0)
+            out[name] = (np.array(text.split(","), np.int64) if n else np.zeros(0, np.int64)
+                         ) if present or not n else None
+        else:
+            out[name] = np.array(text.split(","), np.int64) if n else np.zeros(0, np.int64)
+    out["diag_code"] = [diag.get(int(pk), "") for pk in out["id"]] if diseases else [""] * n
+    return out
 
 
-def _ints(col: tuple, missing: int = vector.NO_DATE) -> np.ndarray:
-    return np.fromiter((missing if v is None else v for v in col), np.int64, len(col))
-
-
-def replay_read(*, code: str, period: Period, org_path: str = "",
-                statuses: tuple[str, ...] = (*GRANTED, *OPEN)) -> Replay:
-    """Read the period's claims of product ``code`` (those under ``org_path`` when given) with
-    their settlements, members and enrollments in one query, as the columns of stays
-    (:class:`huzhu.rules.vector.StayFacts`, the facts :func:`huzhu.claims.facts.claim_facts`
-    gives one by one)."""
-    qs = Claim.objects.filter(product_code=code, period=period, status__in=statuses)
-    if org_path:
-        qs = qs.filter(org_path__startswith=org_path)
-    rows = _rows(qs.order_by("member_id", "settlement__enddate", "id"))
-    n = len(rows)
-    names = [f[0] for f in _FIELDS]
-    cols = dict(zip(names, zip(*rows, strict=True), strict=True)) if n else {
-        name: () for name in names}
+def _held(qs: Any, period: Period) -> dict[int, tuple[str, ...]]:
     held: dict[int, tuple[str, ...]] = defaultdict(tuple)
     for member_id, held_code in Enrollment.objects.filter(
             period=period, status=EnrollmentStatus.ACTIVE,
             member_id__in=qs.values("member_id")).values_list("member_id",
                                                               "product_version__code"):
         held[member_id] += (held_code,)
-    member = _ints(cols["member"], 0)
-    enrolled = np.fromiter((v is not None for v in cols["enrolled"]), bool, n)
-    begndate = _ints(cols["begndate"])
-    since = _ints(cols["since"])
-    since = np.where(since == vector.NO_DATE, _ints(cols["coverage_start"]), since)
+    return held
+
+
+def replay_read(*, code: str, period: Period, org_path: str = "", diseases: bool = True,
+                held: bool = True, statuses: tuple[str, ...] = (*GRANTED, *OPEN)) -> Replay:
+    """Read the period's claims of product ``code`` (those under ``org_path`` when given) with
+    their settlements, members and enrollments in one query, as the columns of stays
+    (:class:`huzhu.rules.vector.StayFacts`, the facts :func:`huzhu.claims.facts.claim_facts`
+    gives one by one), in member and discharge order. ``diseases`` and ``held`` say whether
+    to read the (encrypted) diagnoses and the other products each member holds: only products
+    that use them need them (:func:`needs_diseases`, :func:`needs_held`)."""
+    qs = Claim.objects.filter(product_code=code, period=period, status__in=statuses)
+    if org_path:
+        qs = qs.filter(org_path__startswith=org_path)
+    if connection.vendor == "postgresql":
+        where = "c.product_code = %s AND c.period_id = %s AND c.status = ANY(%s)"
+        params: list[Any] = [code, period.pk, list(statuses)]
+        if org_path:
+            where += " AND c.org_path LIKE %s"
+            params.append(org_path.replace("%", "\\%").replace("_", "\\_") + "%")
+        cols = _read_pg(where, params, diseases)
+    else:
+        cols = _read_orm(qs)
+    n = len(cols["id"])
+    order = np.lexsort((cols["id"], cols["enddate"], cols["member"]))
+    cols = {k: (None if v is None else [v[i] for i in order] if isinstance(v, list) else v[order])
+            for k, v in cols.items()}
+    held_of = _held(qs, period) if held else {}
+    member = cols["member"]
+    enrolled = cols["enrolled"] != 0
+    begndate = cols["begndate"]
+    since = np.where(cols["since"] == vector.NO_DATE, cols["coverage_start"], cols["since"])
     years = np.where((since == vector.NO_DATE) | (begndate < since), 1,
                      (begndate - since) // 365 + 1)
-    amounts = {}
-    for name in ASSESSED:
-        col = cols[f"a:{name}"]
-        if n and all(v is None for v in col):
-            continue  # absent from every record (Settlement.amounts() leaves NULLs out)
-        amounts[name] = _ints(col, 0)
+    paths: dict[str, int] = {}
+    org_index = np.fromiter((paths.setdefault(p, len(paths)) for p in cols["org_path"]),
+                            np.int64, n)
+    amounts = {name: cols[f"a:{name}"] for name in ASSESSED if cols[f"a:{name}"] is not None}
     stays = vector.StayFacts(
-        member=member, begndate=begndate, enddate=_ints(cols["enddate"]),
-        setl_date=_ints(cols["setl_date"]), claim_date=_ints(cols["claim_date"]),
-        coverage_start=_ints(cols["coverage_start"]), period_start=_ints(cols["period_start"]),
-        period_end=_ints(cols["period_end"]), birth_date=_ints(cols["birth_date"]),
-        gender=np.array([g or "" for g in cols["gender"]], dtype=object),
-        insutype=np.array([t or "" for t in cols["insutype"]], dtype=object),
-        union_member=np.array(cols["union"], bool),
-        shares=np.where(enrolled, _ints(cols["shares"], 1), 1),
-        membership_years=np.where(enrolled, years, 1),
-        first_time=np.array([bool(v) for v in cols["first_time"]], bool),
-        hospital_level=_ints(cols["hosp_lv"], 0),
-        disease=np.array([d or None for d in cols["diag_code"]], dtype=object),
-        held=[held[m] for m in cols["member"]], amounts=amounts)
+        member=member, begndate=begndate, enddate=cols["enddate"],
+        setl_date=cols["setl_date"], claim_date=cols["claim_date"],
+        coverage_start=cols["coverage_start"], period_start=cols["period_start"],
+        period_end=cols["period_end"], birth_date=cols["birth_date"],
+        gender=np.array(cols["gender"], dtype=str), insutype=np.array(cols["insutype"], dtype=str),
+        union_member=cols["union"] != 0, shares=np.where(enrolled, cols["shares"], 1),
+        membership_years=np.where(enrolled, years, 1), first_time=cols["first_time"] != 0,
+        hospital_level=cols["hosp_lv"], disease=np.array(cols["diag_code"], dtype=str),
+        held=[held_of.get(int(m), ()) for m in member] if held else [()] * n, amounts=amounts)
     return Replay(
-        claim_ids=_ints(cols["id"], 0), member_ids=member,
-        recorded_fen=_ints(cols["payable"], 0),
+        claim_ids=cols["id"], member_ids=member, recorded_fen=cols["payable"],
         cost_fen=amounts.get("medfee_sumamt", np.zeros(n, np.int64)),
-        org_paths=list(cols["org_path"]), stays=stays)
+        org_index=org_index, org_paths=list(paths), stays=stays, diseases=diseases, held=held)
 
 
 def replay_assess(replay: Replay, product: Product) -> np.ndarray:
@@ -215,6 +278,9 @@ def replay_assess(replay: Replay, product: Product) -> np.ndarray:
     vector run."""
     if not replay.n:
         return np.zeros(0, np.int64)
+    if (not replay.diseases and needs_diseases(product)) or (not replay.held
+                                                             and needs_held(product)):
+        raise ValueError("this replay was read without facts the product needs")
     key = vector.columns_key(product)
     cols = replay._columns.get(key)
     if cols is None:
@@ -225,11 +291,12 @@ def replay_assess(replay: Replay, product: Product) -> np.ndarray:
 def claims_reassess_rule(*, version: ProductVersion, period: Period, actor: Actor = None,
                          dry_run: bool = False) -> ReassessReport:
     """Re-assess the period's claims of ``version.code`` under ``version`` (see module text)."""
-    replay = replay_read(code=version.code, period=period)
+    product = product_rules(version)
+    replay = replay_read(code=version.code, period=period, diseases=needs_diseases(product),
+                         held=needs_held(product))
     report = ReassessReport(claims=replay.n)
     if not replay.n:
         return report
-    product = product_rules(version)
     new = replay_assess(replay, product)
     moved = new != replay.recorded_fen
     if dry_run or not moved.any():

@@ -15,22 +15,31 @@ page as a draft to approve and activate (:mod:`huzhu.products.drafts`).
 
 from __future__ import annotations
 
+import hashlib
 import threading
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 from django.db.models import Count, Max, Sum
 
 from huzhu.claims.models import Claim
-from huzhu.claims.reassess import Replay, replay_assess, replay_read
+from huzhu.claims.reassess import (
+    Replay,
+    needs_diseases,
+    needs_held,
+    replay_assess,
+    replay_read,
+)
 from huzhu.claims.status import GRANTED, OPEN
 from huzhu.enrollment.models import Enrollment, EnrollmentStatus
 from huzhu.errors import DomainError
 from huzhu.organisations.models import Organisation
 from huzhu.products.models import Period, ProductVersion
 from huzhu.products.services import product_from_document, product_rules
+from huzhu.rules import vector
 from huzhu.rules.model import Product
 
 # Members by their period's total medical cost (medfee_sumamt), in fen: [lo, hi).
@@ -84,16 +93,69 @@ def _stamp(code: str, period: Period, org_path: str) -> tuple:
     return (a["n"], a["top"], a["assessed"], a["fen"])
 
 
-def replay_for(code: str, period: Period, org_path: str) -> Replay:
-    """The period's claims as replayed, kept in memory while nothing about them changed (count,
-    newest claim, newest assessment and total payable are checked on every call)."""
+def _snapshot_path(key: tuple[int, str, str]) -> Path:
+    from django.conf import settings
+
+    name = hashlib.sha256(repr(key).encode()).hexdigest()[:24]
+    return Path(settings.VAR_DIR) / "simulator" / f"replay-{name}.npz"
+
+
+def _save(path: Path, stamp: tuple, r: Replay) -> None:
+    """Keep a replay as a column file (no personal data: ids, dates, amounts, codes)."""
+    s = r.stays
+    arrays = {f"s.{k}": v for k, v in vars(s).items() if isinstance(v, np.ndarray)}
+    arrays.update({f"a.{k}": v for k, v in s.amounts.items()})
+    arrays.update(
+        stamp=np.array([str(x) for x in stamp]), held=np.array(["|".join(h) for h in s.held]),
+        claim_ids=r.claim_ids, member_ids=r.member_ids, recorded_fen=r.recorded_fen,
+        cost_fen=r.cost_fen, org_index=r.org_index, org_paths=np.array(r.org_paths, dtype=str),
+        flags=np.array([r.diseases, r.held]))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp.npz")
+    np.savez(str(tmp), **arrays)  # type: ignore[arg-type]
+    tmp.replace(path)
+
+
+def _load(path: Path, stamp: tuple) -> Replay | None:
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            if [str(x) for x in stamp] != z["stamp"].tolist():
+                return None
+            data = {k: z[k] for k in z.files}
+    except (OSError, ValueError, KeyError):
+        return None
+    fields = {k[2:]: v for k, v in data.items() if k.startswith("s.")}
+    amounts = {k[2:]: v for k, v in data.items() if k.startswith("a.")}
+    held = [tuple(h.split("|")) if h else () for h in data["held"].tolist()]
+    stays = vector.StayFacts(**fields, held=held, amounts=amounts)
+    diseases, has_held = (bool(x) for x in data["flags"])
+    return Replay(claim_ids=data["claim_ids"], member_ids=data["member_ids"],
+                  recorded_fen=data["recorded_fen"], cost_fen=data["cost_fen"],
+                  org_index=data["org_index"], org_paths=data["org_paths"].tolist(),
+                  stays=stays, diseases=diseases, held=has_held)
+
+
+def replay_for(code: str, period: Period, org_path: str, diseases: bool = True,
+               held: bool = True) -> Replay:
+    """The period's claims as replayed. Kept while nothing about them changed (their count,
+    newest claim, newest assessment and total payable are checked on every call): in memory,
+    and as a column file under ``VAR_DIR/simulator`` shared by every process (ADR 0020)."""
     key = (period.pk, code, org_path)
     stamp = _stamp(code, period, org_path)
+
+    def fits(r: Replay) -> bool:
+        return (r.diseases or not diseases) and (r.held or not held)
+
     with _memo_lock:
         hit = _memo.get(key)
-        if hit is not None and hit.stamp == stamp:
+        if hit is not None and hit.stamp == stamp and fits(hit.replay):
             return hit.replay
-    replay = replay_read(code=code, period=period, org_path=org_path)
+    path = _snapshot_path(key)
+    replay = _load(path, stamp) if path.exists() else None
+    if replay is None or not fits(replay):
+        replay = replay_read(code=code, period=period, org_path=org_path, diseases=diseases,
+                             held=held)
+        _save(path, stamp, replay)
     with _memo_lock:
         if len(_memo) >= MEMO_SIZE:
             _memo.pop(next(iter(_memo)))
@@ -101,9 +163,15 @@ def replay_for(code: str, period: Period, org_path: str) -> Replay:
     return replay
 
 
-def memo_clear() -> None:
+def memo_clear(files: bool = True) -> None:
+    """Forget the replays kept in memory (and their column files)."""
     with _memo_lock:
         _memo.clear()
+    if files:
+        from django.conf import settings
+
+        for p in (Path(settings.VAR_DIR) / "simulator").glob("replay-*.npz"):
+            p.unlink(missing_ok=True)
 
 
 # ------------------------------------------------------------------ the summary
@@ -134,18 +202,18 @@ def _ceil_div(a: int, b: int) -> int:
     return -(-a // b) if b > 0 else 0
 
 
-def _regions(paths: list[str], scope_path: str) -> tuple[np.ndarray, list[str]]:
+def _regions(org_index: np.ndarray, paths: list[str], scope_path: str
+             ) -> tuple[np.ndarray, list[str]]:
     """Each claim's region one level below the caller's organisation (its own when the claim
-    sits there), as an index and the regions' names."""
+    sits there), as an index and the regions' names; ``org_index`` points into ``paths``."""
     depth = scope_path.count("/") - 1 if scope_path else 0
-    keys = []
-    for p in paths:
-        parts = p.strip("/").split("/")
-        keys.append("/" + "/".join(parts[:depth + 1]) + "/")
+    keys = ["/" + "/".join(p.strip("/").split("/")[:depth + 1]) + "/" for p in paths]
     uniq = sorted(set(keys))
     index = {k: i for i, k in enumerate(uniq)}
     names = dict(Organisation.objects.filter(path__in=uniq).values_list("path", "name"))
-    return np.array([index[k] for k in keys], np.int64), [names.get(k, "其他") for k in uniq]
+    of_path = np.array([index[k] for k in keys], np.int64)
+    return of_path[org_index] if len(org_index) else np.zeros(0, np.int64), [
+        names.get(k, "其他") for k in uniq]
 
 
 def summarise(*, before: np.ndarray, after: np.ndarray, member_ids: np.ndarray,
@@ -157,6 +225,7 @@ def summarise(*, before: np.ndarray, after: np.ndarray, member_ids: np.ndarray,
     n = len(before)
     total_before, total_after = int(before.sum()), int(after.sum())
     uniq, member = np.unique(member_ids, return_inverse=True)
+    member = np.asarray(member).reshape(-1)
     m = len(uniq)
     mb = _sum_by(member, before, m)
     ma = _sum_by(member, after, m)
@@ -212,9 +281,11 @@ def summarise(*, before: np.ndarray, after: np.ndarray, member_ids: np.ndarray,
 
 
 def _sum_by(index: np.ndarray, values: np.ndarray, size: int) -> np.ndarray:
-    out = np.zeros(size, np.int64)
-    np.add.at(out, index, values.astype(np.int64))
-    return out
+    """Sums of int64 ``values`` per index, exact (two 32-bit halves through bincount)."""
+    v = values.astype(np.int64)
+    hi, lo = v >> 32, v & 0xFFFFFFFF
+    out = np.bincount(index, weights=hi, minlength=size).astype(np.int64) << 32
+    return out + np.bincount(index, weights=lo, minlength=size).astype(np.int64)
 
 
 @dataclass
@@ -234,21 +305,25 @@ def simulate(*, base: ProductVersion, period: Period, document: str, org_path: s
     if draft.id != base.code:
         raise DomainError(f"草稿的产品编号 {draft.id} 与起点版本 {base.code} 不同", code="draft_code")
     start = product_rules(base)
-    replay = replay_for(base.code, period, org_path)
+    replay = replay_for(base.code, period, org_path,
+                        diseases=needs_diseases(start) or needs_diseases(draft),
+                        held=needs_held(start) or needs_held(draft))
     before = replay_assess(replay, start)
     after = before if document == base.document else replay_assess(replay, draft)
-    region_index, region_names = _regions(replay.org_paths, org_path)
+    region_index, region_names = _regions(replay.org_index, replay.org_paths, org_path)
     premiums = premiums_of(base.code, period, org_path)
-    if draft.premium.per_share_fen != start.premium.per_share_fen and premiums.shares:
-        premium_after = premiums.shares * draft.premium.per_share_fen
+    per_before = start.premium.per_share_fen if start.premium else None
+    per_after = draft.premium.per_share_fen if draft.premium else None
+    if per_after is not None and per_after != per_before and premiums.shares:
+        premium_after = premiums.shares * per_after
     else:
         premium_after = premiums.billed_fen
     summary = summarise(before=before, after=after, member_ids=replay.member_ids,
                         cost_fen=replay.cost_fen, region_index=region_index,
                         region_names=region_names, recorded_fen=replay.recorded_fen,
                         premiums=premiums, premium_after_fen=premium_after)
-    summary["per_share_before_fen"] = start.premium.per_share_fen
-    summary["per_share_after_fen"] = draft.premium.per_share_fen
+    summary["per_share_before_fen"] = per_before
+    summary["per_share_after_fen"] = per_after
     return Run(base, period, org_path, summary, time.perf_counter() - t0)
 
 

@@ -84,7 +84,8 @@ def _changed_only(levers: dict[str, Any], base: ProductVersion) -> dict[str, Any
     out: dict[str, Any] = {"benefits": {}}
     for bid, given in levers["benefits"].items():
         b = current[bid]
-        now = {"rates": {str(x.index): x.rate for x in b.bands}, "deductible": b.deductible,
+        now: dict[str, Any] = {"rates": {str(x.index): x.rate for x in b.bands},
+               "deductible": b.deductible,
                "per_claim_cap": b.per_claim_cap, "period_cap": b.period_cap,
                "claim_limit": b.claim_limit}
         keep: dict[str, Any] = {"rates": {i: t for i, t in given["rates"].items()
@@ -98,8 +99,8 @@ def _changed_only(levers: dict[str, Any], base: ProductVersion) -> dict[str, Any
     cap = "" if rules.period_cap_fen is None else f"{rules.period_cap_fen / 100:.2f}"
     if levers["product_cap"] and levers["product_cap"].replace(",", "") != cap:
         out["product_cap"] = levers["product_cap"]
-    if levers["premium"] and levers["premium"].replace(",", "") != (
-            f"{rules.premium.per_share_fen / 100:.2f}"):
+    premium = "" if rules.premium is None else f"{rules.premium.per_share_fen / 100:.2f}"
+    if levers["premium"] and levers["premium"].replace(",", "") != premium:
         out["premium"] = levers["premium"]
     return out
 
@@ -123,7 +124,8 @@ def simulator(request: AuthedRequest) -> HttpResponse:
         context.update(levers=levers_of(rules), money_levers=BENEFIT_MONEY,
                        product_cap="" if rules.period_cap_fen is None
                        else f"{rules.period_cap_fen / 100:.2f}",
-                       premium=f"{rules.premium.per_share_fen / 100:.2f}",
+                       premium="" if rules.premium is None
+                       else f"{rules.premium.per_share_fen / 100:.2f}",
                        document=base.document)
     if request.method == "POST" and base is not None and period is not None:
         document = request.POST.get("document") or base.document

@@ -201,7 +201,7 @@ def draft_approve(*, actor: Actor, draft: ProductDraft, note: str = "") -> Produ
             document=draft.document, lists_document=lists, digest=h.hexdigest())
         before = _state(draft)
         draft.status, draft.result, draft.decision_note = DraftStatus.APPROVED, version, note[:200]
-        draft.decided_by, draft.decided_at = actor, timezone.now()  # type: ignore[assignment]
+        draft.decided_by, draft.decided_at = actor, timezone.now()
         draft.save()
         moved = []
         if draft.base is not None and draft.effective_from is not None:

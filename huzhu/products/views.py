@@ -50,7 +50,7 @@ def index(request: AuthedRequest) -> HttpResponse:
 def _document_from(request: AuthedRequest) -> str:
     upload = request.FILES.get("file")
     if upload is not None:
-        if upload.size > MAX_UPLOAD:
+        if (upload.size or 0) > MAX_UPLOAD:
             raise DomainError(f"上传的规则文件“{upload.name}”太大（超过 200 KB）", code="upload")
         try:
             return upload.read().decode("utf-8").replace("\r\n", "\n")

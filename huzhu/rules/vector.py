@@ -452,8 +452,8 @@ class StayFacts:
     membership_years: np.ndarray
     first_time: np.ndarray  # bool
     hospital_level: np.ndarray  # 0 when unknown
-    disease: np.ndarray  # object: code or None
-    held: list[tuple[str, ...]]
+    disease: np.ndarray  # str: code, '' when none
+    held: list[tuple[str, ...]]  # products held in the period (read only when a product requires one)
     amounts: dict[str, np.ndarray]
 
     @property
@@ -517,10 +517,9 @@ def columns_from_stays(s: StayFacts, product: Product, as_of: date | None = None
     nights = s.enddate - s.begndate
     days = np.where(both, nights + 1 if t.stay_days == "inclusive" else np.maximum(nights, 1), 0)
     vocab = {c: i for i, c in enumerate(disease_vocabulary(product))}
-    codes, back = np.unique(np.array([c or "" for c in s.disease], dtype=object),
-                            return_inverse=True)
-    table = np.array([-1 if not c else vocab.get(c, -2) for c in codes], np.int64)
-    disease = table[back] if n else np.zeros(0, np.int64)
+    codes, back = np.unique(s.disease, return_inverse=True)
+    table = np.array([-1 if not c else vocab.get(str(c), -2) for c in codes], np.int64)
+    disease = table[np.asarray(back).reshape(-1)] if n else np.zeros(0, np.int64)
     waiting = s.first_time.astype(bool) | (t.waiting_for == "all")
     bad = np.zeros(n, bool)
     if elig.age_bands:
@@ -530,9 +529,9 @@ def columns_from_stays(s: StayFacts, product: Product, as_of: date | None = None
         cy, cmd = _ymd(np.where(checked, cover, _EPOCH))
         age = cy - by - (cmd < bmd)
         ok = np.zeros(n, bool)
-        for b in elig.age_bands:
-            fits = (age >= b.min_age) & (age <= b.max_age)
-            ok |= fits if b.gender is None else fits & (s.gender == b.gender)
+        for band in elig.age_bands:
+            fits = (age >= band.min_age) & (age <= band.max_age)
+            ok |= fits if band.gender is None else fits & (s.gender == band.gender)
         bad |= checked & ~ok
     if elig.insurance_types:
         bad |= (s.insutype != "") & ~np.isin(s.insutype, sorted(elig.insurance_types))
@@ -541,8 +540,8 @@ def columns_from_stays(s: StayFacts, product: Product, as_of: date | None = None
     if elig.requires_products:
         need = elig.requires_products
         bad |= ~np.array([bool(need & set(h)) for h in s.held], bool)
-    keys = np.stack([s.member, start]) if n else np.zeros((2, 0), np.int64)
-    _, group = np.unique(keys, axis=1, return_inverse=True)
+    low = int(start.min(initial=0))
+    _, group = np.unique(s.member * (1 << 24) + (start - low + 1), return_inverse=True)
     z = np.zeros(n, np.int64)
     usage = {"product_paid": z}
     for b in product.benefits:

@@ -79,8 +79,10 @@ def tiered_version(rates: tuple[str, str] = ("50%", "70%")) -> Any:
     from huzhu.products.models import ProductVersion
 
     old = ProductVersion.objects.get(code=MEDICAL, version="2015.1")
-    tiers = ('tier_mode = "marginal"\ngaps = "upper"\ntiers = [\n  { from = "0.00", to = "500.00", rate = "%s" },\n'
-             '  { from = "500.00", rate = "%s" },\n]' % rates)
+    low, high = rates
+    tiers = ('tier_mode = "marginal"\ngaps = "upper"\ntiers = [\n'
+             f'  {{ from = "0.00", to = "500.00", rate = "{low}" }},\n'
+             f'  {{ from = "500.00", rate = "{high}" }},\n]')
     doc = old.document.replace('rate = "70%"', tiers).replace('version = "2015.1"',
                                                              'version = "2015.9"')
     assert doc != old.document

@@ -22,7 +22,7 @@ AMOUNTS = ("medfee_sumamt", "inscp_scp_amt", "hifp_pay", "fulamt_ownpay_amt", "p
 def world(n: int, seed: int) -> tuple[vector.StayFacts, list[ClaimFacts]]:
     rng = np.random.default_rng(seed)
     codes = sorted({c for p in CATALOG.products.values() for c in vector.disease_vocabulary(p)})
-    diseases = [None, "Z99.999", *codes[:40]]
+    diseases = ["", "Z99.999", *codes[:40]]
     member = np.sort(rng.integers(1, n // 2 + 2, n))
     enrolled = rng.random(n) < 0.9
     period_start = np.where(enrolled & (rng.random(n) < 0.8), date(2026, 1, 1).toordinal(), NO)
@@ -33,14 +33,14 @@ def world(n: int, seed: int) -> tuple[vector.StayFacts, list[ClaimFacts]]:
     setl = end + rng.integers(0, 5, n)
     claim_day = np.where(rng.random(n) < 0.9, setl + rng.integers(0, 400, n), NO)
     birth = np.where(rng.random(n) < 0.95, date(1950, 1, 1).toordinal() + rng.integers(0, 25000, n), NO)
-    gender = np.array(rng.choice(["M", "F", ""], n), dtype=object)
-    insutype = np.array(rng.choice(["310", "390", ""], n), dtype=object)
+    gender = np.array(rng.choice(["M", "F", ""], n), dtype=str)
+    insutype = np.array(rng.choice(["310", "390", ""], n), dtype=str)
     union = rng.random(n) < 0.9
     shares = np.where(enrolled, rng.integers(1, 4, n), 1)
     years = np.where(enrolled, rng.integers(1, 8, n), 1)
     first = enrolled & (rng.random(n) < 0.5)
     level = rng.integers(0, 4, n)
-    disease = np.array([diseases[i] for i in rng.integers(0, len(diseases), n)], dtype=object)
+    disease = np.array([diseases[i] for i in rng.integers(0, len(diseases), n)], dtype=str)
     held = [tuple(rng.choice(["x", "guangxi-2024-huzhu1", "chongqing-2015-medical"],
                              rng.integers(0, 3), replace=False).tolist()) for _ in range(n)]
     amounts = {k: rng.integers(0, 30_000_000, n) for k in AMOUNTS}
@@ -55,13 +55,13 @@ def world(n: int, seed: int) -> tuple[vector.StayFacts, list[ClaimFacts]]:
         return None if x == NO else date.fromordinal(int(x))
 
     facts = [ClaimFacts(
-        claim_id=str(i), member_id=str(member[i]), gender=gender[i] or None,
-        birth_date=d(birth[i]), insutype=insutype[i] or None, union_member=bool(union[i]),
+        claim_id=str(i), member_id=str(member[i]), gender=str(gender[i]) or None,
+        birth_date=d(birth[i]), insutype=str(insutype[i]) or None, union_member=bool(union[i]),
         shares=int(shares[i]), membership_years=int(years[i]), held_products=held[i],
         coverage_start=d(coverage[i]), period_start=d(period_start[i]),
         period_end=d(period_end[i]), first_time=bool(first[i]), begndate=d(begin[i]),
         enddate=d(end[i]), setl_date=d(setl[i]), claim_date=d(claim_day[i]),
-        hospital_level=int(level[i]) or None, disease=disease[i],
+        hospital_level=int(level[i]) or None, disease=str(disease[i]) or None,
         amounts={k: int(v[i]) for k, v in amounts.items()}) for i in range(n)]
     return stays, facts
 
