@@ -199,6 +199,8 @@ def synthetic_figures(n: int) -> dict:
     member = np.sort(rng.integers(1, members + 1, n))
     begin = datetime.date(2026, 1, 3).toordinal() + rng.integers(0, 340, n)
     end = begin + rng.integers(0, 12, n)
+    order = np.lexsort((end, member))  # in member and discharge order, as a replay reads them
+    begin, end = begin[order], end[order]
     inscp = rng.integers(200_000, 6_200_000, n)
     no = np.full(n, vector.NO_DATE, np.int64)
     stays = vector.StayFacts(

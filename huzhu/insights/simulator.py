@@ -224,9 +224,8 @@ def summarise(*, before: np.ndarray, after: np.ndarray, member_ids: np.ndarray,
     winners and losers by size of change, cost band and region."""
     n = len(before)
     total_before, total_after = int(before.sum()), int(after.sum())
-    uniq, member = np.unique(member_ids, return_inverse=True)
-    member = np.asarray(member).reshape(-1)
-    m = len(uniq)
+    member = vector.factorize(member_ids)
+    m = int(member.max()) + 1 if n else 0
     mb = _sum_by(member, before, m)
     ma = _sum_by(member, after, m)
     mcost = _sum_by(member, cost_fen, m)
@@ -238,25 +237,35 @@ def summarise(*, before: np.ndarray, after: np.ndarray, member_ids: np.ndarray,
         first[member[order]] = region_index[order]
     gain, lose = delta > 0, delta < 0
 
-    def group(mask: np.ndarray) -> dict[str, int]:
-        return {"members": int(mask.sum()), "gainers": int((gain & mask).sum()),
-                "losers": int((lose & mask).sum()), "same": int((~gain & ~lose & mask).sum()),
-                "before_fen": int(mb[mask].sum()), "after_fen": int(ma[mask].sum()),
-                "change_fen": int(delta[mask].sum()),
-                "gained_fen": int(delta[gain & mask].sum()),
-                "lost_fen": int(-delta[lose & mask].sum())}
+    gained = np.where(gain, delta, 0)
+    lost = np.where(lose, -delta, 0)
 
-    bands = []
-    for lo, hi, label in COST_BANDS:
-        mask = (mcost >= lo) & (mcost < hi if hi is not None else True)
-        bands.append({"label": label, **group(np.asarray(mask, bool))})
-    regions = [{"label": name, **group(first == i)} for i, name in enumerate(region_names)]
-    steps = []
-    for lo, hi, label in CHANGE_STEPS:
-        size = np.abs(delta)
-        mask = (size > lo) & (size <= hi if hi is not None else True)
-        steps.append({"label": label, "gainers": int((gain & mask).sum()),
-                      "losers": int((lose & mask).sum())})
+    def groups(labels: np.ndarray, k: int) -> list[dict[str, int]]:
+        """The figures of each of ``k`` groups of members (``labels``: each member's group,
+        -1 for none), one pass per figure."""
+        inside = labels >= 0
+        lab = np.where(inside, labels, k)
+        count = np.bincount(lab, minlength=k + 1)
+        up = np.bincount(lab, weights=gain, minlength=k + 1)
+        down = np.bincount(lab, weights=lose, minlength=k + 1)
+        sums = [_sum_by(lab, x, k + 1) for x in (mb, ma, delta, gained, lost)]
+        return [{"members": int(count[i]), "gainers": int(up[i]), "losers": int(down[i]),
+                 "same": int(count[i] - up[i] - down[i]), "before_fen": int(sums[0][i]),
+                 "after_fen": int(sums[1][i]), "change_fen": int(sums[2][i]),
+                 "gained_fen": int(sums[3][i]), "lost_fen": int(sums[4][i])} for i in range(k)]
+
+    edges = np.array([lo for lo, _hi, _label in COST_BANDS[1:]], np.int64)
+    band_of = np.searchsorted(edges, mcost, side="right")
+    bands = [{"label": label, **g} for (_lo, _hi, label), g in
+             zip(COST_BANDS, groups(band_of, len(COST_BANDS)), strict=True)]
+    regions = [{"label": name, **g} for name, g in
+               zip(region_names, groups(first, len(region_names)), strict=True)]
+    step_edges = np.array([lo for lo, _hi, _label in CHANGE_STEPS[1:]], np.int64)
+    step_of = np.searchsorted(step_edges, np.abs(delta), side="left")
+    up = np.bincount(step_of[gain], minlength=len(CHANGE_STEPS))
+    down = np.bincount(step_of[lose], minlength=len(CHANGE_STEPS))
+    steps = [{"label": label, "gainers": int(up[i]), "losers": int(down[i])}
+             for i, (_lo, _hi, label) in enumerate(CHANGE_STEPS)]
     premium_before = premiums.billed_fen
     return {
         "claims": n, "members": m,
@@ -270,7 +279,7 @@ def summarise(*, before: np.ndarray, after: np.ndarray, member_ids: np.ndarray,
         "loss_ratio_after_bp": _ratio_bp(total_after, premium_after_fen),
         "break_even_per_share_fen": _ceil_div(total_after, premiums.shares),
         "break_even_before_per_share_fen": _ceil_div(total_before, premiums.shares),
-        "all": group(np.ones(m, bool)),
+        "all": groups(np.zeros(m, np.int64), 1)[0],
         "gainers": int(gain.sum()), "losers": int(lose.sum()),
         "same": int(m - gain.sum() - lose.sum()),
         "gained_fen": int(delta[gain].sum()), "lost_fen": int(-delta[lose].sum()),

@@ -64,16 +64,22 @@ class Columns:
 
 def make_columns(n: int, **given: object) -> Columns:
     """Return columns with neutral defaults (a covered hospital claim) for what is not given."""
-    z = np.zeros(n, dtype=np.int64)
+    def z() -> np.ndarray:
+        return np.zeros(n, dtype=np.int64)
+
     defaults = dict(
-        group=np.arange(n, dtype=np.int64), order=z, amounts={}, claim_type=z, subject=z, flags=z,
-        disease=z - 1, outcome=z, grade=z, during_stay=np.zeros(n, bool), days=z,
-        hospital_level=z + 3, membership_years=z + 1, shares=z + 1, event_lump=z + NO_DATE,
-        event_other=z + NO_DATE, cover_start=z + NO_DATE, period_end=z + NEVER, deadline=z + NEVER,
-        claim_date=z, waiting=np.zeros(n, bool), eligible=np.ones(n, bool),
+        group=lambda: np.arange(n, dtype=np.int64), order=z, amounts=dict, claim_type=z,
+        subject=z, flags=z, disease=lambda: z() - 1, outcome=z, grade=z,
+        during_stay=lambda: np.zeros(n, bool), days=z, hospital_level=lambda: z() + 3,
+        membership_years=lambda: z() + 1, shares=lambda: z() + 1,
+        event_lump=lambda: z() + NO_DATE, event_other=lambda: z() + NO_DATE,
+        cover_start=lambda: z() + NO_DATE, period_end=lambda: z() + NEVER,
+        deadline=lambda: z() + NEVER, claim_date=z, waiting=lambda: np.zeros(n, bool),
+        eligible=lambda: np.ones(n, bool),
     )
-    defaults.update(given)
-    return Columns(n=n, **defaults)  # type: ignore[arg-type]
+    values = {k: given[k] if k in given else make() for k, make in defaults.items()}
+    values.update({k: v for k, v in given.items() if k not in defaults})
+    return Columns(n=n, **values)  # type: ignore[arg-type]
 
 
 def flag_vocabulary(product: Product) -> list[str]:
@@ -461,6 +467,16 @@ class StayFacts:
         return len(self.member)
 
 
+def factorize(keys: np.ndarray) -> np.ndarray:
+    """Each key's rank among the distinct keys (sorted input: one pass, no sort)."""
+    if len(keys) and np.all(keys[1:] >= keys[:-1]):
+        changes = np.empty(len(keys), np.int64)
+        changes[0] = 0
+        changes[1:] = keys[1:] != keys[:-1]
+        return np.cumsum(changes)
+    return np.asarray(np.unique(keys, return_inverse=True)[1], np.int64).reshape(-1)
+
+
 def _ymd(ordinals: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(year, month × 100 + day) of date ordinals."""
     d = (ordinals - _EPOCH).astype("datetime64[D]")
@@ -517,9 +533,12 @@ def columns_from_stays(s: StayFacts, product: Product, as_of: date | None = None
     nights = s.enddate - s.begndate
     days = np.where(both, nights + 1 if t.stay_days == "inclusive" else np.maximum(nights, 1), 0)
     vocab = {c: i for i, c in enumerate(disease_vocabulary(product))}
-    codes, back = np.unique(s.disease, return_inverse=True)
-    table = np.array([-1 if not c else vocab.get(str(c), -2) for c in codes], np.int64)
-    disease = table[np.asarray(back).reshape(-1)] if n else np.zeros(0, np.int64)
+    if vocab:
+        codes, back = np.unique(s.disease, return_inverse=True)
+        table = np.array([-1 if not c else vocab.get(str(c), -2) for c in codes], np.int64)
+        disease = table[np.asarray(back).reshape(-1)] if n else np.zeros(0, np.int64)
+    else:  # every code is unlisted
+        disease = np.where(s.disease == "", -1, -2).astype(np.int64)
     waiting = s.first_time.astype(bool) | (t.waiting_for == "all")
     bad = np.zeros(n, bool)
     if elig.age_bands:
@@ -534,14 +553,17 @@ def columns_from_stays(s: StayFacts, product: Product, as_of: date | None = None
             ok |= fits if band.gender is None else fits & (s.gender == band.gender)
         bad |= checked & ~ok
     if elig.insurance_types:
-        bad |= (s.insutype != "") & ~np.isin(s.insutype, sorted(elig.insurance_types))
+        allowed = np.zeros(n, bool)
+        for kind in sorted(elig.insurance_types):
+            allowed |= s.insutype == kind
+        bad |= (s.insutype != "") & ~allowed
     if elig.union_member:
         bad |= ~s.union_member.astype(bool)
     if elig.requires_products:
         need = elig.requires_products
         bad |= ~np.array([bool(need & set(h)) for h in s.held], bool)
     low = int(start.min(initial=0))
-    _, group = np.unique(s.member * (1 << 24) + (start - low + 1), return_inverse=True)
+    group = factorize(s.member * (1 << 24) + (start - low + 1))
     z = np.zeros(n, np.int64)
     usage = {"product_paid": z}
     for b in product.benefits:
