@@ -67,7 +67,7 @@ def make_columns(n: int, **given: object) -> Columns:
     def z() -> np.ndarray:
         return np.zeros(n, dtype=np.int64)
 
-    defaults = dict(
+    defaults: dict[str, Any] = dict(
         group=lambda: np.arange(n, dtype=np.int64), order=z, amounts=dict, claim_type=z,
         subject=z, flags=z, disease=lambda: z() - 1, outcome=z, grade=z,
         during_stay=lambda: np.zeros(n, bool), days=z, hospital_level=lambda: z() + 3,
