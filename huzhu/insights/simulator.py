@@ -101,15 +101,17 @@ def _snapshot_path(key: tuple[int, str, str]) -> Path:
 
 
 def _save(path: Path, stamp: tuple, r: Replay) -> None:
-    """Keep a replay as a column file (no personal data: ids, dates, amounts, codes)."""
+    """Keep a replay as a column file. Diagnoses are personal data kept encrypted at rest:
+    never written here (a replay that needs them reads them from the database)."""
     s = r.stays
     arrays = {f"s.{k}": v for k, v in vars(s).items() if isinstance(v, np.ndarray)}
+    arrays["s.disease"] = np.full(len(s.disease), "", dtype=str)
     arrays.update({f"a.{k}": v for k, v in s.amounts.items()})
     arrays.update(
         stamp=np.array([str(x) for x in stamp]), held=np.array(["|".join(h) for h in s.held]),
         claim_ids=r.claim_ids, member_ids=r.member_ids, recorded_fen=r.recorded_fen,
         cost_fen=r.cost_fen, org_index=r.org_index, org_paths=np.array(r.org_paths, dtype=str),
-        flags=np.array([r.diseases, r.held]))
+        flags=np.array([False, r.held]))
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp.npz")
     np.savez(str(tmp), **arrays)  # type: ignore[arg-type]
