@@ -120,3 +120,25 @@ def test_bad_levers_and_bad_drafts_are_refused_in_chinese(sim_world):
     bad = base.document.replace('kind = "ratio"', 'kind = "rattio"')
     with pytest.raises(DomainError, match="草稿规则有误"):
         simulate(base=base, period=w.period, document=bad, org_path="")
+
+
+def test_the_replay_kept_as_a_column_file_gives_the_same_figures(sim_world, settings):
+    import numpy as np
+
+    w = sim_world
+    base = medical()
+    draft = apply_levers(base.document, {"benefits": {"medical": {"rates": {"0": "80%"}}}})
+    first = simulate(base=base, period=w.period, document=draft, org_path="").summary
+    files = list((settings.VAR_DIR / "simulator").glob("replay-*.npz"))
+    assert len(files) == 1
+    with np.load(files[0]) as z:
+        assert set(z["s.disease"].tolist()) == {""}  # diagnoses never leave the database
+    memo_clear(files=False)  # another process: nothing in memory, the file is there
+    assert simulate(base=base, period=w.period, document=draft, org_path="").summary == first
+    # a new claim changes the stamp: the file is not used and is written again
+    from .conftest import file
+
+    file(w, w.chenba, "S5", inscp=1_000_000, hifp=900_000, begin="2026-07-01", end="2026-07-03")
+    memo_clear(files=False)
+    again = simulate(base=base, period=w.period, document=draft, org_path="").summary
+    assert again["claims"] == 5 and again["change_fen"] == first["change_fen"] + 10_000
