@@ -22,5 +22,6 @@ urlpatterns = [
     path("payouts/", include("huzhu.payouts.urls")),
     path("insights/", include("huzhu.insights.urls")),
     path("care/", include("huzhu.care.urls")),
+    path("products/", include("huzhu.products.urls")),
     path("", include("huzhu.web.urls")),
 ]

@@ -58,6 +58,8 @@ class Perm(StrEnum):
     SIMULATE_POLICY = "insights.simulate_policy"
     # 重病关怀: the county union follows up its seriously ill members (huzhu/care).
     MANAGE_CARE = "care.manage_followup"
+    # Product versions written in the browser: draft, propose, and (another person) approve.
+    MANAGE_PRODUCTS = "products.manage_version"
 
 
 _BUSINESS_READ = {Perm.VIEW_ORGS, Perm.VIEW_UNITS, Perm.VIEW_MEMBERS}
@@ -75,10 +77,11 @@ ROLE_PERMISSIONS: dict[str, frozenset[Perm]] = {
                                     Perm.RESET_SECOND_FACTOR}),
     Role.AUDIT_ADMIN: frozenset({Perm.VIEW_AUDIT, Perm.VIEW_LOGIN_LOG, Perm.VIEW_LEDGER}),
     Role.REVIEWER: frozenset(_BUSINESS_READ | _BUSINESS_WRITE
-                             | {Perm.REVEAL_PII, Perm.REVIEW_CLAIMS, Perm.VIEW_INSIGHTS}),
+                             | {Perm.REVEAL_PII, Perm.REVIEW_CLAIMS, Perm.VIEW_INSIGHTS,
+                                Perm.MANAGE_PRODUCTS}),
     Role.FINANCE: frozenset(_BUSINESS_READ | {Perm.REVEAL_PII, Perm.VIEW_LEDGER, Perm.POST_LEDGER,
                                               Perm.MANAGE_PAYOUTS, Perm.VIEW_INSIGHTS,
-                                              Perm.SIMULATE_POLICY}),
+                                              Perm.SIMULATE_POLICY, Perm.MANAGE_PRODUCTS}),
     Role.CITY_STAFF: frozenset(_BUSINESS_READ | _BUSINESS_WRITE
                                | {Perm.MANAGE_ORGS, Perm.REVIEW_CLAIMS, Perm.VIEW_INSIGHTS,
                                   Perm.MANAGE_CARE}),

@@ -44,6 +44,11 @@ KEY_LABELS = {
     # Reports and disclosures (huzhu/insights).
     "format": "格式", "members": "人数", "claims": "理赔件数", "cases": "赔付案例数",
     "benefits_fen": "互助金支出", "income_fen": "互助金收入", "digest": "内容摘要值",
+    # Policy scenarios and product-version drafts (huzhu/insights/simulator.py, products/drafts.py).
+    "code": "产品编号", "effective_from": "启用日期", "document_sha256": "规则文件摘要",
+    "source": "来源", "base": "起点版本", "period": "保障期", "before_fen": "起点给付",
+    "after_fen": "草稿给付", "draft": "产品版本草稿",
+    "product_version": "产品版本", "offers_moved": "改为新版本的产品提供", "note": "意见",
 }
 OUTCOMES = {"ok": "成功", "failed": "失败", "denied": "拒绝", "locked": "已锁定",
             "address_locked": "地址暂被拒绝", "expired": "已过期", "revoked": "已吊销",

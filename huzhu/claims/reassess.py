@@ -16,6 +16,11 @@ figure (and its review goes on); a granted claim keeps what was owed or paid and
 
 Usage starts from nothing for each member-period: counts and caps replay within the period;
 lifetime limits across periods and "paid last period" conditions are not carried in.
+
+The reading and the vector run are one road, :func:`replay_read` then :func:`replay_assess`,
+shared with the policy simulator (:mod:`huzhu.insights.simulator`, ADR 0020): the claims are
+read set-wise in one joined query (no model objects) and turned into facts by the one adapter
+:func:`huzhu.claims.facts.claim_facts`, so a correction and a simulation replay the same facts.
 """
 
 from __future__ import annotations
@@ -24,12 +29,20 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
+from django.db import connection
+
+from huzhu import clock
 from huzhu.actors import Actor
 from huzhu.audit.services import atomic_events, event_record
+from huzhu.bulk import among
 from huzhu.enrollment.models import Enrollment, EnrollmentStatus
+from huzhu.members.models import Member
 from huzhu.products.models import Period, ProductVersion
 from huzhu.products.services import product_rules
 from huzhu.rules import scalar, vector
+from huzhu.rules.model import Product
+from huzhu.settlements.models import AMOUNT_FIELDS, Settlement
 
 from .assess import (
     claim_day,
@@ -61,35 +74,253 @@ def _y(fen: int) -> str:
     return f"{sign}{fen // 100:,}.{fen % 100:02d}"
 
 
+ASSESSED = tuple(n for n in AMOUNT_FIELDS if n != "hosp_part_amt")
+
+
+@dataclass
+class Replay:
+    """A period's claims of one product as read for a replay, in member and discharge order."""
+
+    claim_ids: np.ndarray
+    member_ids: np.ndarray
+    recorded_fen: np.ndarray  # the payable each claim carries now
+    cost_fen: np.ndarray  # the stay's total medical cost (medfee_sumamt)
+    org_index: np.ndarray  # each claim's organisation, an index into org_paths
+    org_paths: list[str]  # the distinct organisation paths
+    stays: vector.StayFacts
+    diseases: bool = True  # False: diagnosis codes not read (no product asked for them)
+    held: bool = True  # False: the other products members hold not read
+    _columns: dict[Any, vector.Columns] = field(default_factory=dict, repr=False)
+
+    @property
+    def n(self) -> int:
+        return len(self.claim_ids)
+
+
+# (name, ORM path for values_list, SQL expression for PostgreSQL): dates as ordinals there.
+_ORD = "(({}) - DATE '0001-01-01' + 1)"
+_DAY = "((({}) AT TIME ZONE 'Asia/Shanghai')::date - DATE '0001-01-01' + 1)"
+_FIELDS: tuple[tuple[str, str, str], ...] = (
+    ("id", "id", "c.id"), ("member", "member_id", "c.member_id"),
+    ("org_path", "org_path", "c.org_path"), ("payable", "payable_fen", "c.payable_fen"),
+    ("claim_date", "created_at", _DAY.format("c.created_at")),
+    ("begndate", "settlement__begndate", _ORD.format("s.begndate")),
+    ("enddate", "settlement__enddate", _ORD.format("s.enddate")),
+    ("setl_date", "settlement__setl_time", _DAY.format("s.setl_time")),
+    ("insutype", "settlement__insutype", "s.insutype"),
+    ("hosp_lv", "settlement__hosp_lv", "s.hosp_lv"),
+    ("diag_code", "settlement__diag_code", "s.diag_code"),
+    ("gender", "member__gender", "m.gender"),
+    ("birth_date", "member__birth_date", _ORD.format("m.birth_date")),
+    ("union", "member__is_union_member", "m.is_union_member::int"),
+    ("enrolled", "enrollment_id", "e.id"),
+    ("shares", "enrollment__shares", "e.shares"),
+    ("since", "enrollment__continuous_since", _ORD.format("e.continuous_since")),
+    ("coverage_start", "enrollment__coverage_start", _ORD.format("e.coverage_start")),
+    ("first_time", "enrollment__first_time", "e.first_time::int"),
+    ("period_start", "enrollment__period__coverage_start", _ORD.format("p.coverage_start")),
+    ("period_end", "enrollment__period__coverage_end", _ORD.format("p.coverage_end")),
+    *((f"a:{n}", f"settlement__{n}_fen", f"s.{n}_fen") for n in ASSESSED),
+)
+_DATES = {"claim_date", "begndate", "enddate", "setl_date", "birth_date", "since",
+          "coverage_start", "period_start", "period_end"}
+
+
+def needs_diseases(product: Product) -> bool:
+    """Whether a product reads the diagnosis (a lump sum or a disease list): only then are the
+    encrypted diagnosis codes read and decrypted for a replay."""
+    return bool(vector.disease_vocabulary(product)) or any(b.kind == "lump"
+                                                           for b in product.benefits)
+
+
+_TEXT = {"org_path", "insutype", "gender", "diag_code"}
+_SEP = "\x1f"  # the unit separator: in no path, code or insurance type
+_MISSING = {"enrolled": 0, "shares": 1, "hosp_lv": 0, "union": 0, "first_time": 0}
+
+
+def needs_held(product: Product) -> bool:
+    """Whether a product's eligibility reads the other products a member holds."""
+    return bool(product.eligibility.requires_products)
+
+
+def _read_orm(qs: Any) -> dict[str, Any]:
+    """The replay's columns through the ORM (SQLite and other databases)."""
+    cols: dict[str, Any] = {f[0]: [] for f in _FIELDS}
+    for row in qs.values_list(*(f[1] for f in _FIELDS)):
+        for (name, _orm, _sql), v in zip(_FIELDS, row, strict=True):
+            if v is not None and name in ("claim_date", "setl_date"):
+                v = clock.today(v).toordinal()
+            elif v is not None and name in _DATES:
+                v = v.toordinal()
+            cols[name].append(v)
+    out: dict[str, Any] = {}
+    for name, values in cols.items():
+        if name in _TEXT:
+            out[name] = [v or "" for v in values]
+        elif name.startswith("a:") and values and all(v is None for v in values):
+            out[name] = None  # absent from every record (Settlement.amounts() leaves NULLs out)
+        else:
+            miss = 0 if name.startswith("a:") else _MISSING.get(name, vector.NO_DATE)
+            out[name] = np.array([miss if v is None else int(v) for v in values], np.int64)
+    return out
+
+
+def _read_pg(where: str, params: list[Any], diseases: bool) -> dict[str, Any]:
+    """The replay's columns on PostgreSQL: one statement aggregating each column into one text
+    (dates as ordinals), parsed by numpy; no Python object per claim and field."""
+    aggs = []
+    for name, _orm, expr in _FIELDS:
+        if name == "diag_code":
+            continue  # encrypted: read below, only when a product needs it
+        if name in _TEXT:
+            aggs.append(f"string_agg(coalesce({expr}, ''), E'\\x1f')")
+        elif name.startswith("a:"):
+            aggs.append(f"string_agg(coalesce({expr}, 0)::text, ','), count({expr})")
+        else:
+            miss = _MISSING.get(name, vector.NO_DATE)
+            aggs.append(f"string_agg(coalesce(({expr})::int8, {miss})::text, ',')")
+    joins = (f"FROM {Claim._meta.db_table} c "
+             f"JOIN {Settlement._meta.db_table} s ON s.id = c.settlement_id "
+             f"JOIN {Member._meta.db_table} m ON m.id = c.member_id "
+             f"LEFT JOIN {Enrollment._meta.db_table} e ON e.id = c.enrollment_id "
+             f"LEFT JOIN {Period._meta.db_table} p ON p.id = e.period_id WHERE {where}")
+    with connection.cursor() as cur:
+        cur.execute(f"SELECT count(*), {', '.join(aggs)} {joins}", params)
+        row = list(cur.fetchone())
+        diag: dict[int, str] = {}
+        if diseases:
+            field = Settlement._meta.get_field("diag_code")
+            cur.execute(f"SELECT c.id, s.diag_code {joins} AND s.diag_code IS NOT NULL", params)
+            diag = {pk: field.from_db_value(v, None, connection) or "" for pk, v in cur.fetchall()}
+    n = int(row.pop(0))
+    out: dict[str, Any] = {}
+    for name, _orm, _expr in _FIELDS:
+        if name == "diag_code":
+            continue
+        text = row.pop(0) or ""
+        if name in _TEXT:
+            out[name] = text.split(_SEP) if n else []
+        elif name.startswith("a:"):
+            present = row.pop(0)
+            out[name] = (np.array(text.split(","), np.int64) if n else np.zeros(0, np.int64)
+                         ) if present or not n else None
+        else:
+            out[name] = np.array(text.split(","), np.int64) if n else np.zeros(0, np.int64)
+    out["diag_code"] = [diag.get(int(pk), "") for pk in out["id"]] if diseases else [""] * n
+    return out
+
+
+def _held(qs: Any, period: Period) -> dict[int, tuple[str, ...]]:
+    held: dict[int, tuple[str, ...]] = defaultdict(tuple)
+    for member_id, held_code in Enrollment.objects.filter(
+            period=period, status=EnrollmentStatus.ACTIVE,
+            member_id__in=qs.values("member_id")).values_list("member_id",
+                                                              "product_version__code"):
+        held[member_id] += (held_code,)
+    return held
+
+
+def replay_read(*, code: str, period: Period, org_path: str = "", diseases: bool = True,
+                held: bool = True, statuses: tuple[str, ...] = (*GRANTED, *OPEN)) -> Replay:
+    """Read the period's claims of product ``code`` (those under ``org_path`` when given) with
+    their settlements, members and enrollments in one query, as the columns of stays
+    (:class:`huzhu.rules.vector.StayFacts`, the facts :func:`huzhu.claims.facts.claim_facts`
+    gives one by one), in member and discharge order. ``diseases`` and ``held`` say whether
+    to read the (encrypted) diagnoses and the other products each member holds: only products
+    that use them need them (:func:`needs_diseases`, :func:`needs_held`)."""
+    qs = Claim.objects.filter(product_code=code, period=period, status__in=statuses)
+    if org_path:
+        qs = qs.filter(org_path__startswith=org_path)
+    if connection.vendor == "postgresql":
+        where = "c.product_code = %s AND c.period_id = %s AND c.status = ANY(%s)"
+        params: list[Any] = [code, period.pk, list(statuses)]
+        if org_path:
+            where += " AND c.org_path LIKE %s"
+            params.append(org_path.replace("%", "\\%").replace("_", "\\_") + "%")
+        cols = _read_pg(where, params, diseases)
+    else:
+        cols = _read_orm(qs)
+    n = len(cols["id"])
+    order = np.lexsort((cols["id"], cols["enddate"], cols["member"]))
+    cols = {k: (None if v is None else [v[i] for i in order] if isinstance(v, list) else v[order])
+            for k, v in cols.items()}
+    held_of = _held(qs, period) if held else {}
+    member = cols["member"]
+    enrolled = cols["enrolled"] != 0
+    begndate = cols["begndate"]
+    since = np.where(cols["since"] == vector.NO_DATE, cols["coverage_start"], cols["since"])
+    years = np.where((since == vector.NO_DATE) | (begndate < since), 1,
+                     (begndate - since) // 365 + 1)
+    paths: dict[str, int] = {}
+    org_index = np.fromiter((paths.setdefault(p, len(paths)) for p in cols["org_path"]),
+                            np.int64, n)
+    amounts = {name: cols[f"a:{name}"] for name in ASSESSED if cols[f"a:{name}"] is not None}
+    stays = vector.StayFacts(
+        member=member, begndate=begndate, enddate=cols["enddate"],
+        setl_date=cols["setl_date"], claim_date=cols["claim_date"],
+        coverage_start=cols["coverage_start"], period_start=cols["period_start"],
+        period_end=cols["period_end"], birth_date=cols["birth_date"],
+        gender=np.array(cols["gender"], dtype=str), insutype=np.array(cols["insutype"], dtype=str),
+        union_member=cols["union"] != 0, shares=np.where(enrolled, cols["shares"], 1),
+        membership_years=np.where(enrolled, years, 1), first_time=cols["first_time"] != 0,
+        hospital_level=cols["hosp_lv"], disease=np.array(cols["diag_code"], dtype=str),
+        held=[held_of.get(int(m), ()) for m in member] if held else [()] * n, amounts=amounts)
+    return Replay(
+        claim_ids=cols["id"], member_ids=member, recorded_fen=cols["payable"],
+        cost_fen=amounts.get("medfee_sumamt", np.zeros(n, np.int64)),
+        org_index=org_index, org_paths=list(paths), stays=stays, diseases=diseases, held=held)
+
+
+def replay_assess(replay: Replay, product: Product) -> np.ndarray:
+    """Each claim's payable fen under ``product`` (vector engine; usage from nothing per
+    member-period). The columns are built once for every product that reads the facts alike
+    (same timing, eligibility and vocabularies), so a lever that moves only amounts costs one
+    vector run."""
+    if not replay.n:
+        return np.zeros(0, np.int64)
+    if (not replay.diseases and needs_diseases(product)) or (not replay.held
+                                                             and needs_held(product)):
+        raise ValueError("this replay was read without facts the product needs")
+    key = vector.columns_key(product)
+    cols = replay._columns.get(key)
+    if cols is None:
+        cols = replay._columns[key] = vector.columns_from_stays(replay.stays, product)
+    return vector.assess_columns(cols, product).payable.astype(np.int64)
+
+
 def claims_reassess_rule(*, version: ProductVersion, period: Period, actor: Actor = None,
                          dry_run: bool = False) -> ReassessReport:
     """Re-assess the period's claims of ``version.code`` under ``version`` (see module text)."""
+    product = product_rules(version)
+    replay = replay_read(code=version.code, period=period, diseases=needs_diseases(product),
+                         held=needs_held(product))
+    report = ReassessReport(claims=replay.n)
+    if not replay.n:
+        return report
+    new = replay_assess(replay, product)
+    moved = new != replay.recorded_fen
+    if dry_run or not moved.any():
+        for pk, was, fen in zip(replay.claim_ids[moved], replay.recorded_fen[moved], new[moved],
+                                strict=True):
+            _count(report, int(pk), int(was), int(fen))
+        return report  # a dry run: what the correction would change
+    changed_members = set(replay.member_ids[moved].tolist())
+    new_of = dict(zip(replay.claim_ids.tolist(), new.tolist(), strict=True))
     claims = list(Claim.objects.filter(product_code=version.code, period=period,
                                        status__in=[*GRANTED, *OPEN])
+                  .filter(among(Claim, "member", changed_members))
                   .select_related("member", "settlement", "enrollment__period",
                                   "enrollment__product_version", "assessment")
                   .order_by("member_id", "settlement__enddate", "id"))
-    report = ReassessReport(claims=len(claims))
-    if not claims:
-        return report
-    product = product_rules(version)
     held: dict[int, tuple[str, ...]] = defaultdict(tuple)
     for member_id, code in Enrollment.objects.filter(
-            member_id__in={c.member_id for c in claims}, period=period,
+            member_id__in=changed_members, period=period,
             status=EnrollmentStatus.ACTIVE).values_list("member_id", "product_version__code"):
         held[member_id] += (code,)
     days = {c.pk: claim_day(c) for c in claims}
     facts = [claim_facts(c, c.settlement, c.enrollment, held[c.member_id], days[c.pk])
              for c in claims]
-    result = vector.assess_many(facts, product)
-    new_fen = [int(x) for x in result.payable]
-    changed_members = {c.member_id for c, fen in zip(claims, new_fen, strict=True)
-                       if fen != c.payable_fen}
-    if dry_run or not changed_members:
-        for c, fen in zip(claims, new_fen, strict=True):
-            if fen != c.payable_fen:
-                _count(report, c, fen)
-        return report  # a dry run: what the correction would change (the policy simulator)
+    new_fen = [new_of[c.pk] for c in claims]
     with atomic_events():
         usage: dict[int, Any] = {}
         for c, f, fen in zip(claims, facts, new_fen, strict=True):
@@ -112,7 +343,7 @@ def claims_reassess_rule(*, version: ProductVersion, period: Period, actor: Acto
                                              f"标量引擎逐项说明）"}],
                 usage=usage_doc(before), input_hash=a.input_hash, as_of=days[c.pk],
                 engine="vector", correction_was_fen=None if c.status in OPEN else c.payable_fen)
-            _count(report, c, fen)
+            _count(report, c.pk, c.payable_fen, fen)
             if c.status in OPEN:
                 Claim.objects.filter(pk=c.pk).update(assessment=row, payable_fen=fen,
                                                      product_version=version)
@@ -129,13 +360,13 @@ def claims_reassess_rule(*, version: ProductVersion, period: Period, actor: Acto
     return report
 
 
-def _count(report: ReassessReport, c: Claim, fen: int) -> None:
+def _count(report: ReassessReport, pk: int, was: int, fen: int) -> None:
     report.changed += 1
-    report.changed_ids.append(c.pk)
-    if fen > c.payable_fen:
-        report.up_fen += fen - c.payable_fen
+    report.changed_ids.append(pk)
+    if fen > was:
+        report.up_fen += fen - was
     else:
-        report.down_fen += c.payable_fen - fen
+        report.down_fen += was - fen
 
 
 

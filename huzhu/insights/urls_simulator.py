@@ -1,3 +1,10 @@
-from django.urls import URLPattern
+from django.urls import path
 
-urlpatterns: list[URLPattern] = []
+from . import views_simulator as v
+
+urlpatterns = [
+    path("", v.simulator, name="simulator"),
+    path("compare/", v.compare, name="simulator_compare"),
+    path("<int:pk>/", v.scenario_detail, name="simulator_scenario"),
+    path("<int:pk>/hand/", v.scenario_hand_view, name="simulator_hand"),
+]

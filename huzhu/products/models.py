@@ -8,7 +8,7 @@ from django.db import models
 from huzhu.ledger.models import PayerKind  # one vocabulary of payers, the ledger's
 from huzhu.organisations.models import Organisation
 
-__all__ = ["PayerKind", "ProductVersion", "Period", "Offer", "Target"]
+__all__ = ["PayerKind", "ProductVersion", "Period", "Offer", "Target", "DraftStatus", "ProductDraft"]
 
 
 class ProductVersion(models.Model):
@@ -114,3 +114,49 @@ class Target(models.Model):
 
     def __str__(self) -> str:
         return f"{self.organisation} {self.members}"
+
+
+class DraftStatus(models.TextChoices):
+    DRAFT = "draft", "草稿"
+    PROPOSED = "proposed", "待审批"
+    APPROVED = "approved", "已批准启用"
+    REJECTED = "rejected", "已退回"
+
+
+class ProductDraft(models.Model):
+    """A new version of a product being written in the browser (or handed over by the policy
+    simulator): edited as a draft, proposed by one person, approved by another (four eyes),
+    who activates it from a date. Approval stores it as a :class:`ProductVersion`
+    (``result``); the versions claims already used stay as they are on the claims."""
+
+    code = models.CharField("产品编号", max_length=80)
+    base = models.ForeignKey(ProductVersion, null=True, blank=True, on_delete=models.PROTECT,
+                             related_name="drafts", verbose_name="上一版本")
+    version = models.CharField("新版本号", max_length=40)
+    document = models.TextField("规则文件")
+    status = models.CharField("状态", max_length=10, choices=DraftStatus.choices,
+                              default=DraftStatus.DRAFT)
+    effective_from = models.DateField("启用日期", null=True, blank=True)
+    source = models.CharField("来源", max_length=200, blank=True)
+    org_path = models.CharField(max_length=255, db_index=True)
+    created_by = models.ForeignKey("accounts.User", null=True, on_delete=models.SET_NULL,
+                                   related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    proposed_by = models.ForeignKey("accounts.User", null=True, blank=True,
+                                    on_delete=models.SET_NULL, related_name="+")
+    proposed_at = models.DateTimeField(null=True, blank=True)
+    decided_by = models.ForeignKey("accounts.User", null=True, blank=True,
+                                   on_delete=models.SET_NULL, related_name="+")
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decision_note = models.CharField("审批意见", max_length=200, blank=True)
+    result = models.OneToOneField(ProductVersion, null=True, blank=True,
+                                  on_delete=models.PROTECT, related_name="draft")
+
+    class Meta:
+        ordering = ["-updated_at", "-id"]
+        verbose_name = "产品版本草稿"
+        verbose_name_plural = "产品版本草稿"
+
+    def __str__(self) -> str:
+        return f"{self.code} {self.version}（{self.get_status_display()}）"

@@ -74,20 +74,28 @@ def catalog_import(*, directory: Path | str | None = None) -> list[ProductVersio
     return stored
 
 
-@lru_cache(maxsize=256)
-def _parse(code: str, digest: str, document: str, lists_items: tuple[tuple[str, str], ...]
-           ) -> Product:
+def product_from_document(code: str, document: str, lists: dict[str, str]
+                          ) -> tuple[Product | None, list[Any]]:
+    """Read a product document (not stored, e.g. a draft) as ``huzhu rules check`` reads a
+    file named ``<code>.toml``: the Product, or None, and every issue found."""
     with tempfile.TemporaryDirectory(prefix="huzhu-product-") as tmp:
         root = Path(tmp)
         (root / "lists").mkdir()
-        for name, text in lists_items:
+        for name, text in lists.items():
             (root / "lists" / name).write_text(text, encoding="utf-8")
         (root / f"{code}.toml").write_text(document, encoding="utf-8")
         issues: list[Any] = []
-        lists: dict[str, Any] = {}
+        parsed: dict[str, Any] = {}
         for path in sorted((root / "lists").glob("*.toml")):
-            lists.update(rules_catalog.read_lists(path, issues))
-        product = rules_catalog.read_product(root / f"{code}.toml", lists, issues)
+            parsed.update(rules_catalog.read_lists(path, issues))
+        product = rules_catalog.read_product(root / f"{code}.toml", parsed, issues)
+    return (product if not issues else None), issues
+
+
+@lru_cache(maxsize=256)
+def _parse(code: str, digest: str, document: str, lists_items: tuple[tuple[str, str], ...]
+           ) -> Product:
+    product, issues = product_from_document(code, document, dict(lists_items))
     if product is None:
         raise DomainError(f"产品 {code} 的规则文件无法解析：{issues[0] if issues else ''}")
     return product

@@ -16,7 +16,8 @@ through the usage.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
+from typing import Any
 
 import numpy as np
 
@@ -63,16 +64,22 @@ class Columns:
 
 def make_columns(n: int, **given: object) -> Columns:
     """Return columns with neutral defaults (a covered hospital claim) for what is not given."""
-    z = np.zeros(n, dtype=np.int64)
-    defaults = dict(
-        group=np.arange(n, dtype=np.int64), order=z, amounts={}, claim_type=z, subject=z, flags=z,
-        disease=z - 1, outcome=z, grade=z, during_stay=np.zeros(n, bool), days=z,
-        hospital_level=z + 3, membership_years=z + 1, shares=z + 1, event_lump=z + NO_DATE,
-        event_other=z + NO_DATE, cover_start=z + NO_DATE, period_end=z + NEVER, deadline=z + NEVER,
-        claim_date=z, waiting=np.zeros(n, bool), eligible=np.ones(n, bool),
+    def z() -> np.ndarray:
+        return np.zeros(n, dtype=np.int64)
+
+    defaults: dict[str, Any] = dict(
+        group=lambda: np.arange(n, dtype=np.int64), order=z, amounts=dict, claim_type=z,
+        subject=z, flags=z, disease=lambda: z() - 1, outcome=z, grade=z,
+        during_stay=lambda: np.zeros(n, bool), days=z, hospital_level=lambda: z() + 3,
+        membership_years=lambda: z() + 1, shares=lambda: z() + 1,
+        event_lump=lambda: z() + NO_DATE, event_other=lambda: z() + NO_DATE,
+        cover_start=lambda: z() + NO_DATE, period_end=lambda: z() + NEVER,
+        deadline=lambda: z() + NEVER, claim_date=z, waiting=lambda: np.zeros(n, bool),
+        eligible=lambda: np.ones(n, bool),
     )
-    defaults.update(given)
-    return Columns(n=n, **defaults)  # type: ignore[arg-type]
+    values = {k: given[k] if k in given else make() for k, make in defaults.items()}
+    values.update({k: v for k, v in given.items() if k not in defaults})
+    return Columns(n=n, **values)  # type: ignore[arg-type]
 
 
 def flag_vocabulary(product: Product) -> list[str]:
@@ -81,6 +88,13 @@ def flag_vocabulary(product: Product) -> list[str]:
 
 def disease_vocabulary(product: Product) -> list[str]:
     return sorted({c for b in product.benefits for row in b.amounts for c in row.codes})
+
+
+def columns_key(product: Product) -> tuple:
+    """What :func:`columns_from_facts` reads of a product: two products with the same key turn
+    the same facts into the same columns (a replay builds them once for both)."""
+    return (product.timing, product.eligibility, tuple(flag_vocabulary(product)),
+            tuple(disease_vocabulary(product)))
 
 
 def _ord(d: date | None, missing: int = NO_DATE) -> int:
@@ -412,3 +426,157 @@ def assess_many(claims: list[ClaimFacts], product: Product,
                 as_of: date | None = None) -> VectorResult:
     """Convert facts and assess them in one vector run."""
     return assess_columns(columns_from_facts(claims, product, usages, as_of), product)
+
+
+# --------------------------------------------------------------------------- stored stays
+_EPOCH = date(1970, 1, 1).toordinal()
+
+
+@dataclass
+class StayFacts:
+    """Many hospital-stay claims as stored (the shape :func:`huzhu.claims.facts.claim_facts`
+    gives: claim type ``hospital``, the member as subject, no flags, no event or diagnosis date,
+    no accident, no lapse), one array per fact, dates as ordinals (``NO_DATE`` when missing).
+
+    :func:`columns_from_stays` turns them into the same columns as :func:`columns_from_facts`
+    turns the equal :class:`ClaimFacts` (a property test holds them equal for every product of
+    the catalog), without a Python step per claim: what a replay of a year's claims needs."""
+
+    member: np.ndarray
+    begndate: np.ndarray
+    enddate: np.ndarray
+    setl_date: np.ndarray
+    claim_date: np.ndarray
+    coverage_start: np.ndarray
+    period_start: np.ndarray
+    period_end: np.ndarray
+    birth_date: np.ndarray
+    gender: np.ndarray  # str codes ('' when unknown)
+    insutype: np.ndarray  # str codes ('' when unknown)
+    union_member: np.ndarray  # bool
+    shares: np.ndarray
+    membership_years: np.ndarray
+    first_time: np.ndarray  # bool
+    hospital_level: np.ndarray  # 0 when unknown
+    disease: np.ndarray  # str: code, '' when none
+    held: list[tuple[str, ...]]  # products held in the period (read only when a product requires one)
+    amounts: dict[str, np.ndarray]
+
+    @property
+    def n(self) -> int:
+        return len(self.member)
+
+
+def factorize(keys: np.ndarray) -> np.ndarray:
+    """Each key's rank among the distinct keys (sorted input: one pass, no sort)."""
+    if len(keys) and np.all(keys[1:] >= keys[:-1]):
+        changes = np.empty(len(keys), np.int64)
+        changes[0] = 0
+        changes[1:] = keys[1:] != keys[:-1]
+        return np.cumsum(changes)
+    return np.asarray(np.unique(keys, return_inverse=True)[1], np.int64).reshape(-1)
+
+
+def _ymd(ordinals: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(year, month × 100 + day) of date ordinals."""
+    d = (ordinals - _EPOCH).astype("datetime64[D]")
+    year = d.astype("datetime64[Y]").astype(np.int64) + 1970
+    month = d.astype("datetime64[M]").astype(np.int64) % 12 + 1
+    day = (d - d.astype("datetime64[M]")).astype(np.int64) + 1
+    return year, month * 100 + day
+
+
+def _map_dates(ords: np.ndarray, fn: Any, missing: int) -> np.ndarray:
+    """Apply ``fn(date) -> date | None`` to each distinct ordinal (few distinct values)."""
+    out = np.full(len(ords), missing, np.int64)
+    for value in np.unique(ords):
+        if value == NO_DATE:
+            continue
+        got = fn(date.fromordinal(int(value)))
+        out[ords == value] = missing if got is None else got.toordinal()
+    return out
+
+
+def columns_from_stays(s: StayFacts, product: Product, as_of: date | None = None) -> Columns:
+    """Columns of stored stays for ``product`` (usage from nothing): see :class:`StayFacts`."""
+    t, elig, n = product.timing, product.eligibility, s.n
+    has = s.period_start != NO_DATE
+    start = np.where(has, s.period_start, s.coverage_start)
+    end = s.period_end.copy()
+    open_end = (end == NO_DATE) & (start != NO_DATE)
+    if open_end.any() and t.period_months:
+        months = t.period_months
+        computed = _map_dates(start, lambda d: timing.add_months(d, months) - timedelta(days=1),
+                              NO_DATE)
+        end = np.where(open_end, computed, end)
+    cover = np.where(s.coverage_start != NO_DATE, s.coverage_start, start)
+    end_or_never = np.where(end == NO_DATE, NEVER, end)
+    if t.deadline == "days_after_settlement":
+        ref = np.where(s.setl_date != NO_DATE, s.setl_date, s.enddate)
+        deadline = np.where(ref == NO_DATE, NEVER, ref + t.deadline_days)
+    elif t.deadline == "days_after_period_end":
+        deadline = np.where(end == NO_DATE, NEVER, end + t.deadline_days)
+    elif t.deadline == "next_year_date":
+        dm, dd = t.deadline_month, t.deadline_day
+        deadline = _map_dates(end, lambda d: date(d.year + 1, dm, dd), NEVER)
+    elif t.deadline == "fixed_date" and t.deadline_date is not None:
+        deadline = np.full(n, t.deadline_date.toordinal(), np.int64)
+    else:
+        deadline = np.full(n, NEVER, np.int64)
+    fallback = as_of.toordinal() if as_of is not None else NO_DATE
+    claim_day = np.where(s.claim_date != NO_DATE, s.claim_date, fallback)
+    claim_day = np.where(claim_day != NO_DATE, claim_day, s.enddate)
+    claim_day = np.where(claim_day == NO_DATE, 0, claim_day)
+    stay = s.enddate if t.event_date == "discharge" else s.begndate
+    event = np.where(stay != NO_DATE, stay, s.enddate)
+    both = (s.begndate != NO_DATE) & (s.enddate != NO_DATE)
+    nights = s.enddate - s.begndate
+    days = np.where(both, nights + 1 if t.stay_days == "inclusive" else np.maximum(nights, 1), 0)
+    vocab = {c: i for i, c in enumerate(disease_vocabulary(product))}
+    if vocab:
+        codes, back = np.unique(s.disease, return_inverse=True)
+        table = np.array([-1 if not c else vocab.get(str(c), -2) for c in codes], np.int64)
+        disease = table[np.asarray(back).reshape(-1)] if n else np.zeros(0, np.int64)
+    else:  # every code is unlisted
+        disease = np.where(s.disease == "", -1, -2).astype(np.int64)
+    waiting = s.first_time.astype(bool) | (t.waiting_for == "all")
+    bad = np.zeros(n, bool)
+    if elig.age_bands:
+        any_gender = all(b.gender is None for b in elig.age_bands)
+        checked = (s.birth_date != NO_DATE) & (cover != NO_DATE) & ((s.gender != "") | any_gender)
+        by, bmd = _ymd(np.where(checked, s.birth_date, _EPOCH))
+        cy, cmd = _ymd(np.where(checked, cover, _EPOCH))
+        age = cy - by - (cmd < bmd)
+        ok = np.zeros(n, bool)
+        for band in elig.age_bands:
+            fits = (age >= band.min_age) & (age <= band.max_age)
+            ok |= fits if band.gender is None else fits & (s.gender == band.gender)
+        bad |= checked & ~ok
+    if elig.insurance_types:
+        allowed = np.zeros(n, bool)
+        for kind in sorted(elig.insurance_types):
+            allowed |= s.insutype == kind
+        bad |= (s.insutype != "") & ~allowed
+    if elig.union_member:
+        bad |= ~s.union_member.astype(bool)
+    if elig.requires_products:
+        need = elig.requires_products
+        bad |= ~np.array([bool(need & set(h)) for h in s.held], bool)
+    low = int(start.min(initial=0))
+    group = factorize(s.member * (1 << 24) + (start - low + 1))
+    z = np.zeros(n, np.int64)
+    usage = {"product_paid": z}
+    for b in product.benefits:
+        for what in ("paid_fen", "claims", "base_fen", "lifetime_claims"):
+            usage[f"{b.id}.{what}"] = z
+    return make_columns(
+        n, group=np.asarray(group, np.int64).reshape(-1),
+        order=np.where(s.enddate == NO_DATE, 0, s.enddate),
+        amounts=dict(s.amounts), claim_type=z + CLAIM_TYPES.index("hospital"),
+        subject=z + SUBJECTS.index("member"), flags=z, disease=disease, outcome=z, grade=z,
+        during_stay=np.zeros(n, bool), days=days, hospital_level=s.hospital_level,
+        membership_years=s.membership_years,
+        shares=np.maximum(1, np.minimum(s.shares, elig.max_shares)),
+        event_lump=event, event_other=event, cover_start=cover, period_end=end_or_never,
+        deadline=deadline, claim_date=claim_day, waiting=waiting, eligible=~bad, usage=usage,
+        ended=np.zeros(n, bool), prior_paid=np.zeros(n, bool))

@@ -27,6 +27,8 @@ MENU: list[tuple[str, str, Perm | None]] = [
     ("基金账务", "ledger:index", Perm.VIEW_LEDGER),
     ("年度报告", "insights:report_index", Perm.VIEW_INSIGHTS),
     ("基金公示", "insights:disclosure_list", Perm.VIEW_INSIGHTS),
+    ("政策模拟", "insights:simulator", Perm.SIMULATE_POLICY),
+    ("产品版本", "products:index", Perm.MANAGE_PRODUCTS),
     ("节假日安排", "claims:calendar", Perm.MANAGE_CALENDAR),
     ("操作日志", "web:event_list", Perm.VIEW_AUDIT),
     ("登录日志", "web:login_log", Perm.VIEW_LOGIN_LOG),

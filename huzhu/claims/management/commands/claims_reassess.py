@@ -1,5 +1,8 @@
-"""``huzhu claims reassess --product CODE --version V --period P [--dry-run] [--user U]``:
-re-assess a period's claims of a product under a corrected rule version (vector engine)."""
+"""``huzhu claims reassess --product CODE --product-version V --period P [--dry-run] [--user U]``:
+re-assess a period's claims of a product under a corrected rule version (vector engine).
+
+The option is ``--product-version`` (not ``--version``: Django's commands already own that one
+and answer it with Django's own version number)."""
 
 from __future__ import annotations
 
@@ -17,7 +20,8 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: Any) -> None:
         parser.add_argument("--product", required=True, help="产品编号")
-        parser.add_argument("--version", required=True, help="更正后的产品版本号（须已载入）")
+        parser.add_argument("--product-version", dest="product_version", required=True,
+                            help="更正后的产品版本号（须已载入）")
         parser.add_argument("--period", required=True, help="保障期号，如 2026")
         parser.add_argument("--dry-run", action="store_true", help="只计算差异，不写入")
         parser.add_argument("--user", help="以该用户身份执行（记入操作日志）")
@@ -27,9 +31,9 @@ class Command(BaseCommand):
         from huzhu.claims.reassess import claims_reassess_rule
         from huzhu.products.models import Period, ProductVersion
 
-        version = ProductVersion.objects.filter(code=o["product"], version=o["version"]).first()
+        version = ProductVersion.objects.filter(code=o["product"], version=o["product_version"]).first()
         if version is None:
-            raise CommandError(f"产品 {o['product']} 没有版本 {o['version']}（先运行 huzhu migrate 或载入目录）")
+            raise CommandError(f"产品 {o['product']} 没有版本 {o['product_version']}（先运行 huzhu migrate 或载入目录）")
         periods = list(Period.objects.filter(code=o["period"]))
         if len(periods) != 1:
             raise CommandError(f"保障期 {o['period']} 不存在或不唯一")
