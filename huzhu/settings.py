@@ -130,6 +130,7 @@ INSTALLED_APPS = [
     "huzhu.insights",
     "huzhu.privacy",
     "huzhu.web",
+    "huzhu.portal",
     "huzhu.demo",
     "huzhu.work",
     "huzhu.ops",

@@ -21,5 +21,7 @@ urlpatterns = [
     path("claims/", include("huzhu.claims.urls")),
     path("payouts/", include("huzhu.payouts.urls")),
     path("insights/", include("huzhu.insights.urls")),
+    path("me/", include("huzhu.portal.urls")),
+    path("service/", include("huzhu.portal.urls_staff")),
     path("", include("huzhu.web.urls")),
 ]

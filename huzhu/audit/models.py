@@ -82,6 +82,11 @@ class Action(models.TextChoices):
     PAYOUT_REQUEUED = "payout.requeued", "重新支付"
     PAYOUT_EXCEPTION_RESOLVED = "payout.exception_resolved", "处理对账异常"
     PAYOUT_DAY_CLOSED = "payout.day_closed", "代付日结"
+    CARD_CODE_SENT = "portal.card_code_sent", "发送银行卡变更验证码"
+    CARD_CODE_FAILED = "portal.card_code_failed", "银行卡变更验证码错误"
+    KB_SAVED = "portal.kb_saved", "修改知识库条目"
+    TICKET_OPENED = "portal.ticket_opened", "会员提问转人工"
+    TICKET_REPLIED = "portal.ticket_replied", "回复会员工单"
 
 
 class Event(models.Model):
