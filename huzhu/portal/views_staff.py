@@ -20,13 +20,14 @@ from .services import robot_ask, ticket_reply
 
 
 class EntryForm(forms.Form):
-    slug = forms.CharField(label="编号", max_length=60)
+    slug = forms.CharField(label="编号", max_length=60, error_messages={"required": "编号不能为空"})
     topic = forms.ChoiceField(label="分类", choices=[("", "请选择"), *Topic.choices])
-    question = forms.CharField(label="问题", max_length=200)
+    question = forms.CharField(label="问题", max_length=200,
+                               error_messages={"required": "问题不能为空"})
     phrasings = forms.CharField(label="其他问法（每行一个）", required=False,
                                 widget=forms.Textarea(attrs={"rows": 3}))
     answer = forms.CharField(label="答案", max_length=2000,
-                             widget=forms.Textarea(attrs={"rows": 6}))
+                             error_messages={"required": "答案不能为空"}, widget=forms.Textarea(attrs={"rows": 6}))
     active = forms.BooleanField(label="启用", required=False, initial=True)
 
 
