@@ -112,18 +112,30 @@ def pages(user: Any, requests: int) -> dict[str, Any]:
     claim = Claim.objects.filter(member_id=user.member_id).first()
     if claim is not None:
         urls.append(reverse("claims:detail", args=[claim.pk]))
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
     per: dict[str, list[float]] = {}
+    cpu: list[float] = []  # this process's CPU time: the server's own cost, less the waiting
+    queries: dict[str, int] = {}
+    slowest: dict[str, list[tuple[float, str]]] = {}
     for url in urls:
-        r = client.get(url)
+        with CaptureQueriesContext(connection) as ctx:
+            r = client.get(url)
         assert r.status_code == 200, (url, r.status_code)
+        queries[url] = len(ctx.captured_queries)
+        slowest[url] = sorted(((float(q["time"]), q["sql"][:160]) for q in ctx.captured_queries),
+                              reverse=True)[:2]
         for _ in range(requests):
-            t = time.perf_counter()
+            t, c = time.perf_counter(), time.process_time()
             r = client.get(url)
             per.setdefault(url, []).append((time.perf_counter() - t) * 1000)
+            cpu.append((time.process_time() - c) * 1000)
             assert r.status_code == 200
     every = [v for vs in per.values() for v in vs]
-    return {"pages_p95_ms": pct(every, 95),
-            "per_page_p95_ms": {u: round(pct(v, 95), 1) for u, v in per.items()}}
+    return {"pages_p95_ms": pct(every, 95), "pages_cpu_p95_ms": pct(cpu, 95),
+            "per_page_p95_ms": {u: round(pct(v, 95), 1) for u, v in per.items()},
+            "per_page_queries": queries, "slowest_queries": slowest}
 
 
 def robot(user: Any) -> dict[str, Any]:
@@ -206,13 +218,19 @@ def main() -> int:
         shown = f"{value:.1%}" if higher else f"{value:.1f}"
         want = f"≥{target:.0%}" if higher else f"≤{target:.0f}"
         print(f"{label:<28}{shown:>10}{want:>10}  {verdict}")
+    print(f"pages: p95 of this process's CPU time {result['pages_cpu_p95_ms']:.1f} ms"
+          f" (wall time above includes waiting for a CPU: load average {os.getloadavg()[0]:.1f}"
+          f" on {os.cpu_count()} CPUs)")
     print(f"held-out questions: {result['accuracy_heldout']:.1%} of"
           f" {result['questions_heldout']} (not a target; written after tuning);"
           f" robot p50 {result['robot_p50_ms']:.1f} ms, first question (dictionary load)"
           f" {result['robot_first_s']:.2f} s; {args.members:,} members on {args.db},"
           f" setup {result['setup_seconds']:.0f} s (not timed)")
     for url, v in result["per_page_p95_ms"].items():
-        print(f"  {url:<40}{v:>8.1f} ms")
+        print(f"  {url:<40}{v:>8.1f} ms  {result['per_page_queries'][url]:>3} queries")
+        if os.environ.get("HUZHU_BENCH_VERBOSE"):
+            for t, sql in result["slowest_queries"][url]:
+                print(f"      {t:.3f} s  {sql}")
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(result, indent=2, ensure_ascii=False, default=str))
     return 0 if ok else 1

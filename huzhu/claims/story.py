@@ -83,8 +83,8 @@ def _amount(claim: Claim) -> list[str]:
 def claim_story(claim: Claim) -> Story:
     story = Story(amount=_amount(claim))
     names = _level_names(claim)
-    who = {ClaimSource.MEMBER: "您本人", ClaimSource.AGENT: "单位经办人"}.get(
-        claim.source, "工会代办点")
+    who = {ClaimSource.MEMBER.value: "您本人", ClaimSource.AGENT.value: "单位经办人"}.get(
+        str(claim.source), "工会代办点")
     story.steps.append(Step(clock.local(claim.created_at), "提交申请",
                             f"{who}提交了{claim.product_version.name}理赔申请（编号 {claim.pk}）。"))
     last_reject = None

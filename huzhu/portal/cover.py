@@ -68,8 +68,15 @@ def _how(b: Benefit) -> str:
             parts.append(f"{lower}–{format_yuan(t.hi_fen, grouping=True)} 元部分按 {t.bp / 100:g}%"
                          if t.hi_fen is not None else f"{lower} 元以上部分按 {t.bp / 100:g}%")
         start = f"扣除起付线 {yuan(b.deductible_fen)}后，" if b.deductible_fen else ""
-        how = "全额分档" if b.tiers.mode == "whole" else "分段累进"
-        return f"基本医保报销后您自己负担的部分，{start}{how}给付：{'；'.join(parts)}。"
+        items = b.tiers.items
+        if len(items) == 1 and items[0].lo_fen == 0 and items[0].hi_fen is None:
+            rule = f"按 {items[0].bp / 100:g}% 给付"
+        else:
+            how = "全额分档" if b.tiers.mode == "whole" else "分段累进"
+            rule = f"{how}给付：{'；'.join(parts)}"
+        cap = (f"，且不超过基本医保统筹基金支付额的 {b.share_cap.bp / 100:g}%"
+               if b.share_cap is not None and b.share_cap.base.text == "hifp_pay" else "")
+        return f"基本医保报销后您自己负担的部分，{start}{rule}{cap}。"
     if b.kind == "daily":
         days = f"住院满 {b.min_stay_days} 天起，" if b.min_stay_days else ""
         return f"{days}每住院一天给付 {yuan(b.per_day_fen)}。"

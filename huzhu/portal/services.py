@@ -120,7 +120,8 @@ def kb_save(*, actor: Any, entry: KnowledgeEntry | None, data: dict[str, Any]) -
     slug = str(data.get("slug", "")).strip()
     if not re.fullmatch(r"[a-z0-9-]{2,60}", slug):
         errors["slug"] = ["编号只能用小写字母、数字和连字符，2–60 个字符"]
-    elif KnowledgeEntry.objects.filter(slug=slug).exclude(pk=getattr(entry, "pk", None)).exists():
+    elif KnowledgeEntry.objects.filter(slug=slug).exclude(
+            pk=entry.pk if entry is not None else 0).exists():
         errors["slug"] = [f"编号“{slug}”已被其他条目使用"]
     if data.get("topic") not in Topic.values:
         errors["topic"] = ["请选择分类"]
