@@ -7,8 +7,10 @@ punctuation, plus the character bigrams of every Chinese run, so that a typo (�
 (k1 = 1.2, b = 0.75); the best entry answers when its score reaches :data:`THRESHOLD`,
 otherwise the question is not answered (and, for a member, goes to staff as a 工单).
 
-The dictionary is loaded once, on the first question (about a second), not at import: a
-process that never answers never pays for it. The index is rebuilt when an entry changes
+The dictionary is loaded once per process, not at import: the web server starts loading it in
+the background when it starts (``huzhu/wsgi.py``), and a question asked before that is done
+(or in a process that is not the server) loads it itself; a process that never answers never
+pays for it. The index is rebuilt when an entry changes
 (the count and newest ``updated_at`` of the entries are its key)."""
 
 from __future__ import annotations
@@ -95,6 +97,13 @@ def segmenter() -> Any:
                     jieba.add_word(w, freq=20000)
                 _jieba = jieba
     return _jieba
+
+
+def warm_in_background() -> threading.Thread:
+    """Load the dictionary in a daemon thread (the web server calls this at start)."""
+    t = threading.Thread(target=segmenter, name="robot-dictionary", daemon=True)
+    t.start()
+    return t
 
 
 def _plain_terms(text: str) -> list[str]:

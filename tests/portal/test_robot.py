@@ -125,3 +125,9 @@ def test_staff_at_the_association_edit_the_knowledge_base(portal_world, client):
     assert found is not None and "30 天" in found.answer
     page = client.get(reverse("service:kb_list"), {"try": "等待期多长"}).content.decode()
     assert "30 天" in page[page.index('id="trial-reply"'):]
+
+
+def test_the_dictionary_loads_in_the_background_at_server_start(portal_world, monkeypatch):
+    monkeypatch.setattr(robot, "_jieba", None)
+    robot.warm_in_background().join(timeout=60)
+    assert robot._jieba is not None and robot.terms("理赔") != []
