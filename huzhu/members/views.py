@@ -57,8 +57,8 @@ def member_list(request: AuthedRequest) -> HttpResponse:
 
 @login_required
 def member_detail(request: AuthedRequest, pk: int) -> HttpResponse:
-    if request.user.role == Role.MEMBER:
-        return redirect("portal:home")
+    if request.user.role == Role.MEMBER and request.user.member_id == pk:
+        return redirect("portal:home")  # their own record is 我的保障
     member, can_write = member_get_for_user(request.user, pk)
     return render(request, "members/detail.html", {
         "member": member, "can_write": can_write,
