@@ -19,6 +19,7 @@ demo: setup migrate
 	$(BIN)/huzhu demo products
 	$(BIN)/huzhu demo accounts
 	$(BIN)/huzhu demo claims --if-empty
+	$(BIN)/huzhu demo knowledge
 	@echo "平台地址 / Platform: http://127.0.0.1:$(PORT)/"
 	$(BIN)/huzhu worker --loop & trap "kill $$! 2>/dev/null" EXIT INT TERM; \
 	$(BIN)/huzhu runserver --insecure 127.0.0.1:$(PORT)

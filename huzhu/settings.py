@@ -131,6 +131,7 @@ INSTALLED_APPS = [
     "huzhu.care",
     "huzhu.privacy",
     "huzhu.web",
+    "huzhu.portal",
     "huzhu.demo",
     "huzhu.work",
     "huzhu.ops",

@@ -23,5 +23,7 @@ urlpatterns = [
     path("insights/", include("huzhu.insights.urls")),
     path("care/", include("huzhu.care.urls")),
     path("products/", include("huzhu.products.urls")),
+    path("me/", include("huzhu.portal.urls")),
+    path("service/", include("huzhu.portal.urls_staff")),
     path("", include("huzhu.web.urls")),
 ]

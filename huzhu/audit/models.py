@@ -96,6 +96,11 @@ class Action(models.TextChoices):
     PAYOUT_REGION_SETTING_CHANGED = "payout.region_setting_changed", "修改代付设置"
     PAYOUT_LINE_BANK_SET = "payout.line_bank_set", "选择收款开户行"
     PAYOUT_BANKS_LOADED = "payout.banks_loaded", "更新银行名录"
+    CARD_CODE_SENT = "portal.card_code_sent", "发送银行卡变更验证码"
+    CARD_CODE_FAILED = "portal.card_code_failed", "银行卡变更验证码错误"
+    KB_SAVED = "portal.kb_saved", "修改知识库条目"
+    TICKET_OPENED = "portal.ticket_opened", "会员提问转人工"
+    TICKET_REPLIED = "portal.ticket_replied", "回复会员工单"
 
 
 class Event(models.Model):

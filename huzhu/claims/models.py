@@ -108,6 +108,7 @@ class Claim(models.Model):
     # Set by the member's own claims page (views_work.mine) for its template: each step and
     # whether the claim has reached it.
     steps: list[tuple[str, bool]]
+    story: Any  # huzhu.claims.story.Story on a member's list, or None
     # Set by ``huzhu.payouts.shown.claims_shown`` (an annotation): the state a person sees —
     # the status, or for an approved claim its benefit payout's (已核准待支付 … 支付失败).
     shown_status: str

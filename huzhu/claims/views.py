@@ -138,7 +138,13 @@ def claim_detail(request: AuthedRequest, pk: int) -> HttpResponse:
     from .views_corrections import correction_context
     from .views_work import review_context
 
+    story = None
+    if request.user.role == "member":
+        from .story import claim_story
+
+        story = claim_story(claim)
     return render(request, "claims/detail.html", {
+        "story": story,
         "claim": claim, "s": claim.settlement, "a": a, "lines": lines, "others": others,
         "history": history, "risk_zh": ZH,
         "stopped_by": [REASONS_ZH.get(c, c) for c in (a.reasons if a else [])],

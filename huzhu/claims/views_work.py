@@ -160,6 +160,16 @@ class DocumentsForm(forms.Form):
                             )  # type: ignore[assignment]  # see above: not the uploaded files
 
 
+CAMERA = {"accept": "image/*", "capture": "environment"}
+
+
+def camera_ready(form: forms.Form) -> forms.Form:
+    """A member files from the phone: the files input opens the camera (photos only)."""
+    form.fields["files"].widget.attrs.update(CAMERA)
+    form.fields["files"].label = "材料照片（点此拍照，可多张）"
+    return form
+
+
 def _uploaded(request: AuthedRequest, kind: str) -> list[tuple[str, str, bytes]]:
     out = []
     for f in request.FILES.getlist("files"):
@@ -290,6 +300,8 @@ def file_member(request: AuthedRequest, member_id: int) -> HttpResponse:
     form = FileForm(request.POST or None, request.FILES or None, settlements=settlements,
                     products=list(products.items()),
                     claimed={x.setl_id for x in settlements if claimed.get(x.setl_id)})
+    if request.user.role == Role.MEMBER:
+        camera_ready(form)
     if request.method == "POST" and form.is_valid():
         s = next(x for x in settlements if str(x.pk) == form.cleaned_data["settlement"])
         try:
@@ -333,9 +345,13 @@ def mine(request: AuthedRequest) -> HttpResponse:
     """A member's own claims, each with where it stands."""
     if request.user.role != Role.MEMBER:
         raise Http404
+    from .story import claim_story
+
     rows = list(claims_shown(claims_visible_to(request.user))
-                .select_related("product_version", "settlement").order_by("-id")[:100])
-    for c in rows:
+                .select_related("product_version", "settlement", "assessment")
+                .order_by("-id")[:100])
+    for i, c in enumerate(rows):
+        c.story = claim_story(c) if i < 20 else None
         reached = next((i for i, (_, s) in enumerate(MEMBER_STEPS) if c.shown_status in s),
                        None)
         c.steps = [(label, reached is not None and i <= reached)
@@ -351,9 +367,12 @@ def review_context(user: Any, claim: Claim) -> dict[str, Any]:
     for r in reviews:  # a reason by its Chinese name, never its code
         r.reason_zh = (REJECT_REASONS.get(r.reason_code, "")  # type: ignore[attr-defined]
                        if r.reason_code else "")
+    doc_form = DocumentsForm()
+    if user.role == Role.MEMBER:
+        camera_ready(doc_form)
     ctx: dict[str, Any] = {"reviews": reviews,
                            "documents": claim.documents.order_by("id"),
-                           "doc_form": DocumentsForm(), "may_file": _may_file(user)}
+                           "doc_form": doc_form, "may_file": _may_file(user)}
     if claim.status == ClaimStatus.IN_REVIEW:
         lv = level_of(claim)
         ctx["level"] = lv

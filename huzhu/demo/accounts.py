@@ -135,7 +135,11 @@ def _places() -> dict[str, Any]:
                 .order_by("pk").first()
             )
             if unit is not None:
-                member = Member.objects.filter(unit=unit).order_by("pk").first()
+                # One who can join 互助1号 (a union member in employee insurance), so the demo
+                # member's portal shows a cover and, after ``demo claims``, maybe a claim.
+                member = (Member.objects.filter(unit=unit, insurance_type="employee",
+                                                is_union_member=True).order_by("pk").first()
+                          or Member.objects.filter(unit=unit).order_by("pk").first())
                 return {"province": province, "city": city, "county": county, "unit": unit,
                         "member": member}
     raise DemoAccountsError("演示数据中没有带会员的县级工会单位：请先运行 huzhu demo seed --members N")

@@ -35,6 +35,8 @@ LIST_COLUMNS = (
 
 @login_required
 def member_list(request: AuthedRequest) -> HttpResponse:
+    if request.user.role == Role.MEMBER:
+        return redirect("portal:home")  # a member's own record is 我的保障, not a staff list
     if not request.user.can(Perm.VIEW_MEMBERS):
         raise PermissionDenied
     # The search box posts, so a full ID number never lands in a URL, a log or the history.
@@ -55,6 +57,8 @@ def member_list(request: AuthedRequest) -> HttpResponse:
 
 @login_required
 def member_detail(request: AuthedRequest, pk: int) -> HttpResponse:
+    if request.user.role == Role.MEMBER and request.user.member_id == pk:
+        return redirect("portal:home")  # their own record is 我的保障
     member, can_write = member_get_for_user(request.user, pk)
     return render(request, "members/detail.html", {
         "member": member, "can_write": can_write,

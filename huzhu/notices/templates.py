@@ -60,6 +60,14 @@ TEMPLATES: dict[str, tuple[str, tuple[str, ...]]] = {
         "（理赔编号{claim}）。",
         ("name", "amount", "card", "claim"),
     ),
+    "VERIFY_CODE": (
+        "您正在更改领取互助金的银行卡，验证码{code}，{minutes}分钟内有效。如非本人操作请勿告诉他人。",
+        ("code", "minutes"),
+    ),
+    "TICKET_REPLY": (
+        "{name}您好，您的提问（编号{ticket}）已有回复：{reply}",
+        ("name", "ticket", "reply"),
+    ),
 }
 
 

@@ -38,6 +38,22 @@ MENU: list[tuple[str, str, Perm | None]] = [
 ]
 
 
+# A member's whole menu: the portal's pages, never a staff page (issue 17).
+MEMBER_MENU: list[tuple[str, str]] = [
+    ("我的保障", "portal:home"),
+    ("我的理赔", "claims:mine"),
+    ("申请理赔", "claims:file_start"),
+    ("银行卡", "portal:card"),
+    ("我的收据", "portal:receipts"),
+    ("消息", "portal:messages"),
+    ("常见问题", "portal:faq"),
+    ("在线问答", "portal:ask"),
+]
+
+# Staff pages of the member service, for those who answer members (REVIEW_CLAIMS).
+SERVICE_MENU: list[tuple[str, str]] = [("会员工单", "service:tickets"), ("知识库", "service:kb_list")]
+
+
 class MenuItem(TypedDict):
     label: str
     url: str
@@ -49,22 +65,22 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
     if user is None or not user.is_authenticated:
         return {"menu": []}
     items: list[MenuItem] = []
+    if user.role == "member":
+        items = [{"label": label, "url": reverse(name), "active": False}
+                 for label, name in MEMBER_MENU]
+        _mark_active(request, items)
+        return {"menu": items}
     for label, name, perm in MENU:
-        if user.role == "member" and name == "claims:list":
-            continue  # a member's claims are 我的理赔
-        if user.role == "member" and name == "claims:file_start":
-            label, name = "我的理赔", "claims:mine"
         if name == "claims:calendar" and getattr(getattr(user, "organisation", None),
                                                  "parent_id", 0) is not None:
             continue  # the national calendar is entered at the province only
         if perm is None or user.can(perm):
             url = reverse(name)
             items.append({"label": label, "url": url, "active": False})
-    # The one entry whose address is the longest prefix of this page is the active one.
-    matches = [i for i in items if request.path == i["url"]
-               or (i["url"] != "/" and request.path.startswith(i["url"]))]
-    if matches:
-        max(matches, key=lambda i: len(i["url"]))["active"] = True
+    if user.can(Perm.REVIEW_CLAIMS) and getattr(user, "organisation_id", None):
+        items.extend({"label": label, "url": reverse(name), "active": False}
+                     for label, name in SERVICE_MENU)
+    _mark_active(request, items)
     if user.role == "agent" and user.unit_id:
         url = reverse("enrollment:unit", args=[user.unit_id])
         items.insert(2, {"label": "单位参保", "url": url, "active": request.path.startswith(url)})
@@ -75,3 +91,11 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
         items.insert(4, {"label": "运行通报", "url": bulletin,
                          "active": request.path.startswith(bulletin)})
     return {"menu": items}
+
+
+def _mark_active(request: HttpRequest, items: list[MenuItem]) -> None:
+    """The one entry whose address is the longest prefix of this page is the active one."""
+    matches = [i for i in items if request.path == i["url"]
+               or (i["url"] != "/" and request.path.startswith(i["url"]))]
+    if matches:
+        max(matches, key=lambda i: len(i["url"]))["active"] = True

@@ -80,6 +80,8 @@ def logout_view(request: HttpRequest) -> HttpResponse:
 @login_required
 def home(request: AuthedRequest) -> HttpResponse:
     user = request.user
+    if user.role == "member":
+        return redirect("portal:home")  # a member's first page is 我的保障
     stats = []
     if user.can(Perm.VIEW_ORGS):
         stats.append(("工会组织", organisations_visible_to(user).count()))

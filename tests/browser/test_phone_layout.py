@@ -60,6 +60,9 @@ def filed_world(live_world):
     w.claim = claim_file(member=w.zhangsan, settlement=s, product_code=MEDICAL, actor=w.lisi,
                          source="agent")
     w.invoice = Invoice.objects.get(unit=w.unit_a)
+    from huzhu.portal.seed import kb_seed
+
+    kb_seed()
     return w
 
 
@@ -73,7 +76,9 @@ def test_every_page_of_an_agent_and_a_member_fits_a_phone(browser, live_server, 
                  f"/enrollment/members/{z}/", "/claims/", f"/claims/{w.claim.pk}/",
                  "/claims/file/", f"/claims/file/{z}/", "/account/"],
         "zhangsan": ["/", "/claims/mine/", f"/claims/{w.claim.pk}/", f"/members/{z}/",
-                     f"/enrollment/members/{z}/", "/account/"],
+                     f"/enrollment/members/{z}/", "/account/", "/me/", "/me/card/",
+                     "/me/receipts/", "/me/messages/", "/me/faq/", "/me/ask/",
+                     "/claims/file/", f"/claims/file/{z}/"],
     }
     for username, paths in pages.items():
         context = browser.new_context(locale="zh-CN", viewport=PHONE, is_mobile=True)
@@ -90,3 +95,42 @@ def test_every_page_of_an_agent_and_a_member_fits_a_phone(browser, live_server, 
                             full_page=True)
         context.close()
         assert too_wide == [], (username, too_wide)
+
+
+def test_the_member_portal_in_use_fits_a_phone(browser, live_server, filed_world, shots):
+    """The pages as a member uses them: the robot's answer with its source, a 工单, and the
+    bank card waiting for its SMS code, each at 390×844 without sideways scrolling."""
+    context = browser.new_context(locale="zh-CN", viewport=PHONE, is_mobile=True)
+    page = context.new_page()
+    login(page, live_server, "zhangsan")
+    assert page.url.endswith("/me/")  # a member lands on 我的保障
+    labels = page.locator("nav.sidebar a").all_inner_texts()
+    assert labels == ["我的保障", "我的理赔", "申请理赔", "银行卡", "我的收据", "消息", "常见问题",
+                      "在线问答"]
+    too_wide = []
+    for question, name in (("住院了咋报销", "answer"), ("我的理赔到哪了", "own-claim"),
+                           ("我想订一张去北京的火车票", "ticket")):
+        page.goto(f"{live_server.url}/me/ask/")
+        page.fill("#id_question", question)
+        page.click("form.portal-card button")
+        page.wait_for_load_state()
+        assert page.locator("#reply").is_visible()
+        if page_width(page) > PHONE["width"]:
+            too_wide.append((name, page_width(page)))
+        page.screenshot(path=os.path.join(shots, f"phone-portal-ask-{name}.png"), full_page=True)
+    assert page.locator("#ticket").is_visible()
+    page.goto(f"{live_server.url}/me/card/")
+    page.fill("#id_bank_card", "6222020200112233446")
+    page.fill("#id_bank_name", "中国工商银行南宁分行")
+    page.click("#new-card button")
+    page.wait_for_load_state()
+    assert page.locator("#confirm-card").is_visible()
+    if page_width(page) > PHONE["width"]:
+        too_wide.append(("card", page_width(page)))
+    page.screenshot(path=os.path.join(shots, "phone-portal-card-code.png"), full_page=True)
+    page.goto(f"{live_server.url}/me/messages/")
+    if page_width(page) > PHONE["width"]:
+        too_wide.append(("messages", page_width(page)))
+    page.screenshot(path=os.path.join(shots, "phone-portal-messages-after.png"), full_page=True)
+    context.close()
+    assert too_wide == []

@@ -116,7 +116,7 @@ def test_the_member_sees_the_failed_payment_and_where_it_stands(paid_and_failed,
     mine = client.get(reverse("claims:mine")).content.decode()
     card = mine[mine.index(f'id="claim-{w.failed.pk}"'):]
     assert '<strong class="status">支付失败</strong>' in card
-    assert "支付未成功，请联系单位经办人或工会更正银行卡信息" in card
+    assert "请在“银行卡”页面用短信验证码更换银行卡" in card
     steps = re.findall(r"<li( class=\"done\")?>([^<]+)</li>", card)[:4]
     assert steps == [(' class="done"', "已提交"), (' class="done"', "审核中"),
                      (' class="done"', "已核准"), ("", "已到账")]

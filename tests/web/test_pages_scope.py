@@ -89,7 +89,10 @@ def test_member_sees_only_himself(world):
     body = client.get(reverse("web:member_list")).content.decode()
     assert "陈" not in body
     assert client.get(reverse("web:member_detail", args=[world.chenba.pk])).status_code == 404
-    assert client.get(reverse("web:member_detail", args=[world.zhangsan.pk])).status_code == 200
+    # his own record is 我的保障 in the portal, never the staff page
+    assert client.get(reverse("web:member_detail", args=[world.zhangsan.pk])).url == \
+        reverse("portal:home")
+    assert client.get(reverse("portal:home")).status_code == 200
     assert client.get(reverse("web:member_edit", args=[world.zhangsan.pk])).status_code == 403
 
 

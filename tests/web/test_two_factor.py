@@ -252,7 +252,7 @@ def test_nobody_else_resets_and_nobody_resets_their_own(world):
 def test_agents_and_members_are_not_forced_but_may_enrol(world):
     for username in ("lisi", "zhangsan"):
         client = _password_only(username)
-        assert client.get("/").status_code == 200, username
+        assert client.get("/", follow=True).status_code == 200, username
         page = client.get("/account/").content.decode()
         assert "未启用" in page
     # 李四 adds a second factor from 账户安全 ...
