@@ -56,6 +56,9 @@ class Perm(StrEnum):
     # simulator, which replays past claims under a changed product and changes nothing real.
     VIEW_INSIGHTS = "insights.view_cockpit"
     SIMULATE_POLICY = "insights.simulate_policy"
+    # The scheme year (docs/adr/0021): periods, offers and premiums, targets handed down the
+    # tree, reminders to units not yet enrolled. Periods only at a fund region's own union.
+    MANAGE_SCHEME = "products.manage_scheme"
 
 
 _BUSINESS_READ = {Perm.VIEW_ORGS, Perm.VIEW_UNITS, Perm.VIEW_MEMBERS}
@@ -76,12 +79,14 @@ ROLE_PERMISSIONS: dict[str, frozenset[Perm]] = {
                              | {Perm.REVEAL_PII, Perm.REVIEW_CLAIMS, Perm.VIEW_INSIGHTS}),
     Role.FINANCE: frozenset(_BUSINESS_READ | {Perm.REVEAL_PII, Perm.VIEW_LEDGER, Perm.POST_LEDGER,
                                               Perm.MANAGE_PAYOUTS, Perm.VIEW_INSIGHTS,
-                                              Perm.SIMULATE_POLICY}),
+                                              Perm.SIMULATE_POLICY, Perm.MANAGE_SCHEME}),
     Role.CITY_STAFF: frozenset(_BUSINESS_READ | _BUSINESS_WRITE
-                               | {Perm.MANAGE_ORGS, Perm.REVIEW_CLAIMS, Perm.VIEW_INSIGHTS}),
+                               | {Perm.MANAGE_ORGS, Perm.REVIEW_CLAIMS, Perm.VIEW_INSIGHTS,
+                                  Perm.MANAGE_SCHEME}),
     # A county union runs the agency point (代办点) that files claims for members.
     Role.COUNTY_STAFF: frozenset(_BUSINESS_READ | _BUSINESS_WRITE
-                                 | {Perm.REVIEW_CLAIMS, Perm.FILE_CLAIMS, Perm.VIEW_INSIGHTS}),
+                                 | {Perm.REVIEW_CLAIMS, Perm.FILE_CLAIMS, Perm.VIEW_INSIGHTS,
+                                    Perm.MANAGE_SCHEME}),
     Role.LEADERSHIP: frozenset(_OVERSIGHT | {Perm.SIMULATE_POLICY}),
     Role.SUPERVISOR: frozenset(_OVERSIGHT),
     Role.AGENT: frozenset({Perm.VIEW_UNITS, Perm.VIEW_MEMBERS, Perm.MANAGE_MEMBERS,
