@@ -189,9 +189,10 @@ def security_reset(request: AuthedRequest, pk: int) -> HttpResponse:
 # A member's own sign-up (no login).
 
 class SignupForm(forms.Form):
-    id_number = forms.CharField(label="身份证号", max_length=30)
-    name = forms.CharField(label="姓名", max_length=60)
-    phone = forms.CharField(label="手机号", max_length=20)
+    # Not required here: the service names every missing or malformed one at once.
+    id_number = forms.CharField(label="身份证号", max_length=30, required=False)
+    name = forms.CharField(label="姓名", max_length=60, required=False)
+    phone = forms.CharField(label="手机号", max_length=20, required=False)
 
 
 class SignupConfirmForm(SignupForm):
