@@ -23,8 +23,11 @@ LENGTH = 14
 def first_password() -> str:
     """A random first password with at least one upper, one lower letter and one digit."""
     while True:
-        pw = "".join(secrets.choice(ALPHABET) for _ in range(LENGTH - 1)) + secrets.choice(
-            "23456789")
+        # 56 letters: a byte below 224 (= 4 × 56) maps to one without bias.
+        raw = [b % 56 for b in secrets.token_bytes(LENGTH * 2) if b < 224][:LENGTH - 1]
+        if len(raw) < LENGTH - 1:
+            continue
+        pw = "".join(ALPHABET[i] for i in raw) + secrets.choice("23456789")
         if any(c.isupper() for c in pw) and any(c.islower() for c in pw):
             return pw
 
@@ -33,7 +36,8 @@ class FirstPasswordHasher(BasePasswordHasher):
     algorithm = "huzhu_first"
 
     def encode(self, password: str, salt: str) -> str:
-        self._check_encode_args(password, salt)
+        if password is None or not salt or "$" in salt:
+            raise ValueError("a password and a salt without '$' are required")
         digest = hashlib.sha256(f"{salt}${password}".encode()).hexdigest()
         return f"{self.algorithm}${salt}${digest}"
 
@@ -46,7 +50,7 @@ class FirstPasswordHasher(BasePasswordHasher):
         decoded = self.decode(encoded)
         return secrets.compare_digest(encoded, self.encode(password, decoded["salt"]))
 
-    def safe_summary(self, encoded: str) -> dict[str, Any]:
+    def safe_summary(self, encoded: str) -> dict[Any, Any]:
         decoded = self.decode(encoded)
         return {"algorithm": decoded["algorithm"], "salt": mask_hash(decoded["salt"]),
                 "hash": mask_hash(decoded["hash"])}

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import datetime
 import secrets
-from typing import Any
 
 from django.contrib.auth import password_validation
 from django.core.exceptions import ValidationError

@@ -17,16 +17,19 @@ from __future__ import annotations
 import io
 import re
 from dataclasses import dataclass
+from types import SimpleNamespace
 from typing import Any
 
 from django.db import transaction
 from django.db.models import QuerySet
+from django.utils import timezone
 
 from huzhu.audit.models import Action
 from huzhu.audit.services import event_record, events_record_many
+from huzhu.bulk import insert_rows, reserve_ids
 from huzhu.errors import DomainError, NotAllowed
 from huzhu.organisations.models import Agent, Organisation, Unit
-from huzhu.pii.crypto import blind_index
+from huzhu.pii.crypto import blind_index, cipher
 from huzhu.pii.identifiers import IdentifierError, check_phone
 from huzhu.pii.masking import mask_phone
 
@@ -116,8 +119,6 @@ def staff_set_active(*, actor: Any, user: User, active: bool) -> User:
 @transaction.atomic
 def account_unlock(*, actor: Any, user: User) -> None:
     """Clear a locked account's failed logins (the security administrator)."""
-    from django.utils import timezone
-
     if not actor.can(Perm.MANAGE_ROLES):
         raise NotAllowed("您的角色无权解锁账号")
     was = user.locked_until
@@ -164,6 +165,10 @@ def _path(user: User) -> str:
 AGENT_COLUMNS = (("uscc", "统一社会信用代码", True), ("name", "经办人姓名", True),
                  ("phone", "手机号", True), ("username", "用户名", False))
 AGENT_SHEET = "经办人"
+USER_COLUMNS = ("id", "password", "is_superuser", "username", "first_name", "last_name", "email",
+                "is_staff", "is_active", "date_joined", "role", "organisation_id", "unit_id",
+                "member_id", "display_name", "failed_logins", "locked_until",
+                "password_changed_at")
 MAX_AGENT_ROWS = 50_000
 
 
@@ -291,18 +296,30 @@ def agents_bulk(*, actor: Any, data: bytes, file_name: str) -> BulkResult:
                                                is_active=True)
                           .values_list("unit_id", "phone_bidx"))
     passwords = [first_password() for _ in todo]
-    users = User.objects.bulk_create([
-        User(username=username, display_name=name, role=Role.AGENT, unit=unit,
-             password=first_password_hash(pw))
-        for (unit, name, _phone, username), pw in zip(todo, passwords, strict=True)])
+    now = timezone.now()
+    user_ids = reserve_ids(User, len(todo))
+    # COPY on PostgreSQL: ten thousand ORM instances were most of the time (bench_accounts).
+    insert_rows(User, USER_COLUMNS, (
+        (pk, first_password_hash(pw), False, username, "", "", "", False, True, now,
+         Role.AGENT, None, unit.pk, None, name[:60], 0, None, now)
+        for pk, (unit, name, _phone, username), pw in zip(user_ids, todo, passwords,
+                                                          strict=True)))
+    users = [SimpleNamespace(pk=pk, username=t[3], display_name=t[1][:60])
+             for pk, t in zip(user_ids, todo, strict=True)]
     new_agents = []
     for unit, name, phone, _username in todo:
         bidx = blind_index(phone, field="phone")
         if (unit.pk, bidx) not in existing_agents:
             existing_agents.add((unit.pk, bidx))
             new_agents.append((unit, name, phone, bidx))
-    agents = Agent.objects.bulk_create([Agent(unit=u, name=n, phone=p, phone_bidx=b)
-                                        for u, n, p, b in new_agents])
+    c = cipher()
+    aad = Agent._meta.get_field("phone").aad()
+    agent_ids = reserve_ids(Agent, len(new_agents))
+    insert_rows(Agent, ("id", "unit_id", "name", "phone", "phone_bidx", "is_active",
+                        "created_at", "updated_at"),
+                ((pk, u.pk, n[:60], c.encrypt(p, field=aad), b, True, now, now)
+                 for pk, (u, n, p, b) in zip(agent_ids, new_agents, strict=True)))
+    agents = [SimpleNamespace(pk=pk) for pk in agent_ids]
     events = [{"action": Action.USER_CREATED, "object_type": "accounts.user",
                "object_id": str(user.pk), "org_path": unit.org_path,
                "after": {"username": user.username, "display_name": user.display_name,

@@ -18,7 +18,7 @@ from django.db.models import Count, Q, Sum
 from huzhu import clock
 from huzhu.accounts.roles import Perm
 from huzhu.errors import DomainError, NotAllowed
-from huzhu.organisations.models import Organisation, OrgKind, Unit
+from huzhu.organisations.models import Organisation, Unit
 
 from .models import Offer, PayerKind, Period, ProductVersion, Target
 from .services import GIFT_FLAGS, offers_for, split_premium
@@ -123,6 +123,8 @@ def period_create(*, actor: Any, data: PeriodInput, renew_offers: bool = True) -
     if errors:
         raise DomainError("保障期未保存：" + "；".join(m for ms in errors.values() for m in ms),
                           field_errors=errors)
+    assert data.enroll_opens and data.enroll_closes and data.coverage_start
+    assert data.coverage_end
     last = Period.objects.filter(fund_region=region).order_by("-coverage_start").first()
     period = Period.objects.create(
         fund_region=region, code=code, name=data.name.strip(), enroll_opens=data.enroll_opens,
@@ -188,7 +190,7 @@ def offer_check(period: Period, org: Organisation, data: OfferInput, premium: in
         errors["product_version"] = ["请选择产品版本"]
     elif Offer.objects.filter(period=period, organisation=org,
                               product_version_id=data.product_version_id).exclude(
-            pk=exclude_pk).exists():
+            pk=exclude_pk or 0).exists():
         errors["product_version"] = [f"{org.name}在本期已提供该产品版本"]
     for flag in data.gift_flags:
         if flag not in GIFT_FLAGS:
@@ -239,6 +241,7 @@ def offer_save(*, actor: Any, period: Period, data: OfferInput, offer: Offer | N
     if errors:
         raise DomainError("未保存：" + "；".join(m for ms in errors.values() for m in ms),
                           field_errors=errors)
+    assert data.product_version_id is not None  # offer_check
     if offer is None:
         return Offer.objects.create(
             period=period, organisation=org, product_version_id=data.product_version_id,
@@ -372,8 +375,8 @@ class TargetRow:
 
 
 def target_rows(parent: Organisation, period: Period) -> list[TargetRow]:
-    from huzhu.enrollment.selectors import COUNTED
     from huzhu.enrollment.models import Enrollment
+    from huzhu.enrollment.selectors import COUNTED
 
     children = list(Organisation.objects.filter(parent=parent).order_by("name"))
     targets = dict(Target.objects.filter(period=period, organisation__in=children)

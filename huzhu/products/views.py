@@ -272,7 +272,7 @@ def targets(request: AuthedRequest, pk: int) -> HttpResponse:
     parent = _target_parent(request, place)
     errors: dict[str, list[str]] = {}
     if request.method == "POST":
-        values = {int(k[7:]): v for k, v in request.POST.items()
+        values = {int(k[7:]): str(v) for k, v in request.POST.items()
                   if k.startswith("target_") and k[7:].isdigit()}
         try:
             targets_set(actor=request.user, period=period, parent=parent, values=values)
