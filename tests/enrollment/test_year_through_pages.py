@@ -90,12 +90,13 @@ def test_a_year_through_the_pages(world: Any) -> None:
             "new_password2": "Jingban-2027!x"}).status_code == 302
         page = agent.get(f"/enrollment/units/{world.unit_a.pk}/").content.decode()
         assert "2027 年度" in page and "距参保截止" in page
-        response = agent.post(f"/enrollment/units/{world.unit_a.pk}/upload/", {
+        uploaded = agent.post(f"/enrollment/units/{world.unit_a.pk}/upload/", {
             "file": SimpleUploadedFile("花名册.xlsx", xlsx([
                 person("张三", world.zhangsan.id_number, medical.name, 手机号="13812341234"),
                 person("陈八", world.chenba.id_number, medical.name, 困难职工="是",
                        手机号="13912345678")])),
             "period": period.pk})
+        assert uploaded.status_code == 302
         roster = Roster.objects.get(period=period)
         assert roster.status == RosterStatus.VALID, roster.errors
         agent.post(f"/enrollment/rosters/{roster.pk}/commit/")
