@@ -12,10 +12,20 @@ from ninja.responses import Status
 
 from huzhu.accounts.api import Day, StrictSchema, error_responses
 from huzhu.actors import AuthedRequest
+from huzhu.errors import DomainError
 from huzhu.organisations.models import Organisation
 
 from .models import Period
-from .scheme import PeriodInput, period_close, period_create, scheme_org, target_rows, targets_set
+from .scheme import (
+    OfferInput,
+    PeriodInput,
+    offer_save,
+    period_close,
+    period_create,
+    scheme_org,
+    target_rows,
+    targets_set,
+)
 
 router = Router(tags=["保障期与参保任务"])
 
@@ -38,6 +48,31 @@ class PeriodIn(StrictSchema):
     coverage_start: Day
     coverage_end: Day
     renew_offers: bool = True
+
+
+class SplitPart(StrictSchema):
+    payer: str
+    fen: int | None = None
+    rest: bool = False
+
+
+class OfferIn(StrictSchema):
+    organisation: int
+    product_version: int
+    premium_per_share_fen: int
+    split: list[SplitPart]
+    gift_flags: list[str] = []
+    gift_payer: str = "union_province"
+
+
+class OfferOut(Schema):
+    id: int
+    organisation_id: int
+    product_version_id: int
+    premium_per_share_fen: int
+    split: list[dict[str, Any]]
+    gift_flags: list[str]
+    gift_payer: str
 
 
 class TargetOut(Schema):
@@ -93,6 +128,34 @@ def period_create_api(request: AuthedRequest, payload: PeriodIn) -> Status:
              summary="截止参保")
 def period_close_api(request: AuthedRequest, period_id: int) -> dict[str, Any]:
     return _out(period_close(actor=request.user, period=_period(request, period_id)))
+
+
+@router.post("/periods/{period_id}/offers", response={201: OfferOut, **error_responses(400, 404)},
+             summary="提供产品（保费与分担规则）")
+def offer_create_api(request: AuthedRequest, period_id: int, payload: OfferIn) -> Status:
+    """An organisation of your subtree offers a product version in the period: the premium per
+    share in fen, the split (fixed ``fen`` per payer and exactly one ``rest`` payer), gifts."""
+    period = _period(request, period_id)
+    fen = payload.premium_per_share_fen
+    if fen <= 0:
+        raise DomainError("每份保费须大于 0", field_errors={"premium_per_share_fen": [
+            "每份保费须大于 0"]})
+    split: list[dict[str, Any]] = []
+    for part in payload.split:
+        if part.rest:
+            split.append({"payer": part.payer, "rest": True})
+        elif part.fen is None or part.fen < 0:
+            raise DomainError("分担金额无效", field_errors={"split": [
+                f"出资方 {part.payer} 的金额须为 0 或正整数（分）"]})
+        else:
+            split.append({"payer": part.payer, "fen": part.fen})
+    offer = offer_save(actor=request.user, period=period, data=OfferInput(
+        organisation_id=payload.organisation, product_version_id=payload.product_version,
+        premium_yuan=f"{fen // 100}.{fen % 100:02d}", split=split,
+        gift_flags=list(payload.gift_flags), gift_payer=payload.gift_payer))
+    return Status(201, {f: getattr(offer, f) for f in (
+        "id", "organisation_id", "product_version_id", "premium_per_share_fen", "split",
+        "gift_flags", "gift_payer")})
 
 
 @router.get("/periods/{period_id}/targets", response={200: list[TargetOut],

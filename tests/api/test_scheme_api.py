@@ -65,3 +65,28 @@ def test_targets_by_api_are_scoped_and_recorded(clerks: Any, api_as: Any) -> Non
                               "targets": {str(clerks.county_a.pk): 1}}).status_code == 404
     assert other.get(path, parent=clerks.city_a.pk).status_code == 404
     assert Target.objects.get().members == 45
+
+
+def test_an_offer_by_api_must_add_up(clerks: Any, api_as: Any) -> None:
+    from huzhu.products.models import Offer
+    from huzhu.products.services import catalog_import
+
+    version = next(v for v in catalog_import() if v.code == "chongqing-2015-medical")
+    period = Period.objects.create(fund_region=clerks.province, **dict(BODY.items()))
+    api = api_as(clerks.nanning_clerk)
+    path = f"/scheme/periods/{period.pk}/offers"
+    body = {"organisation": clerks.county_a.pk, "product_version": version.pk,
+            "premium_per_share_fen": 10000,
+            "split": [{"payer": "employer", "fen": 12000}, {"payer": "member", "rest": True}]}
+    bad = api.post(path, body)
+    assert bad.status_code == 400 and "超过每份保费" in bad.json()["fields"]["split"][0]
+    body["split"][0]["fen"] = 4000
+    good = api.post(path, body)
+    assert good.status_code == 201, good.content
+    offer = Offer.objects.get()
+    assert offer.premium_per_share_fen == 10000 and offer.organisation_id == clerks.county_a.pk
+    event = Event.objects.filter(object_type="products.offer").get()
+    assert event.action == Action.SETTING_CREATED and event.actor_label == "nanning"
+    # Another city's organisation is named as out of scope.
+    outside = api.post(path, {**body, "organisation": clerks.county_b.pk})
+    assert outside.status_code == 400 and "organisation" in outside.json()["fields"]
