@@ -281,9 +281,11 @@ from huzhu.claims.api import router as claims_router  # noqa: E402
 from huzhu.enrollment.api import router as enrollment_router  # noqa: E402
 from huzhu.members.api import router as members_router  # noqa: E402
 from huzhu.organisations.api import router as organisations_router  # noqa: E402
+from huzhu.products.api import router as scheme_router  # noqa: E402
 
 api.add_router("", accounts_router)
 api.add_router("", organisations_router)
 api.add_router("/members", members_router)
 api.add_router("/enrollment", enrollment_router)
 api.add_router("/claims", claims_router)
+api.add_router("/scheme", scheme_router)

@@ -212,6 +212,17 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "huzhu.accounts.passwords.CharacterClassesValidator", "OPTIONS": {"min_classes": 3}},
 ]
 
+# Django's default hashers, and the one of the platform's random first passwords, which a
+# login replaces with the first of these (huzhu/accounts/hashers.py, docs/adr/0021).
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2SHA1PasswordHasher",
+    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "django.contrib.auth.hashers.BCryptSHA256PasswordHasher",
+    "django.contrib.auth.hashers.ScryptPasswordHasher",
+    "huzhu.accounts.hashers.FirstPasswordHasher",
+]
+
 LANGUAGE_CODE = "zh-hans"
 LANGUAGES = [("zh-hans", "简体中文"), ("en", "English")]
 LOCALE_PATHS = [BASE_DIR / "huzhu" / "locale"]

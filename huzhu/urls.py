@@ -19,6 +19,7 @@ urlpatterns = [
     path("enrollment/", include("huzhu.enrollment.urls")),
     path("billing/", include("huzhu.enrollment.urls_billing")),
     path("claims/", include("huzhu.claims.urls")),
+    path("scheme/", include("huzhu.products.urls_scheme")),
     path("payouts/", include("huzhu.payouts.urls")),
     path("insights/", include("huzhu.insights.urls")),
     path("care/", include("huzhu.care.urls")),

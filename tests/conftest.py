@@ -146,7 +146,8 @@ def world(db: Any) -> World:
 
 @pytest.fixture(autouse=True)
 def _fast_hasher(settings: Any) -> None:
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher",
+                                 "huzhu.accounts.hashers.FirstPasswordHasher"]
 
 
 @pytest.fixture(autouse=True)

@@ -43,6 +43,8 @@ class User(AbstractUser):
     # Set on the user an API token acts as (huzhu/accounts/tokens.py), never stored.
     api_token: ApiToken | None = None
     token_narrowed: bool = False
+    # Set by the login when the password used was a first password (hashers.py).
+    first_password: bool = False
 
     class Meta:
         verbose_name = "用户"
@@ -139,3 +141,25 @@ class ApiToken(models.Model):
     @staticmethod
     def digest_of(token: str) -> str:
         return hashlib.sha256(token.encode()).hexdigest()
+
+
+class SignupCode(models.Model):
+    """One request of a member's self sign-up (huzhu/accounts/signup.py): every request is kept,
+    matched or not, so the rate limits count unknown ID numbers as they count real ones. Only
+    blind indexes of the ID number and phone, and an HMAC of the code, are stored."""
+
+    id_bidx = models.CharField(max_length=64, db_index=True)
+    phone_bidx = models.CharField(max_length=64)
+    member = models.ForeignKey(Member, null=True, blank=True, on_delete=models.CASCADE,
+                               related_name="+")
+    code_digest = models.CharField(max_length=64, blank=True)
+    ip = models.CharField(max_length=64, blank=True, db_index=True)
+    created_at = models.DateTimeField(db_index=True)
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = "会员注册验证码"
+        verbose_name_plural = "会员注册验证码"

@@ -15,6 +15,11 @@ and is only recorded.
   administrator's account is changed only by its holder (password, name) or from the command
   line, so no administrator can take over another's.
 * ``is_superuser`` and Django's groups and permissions are never changed while logged in.
+* The system administrator gives a new account its first role when he creates it
+  (``create_refusal``: never an administrator's role, never a role holding a control
+  permission he lacks); changing a role afterwards stays with the security administrator.
+* The security administrator resets a password (and nothing else) of an account in his subtree
+  that is not an administrator's (docs/adr/0021).
 """
 
 from __future__ import annotations
@@ -37,6 +42,18 @@ def grant_refusal(actor_role: str, role: str) -> str | None:
         return "不能分配与自己相同的角色"
     if role not in ASSIGNABLE_BY.get(actor_role, frozenset()):
         return "该角色不能由您分配"
+    if (ROLE_PERMISSIONS.get(role, frozenset()) & CONTROL_PERMS) - ROLE_PERMISSIONS[actor_role]:
+        return "该角色含有您本人不具备的管理权限"
+    return None
+
+
+def create_refusal(actor_role: str, role: str) -> str | None:
+    """Why a holder of ``actor_role`` may not create an account holding ``role`` (the system
+    administrator gives a new account its first role); ``None`` if he may."""
+    if not role_has(actor_role, Perm.MANAGE_USERS):
+        return "您的角色无权新建用户账号"
+    if role in ADMIN_ROLES:
+        return "管理员账号只能在服务器命令行设置"
     if (ROLE_PERMISSIONS.get(role, frozenset()) & CONTROL_PERMS) - ROLE_PERMISSIONS[actor_role]:
         return "该角色含有您本人不具备的管理权限"
     return None
@@ -66,12 +83,19 @@ def change_refusal(actor: Any, before: dict[str, Any] | None, after: dict[str, A
         return "不能修改自己的角色、所属组织或权限" if own else None
     if before is not None and before.get("role") in ADMIN_ROLES:
         return "管理员账号只能由本人或在服务器命令行修改"
-    if "role" in changed:
+    if before is None and role_has(actor.role, Perm.MANAGE_USERS):
+        why = create_refusal(actor.role, after.get("role", ""))
+        if why:
+            return why
+    elif changed == {"password"} and role_has(actor.role, Perm.MANAGE_ROLES):
+        pass  # the security administrator's reset; the subtree is checked below
+    elif "role" in changed:
         for role in {(before or {}).get("role", ""), after.get("role", "")} - {""}:
             why = grant_refusal(actor.role, role)
             if why:
                 return why
-    if changed - {"role"} and not role_has(actor.role, Perm.MANAGE_USERS):
+    if (changed - {"role"} and not role_has(actor.role, Perm.MANAGE_USERS)
+            and not (changed == {"password"} and role_has(actor.role, Perm.MANAGE_ROLES))):
         return "您的角色无权管理用户账号"
     prefix = getattr(getattr(actor, "organisation", None), "path", None)
     paths = {place_path(after), place_path(before or {})} - {""}

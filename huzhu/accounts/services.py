@@ -59,6 +59,11 @@ def login_check(*, request: Any, username: str, password: str) -> User:
                      object_type="accounts.user", object_id=str(user.pk), outcome="locked")
         _lock_address_if_due(address, username, now)
         raise LoginFailed(LOCKED)
+    from .hashers import is_first_password
+
+    # A first password the platform made (hashers.py) is re-hashed by the login itself; the
+    # holder must choose his own before anything else.
+    first = user is not None and is_first_password(user.password)
     authed = authenticate(request, username=username, password=password)
     if authed is None:
         record_failure(username, user, now)
@@ -72,6 +77,7 @@ def login_check(*, request: Any, username: str, password: str) -> User:
         User.objects.filter(pk=authed.pk).update(failed_logins=0, locked_until=None)
     event_record(action=Action.LOGIN_SUCCEEDED, actor=authed, object_type="accounts.user",
                  object_id=str(authed.pk))
+    authed.first_password = first
     return authed
 
 

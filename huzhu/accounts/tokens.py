@@ -47,6 +47,7 @@ AREAS: dict[str, tuple[str, frozenset[Perm]]] = {
     "settlements": ("医保结算数据", frozenset({Perm.RECEIVE_SETTLEMENTS})),
     "payouts": ("代付", frozenset({Perm.MANAGE_PAYOUTS})),
     "ledger": ("账务", frozenset({Perm.VIEW_LEDGER})),
+    "scheme": ("保障期与参保任务", frozenset({Perm.MANAGE_SCHEME})),
 }
 # Each router's area, by the module that defines it; single operations may differ.
 AREA_OF_MODULE = {
@@ -57,6 +58,7 @@ AREA_OF_MODULE = {
     "huzhu.settlements.api": "settlements",
     "huzhu.payouts.api": "payouts",
     "huzhu.ledger.api": "ledger",
+    "huzhu.products.api": "scheme",
 }
 AREA_OF_VIEW = {"huzhu.claims.api.settlement_push_api": "settlements"}
 # Operations open to every token: who am I.

@@ -89,8 +89,11 @@ class LogFileGateway:
 
 def _masked(params: dict[str, str]) -> dict[str, str]:
     """Template parameters as a log may keep them: the name masked (a card is only ever its
-    last four digits already)."""
-    return {k: mask_name(v) if k == "name" else v for k, v in params.items()}
+    last four digits already), a secret (a first password, a code) never written."""
+    from .templates import SECRET_PARAMS
+
+    return {k: mask_name(v) if k == "name" else "******" if k in SECRET_PARAMS else v
+            for k, v in params.items()}
 
 
 def default_gateway() -> SmsGateway:

@@ -24,9 +24,30 @@ from .gateways import (
     default_gateway,
 )
 from .models import OutboxMessage, OutboxStatus
-from .templates import render
+from .templates import SECRET_PARAMS, render
 
 MAX_ATTEMPTS = 5
+SEALED = "sealed:"
+_SECRET_AAD = "notices.outboxmessage.params"
+
+
+def seal_params(params: dict[str, str]) -> dict[str, str]:
+    """The parameters as stored: a secret one (a first password, a code) encrypted."""
+    import base64
+
+    c = cipher()
+    return {k: (SEALED + base64.b64encode(c.encrypt(str(v), field=_SECRET_AAD)).decode()
+                if k in SECRET_PARAMS else v) for k, v in params.items()}
+
+
+def open_params(params: dict[str, str]) -> dict[str, str]:
+    """The parameters as the provider gets them."""
+    import base64
+
+    c = cipher()
+    return {k: (c.decrypt(base64.b64decode(v[len(SEALED):]), field=_SECRET_AAD)
+                if isinstance(v, str) and v.startswith(SEALED) else v)
+            for k, v in params.items()}
 
 
 def notice_enqueue(*, key: str, template: str, phone: str, params: dict[str, str],
@@ -40,7 +61,8 @@ def notice_enqueue(*, key: str, template: str, phone: str, params: dict[str, str
         return existing
     try:
         with transaction.atomic():
-            return OutboxMessage.objects.create(key=key, template=template, params=params,
+            return OutboxMessage.objects.create(key=key, template=template,
+                                                params=seal_params(params),
                                                 phone=phone, member_id=member_id,
                                                 org_path=org_path)
     except IntegrityError:
@@ -92,7 +114,7 @@ def notices_enqueue_many(notices: Iterable[dict[str, Any]]) -> int:
     c = cipher()
     now = timezone.now()
     insert_rows(OutboxMessage, OUTBOX_COLS, [
-        (n["key"], n["template"], json.dumps(n["params"], ensure_ascii=False),
+        (n["key"], n["template"], json.dumps(seal_params(n["params"]), ensure_ascii=False),
          c.encrypt(str(n["phone"]), field=aad), n.get("member_id"), n.get("org_path", ""),
          OutboxStatus.PENDING, 0, "", "", now, None)
         for n in todo.values()])
@@ -112,7 +134,7 @@ def outbox_send(*, limit: int = 500, gateway: SmsGateway | None = None) -> dict[
             continue  # another worker claimed it
         message = OutboxMessage.objects.get(pk=pk)
         request = SmsRequest(key=message.key, phone=message.phone, template=message.template,
-                             params=message.params)
+                             params=open_params(message.params))
         # Written before the call: a worker killed during it leaves SENDING with the time,
         # which the query round treats as an unknown outcome.
         OutboxMessage.objects.filter(pk=pk).update(attempted_at=timezone.now())

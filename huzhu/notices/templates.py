@@ -68,7 +68,25 @@ TEMPLATES: dict[str, tuple[str, tuple[str, ...]]] = {
         "{name}您好，您的提问（编号{ticket}）已有回复：{reply}",
         ("name", "ticket", "reply"),
     ),
+    "ENROLL_REMIND": (
+        "{name}您好，{unit}尚未办理{period}职工互助保障参保，参保将于{date}截止（剩余{days}天），"
+        "请尽快登录平台上传花名册。",
+        ("name", "unit", "period", "date", "days"),
+    ),
+    "AGENT_ACCOUNT": (
+        "{name}您好，您的单位经办人账号已开通：用户名{username}，初始密码{password}。"
+        "首次登录须修改密码，请勿告知他人。",
+        ("name", "username", "password"),
+    ),
+    "SIGNUP_CODE": (
+        "您正在注册职工互助保障会员账号，验证码{code}，{minutes}分钟内有效。如非本人操作请忽略。",
+        ("code", "minutes"),
+    ),
 }
+
+# Parameters that are secrets (a first password, a sign-up code): kept encrypted in the outbox
+# (services.seal_params), opened only to hand them to the provider, masked in every log.
+SECRET_PARAMS = frozenset({"password", "code"})
 
 
 class TemplateError(ValueError):

@@ -50,6 +50,10 @@ PI_INVENTORY: dict[str, PersonalField] = {
     "organisations.Agent.name": _plain("姓名", "参保单位联系人"),
     "organisations.Agent.phone": _enc("手机号码", "联系与提醒单位经办人"),
     "organisations.Agent.phone_bidx": _bidx("按手机号查找经办人"),
+    # A member's self sign-up requests (huzhu/accounts/signup.py): blind indexes only.
+    "accounts.SignupCode.id_bidx": _bidx("会员自助注册：按身份证号限制请求频次、核对验证码"),
+    "accounts.SignupCode.phone_bidx": _bidx("会员自助注册：核对验证码与手机号"),
+    "accounts.SignupCode.ip": _plain("IP 地址", "会员自助注册：按来源地址限制请求频次"),
     # Logins.
     "accounts.User.username": _plain("账号", "登录标识"),
     "accounts.User.first_name": _plain("姓名", "Django 自带字段，本平台不填写"),

@@ -15,6 +15,7 @@ MENU: list[tuple[str, str, Perm | None]] = [
     ("参保单位", "web:unit_list", Perm.VIEW_UNITS),
     ("会员管理", "web:member_list", Perm.VIEW_MEMBERS),
     ("参保进度", "enrollment:dashboard", Perm.MANAGE_UNITS),
+    ("保障期与参保任务", "scheme:periods", Perm.MANAGE_SCHEME),
     ("理赔", "claims:list", Perm.VIEW_MEMBERS),
     ("审核工作台", "claims:queue", Perm.REVIEW_CLAIMS),
     ("代办理赔", "claims:file_start", Perm.FILE_CLAIMS),
@@ -33,6 +34,8 @@ MENU: list[tuple[str, str, Perm | None]] = [
     ("操作日志", "web:event_list", Perm.VIEW_AUDIT),
     ("登录日志", "web:login_log", Perm.VIEW_LOGIN_LOG),
     ("双因素认证管理", "web:second_factor_admin", Perm.RESET_SECOND_FACTOR),
+    ("账号管理", "web:staff_accounts", Perm.MANAGE_USERS),
+    ("账号解锁与密码重置", "web:security_accounts", Perm.MANAGE_ROLES),
     ("用户角色", "web:user_roles", Perm.MANAGE_ROLES),
     ("接口令牌", "web:token_list", Perm.MANAGE_TOKENS),
 ]

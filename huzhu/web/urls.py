@@ -1,6 +1,7 @@
 from django.urls import path
 
 from huzhu.accounts import views as account_views
+from huzhu.accounts import views_staff
 from huzhu.members import views as member_views
 from huzhu.organisations import views as org_views
 
@@ -46,6 +47,16 @@ urlpatterns = [
     path("tokens/", account_views.token_list, name="token_list"),
     path("tokens/new/", account_views.token_new, name="token_new"),
     path("tokens/<int:pk>/revoke/", account_views.token_revoke_view, name="token_revoke"),
+    path("signup/", views_staff.signup, name="signup"),
+    path("users/", views_staff.staff_accounts, name="staff_accounts"),
+    path("users/<int:pk>/active/", views_staff.staff_active, name="staff_active"),
+    path("users/agents/template.xlsx", views_staff.agents_template_view, name="agents_template"),
+    path("users/agents/bulk/", views_staff.agents_bulk_view, name="agents_bulk"),
+    path("security/accounts/", views_staff.security_accounts, name="security_accounts"),
+    path("security/accounts/<int:pk>/unlock/", views_staff.security_unlock,
+         name="security_unlock"),
+    path("security/accounts/<int:pk>/reset/", views_staff.security_reset,
+         name="security_reset"),
     path("users/roles/", account_views.user_roles, name="user_roles"),
     path("users/<int:pk>/role/", account_views.user_role_set, name="user_role_set"),
 ]

@@ -46,7 +46,7 @@ def login_view(request: HttpRequest) -> HttpResponse:
             form.add_error(None, exc.message)
         else:
             login(request, user)
-            if password_expired(user):
+            if password_expired(user) or user.first_password:
                 request.session[PASSWORD_EXPIRED] = True
             target = request.GET.get("next", "")
             return redirect(target if target.startswith("/") and not target.startswith("//")

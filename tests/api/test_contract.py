@@ -71,7 +71,7 @@ def _concrete(path: str) -> str:
     """The path with every ``{id}`` filled in: validation answers before any lookup."""
     return path.replace("{", "").replace("}", "").replace(
         "org_id", "1").replace("unit_id", "1").replace("member_id", "1").replace(
-        "roster_id", "1").replace("claim_id", "1")
+        "roster_id", "1").replace("claim_id", "1").replace("period_id", "1")
 
 
 def test_the_schema_is_walked_over_every_operation(world):

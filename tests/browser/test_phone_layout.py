@@ -134,3 +134,22 @@ def test_the_member_portal_in_use_fits_a_phone(browser, live_server, filed_world
     page.screenshot(path=os.path.join(shots, "phone-portal-messages-after.png"), full_page=True)
     context.close()
     assert too_wide == []
+def test_the_sign_up_page_fits_a_phone(browser, live_server, live_world, shots):
+    """A member signs up on his phone: both steps fit 390 px; the answer to the request is
+    the one sentence whatever matched."""
+    context = browser.new_context(locale="zh-CN", viewport=PHONE, is_mobile=True)
+    page = context.new_page()
+    page.goto(f"{live_server.url}/login/")
+    page.click("text=注册账号")
+    page.wait_for_load_state()
+    assert page.url.endswith("/signup/")
+    assert page_width(page) <= PHONE["width"], page_width(page)
+    page.fill("#id_id_number", live_world.chenba.id_number)
+    page.fill("#id_name", "陈八")
+    page.fill("#id_phone", "13912345678")
+    page.click("button[type=submit]")
+    page.wait_for_load_state()
+    assert page.locator("#id_code").is_visible() and "验证码已发送" in page.content()
+    assert page_width(page) <= PHONE["width"], page_width(page)
+    page.screenshot(path=os.path.join(shots, "phone-signup.png"), full_page=True)
+    context.close()
