@@ -56,6 +56,7 @@ class Perm(StrEnum):
     # simulator, which replays past claims under a changed product and changes nothing real.
     VIEW_INSIGHTS = "insights.view_cockpit"
     SIMULATE_POLICY = "insights.simulate_policy"
+    CONSOLATION = "payouts.consolation"  # propose / approve consolation payments (慰问金)
 
 
 _BUSINESS_READ = {Perm.VIEW_ORGS, Perm.VIEW_UNITS, Perm.VIEW_MEMBERS}
@@ -73,15 +74,18 @@ ROLE_PERMISSIONS: dict[str, frozenset[Perm]] = {
                                     Perm.RESET_SECOND_FACTOR}),
     Role.AUDIT_ADMIN: frozenset({Perm.VIEW_AUDIT, Perm.VIEW_LOGIN_LOG, Perm.VIEW_LEDGER}),
     Role.REVIEWER: frozenset(_BUSINESS_READ | _BUSINESS_WRITE
-                             | {Perm.REVEAL_PII, Perm.REVIEW_CLAIMS, Perm.VIEW_INSIGHTS}),
+                             | {Perm.REVEAL_PII, Perm.REVIEW_CLAIMS, Perm.VIEW_INSIGHTS,
+                                Perm.CONSOLATION}),
     Role.FINANCE: frozenset(_BUSINESS_READ | {Perm.REVEAL_PII, Perm.VIEW_LEDGER, Perm.POST_LEDGER,
                                               Perm.MANAGE_PAYOUTS, Perm.VIEW_INSIGHTS,
                                               Perm.SIMULATE_POLICY}),
     Role.CITY_STAFF: frozenset(_BUSINESS_READ | _BUSINESS_WRITE
-                               | {Perm.MANAGE_ORGS, Perm.REVIEW_CLAIMS, Perm.VIEW_INSIGHTS}),
+                               | {Perm.MANAGE_ORGS, Perm.REVIEW_CLAIMS, Perm.VIEW_INSIGHTS,
+                                  Perm.CONSOLATION}),
     # A county union runs the agency point (代办点) that files claims for members.
     Role.COUNTY_STAFF: frozenset(_BUSINESS_READ | _BUSINESS_WRITE
-                                 | {Perm.REVIEW_CLAIMS, Perm.FILE_CLAIMS, Perm.VIEW_INSIGHTS}),
+                                 | {Perm.REVIEW_CLAIMS, Perm.FILE_CLAIMS, Perm.VIEW_INSIGHTS,
+                                    Perm.CONSOLATION}),
     Role.LEADERSHIP: frozenset(_OVERSIGHT | {Perm.SIMULATE_POLICY}),
     Role.SUPERVISOR: frozenset(_OVERSIGHT),
     Role.AGENT: frozenset({Perm.VIEW_UNITS, Perm.VIEW_MEMBERS, Perm.MANAGE_MEMBERS,

@@ -82,6 +82,10 @@ class Action(models.TextChoices):
     PAYOUT_REQUEUED = "payout.requeued", "重新支付"
     PAYOUT_EXCEPTION_RESOLVED = "payout.exception_resolved", "处理对账异常"
     PAYOUT_DAY_CLOSED = "payout.day_closed", "代付日结"
+    CONSOLATION_PROPOSED = "consolation.proposed", "提出慰问金"
+    CONSOLATION_DECIDED = "consolation.decided", "审批慰问金"
+    RISK_SHARING_PROPOSED = "ledger.risk_sharing_proposed", "提请风险共担结算"
+    RISK_SHARING_CONFIRMED = "ledger.risk_sharing_confirmed", "确认风险共担结算"
 
 
 class Event(models.Model):

@@ -1,0 +1,248 @@
+"""Every claim type of the catalog, filed without a settlement and decided by the one road:
+assessed by the rules engine from the product, screened, granted once, paid through the
+payout batches (a death benefit to its beneficiary's card), each with its SMS and postings;
+the pending-claims reserve posted on review and released on decision (ADR 0016)."""
+
+from __future__ import annotations
+
+import datetime
+
+import pytest
+from django.db import connection
+
+from huzhu.audit.models import Event
+from huzhu.claims.events import EventInput, claim_file_event, diseases_of, kinds_of
+from huzhu.claims.models import Claim, ClaimEvent, ClaimKind, ClaimSource, DocumentKind
+from huzhu.claims.reserve import reserve_repair, reserve_total
+from huzhu.claims.review import claim_review
+from huzhu.claims.status import ClaimStatus
+from huzhu.errors import Conflict, DomainError
+from huzhu.ledger.models import Account, AccountKind, Transaction
+from huzhu.notices.models import OutboxMessage
+from huzhu.payouts.channels import FileDropChannel
+from huzhu.payouts.models import Payout, PayoutLine, PayoutStatus
+from huzhu.payouts.services import batch_approve, batch_build, batch_send, result_import
+from huzhu.products.models import ProductVersion
+from tests.conftest import bank_card, resident_id
+from tests.enrollment.conftest import person, xlsx
+
+from .conftest import ledger_clean
+from .test_money import result_for
+
+CRITICAL = "chongqing-2015-critical"
+ACCIDENT = "chongqing-2015-accident"
+PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+BENEFICIARY_ID = resident_id("450103", datetime.date(1990, 1, 1), 23)
+BENEFICIARY_CARD = bank_card(6677)
+SPOUSE_ID = resident_id("450103", datetime.date(1982, 3, 3), 2)
+
+
+def _pdf(n: int) -> bytes:
+    return PDF + f"% {n}\n".encode()
+
+
+@pytest.fixture
+def types_world(money_world):
+    """张三 also enrolled in 重庆 重大疾病 and 重庆 意外伤害 (2026), paid."""
+    from huzhu.enrollment.billing import invoice_create, payment_record
+    from huzhu.enrollment.services import roster_check, roster_confirm, roster_upload
+    from huzhu.products.services import offer_create
+
+    w = money_world
+    versions = {v.code: v for v in ProductVersion.objects.filter(code__in=[CRITICAL, ACCIDENT])}
+    w.critical = offer_create(period=w.period, organisation=w.province,
+                              product_version=versions[CRITICAL], premium_per_share_fen=3000,
+                              split=[{"payer": "member", "rest": True}])
+    w.accident = offer_create(period=w.period, organisation=w.province,
+                              product_version=versions[ACCIDENT], premium_per_share_fen=2000,
+                              split=[{"payer": "member", "rest": True}])
+    rows = [person("张三", w.zhangsan.id_number, versions[CRITICAL].name, 手机号="13812341234"),
+            person("张三", w.zhangsan.id_number, versions[ACCIDENT].name, 手机号="13812341234")]
+    roster, _ = roster_upload(unit=w.unit_a, period=w.period, file_name="r2.xlsx",
+                              data=xlsx(rows), actor=w.lisi)
+    roster_check(roster)
+    roster_confirm(roster=roster, actor=w.lisi)
+    invoice = invoice_create(unit=w.unit_a, period=w.period, actor=w.lisi)
+    payment_record(invoice=invoice, bank_ref="B2", amount_fen=invoice.due_fen,
+                   paid_on=datetime.date(2025, 12, 11), payer_name="南宁示范机械厂",
+                   actor=w.wangwu)
+    return w
+
+
+def file(w, kind, product, day="2026-05-10", actor=None, source=ClaimSource.AGENT, **kw):
+    doc = {ClaimKind.DIAGNOSIS: DocumentKind.PATHOLOGY, ClaimKind.CONTINUED: DocumentKind.DIAGNOSIS,
+           ClaimKind.DISABILITY: DocumentKind.APPRAISAL, ClaimKind.DEATH: DocumentKind.DEATH,
+           ClaimKind.FAMILY: DocumentKind.PATHOLOGY}[kind]
+    files = kw.pop("files", [(doc, "papers.pdf", _pdf(hash((kind, day)) % 1000))])
+    return claim_file_event(member=w.zhangsan, data=EventInput(
+        kind=kind, product_code=product, event_date=datetime.date.fromisoformat(day),
+        files=files, **kw), actor=actor or w.lisi, source=source,
+        as_of=datetime.date(2026, 5, 20))
+
+
+def pay(w, tmp_path):
+    """Build, check, send a batch of everything payable and import an all-paid result."""
+    batch = batch_build(fund_region=w.province, actor=w.qianjiu).batch
+    batch = batch_approve(batch=batch, actor=w.checker)
+    batch = batch_send(batch=batch, actor=w.qianjiu, channel=FileDropChannel(tmp_path))
+    content = (tmp_path / f"{batch.number}.csv").read_bytes() if (
+        tmp_path / f"{batch.number}.csv").exists() else None
+    result_import(batch=batch, data=result_for(batch, {}), file_name=f"{batch.number}.csv",
+                  actor=w.qianjiu)
+    return batch, content
+
+
+def sms_of(claim):
+    """The claim's SMS, in order (keys ``claim-…:<claim>`` and ``claim-…:<claim>:…``)."""
+    return [m for m in OutboxMessage.objects.filter(key__startswith="claim-").order_by("id")
+            if m.key.split(":")[1] == str(claim.pk)]
+
+
+def templates(claim):
+    return [m.template for m in sms_of(claim)]
+
+
+def posted(claim) -> int:
+    return Transaction.objects.filter(source_type="claims.claim", source_id=str(claim.pk)).count()
+
+
+def test_the_catalog_products_offer_their_kinds(types_world):
+    w = types_world
+    critical = ProductVersion.objects.get(code=CRITICAL)
+    accident = ProductVersion.objects.get(code=ACCIDENT)
+    assert kinds_of(critical) == [ClaimKind.DIAGNOSIS, ClaimKind.CONTINUED, ClaimKind.FAMILY]
+    assert kinds_of(accident) == [ClaimKind.DISABILITY, ClaimKind.DEATH]
+    names = diseases_of(critical, ClaimKind.DIAGNOSIS)
+    assert names["ci25-01"] == "恶性肿瘤" and len(names) == 25
+    assert w.zhangsan.bank_card
+
+
+def test_a_critical_illness_is_paid_from_filing_to_the_bank_result(types_world, tmp_path):
+    w = types_world
+    claim = file(w, ClaimKind.DIAGNOSIS, CRITICAL, disease="ci25-01")
+    assert claim.settlement_id is None and claim.kind == ClaimKind.DIAGNOSIS
+    # 90,000.00 is over the 20,000.00 review threshold: it waits in review, held in reserve.
+    assert claim.status == ClaimStatus.IN_REVIEW and claim.payable_fen == 9_000_000
+    assert reserve_total(w.province) == 9_000_000
+    assert ClaimEvent.objects.get(claim=claim).disease_name == "恶性肿瘤"
+    assert claim.documents.get().kind == DocumentKind.PATHOLOGY
+    claim_review(claim, actor=w.wangwu, action="approve")
+    claim.refresh_from_db()
+    if claim.status == ClaimStatus.IN_REVIEW:  # a second level decides this much
+        claim_review(claim, actor=w.top_reviewer, action="approve")
+        claim.refresh_from_db()
+    assert claim.status == ClaimStatus.APPROVED
+    assert reserve_total(w.province) == 0  # released on approval
+    batch, _ = pay(w, tmp_path)
+    line = PayoutLine.objects.get(payout__claim=claim)
+    assert line.account_no == w.zhangsan.bank_card and line.account_name == "张三"
+    assert Payout.objects.get(claim=claim).status == PayoutStatus.PAID
+    assert templates(claim)[:1] == ["CLAIM_EVENT_SUBMITTED"]
+    assert "CLAIM_EVENT_APPROVED" in templates(claim) and "CLAIM_PAID" in templates(claim)
+    text = OutboxMessage.objects.get(key=f"claim-submitted:{claim.pk}")
+    assert "重大疾病" in text.params["what"]
+    actions = set(Event.objects.filter(object_type="claims.claim", object_id=str(claim.pk))
+                  .values_list("action", flat=True))
+    assert {"claim.filed", "claim.level", "claim.transition", "claim.document"} <= actions
+    assert posted(claim) == 1
+    assert ledger_clean() == []
+
+
+def test_each_claim_type_is_assessed_from_the_product(types_world, tmp_path):
+    w = types_world
+    dis = file(w, ClaimKind.DISABILITY, ACCIDENT, disability_grade=3)
+    assert dis.payable_fen == 800_000  # grade 3: 80 % of 10,000.00
+    assert dis.status == ClaimStatus.APPROVED
+    fam = file(w, ClaimKind.FAMILY, CRITICAL, relation="spouse", person_name="李红",
+               person_id_number=SPOUSE_ID, disease="ci25-02")
+    assert fam.payable_fen == 200_000 and fam.status == ClaimStatus.APPROVED
+    assert ClaimEvent.objects.get(claim=fam).subject == "spouse"
+    # Continued treatment needs a critical illness paid before: nothing is due yet.
+    cont = file(w, ClaimKind.CONTINUED, CRITICAL, disease="ci25-01")
+    assert cont.payable_fen == 0 and cont.status == ClaimStatus.REJECTED
+    assert templates(cont)[-1] == "CLAIM_REJECTED"
+    pay(w, tmp_path)
+    for c in (dis, fam):
+        assert Payout.objects.get(claim=c).status == PayoutStatus.PAID
+        assert PayoutLine.objects.get(payout__claim=c).account_name == "张三"
+        assert "CLAIM_PAID" in templates(c) and "CLAIM_EVENT_APPROVED" in templates(c)
+        assert posted(c) == 1
+    assert OutboxMessage.objects.get(key=f"claim-approved:{fam.pk}").params["what"] == "配偶患病救助"
+    assert ledger_clean() == []
+
+
+def test_a_death_benefit_is_paid_to_the_beneficiarys_card(types_world, tmp_path):
+    w = types_world
+    claim = file(w, ClaimKind.DEATH, ACCIDENT, relation="spouse", person_name="李红",
+                 person_id_number=BENEFICIARY_ID, person_phone="13700001111",
+                 payee_card=BENEFICIARY_CARD, payee_bank="中国农业银行南宁分行")
+    assert claim.payable_fen == 1_000_000 and claim.status == ClaimStatus.APPROVED
+    ev = ClaimEvent.objects.get(claim=claim)
+    assert ev.payee_card == BENEFICIARY_CARD and ev.pays_person
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT payee_card, person_id_number FROM claims_claimevent"
+                       " WHERE id = %s", [ev.pk])
+        card_raw, id_raw = cursor.fetchone()
+    assert BENEFICIARY_CARD.encode() not in bytes(card_raw)  # encrypted at rest
+    assert BENEFICIARY_ID.encode() not in bytes(id_raw)
+    pay(w, tmp_path)
+    line = PayoutLine.objects.get(payout__claim=claim)
+    assert line.account_no == BENEFICIARY_CARD != w.zhangsan.bank_card
+    assert line.account_name == "李红" and line.bank_name == "中国农业银行南宁分行"
+    sms = sms_of(claim)
+    assert [m.template for m in sms] == ["CLAIM_DEATH_SUBMITTED", "CLAIM_DEATH_APPROVED",
+                                         "CLAIM_DEATH_PAID"]
+    assert all(m.phone == "13700001111" for m in sms)
+    assert sms[2].params["card"] == BENEFICIARY_CARD[-4:] and sms[2].params["payee"] == "李红"
+    # One death per member.
+    with pytest.raises(Conflict):
+        file(w, ClaimKind.DEATH, ACCIDENT, day="2026-05-11", relation="spouse",
+             person_name="李红", person_id_number=BENEFICIARY_ID, person_phone="13700001111",
+             payee_card=BENEFICIARY_CARD, payee_bank="农行")
+    assert ledger_clean() == []
+
+
+@pytest.mark.parametrize("kind,product,kw,field", [
+    (ClaimKind.DIAGNOSIS, CRITICAL, {"disease": "nope"}, "disease"),
+    (ClaimKind.DIAGNOSIS, CRITICAL, {"disease": ""}, "disease"),
+    (ClaimKind.DISABILITY, ACCIDENT, {"disability_grade": 11}, "disability_grade"),
+    (ClaimKind.FAMILY, CRITICAL, {"relation": "parent", "disease": "ci25-01"}, "relation"),
+    (ClaimKind.DEATH, ACCIDENT, {"relation": "spouse", "person_name": "李红",
+                                 "person_id_number": "123", "payee_card": BENEFICIARY_CARD,
+                                 "payee_bank": "农行", "person_phone": "13700001111"},
+     "person_id_number"),
+    (ClaimKind.DEATH, ACCIDENT, {"relation": "spouse", "person_name": "李红",
+                                 "person_id_number": BENEFICIARY_ID, "payee_card": "12",
+                                 "payee_bank": "农行", "person_phone": "13700001111"},
+     "payee_card"),
+    (ClaimKind.DEATH, CRITICAL, {}, "kind"),
+    (ClaimKind.DIAGNOSIS, CRITICAL, {"disease": "ci25-01", "files": []}, "files"),
+])
+def test_bad_input_is_named_by_field_and_changes_nothing(types_world, kind, product, kw, field):
+    w = types_world
+    before = (Claim.objects.count(), Transaction.objects.count(), OutboxMessage.objects.count())
+    with pytest.raises(DomainError) as exc:
+        file(w, kind, product, **kw)
+    assert field in exc.value.field_errors
+    assert all("\u4e00" <= ch <= "\u9fff" for ch in exc.value.message[:1]) or exc.value.message
+    assert (Claim.objects.count(), Transaction.objects.count(),
+            OutboxMessage.objects.count()) == before
+
+
+def test_the_reserve_is_released_on_refusal_and_repair_never_doubles(types_world):
+    w = types_world
+    claim = file(w, ClaimKind.DIAGNOSIS, CRITICAL, disease="ci25-03")
+    assert claim.status == ClaimStatus.IN_REVIEW
+    reserve = Account.objects.get(fund_region=w.province, kind=AccountKind.PENDING_RESERVE)
+    change = Account.objects.get(fund_region=w.province, kind=AccountKind.RESERVE_CHANGE,
+                                 product_code=CRITICAL)
+    assert reserve_total(w.province) == 9_000_000
+    assert reserve_repair() == 0  # right already: nothing posted
+    n = Transaction.objects.count()
+    claim_review(claim, actor=w.wangwu, action="reject", reason_code="FALSE_DOCUMENTS")
+    assert reserve_total(w.province) == 0
+    assert Transaction.objects.count() == n + 1
+    assert sum(change.legs.values_list("amount_fen", flat=True)) == 0
+    assert sum(reserve.legs.values_list("amount_fen", flat=True)) == 0
+    assert reserve_repair() == 0 and Transaction.objects.count() == n + 1
+    assert ledger_clean() == []
