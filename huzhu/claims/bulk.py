@@ -42,9 +42,9 @@ from huzhu.settlements.models import (
 from .assess import line_doc, reason_codes, trace_doc, usage_add, usage_doc
 from .facts import CoverRow, EventFacts, Setl, claim_facts
 from .grants import Granted, approved_notice, dumps, grant_many, notice_params
-from .notify import routed
 from .levels import levels_of
 from .models import Assessment, Claim, ClaimPolicy, ClaimSource, MemberPeriodUsage
+from .notify import routed
 from .risk import LIVE, Cover, Stay, decision, findings, policy_for, rules_reasons_zh
 from .screen import claims_on_corrected_settlement
 from .status import GRANTED, ClaimStatus, transition_check

@@ -53,7 +53,7 @@ class EventForm(forms.Form):
     other_files = MultiFileField(
         label="其他材料（关系证明等，可不传）", required=False,
         widget=MultiFileInput(attrs={"accept": "image/jpeg,image/png,application/pdf"})
-    )  # type: ignore[assignment]
+    )
 
     def __init__(self, *args: Any, whats: list[tuple[str, str]],
                  diseases: list[tuple[str, str]], **kwargs: Any):
@@ -112,7 +112,7 @@ def file_event(request: AuthedRequest, member_id: int) -> HttpResponse:
         d = form.cleaned_data
         try:
             with atomic_events():
-                files = _files(request, "files", REQUIRED_DOCUMENT[kind])  # type: ignore[index]
+                files = _files(request, "files", REQUIRED_DOCUMENT[kind])
                 files += _files(request, "other_files", DocumentKind.OTHER)
                 claim = claim_file_event(member=member, actor=request.user,
                                          source=_source_of(request.user), data=EventInput(

@@ -36,7 +36,9 @@ def risk_sharing(request: AuthedRequest) -> HttpResponse:
     pools = ledger_orgs_for(request.user).filter(is_fund_region=True, kind=OrgKind.CITY)
     data = request.POST if request.method == "POST" else request.GET
     if request.method == "POST" and data.get("run"):
-        run = RiskSharingRun.objects.filter(pk=data.get("run"), pool__in=pools).first()
+        run_id = data.get("run", "")
+        run = (RiskSharingRun.objects.filter(pk=int(run_id), pool__in=pools).first()
+               if run_id.isdigit() else None)
         if run is None:
             raise Http404
         try:
@@ -50,7 +52,8 @@ def risk_sharing(request: AuthedRequest) -> HttpResponse:
         return redirect("ledger:risk_sharing")
     errors: dict[str, str] = {}
     preview = None
-    pool = pools.filter(pk=data.get("pool") or 0).first()
+    pool_id = data.get("pool", "")
+    pool = pools.filter(pk=int(pool_id)).first() if pool_id.isdigit() else None
     period_code = (data.get("period_code") or "").strip()
     start = _day(data.get("start", ""), "start", errors) if data.get("start") else None
     end = _day(data.get("end", ""), "end", errors) if data.get("end") else None

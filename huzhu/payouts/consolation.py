@@ -77,6 +77,8 @@ def consolation_propose(*, member: Member, amount_fen: int, reason: str,
     reason = (reason or "").strip()
     if not reason:
         raise DomainError("请填写慰问事由", field_errors={"reason": ["请填写慰问事由"]})
+    if member.fund_region_id is None:
+        raise DomainError("该会员不属于任何统筹区，不能发放慰问金")
     row = Consolation.objects.create(
         member=member, amount_fen=amount_fen, reason=reason[:300], org_path=member.org_path,
         fund_region_id=member.fund_region_id, proposed_by=user)

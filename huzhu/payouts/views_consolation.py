@@ -15,6 +15,7 @@ from huzhu.actors import AuthedRequest
 from huzhu.claims.models import Consolation, ConsolationStatus
 from huzhu.errors import DomainError
 from huzhu.members.access import members_visible_to
+from huzhu.organisations.models import OrgKind
 from huzhu.pii.crypto import blind_index
 from huzhu.pii.identifiers import IdentifierError, check_resident_id
 from huzhu.rules.money import MoneyError, parse_yuan
@@ -77,7 +78,7 @@ def consolations(request: AuthedRequest) -> HttpResponse:
           .select_related("member", "proposed_by", "decided_by").order_by("-id"))
     return render(request, "payouts/consolations.html", {
         "form": form, "page": paginate(request, qs, per_page=30, count=False),
-        "limit": limit_of(user), "limits": [(k.label, LIMITS_FEN[k]) for k in LIMITS_FEN],
+        "limit": limit_of(user), "limits": [(OrgKind(k).label, fen) for k, fen in LIMITS_FEN.items()],
         "proposed": ConsolationStatus.PROPOSED})
 
 

@@ -8,6 +8,7 @@ import datetime
 
 import pytest
 
+from huzhu import clock
 from huzhu.accounts.models import User
 from huzhu.accounts.roles import Role
 from huzhu.audit.models import Event
@@ -71,7 +72,7 @@ def test_a_consolation_is_proposed_refused_for_self_approval_approved_paid_and_p
         "CONSOLATION_APPROVED", "CONSOLATION_PAID"]
     assert {"consolation.proposed", "consolation.decided"} <= set(
         Event.objects.filter(object_type="claims.consolation").values_list("action", flat=True))
-    today = datetime.date.today()
+    today = clock.today()
     st = fund_statement(org=w.province, start=today - datetime.timedelta(days=3),
                         end=today + datetime.timedelta(days=3))
     assert st.figures.consolation_fen == 80_000 and st.reconciles
