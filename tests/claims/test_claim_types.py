@@ -43,12 +43,16 @@ def _pdf(n: int) -> bytes:
 
 @pytest.fixture
 def types_world(money_world):
-    """张三 also enrolled in 重庆 重大疾病 and 重庆 意外伤害 (2026), paid."""
+    return enroll_event_products(money_world)
+
+
+def enroll_event_products(w):
+    """张三 also enrolled in 重庆 重大疾病 and 重庆 意外伤害 (2026), paid (also used by the
+    browser tests)."""
     from huzhu.enrollment.billing import invoice_create, payment_record
     from huzhu.enrollment.services import roster_check, roster_confirm, roster_upload
     from huzhu.products.services import offer_create
 
-    w = money_world
     versions = {v.code: v for v in ProductVersion.objects.filter(code__in=[CRITICAL, ACCIDENT])}
     w.critical = offer_create(period=w.period, organisation=w.province,
                               product_version=versions[CRITICAL], premium_per_share_fen=3000,
@@ -69,15 +73,15 @@ def types_world(money_world):
     return w
 
 
-def file(w, kind, product, day="2026-05-10", actor=None, source=ClaimSource.AGENT, **kw):
+def file(w, kind, product, day="2026-05-10", actor=None, source=ClaimSource.AGENT,
+         member=None, as_of=datetime.date(2026, 5, 20), **kw):
     doc = {ClaimKind.DIAGNOSIS: DocumentKind.PATHOLOGY, ClaimKind.CONTINUED: DocumentKind.DIAGNOSIS,
            ClaimKind.DISABILITY: DocumentKind.APPRAISAL, ClaimKind.DEATH: DocumentKind.DEATH,
            ClaimKind.FAMILY: DocumentKind.PATHOLOGY}[kind]
     files = kw.pop("files", [(doc, "papers.pdf", _pdf(hash((kind, day)) % 1000))])
-    return claim_file_event(member=w.zhangsan, data=EventInput(
+    return claim_file_event(member=member or w.zhangsan, data=EventInput(
         kind=kind, product_code=product, event_date=datetime.date.fromisoformat(day),
-        files=files, **kw), actor=actor or w.lisi, source=source,
-        as_of=datetime.date(2026, 5, 20))
+        files=files, **kw), actor=actor or w.lisi, source=source, as_of=as_of)
 
 
 def pay(w, tmp_path):
@@ -245,4 +249,78 @@ def test_the_reserve_is_released_on_refusal_and_repair_never_doubles(types_world
     assert sum(change.legs.values_list("amount_fen", flat=True)) == 0
     assert sum(reserve.legs.values_list("amount_fen", flat=True)) == 0
     assert reserve_repair() == 0 and Transaction.objects.count() == n + 1
+    assert ledger_clean() == []
+
+
+def _enroll(w, period, code, member, name, bank_ref):
+    """``member`` enrolled in ``code`` for ``period`` through a roster, invoiced and paid."""
+    from huzhu.enrollment.billing import invoice_create, payment_record
+    from huzhu.enrollment.services import roster_check, roster_confirm, roster_upload
+    from huzhu.products.services import offer_create
+
+    version = ProductVersion.objects.get(code=code)
+    offer_create(period=period, organisation=w.province, product_version=version,
+                 premium_per_share_fen=1500, split=[{"payer": "member", "rest": True}])
+    rows = [person(name, member.id_number, version.name, 手机号="13912345678")]
+    roster, _ = roster_upload(unit=w.unit_a, period=period, file_name=f"{bank_ref}.xlsx",
+                              data=xlsx(rows), actor=w.lisi)
+    roster_check(roster)
+    roster_confirm(roster=roster, actor=w.lisi)
+    invoice = invoice_create(unit=w.unit_a, period=period, actor=w.lisi)
+    payment_record(invoice=invoice, bank_ref=bank_ref, amount_fen=invoice.due_fen,
+                   paid_on=datetime.date(2025, 12, 12), payer_name="南宁示范机械厂",
+                   actor=w.wangwu)
+
+
+def test_a_womens_special_disease_is_paid_to_the_member(types_world, tmp_path):
+    from huzhu.members.models import Member
+
+    w = types_world
+    card = bank_card(8899)
+    Member.objects.filter(pk=w.chenba.pk).update(bank_card=card, bank_name="中国银行南宁分行")
+    _enroll(w, w.period, "ningbo-2022-women", w.chenba, "陈八", "B3")
+    version = ProductVersion.objects.get(code="ningbo-2022-women")
+    diseases = diseases_of(version, ClaimKind.DIAGNOSIS)
+    code = next(iter(diseases))
+    claim = file(w, ClaimKind.DIAGNOSIS, "ningbo-2022-women", member=w.chenba, disease=code)
+    assert claim.payable_fen == 1_000_000 and claim.status == ClaimStatus.APPROVED
+    assert ClaimEvent.objects.get(claim=claim).disease_name == diseases[code]
+    pay(w, tmp_path)
+    line = PayoutLine.objects.get(payout__claim=claim)
+    assert line.account_no == card and line.account_name == "陈八"
+    assert templates(claim) == ["CLAIM_EVENT_SUBMITTED", "CLAIM_EVENT_APPROVED", "CLAIM_PAID"]
+    assert all(m.phone == "13912345678" for m in sms_of(claim))
+    assert posted(claim) == 1
+    assert Event.objects.filter(action="claim.filed", object_id=str(claim.pk)).exists()
+    # 张三 is a man: the women's product is not his to claim.
+    with pytest.raises(DomainError) as exc:
+        file(w, ClaimKind.DIAGNOSIS, "ningbo-2022-women", disease=code)
+    assert "product" in exc.value.field_errors
+    assert ledger_clean() == []
+
+
+def test_continued_treatment_is_paid_the_year_after_a_critical_illness(types_world, tmp_path):
+    from huzhu.products.models import Period
+
+    w = types_world
+    first = file(w, ClaimKind.DIAGNOSIS, CRITICAL, disease="ci25-01")
+    claim_review(first, actor=w.wangwu, action="approve")
+    first.refresh_from_db()
+    if first.status == ClaimStatus.IN_REVIEW:
+        claim_review(first, actor=w.top_reviewer, action="approve")
+    period = Period.objects.create(
+        fund_region=w.province, code="2027", name="2027 年度",
+        enroll_opens=datetime.date(2026, 11, 1), enroll_closes=datetime.date(2026, 12, 31),
+        coverage_start=datetime.date(2027, 1, 1), coverage_end=datetime.date(2027, 12, 31))
+    _enroll(w, period, CRITICAL, w.zhangsan, "张三", "B4")
+    cont = file(w, ClaimKind.CONTINUED, CRITICAL, day="2027-03-01", disease="ci25-01",
+                as_of=datetime.date(2027, 3, 10))
+    assert cont.payable_fen == 200_000 and cont.status == ClaimStatus.APPROVED
+    assert cont.period_id == period.pk
+    pay(w, tmp_path)
+    assert Payout.objects.get(claim=cont).status == PayoutStatus.PAID
+    assert PayoutLine.objects.get(payout__claim=cont).account_no == w.zhangsan.bank_card
+    assert templates(cont) == ["CLAIM_EVENT_SUBMITTED", "CLAIM_EVENT_APPROVED", "CLAIM_PAID"]
+    assert OutboxMessage.objects.get(key=f"claim-approved:{cont.pk}").params["what"] == "次年继续治疗"
+    assert posted(cont) == 1
     assert ledger_clean() == []
