@@ -666,6 +666,9 @@ def _with_posting_key(payouts: Any) -> Any:
         When(kind=PayoutKind.TOP_UP, then=Concat(
             Value("claim-topup:"), claim_id, Value(":"), Cast("assessment_id", CharField()),
             output_field=CharField())),
+        When(kind=PayoutKind.CONSOLATION, then=Concat(
+            Value("consolation-payable:"), Cast("consolation_id", CharField()),
+            output_field=CharField())),
         default=Concat(Value("claim-payable:"), claim_id, output_field=CharField()),
         output_field=CharField()))
 

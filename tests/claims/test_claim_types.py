@@ -234,9 +234,18 @@ def test_bad_input_is_named_by_field_and_changes_nothing(types_world, kind, prod
 
 
 def test_the_reserve_is_released_on_refusal_and_repair_never_doubles(types_world):
+    from huzhu import clock
+    from huzhu.claims.verify import claims_problems
+    from huzhu.ledger.statement import fund_statement
+
     w = types_world
     claim = file(w, ClaimKind.DIAGNOSIS, CRITICAL, disease="ci25-03")
     assert claim.status == ClaimStatus.IN_REVIEW
+    today = clock.today()
+    st = fund_statement(org=w.province, start=today, end=today)
+    assert st.reserve_closing_fen == 9_000_000 and st.figures.reserve_change_fen == 9_000_000
+    assert st.reconciles
+    assert not [p for p in claims_problems() if "未决" in p]
     reserve = Account.objects.get(fund_region=w.province, kind=AccountKind.PENDING_RESERVE)
     change = Account.objects.get(fund_region=w.province, kind=AccountKind.RESERVE_CHANGE,
                                  product_code=CRITICAL)
@@ -324,3 +333,72 @@ def test_continued_treatment_is_paid_the_year_after_a_critical_illness(types_wor
     assert OutboxMessage.objects.get(key=f"claim-approved:{cont.pk}").params["what"] == "次年继续治疗"
     assert posted(cont) == 1
     assert ledger_clean() == []
+
+
+def test_the_reserve_stays_while_returned_and_is_released_on_withdrawal(types_world):
+    from huzhu.claims.status import claim_transition
+    from huzhu.claims.verify import claims_problems
+
+    w = types_world
+    claim = file(w, ClaimKind.DIAGNOSIS, CRITICAL, disease="ci25-05")
+    claim_review(claim, actor=w.wangwu, action="return", note="请补充病理报告原件")
+    claim.refresh_from_db()
+    assert claim.status == ClaimStatus.RETURNED
+    assert reserve_total(w.province) == 9_000_000  # still pending
+    claim_transition(claim, ClaimStatus.WITHDRAWN, actor=w.lisi, reason="会员撤回")
+    assert reserve_total(w.province) == 0
+    # A payable changed in review without a move (as a reassessment leaves it) is named by
+    # verify and repaired by the difference, once.
+    other = file(w, ClaimKind.DIAGNOSIS, CRITICAL, day="2026-05-12", disease="ci25-06")
+    assert reserve_total(w.province) == 9_000_000
+    Claim.objects.filter(pk=other.pk).update(payable_fen=5_000_000)
+    assert [p for p in claims_problems() if "未决" in p]
+    assert reserve_repair() == 1 and reserve_total(w.province) == 5_000_000
+    assert reserve_repair() == 0 and reserve_total(w.province) == 5_000_000
+    assert not [p for p in claims_problems() if "未决" in p]
+    assert ledger_clean() == []
+
+
+def _form(kind_value, **extra):
+    return {"what": kind_value, "event_date": "2026-05-10", "disease": "", "relation": "",
+            "person_name": "", "person_id_number": "", "person_phone": "", "payee_card": "",
+            "payee_bank": "", "disability_grade": "", **extra}
+
+
+def test_a_member_and_a_county_agency_point_file_from_the_page(types_world, client):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from huzhu.accounts.models import User
+    from huzhu.accounts.roles import Role
+    from tests.conftest import PASSWORD
+
+    w = types_world
+    z = w.zhangsan.pk
+    client.force_login(w.zhangsan_user)
+    page = client.get(f"/claims/file/{z}/event/").content.decode()
+    assert "重庆 在职职工意外伤害互助保障（2015） · 意外伤残" in page and "恶性肿瘤" in page
+    bad = client.post(f"/claims/file/{z}/event/", _form(
+        f"{ACCIDENT}|disability", disability_grade="3"))
+    assert "请上传伤残鉴定书" in bad.content.decode() and Claim.objects.count() == 0
+    r = client.post(f"/claims/file/{z}/event/", _form(
+        f"{ACCIDENT}|disability", disability_grade="3",
+        files=SimpleUploadedFile("appraisal.pdf", _pdf(1), content_type="application/pdf")))
+    claim = Claim.objects.get()
+    assert r.status_code == 302 and r["Location"].endswith(f"/claims/{claim.pk}/")
+    assert claim.source == ClaimSource.MEMBER and claim.payable_fen == 800_000
+    detail = client.get(f"/claims/{claim.pk}/").content.decode()
+    assert "意外伤残" in detail and "3 级" in detail
+    assert "意外伤残 2026-05-10" in client.get("/claims/mine/").content.decode()
+    clerk = User.objects.create_user(username="daiban", password=PASSWORD,
+                                     role=Role.COUNTY_STAFF, organisation=w.county_a,
+                                     display_name="代办点")
+    client.force_login(clerk)
+    r = client.post(f"/claims/file/{z}/event/", _form(
+        f"{CRITICAL}|family", relation="child", person_name="张小", disease="ci25-01",
+        person_id_number=resident_id("450103", datetime.date(2010, 6, 1), 15),
+        files=SimpleUploadedFile("path.pdf", _pdf(2), content_type="application/pdf")))
+    assert r.status_code == 302
+    fam = Claim.objects.exclude(pk=claim.pk).get()
+    assert fam.source == ClaimSource.AGENCY and fam.kind == ClaimKind.FAMILY
+    assert fam.payable_fen == 200_000
+    assert ClaimEvent.objects.get(claim=fam).subject == "child"
