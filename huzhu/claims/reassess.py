@@ -66,7 +66,7 @@ def claims_reassess_rule(*, version: ProductVersion, period: Period, actor: Acto
     """Re-assess the period's claims of ``version.code`` under ``version`` (see module text)."""
     claims = list(Claim.objects.filter(product_code=version.code, period=period,
                                        status__in=[*GRANTED, *OPEN])
-                  .select_related("member", "settlement", "enrollment__period",
+                  .select_related("member", "settlement", "event", "enrollment__period",
                                   "enrollment__product_version", "assessment")
                   .order_by("member_id", "settlement__enddate", "id"))
     report = ReassessReport(claims=len(claims))
