@@ -459,8 +459,10 @@ def file_many(plan: list[tuple[Setl, CoverRow]], *, member_ids: list[int],
     insert_rows(Claim, CLAIM_COLS, claims)
     insert_rows(Assessment, ASSESSMENT_COLS, assessments)
     notices_enqueue_many(notices)
-    grant_many(granted, today=today, actor=actor, now=now)
+    # The reserve's accounts before the grants' (as a reviewer's approval takes them: the
+    # release at the move, then the payable), so two paths never wait on each other's rows.
     reserve_postings(reserving, today=today, actor=actor)
+    grant_many(granted, today=today, actor=actor, now=now)
     events_record_many(events_out, actor=actor)
     return claim_ids
 
