@@ -90,7 +90,8 @@ def benefits_for(product: Product, kind: str, subject: str) -> list[str]:
     out = []
     for b in product.benefits:
         if claim_type in b.claim_types and subject in b.subjects \
-                and b.requires_flags <= set(flags) and not b.excludes_flags & set(flags):
+                and b.requires_flags <= set(flags) and not b.excludes_flags & set(flags) \
+                and set(flags) <= b.requires_flags:  # continued treatment: its own benefit only
             out.append(b.id)
     return out
 
@@ -195,8 +196,9 @@ def _check(member: Member, version: ProductVersion, data: EventInput,
             person_id = check_resident_id(data.person_id_number).number
         except IdentifierError as exc:
             raise _bad("person_id_number", f"身份证号：{exc}") from None
-        if person_id == member.id_number and kind == ClaimKind.DEATH:
-            raise _bad("person_id_number", "受益人不能是会员本人")
+        if person_id == member.id_number:
+            raise _bad("person_id_number", ("受益人" if kind == ClaimKind.DEATH else "患病家属")
+                       + "不能是会员本人")
     if kind == ClaimKind.DEATH:
         try:
             card = check_bank_card(data.payee_card).value

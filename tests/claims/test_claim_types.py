@@ -23,7 +23,7 @@ from huzhu.payouts.channels import FileDropChannel
 from huzhu.payouts.models import Payout, PayoutLine, PayoutStatus
 from huzhu.payouts.services import batch_approve, batch_build, batch_send, result_import
 from huzhu.products.models import ProductVersion
-from tests.conftest import bank_card, resident_id
+from tests.conftest import ZHANGSAN_ID, bank_card, resident_id
 from tests.enrollment.conftest import person, xlsx
 
 from .conftest import ledger_clean
@@ -220,6 +220,9 @@ def test_a_death_benefit_is_paid_to_the_beneficiarys_card(types_world, tmp_path)
                                  "payee_bank": "农行", "person_phone": "13700001111"},
      "payee_card"),
     (ClaimKind.DEATH, CRITICAL, {}, "kind"),
+    (ClaimKind.FAMILY, CRITICAL, {"relation": "spouse", "person_name": "张三",
+                                  "person_id_number": ZHANGSAN_ID, "disease": "ci25-01"},
+     "person_id_number"),
     (ClaimKind.DIAGNOSIS, CRITICAL, {"disease": "ci25-01", "files": []}, "files"),
 ])
 def test_bad_input_is_named_by_field_and_changes_nothing(types_world, kind, product, kw, field):
@@ -289,6 +292,7 @@ def test_a_womens_special_disease_is_paid_to_the_member(types_world, tmp_path):
     Member.objects.filter(pk=w.chenba.pk).update(bank_card=card, bank_name="中国银行南宁分行")
     _enroll(w, w.period, "ningbo-2022-women", w.chenba, "陈八", "B3")
     version = ProductVersion.objects.get(code="ningbo-2022-women")
+    assert kinds_of(version) == [ClaimKind.DIAGNOSIS]  # no continued treatment of its own
     diseases = diseases_of(version, ClaimKind.DIAGNOSIS)
     code = next(iter(diseases))
     claim = file(w, ClaimKind.DIAGNOSIS, "ningbo-2022-women", member=w.chenba, disease=code)
