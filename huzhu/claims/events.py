@@ -262,8 +262,8 @@ def claim_file_event(*, member: Member, data: EventInput, actor: Actor = None,
     claim = Claim.objects.select_related("assessment", "member").get(pk=made[0])
     ClaimEvent.objects.create(
         claim=claim, claim_type=ev.claim_type, subject=ev.subject, event_date=ev.event_date,
-        diagnosis_date=ev.diagnosis_date, disease=ev.disease or "",
-        disease_name=checked.disease_name, accident_outcome=ev.accident_outcome or "",
+        disease=ev.disease or None,
+        disease_name=checked.disease_name or None, accident_outcome=ev.accident_outcome or "",
         disability_grade=ev.disability_grade, during_stay=ev.during_stay,
         flags=list(ev.flags), relation=data.relation if data.relation in Relation.values else "",
         person_name=data.person_name.strip()[:60], person_id_number=checked.person_id or None,

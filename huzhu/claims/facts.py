@@ -46,7 +46,8 @@ class EventFacts(NamedTuple):
 
 def event_facts(ev: Any, kind: str) -> EventFacts:
     """A stored ``ClaimEvent`` as the tuple assessing reads."""
-    return EventFacts(kind, ev.claim_type, ev.subject, ev.event_date, ev.diagnosis_date,
+    diagnosed = ev.event_date if ev.claim_type == "diagnosis" else None
+    return EventFacts(kind, ev.claim_type, ev.subject, ev.event_date, diagnosed,
                       ev.disease or None, ev.accident_outcome or None, ev.disability_grade,
                       ev.during_stay, tuple(ev.flags or ()))
 

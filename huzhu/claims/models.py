@@ -195,10 +195,10 @@ class ClaimEvent(models.Model):
     claim = models.OneToOneField(Claim, on_delete=models.PROTECT, related_name="event")
     claim_type = models.CharField(max_length=20)  # the engine's: diagnosis | accident
     subject = models.CharField(max_length=10, default="member")  # member | spouse | child
+    # The diagnosis date of a diagnosis claim, the accident's or the death's otherwise.
     event_date = models.DateField("事件日期")
-    diagnosis_date = models.DateField("确诊日期", null=True, blank=True)
-    disease = models.CharField("病种编码", max_length=40, blank=True)
-    disease_name = models.CharField("病种", max_length=80, blank=True)
+    disease = EncryptedTextField("病种编码", null=True, blank=True)
+    disease_name = EncryptedTextField("病种", null=True, blank=True)
     accident_outcome = models.CharField(max_length=12, blank=True)  # death | disability
     disability_grade = models.PositiveSmallIntegerField("伤残等级", null=True, blank=True)
     during_stay = models.BooleanField("住院期间发生", default=False)
