@@ -204,6 +204,13 @@ def test_a_death_benefit_is_paid_to_the_beneficiarys_card(types_world, tmp_path)
              person_name="李红", person_id_number=BENEFICIARY_ID, person_phone="13700001111",
              payee_card=BENEFICIARY_CARD, payee_bank="农行")
     assert ledger_clean() == []
+    # Erasing the member erases the beneficiary's data kept with the claim.
+    from huzhu.privacy.anonymise import members_anonymise
+
+    assert members_anonymise(member_ids=[w.zhangsan.pk], actor=None) == 1
+    ev.refresh_from_db()
+    assert (ev.person_name, ev.person_id_number, ev.payee_card, ev.person_phone) == (
+        "", None, None, None)
 
 
 @pytest.mark.parametrize("kind,product,kw,field", [
