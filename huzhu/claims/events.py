@@ -25,7 +25,7 @@ from django.utils import timezone
 from huzhu import clock
 from huzhu.actors import Actor
 from huzhu.audit.services import atomic_events
-from huzhu.errors import DomainError
+from huzhu.errors import Conflict, DomainError
 from huzhu.members.models import Member
 from huzhu.pii.identifiers import IdentifierError, check_bank_card, check_phone, check_resident_id
 from huzhu.products.models import ProductVersion
@@ -38,7 +38,16 @@ from .documents import documents_add
 from .facts import EventFacts, cover_of, setl_of_event
 from .models import Claim, ClaimEvent, ClaimKind, ClaimSource, DocumentKind, Relation
 from .notify import what_of
-from .services import already_claimed, enrollment_for
+from .services import enrollment_for
+
+
+def already_claimed(existing: Claim) -> Conflict:
+    """The refusal of a second claim on one event and product, naming the first."""
+    from huzhu.payouts.shown import claim_state_label
+
+    msg = (f"该事项已有理赔（理赔编号 {existing.pk}，{claim_state_label(existing)}），"
+           "不能重复申请")
+    return Conflict(msg, code="already_claimed", field_errors={"event_date": [msg]})
 
 # The engine's claim type, subject and flags of each kind (the subject of a family claim is
 # the relation: spouse or child).

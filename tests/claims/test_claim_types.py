@@ -199,7 +199,7 @@ def test_a_death_benefit_is_paid_to_the_beneficiarys_card(types_world, tmp_path)
     assert all(m.phone == "13700001111" for m in sms)
     assert sms[2].params["card"] == BENEFICIARY_CARD[-4:] and sms[2].params["payee"] == "李红"
     # One death per member.
-    with pytest.raises(Conflict):
+    with pytest.raises(Conflict, match=f"该事项已有理赔（理赔编号 {claim.pk}"):
         file(w, ClaimKind.DEATH, ACCIDENT, day="2026-05-11", relation="spouse",
              person_name="李红", person_id_number=BENEFICIARY_ID, person_phone="13700001111",
              payee_card=BENEFICIARY_CARD, payee_bank="农行")
