@@ -63,6 +63,7 @@ class Perm(StrEnum):
     # The scheme year (docs/adr/0021): periods, offers and premiums, targets handed down the
     # tree, reminders to units not yet enrolled. Periods only at a fund region's own union.
     MANAGE_SCHEME = "products.manage_scheme"
+    CONSOLATION = "payouts.consolation"  # propose / approve consolation payments (慰问金)
 
 
 _BUSINESS_READ = {Perm.VIEW_ORGS, Perm.VIEW_UNITS, Perm.VIEW_MEMBERS}
@@ -81,18 +82,18 @@ ROLE_PERMISSIONS: dict[str, frozenset[Perm]] = {
     Role.AUDIT_ADMIN: frozenset({Perm.VIEW_AUDIT, Perm.VIEW_LOGIN_LOG, Perm.VIEW_LEDGER}),
     Role.REVIEWER: frozenset(_BUSINESS_READ | _BUSINESS_WRITE
                              | {Perm.REVEAL_PII, Perm.REVIEW_CLAIMS, Perm.VIEW_INSIGHTS,
-                                Perm.MANAGE_PRODUCTS}),
+                                Perm.MANAGE_PRODUCTS, Perm.CONSOLATION}),
     Role.FINANCE: frozenset(_BUSINESS_READ | {Perm.REVEAL_PII, Perm.VIEW_LEDGER, Perm.POST_LEDGER,
                                               Perm.MANAGE_PAYOUTS, Perm.VIEW_INSIGHTS,
                                               Perm.SIMULATE_POLICY, Perm.MANAGE_PRODUCTS,
                                               Perm.MANAGE_SCHEME}),
     Role.CITY_STAFF: frozenset(_BUSINESS_READ | _BUSINESS_WRITE
                                | {Perm.MANAGE_ORGS, Perm.REVIEW_CLAIMS, Perm.VIEW_INSIGHTS,
-                                  Perm.MANAGE_CARE, Perm.MANAGE_SCHEME}),
+                                  Perm.MANAGE_CARE, Perm.MANAGE_SCHEME, Perm.CONSOLATION}),
     # A county union runs the agency point (代办点) that files claims for members.
     Role.COUNTY_STAFF: frozenset(_BUSINESS_READ | _BUSINESS_WRITE
                                  | {Perm.REVIEW_CLAIMS, Perm.FILE_CLAIMS, Perm.VIEW_INSIGHTS,
-                                    Perm.MANAGE_CARE, Perm.MANAGE_SCHEME}),
+                                    Perm.MANAGE_CARE, Perm.MANAGE_SCHEME, Perm.CONSOLATION}),
     Role.LEADERSHIP: frozenset(_OVERSIGHT | {Perm.SIMULATE_POLICY}),
     Role.SUPERVISOR: frozenset(_OVERSIGHT),
     Role.AGENT: frozenset({Perm.VIEW_UNITS, Perm.VIEW_MEMBERS, Perm.MANAGE_MEMBERS,

@@ -107,6 +107,10 @@ class Action(models.TextChoices):
     KB_SAVED = "portal.kb_saved", "修改知识库条目"
     TICKET_OPENED = "portal.ticket_opened", "会员提问转人工"
     TICKET_REPLIED = "portal.ticket_replied", "回复会员工单"
+    CONSOLATION_PROPOSED = "consolation.proposed", "提出慰问金"
+    CONSOLATION_DECIDED = "consolation.decided", "审批慰问金"
+    RISK_SHARING_PROPOSED = "ledger.risk_sharing_proposed", "提请风险共担结算"
+    RISK_SHARING_CONFIRMED = "ledger.risk_sharing_confirmed", "确认风险共担结算"
 
 
 class Event(models.Model):

@@ -83,11 +83,13 @@ def followups_scan(*, fund_region: Organisation, as_of: datetime.date | None = N
     checked = len(reasons)
     if prefixes:
         # Diagnoses are stored encrypted: read each granted claim's settlement and compare.
+        # (A claim without a settlement — a lump sum on a diagnosis — counts by its amount.)
         for claim in (granted.exclude(member_id__in=already).exclude(member_id__in=reasons)
+                      .filter(settlement__isnull=False)
                       .select_related("settlement").only("id", "member_id",
                                                          "settlement__diag_code")):
             checked += 1
-            code = (claim.settlement.diag_code or "").upper()
+            code = ((claim.settlement.diag_code if claim.settlement else "") or "").upper()
             if claim.member_id not in reasons and code.startswith(prefixes):
                 reasons[claim.member_id] = ("诊断属于本统筹区的重病关怀病种", claim.pk)
     opened = 0

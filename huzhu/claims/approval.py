@@ -21,8 +21,8 @@ from huzhu.members.models import Member
 
 from .assess import claim_assess, usage_doc, usage_for
 from .grants import Granted, approved_notice, grant_many
-from .models import Claim, MemberPeriodUsage
-from .notify import claim_notice
+from .models import Claim, ClaimEvent, ClaimKind, MemberPeriodUsage
+from .notify import claim_notice, what_of
 from .status import ClaimStatus, claim_transition
 
 
@@ -67,11 +67,18 @@ def claim_grant(claim: Claim, *, actor: Actor = None, reason: str = "",
                             key=f"claim-rejected:{claim.pk}:grant")
     claim_transition(claim, ClaimStatus.APPROVED, actor=actor, reason=reason)
     member = claim.member
-    base = {"name": member.name, "claim": claim.pk, "product": claim.product_version.name}
+    base: dict[str, Any] = {"name": member.name, "claim": claim.pk,
+                            "product": claim.product_version.name}
+    phone, card = member.phone, member.bank_card
+    if claim.kind != ClaimKind.HOSPITAL:  # an event claim: its words, and its payee's card
+        ev = ClaimEvent.objects.get(claim_id=claim.pk)
+        base["what"] = what_of(claim.kind, ev.relation)
+        if ev.pays_person:
+            base["payee"], phone, card = ev.person_name, ev.person_phone, ev.payee_card
     grant_many([Granted(claim.pk, member.pk, claim.payable_fen, claim.org_path,
                         claim.fund_region_id, claim.product_code, claim.period,
                         row.pk if row is not None else None,
-                        approved_notice(base, member.pk, member.phone, claim.org_path,
-                                        claim.payable_fen, member.bank_card))],
+                        approved_notice(base, member.pk, phone, claim.org_path,
+                                        claim.payable_fen, card, claim.kind))],
                today=on or clock.today(), actor=actor, now=timezone.now())
     return claim

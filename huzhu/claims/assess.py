@@ -19,11 +19,13 @@ from huzhu.rules.model import BenefitUsage, ClaimFacts, Usage
 from huzhu.settlements.models import Settlement
 
 from .facts import claim_facts as facts
-from .facts import cover_of, setl_of
+from .facts import cover_of, event_facts, setl_of, setl_of_event
 from .models import Assessment, Claim
 from .status import GRANTED
 
 MEDICAL_INSUTYPES = {"310": "employee", "390": "resident"}
+# A member's basic insurance as the platform's insutype code (an event claim has no settlement).
+INSUTYPE_OF = {"employee": "310", "resident": "390"}
 
 
 def claim_day(claim: Claim) -> datetime.date:
@@ -31,14 +33,23 @@ def claim_day(claim: Claim) -> datetime.date:
     return clock.today(claim.created_at)
 
 
-def claim_facts(claim: Claim, settlement: Settlement, enrollment: Enrollment | None,
+def claim_facts(claim: Claim, settlement: Settlement | None, enrollment: Enrollment | None,
                 held: tuple[str, ...] = (), as_of: datetime.date | None = None) -> ClaimFacts:
     """The engine's facts of a stored claim: :func:`huzhu.claims.facts.claim_facts`, the one
-    adapter from stored rows to facts, given the claim's rows."""
+    adapter from stored rows to facts, given the claim's rows (an event claim: its
+    ``ClaimEvent`` instead of a settlement)."""
     m = claim.member
-    return facts(claim_id=claim.pk, member=(m.pk, m.gender, m.birth_date, m.is_union_member),
-                 s=setl_of(settlement), e=cover_of(enrollment) if enrollment else None,
-                 held=held, as_of=as_of)
+    member = (m.pk, m.gender, m.birth_date, m.is_union_member)
+    cover = cover_of(enrollment) if enrollment else None
+    if settlement is None:
+        ev = event_facts(claim.event, claim.kind)
+        s = setl_of_event(setl_id=claim.setl_id, member_id=m.pk,
+                          insutype=INSUTYPE_OF.get(m.insurance_type, ""), ev=ev,
+                          filed=claim.created_at)
+        return facts(claim_id=claim.pk, member=member, s=s, e=cover, held=held, as_of=as_of,
+                     ev=ev)
+    return facts(claim_id=claim.pk, member=member, s=setl_of(settlement), e=cover, held=held,
+                 as_of=as_of)
 
 
 def line_doc(ln: Any) -> dict[str, Any]:

@@ -40,10 +40,11 @@ from huzhu.settlements.models import (
 )
 
 from .assess import line_doc, reason_codes, trace_doc, usage_add, usage_doc
-from .facts import CoverRow, Setl, claim_facts
+from .facts import CoverRow, EventFacts, Setl, claim_facts
 from .grants import Granted, approved_notice, dumps, grant_many, notice_params
 from .levels import levels_of
 from .models import Assessment, Claim, ClaimPolicy, ClaimSource, MemberPeriodUsage
+from .notify import routed
 from .risk import LIVE, Cover, Stay, decision, findings, policy_for, rules_reasons_zh
 from .screen import claims_on_corrected_settlement
 from .status import GRANTED, ClaimStatus, transition_check
@@ -58,6 +59,15 @@ CHUNK = settings.BULK_PART
 
 class _Payable(NamedTuple):
     payable_fen: int
+
+
+class EventPlan(NamedTuple):
+    """An event claim's part of a plan (keyed by its claim key): its facts, its kind in
+    words for the SMS, and the payee (name, phone, card) when not the member."""
+
+    facts: EventFacts
+    what: str
+    payee: tuple[str, str, str] | None
 
 
 SETL_FIELDS = ("id", "setl_id", "member_id", "mdtrt_id", "insutype", "begndate", "enddate",
@@ -104,6 +114,8 @@ def _history(member_ids: list[int]) -> dict[int, list[tuple]]:
             "member_id", "pk", "product_code", "setl_id", "settlement__mdtrt_id",
             "settlement__begndate", "settlement__enddate", "event_date", "status", "period_id",
             "assessment__lines", "assessment__payable_fen").order_by("id"):
+        if row[5] is None:  # an event claim (no settlement): its event day is its stay
+            row = (*row[:5], row[7], row[7], *row[7:])
         out[row[0]].append(row[1:])
     return out
 
@@ -141,7 +153,8 @@ def _usage(rows: list[tuple], code: str, period_id: int) -> Usage:
     return Usage(out, paid, bool(ended), prior)
 
 
-CLAIM_COLS = ("id", "member_id", "settlement_id", "setl_id", "product_code", "product_version_id",
+CLAIM_COLS = ("id", "member_id", "settlement_id", "setl_id", "kind", "product_code",
+              "product_version_id",
               "enrollment_id", "period_id", "event_date", "source", "status", "payable_fen",
               "risk", "assessment_id", "org_path", "fund_region_id", "created_by_id",
               "created_at", "decided_at", "review_level", "due_on", "level_since")
@@ -316,13 +329,20 @@ def _process_chunk(ids: list[int], policies: dict, versions: dict, actor: Actor,
 def file_many(plan: list[tuple[Setl, CoverRow]], *, member_ids: list[int],
               usage_rows: dict[tuple, int], covers: dict[int, list[CoverRow]], versions: dict,
               policies: dict, source: str, actor: Actor, as_of: datetime.date,
-              counts: dict, now: datetime.datetime) -> list[int]:
+              counts: dict, now: datetime.datetime,
+              events: dict[str, EventPlan] | None = None) -> list[int]:
     """File, assess, check and decide the claims ``plan`` names (settlement, enrollment), in
     the caller's transaction, under the locks of :func:`lock_members` (``usage_rows``): the one road
     of every new claim, automatic (a part of a delivery) or filed by a member, an agent or an
     agency point (:func:`huzhu.claims.services.claim_file`, a plan of one). Approved ones are
     granted (:func:`grant_many`), refused ones told; each step an event, as the one-claim
-    services record them. Returns the new claims' ids, in plan order."""
+    services record them. ``events``: the plan's event claims (no settlement; their ``Setl``
+    is :func:`huzhu.claims.facts.setl_of_event`'s), by claim key. Claims entering review
+    hold their payable in the pending-claims reserve (:mod:`huzhu.claims.reserve`). Returns
+    the new claims' ids, in plan order."""
+    from .reserve import reserve_postings
+
+    events = events or {}
     entry: dict[int, tuple[int, datetime.date | None, str]] = {}
 
     def review_entry(region_id: int, to: str) -> tuple[int, datetime.date | None, str]:
@@ -346,7 +366,8 @@ def file_many(plan: list[tuple[Setl, CoverRow]], *, member_ids: list[int],
     history = _history(member_ids)
     claim_ids = reserve_ids(Claim, len(plan))
     assessment_ids = reserve_ids(Assessment, len(plan))
-    claims, assessments, events, granted = [], [], [], []
+    claims, assessments, events_out, granted = [], [], [], []
+    reserving: list[tuple[int, int, str, int]] = []
     notices: list[dict[str, Any]] = []
     usage: dict[tuple[int, str, int], Usage] = {}
     for cid, aid, (s, e) in zip(claim_ids, assessment_ids, plan, strict=True):
@@ -358,8 +379,10 @@ def file_many(plan: list[tuple[Setl, CoverRow]], *, member_ids: list[int],
             usage[key] = _usage(rows, code, period.pk)
         held = tuple(x.code for x in covers.get(mid, ()) if x.period.pk == period.pk)
         setl_date = clock.today(s.setl_time)
+        plan_ev = events.get(s.setl_id)
         facts = claim_facts(claim_id=cid, member=(mid, gender, birth, union), s=s, e=e,
-                            held=held, as_of=as_of)
+                            held=held, as_of=as_of, ev=plan_ev.facts if plan_ev else None)
+        kind = plan_ev.facts.kind if plan_ev else "hospital"
         version = versions[e.version_id]
         before = usage[key]
         result = scalar.assess(facts, product_rules(version), before, as_of)
@@ -376,29 +399,39 @@ def file_many(plan: list[tuple[Setl, CoverRow]], *, member_ids: list[int],
         transition_check(ClaimStatus.SUBMITTED, to)
         counts[to] += 1
         base = {"name": name, "claim": cid, "product": version.name}
+        to_phone, to_card = phone, card
+        if plan_ev is not None:
+            base["what"] = plan_ev.what
+            if plan_ev.payee is not None:
+                base["payee"], to_phone, to_card = plan_ev.payee
         if source != ClaimSource.AUTO:
-            notices.append({"key": f"claim-submitted:{cid}", "template": "CLAIM_SUBMITTED",
-                            "phone": phone or "", "member_id": mid, "org_path": path,
-                            "params": notice_params("CLAIM_SUBMITTED", base)})
+            submitted = routed("CLAIM_SUBMITTED", kind)
+            notices.append({"key": f"claim-submitted:{cid}", "template": submitted,
+                            "phone": to_phone or "", "member_id": mid, "org_path": path,
+                            "params": notice_params(submitted, base)})
         if to == ClaimStatus.APPROVED:
             usage[key] = usage_add(usage[key], lines, fen)
             granted.append(Granted(cid, mid, fen, path, region_id, code, period,
                                    usage_rows.get(key),
-                                   approved_notice(base, mid, phone, path, fen, card)))
+                                   approved_notice(base, mid, to_phone, path, fen, to_card,
+                                                   kind)))
             why = "straight_through"
         elif to == ClaimStatus.IN_REVIEW:
             why = ", ".join(f["code"] for f in found)
         else:
             why = ", ".join(reasons) or "nothing_payable"
+            rejected = routed("CLAIM_REJECTED", kind)
             notices.append({"key": f"claim-rejected:{cid}:screen",
-                            "template": "CLAIM_REJECTED", "phone": phone or "",
+                            "template": rejected, "phone": to_phone or "",
                             "member_id": mid, "org_path": path,
-                            "params": notice_params("CLAIM_REJECTED", {
+                            "params": notice_params(rejected, {
                                 **base, "reason": rules_reasons_zh(reasons)})})
         rows.append((cid, code, s.setl_id, s.mdtrt_id, s.begndate, s.enddate, s.begndate, to,
                      period.pk, lines if to == ClaimStatus.APPROVED else None, fen))
         level, due, level_name = review_entry(region_id, to)
-        claims.append((cid, mid, s.pk, s.setl_id, code, e.version_id, e.pk, period.pk,
+        if to == ClaimStatus.IN_REVIEW and fen > 0:
+            reserving.append((cid, region_id, code, fen))
+        claims.append((cid, mid, s.pk, s.setl_id, kind, code, e.version_id, e.pk, period.pk,
                        s.begndate, source, to, fen, dumps(found), aid, path,
                        region_id, actor_id, now, now if to != ClaimStatus.IN_REVIEW else None,
                        level, due, today if level else None))
@@ -408,12 +441,13 @@ def file_many(plan: list[tuple[Setl, CoverRow]], *, member_ids: list[int],
                             now))
         # Filed and decided in one transaction: one event says both (its status, the
         # reason and the amount, as a claim.transition says a later move).
-        events.append({"action": "claim.filed", "object_type": "claims.claim",
+        events_out.append({"action": "claim.filed", "object_type": "claims.claim",
                        "object_id": str(cid), "org_path": path,
-                       "after": {"setl_id": s.setl_id, "product": code, "source": str(source),
+                       "after": {"setl_id": s.setl_id, "kind": kind, "product": code,
+                                 "source": str(source),
                                  "status": to, "reason": why, "payable_fen": fen}})
         if to == ClaimStatus.IN_REVIEW:
-            events.append({"action": "claim.level", "object_type": "claims.claim",
+            events_out.append({"action": "claim.level", "object_type": "claims.claim",
                            "object_id": str(cid), "org_path": path,
                            "before": {"level": 0},
                            "after": {"level": level, "name": level_name,
@@ -425,8 +459,11 @@ def file_many(plan: list[tuple[Setl, CoverRow]], *, member_ids: list[int],
     insert_rows(Claim, CLAIM_COLS, claims)
     insert_rows(Assessment, ASSESSMENT_COLS, assessments)
     notices_enqueue_many(notices)
+    # The reserve's accounts before the grants' (as a reviewer's approval takes them: the
+    # release at the move, then the payable), so two paths never wait on each other's rows.
+    reserve_postings(reserving, today=today, actor=actor)
     grant_many(granted, today=today, actor=actor, now=now)
-    events_record_many(events, actor=actor)
+    events_record_many(events_out, actor=actor)
     return claim_ids
 
 

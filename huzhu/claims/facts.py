@@ -29,6 +29,37 @@ class Setl(NamedTuple):
     amounts: dict[str, int]
 
 
+class EventFacts(NamedTuple):
+    """What an event claim (no settlement) tells the engine: see ``models.ClaimEvent``."""
+
+    kind: str
+    claim_type: str
+    subject: str
+    event_date: datetime.date
+    diagnosis_date: datetime.date | None
+    disease: str | None
+    accident_outcome: str | None
+    disability_grade: int | None
+    during_stay: bool
+    flags: tuple[str, ...]
+
+
+def event_facts(ev: Any, kind: str) -> EventFacts:
+    """A stored ``ClaimEvent`` as the tuple assessing reads."""
+    diagnosed = ev.event_date if ev.claim_type == "diagnosis" else None
+    return EventFacts(kind, ev.claim_type, ev.subject, ev.event_date, diagnosed,
+                      ev.disease or None, ev.accident_outcome or None, ev.disability_grade,
+                      ev.during_stay, tuple(ev.flags or ()))
+
+
+def setl_of_event(*, setl_id: str, member_id: int, insutype: str, ev: EventFacts,
+                  filed: datetime.datetime) -> Setl:
+    """The tuple the filing road reads for a claim without a settlement: the event's date as
+    its day (for the period, the risk checks and the deadline), no amounts."""
+    return Setl(None, setl_id, member_id, "", insutype, ev.event_date,  # type: ignore[arg-type]
+                ev.event_date, filed, None, ev.disease, {})
+
+
 class CoverRow(NamedTuple):
     pk: int
     member_id: int
@@ -43,13 +74,28 @@ class CoverRow(NamedTuple):
 
 
 def claim_facts(*, claim_id: int | None, member: tuple, s: Setl, e: CoverRow | None,
-                held: tuple[str, ...], as_of: datetime.date | None) -> ClaimFacts:
+                held: tuple[str, ...], as_of: datetime.date | None,
+                ev: EventFacts | None = None) -> ClaimFacts:
     """The one adapter from stored rows to the engine's facts: ``member`` is (id, gender,
     birth date, union member), ``s`` the settlement, ``e`` the enrollment (None: not
-    enrolled, assessed all the same and stopped by the rules)."""
+    enrolled, assessed all the same and stopped by the rules); ``ev`` an event claim's facts
+    (``s`` is then :func:`setl_of_event`'s)."""
     mid, gender, birth, union = member
     period = e.period if e else None
     since = (e.continuous_since or e.coverage_start) if e else None
+    if ev is not None:
+        return ClaimFacts(
+            claim_id=str(claim_id), member_id=str(mid), claim_type=ev.claim_type,
+            subject=ev.subject, gender=gender, birth_date=birth, insutype=s.insutype,
+            union_member=union, shares=e.shares if e else 1,
+            membership_years=membership_years(since, ev.event_date), held_products=held,
+            coverage_start=e.coverage_start if e else None,
+            period_start=period.coverage_start if period else None,
+            period_end=period.coverage_end if period else None,
+            first_time=bool(e and e.first_time), event_date=ev.event_date,
+            diagnosis_date=ev.diagnosis_date, claim_date=as_of, disease=ev.disease,
+            accident_outcome=ev.accident_outcome, disability_grade=ev.disability_grade,
+            during_stay=ev.during_stay, flags=ev.flags, amounts={})
     return ClaimFacts(
         claim_id=str(claim_id), member_id=str(mid), claim_type="hospital", gender=gender,
         birth_date=birth, insutype=s.insutype, union_member=union,

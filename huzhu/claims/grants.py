@@ -19,7 +19,7 @@ from huzhu.notices.templates import TEMPLATES
 from huzhu.organisations.models import Organisation
 
 from .models import Claim
-from .notify import card_tail, yuan_text
+from .notify import card_tail, routed, yuan_text
 from .postings import payable_accounts, payable_key
 
 PAYOUT_COLS = ("claim_id", "kind", "member_id", "amount_fen", "status", "org_path",
@@ -66,11 +66,13 @@ class Granted(NamedTuple):
 
 
 def approved_notice(base: dict[str, Any], member_id: int, phone: str | None, org_path: str,
-                    fen: int, card: str | None) -> dict[str, Any]:
-    """The SMS telling a member their claim ``base["claim"]`` is approved."""
-    return {"key": f"claim-approved:{base['claim']}", "template": "CLAIM_APPROVED",
+                    fen: int, card: str | None, kind: str = "hospital") -> dict[str, Any]:
+    """The SMS telling a member their claim ``base["claim"]`` is approved (a claim of another
+    ``kind`` in its own words; ``phone`` and ``card`` are then the payee's)."""
+    template = routed("CLAIM_APPROVED", kind)
+    return {"key": f"claim-approved:{base['claim']}", "template": template,
             "phone": phone or "", "member_id": member_id, "org_path": org_path,
-            "params": notice_params("CLAIM_APPROVED", {
+            "params": notice_params(template, {
                 **base, "amount": yuan_text(fen), "card": card_tail(card)})}
 
 

@@ -12,6 +12,7 @@ from django.db import models
 from huzhu.enrollment.models import Enrollment
 from huzhu.members.models import Member
 from huzhu.organisations.models import Organisation
+from huzhu.pii.fields import EncryptedTextField
 from huzhu.products.models import Period, ProductVersion
 from huzhu.settlements.models import Settlement
 
@@ -50,6 +51,26 @@ class ClaimPolicy(models.Model):
         return self.product_code
 
 
+class ClaimKind(models.TextChoices):
+    """What a claim is for: a stay the bureau settled, or an event of the catalog's other
+    benefits (docs/adr/0016). The rules engine's claim type and subject follow from it."""
+
+    HOSPITAL = "hospital", "住院医疗"
+    DIAGNOSIS = "diagnosis", "确诊重大疾病/女职工特殊疾病"
+    CONTINUED = "continued", "次年继续治疗"
+    DISABILITY = "disability", "意外伤残"
+    DEATH = "death", "身故（抚恤金）"
+    FAMILY = "family", "配偶或子女患病"
+
+
+class Relation(models.TextChoices):
+    SPOUSE = "spouse", "配偶"
+    CHILD = "child", "子女"
+    PARENT = "parent", "父母"
+    SIBLING = "sibling", "兄弟姐妹"
+    OTHER = "other", "其他法定继承人"
+
+
 DEFAULT_POLICY = ClaimPolicy(product_code="", auto_claim=False, review_threshold_fen=2_000_000,
                              sample_percent=0, frequent_claims=3, frequent_days=30,
                              deadline_days=None)
@@ -57,8 +78,13 @@ DEFAULT_POLICY = ClaimPolicy(product_code="", auto_claim=False, review_threshold
 
 class Claim(models.Model):
     member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="claims")
-    settlement = models.ForeignKey(Settlement, on_delete=models.PROTECT, related_name="claims")
+    # None for a claim on an event (diagnosis, accident, death, family): see ClaimEvent.
+    settlement = models.ForeignKey(Settlement, null=True, blank=True, on_delete=models.PROTECT,
+                                   related_name="claims")
+    # The settlement's setl_id, or an event claim's key (one claim per event and product).
     setl_id = models.CharField(max_length=60)  # indexed in Meta: exact lookups only
+    kind = models.CharField("理赔类型", max_length=12, choices=ClaimKind.choices,
+                            default=ClaimKind.HOSPITAL)
     product_code = models.CharField(max_length=80)
     product_version = models.ForeignKey(ProductVersion, on_delete=models.PROTECT,
                                         related_name="+")
@@ -134,7 +160,8 @@ class Assessment(models.Model):
     """One assessment of a claim; a corrected settlement or rule adds another, never edits."""
 
     claim = models.ForeignKey(Claim, on_delete=models.PROTECT, related_name="assessments")
-    settlement = models.ForeignKey(Settlement, on_delete=models.PROTECT, related_name="+")
+    settlement = models.ForeignKey(Settlement, null=True, blank=True, on_delete=models.PROTECT,
+                                   related_name="+")
     product_version = models.ForeignKey(ProductVersion, on_delete=models.PROTECT,
                                         related_name="+")
     payable_fen = models.BigIntegerField()
@@ -157,6 +184,91 @@ class Assessment(models.Model):
 
     def __str__(self) -> str:
         return f"{self.claim_id}: {self.payable_fen}"
+
+
+class ClaimEvent(models.Model):
+    """What a claim without a settlement is for: the facts the rules engine reads (diagnosis
+    date and disease, accident outcome and disability grade, the family member's relation),
+    and the related person: the ill spouse or child, or the beneficiary (受益人) of a death
+    benefit, whose card the benefit is paid to. Identity and card are encrypted like a
+    member's; never edited."""
+
+    claim = models.OneToOneField(Claim, on_delete=models.PROTECT, related_name="event")
+    claim_type = models.CharField(max_length=20)  # the engine's: diagnosis | accident
+    subject = models.CharField(max_length=10, default="member")  # member | spouse | child
+    # The diagnosis date of a diagnosis claim, the accident's or the death's otherwise.
+    event_date = models.DateField("事件日期")
+    disease = EncryptedTextField("病种编码", null=True, blank=True)
+    disease_name = EncryptedTextField("病种", null=True, blank=True)
+    accident_outcome = models.CharField(max_length=12, blank=True)  # death | disability
+    disability_grade = models.PositiveSmallIntegerField("伤残等级", null=True, blank=True)
+    during_stay = models.BooleanField("住院期间发生", default=False)
+    flags = models.JSONField(default=list, blank=True)
+    relation = models.CharField("与会员关系", max_length=10, choices=Relation.choices,
+                                blank=True)
+    person_name = models.CharField("姓名", max_length=60, blank=True)
+    person_id_number = EncryptedTextField("身份证号", null=True, blank=True)
+    person_phone = EncryptedTextField("手机号", null=True, blank=True)
+    payee_card = EncryptedTextField("银行卡号", null=True, blank=True)
+    payee_bank = models.CharField("开户行", max_length=100, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = "理赔事项"
+        verbose_name_plural = "理赔事项"
+
+    def __str__(self) -> str:
+        return f"理赔 {self.claim_id} 事项"
+
+    @property
+    def pays_person(self) -> bool:
+        """Whether the benefit goes to the related person's card (a death benefit)."""
+        return bool(self.payee_card)
+
+
+class ConsolationStatus(models.TextChoices):
+    PROPOSED = "proposed", "待审批"
+    APPROVED = "approved", "已批准"
+    REFUSED = "refused", "不予批准"
+
+
+class Consolation(models.Model):
+    """A discretionary consolation payment (慰问金) to a member: proposed by staff within the
+    limit of their union's level, approved by another person (four eyes), paid through the
+    payout batches and posted to its own expense account (5104 慰问金支出)."""
+
+    member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="+")
+    amount_fen = models.BigIntegerField("金额（分）")
+    reason = models.CharField("事由", max_length=300)
+    status = models.CharField(max_length=10, choices=ConsolationStatus.choices,
+                              default=ConsolationStatus.PROPOSED)
+    org_path = models.CharField(max_length=255)
+    fund_region = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="+")
+    proposed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
+                                    related_name="+")
+    decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                                   on_delete=models.PROTECT, related_name="+")
+    decision_note = models.CharField("审批意见", max_length=300, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    decided_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+        verbose_name = "慰问金"
+        verbose_name_plural = "慰问金"
+        constraints = [
+            models.CheckConstraint(name="consolation_positive",
+                                   condition=models.Q(amount_fen__gt=0)),
+            # Four eyes: whoever proposed it never decides it.
+            models.CheckConstraint(
+                name="consolation_two_people",
+                condition=models.Q(status="proposed")
+                | (models.Q(decided_by__isnull=False)
+                   & ~models.Q(decided_by=models.F("proposed_by")))),
+        ]
+
+    def __str__(self) -> str:
+        return f"慰问金 {self.pk}"
 
 
 class ReviewLevel(models.Model):
@@ -284,6 +396,10 @@ class DocumentKind(models.TextChoices):
     INVOICE = "invoice", "住院发票"
     SETTLEMENT = "settlement", "医保结算单"
     DIAGNOSIS = "diagnosis", "诊断证明"
+    PATHOLOGY = "pathology", "病理报告"
+    APPRAISAL = "appraisal", "伤残鉴定书"
+    DEATH = "death", "死亡证明"
+    RELATION = "relation", "关系证明"
     OTHER = "other", "其他材料"
 
 

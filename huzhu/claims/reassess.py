@@ -309,7 +309,7 @@ def claims_reassess_rule(*, version: ProductVersion, period: Period, actor: Acto
     claims = list(Claim.objects.filter(product_code=version.code, period=period,
                                        status__in=[*GRANTED, *OPEN])
                   .filter(among(Claim, "member", changed_members))
-                  .select_related("member", "settlement", "enrollment__period",
+                  .select_related("member", "settlement", "event", "enrollment__period",
                                   "enrollment__product_version", "assessment")
                   .order_by("member_id", "settlement__enddate", "id"))
     held: dict[int, tuple[str, ...]] = defaultdict(tuple)

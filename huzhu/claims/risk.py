@@ -139,17 +139,24 @@ def risk_checks(claim: Claim, *, as_of: datetime.date, policy: ClaimPolicy | Non
     """Return the findings for a claim already assessed (``claim.assessment``)."""
     policy = policy or policy_for(claim.product_code)
     s = claim.settlement
-    others = [Stay(*row) for row in Claim.objects.filter(
+    others = [Stay(pk, code, setl_id, mdtrt or "", begn or ev, end or ev, ev)
+              for pk, code, setl_id, mdtrt, begn, end, ev in Claim.objects.filter(
         member_id=claim.member_id, status__in=LIVE).exclude(pk=claim.pk).values_list(
         "pk", "product_code", "setl_id", "settlement__mdtrt_id", "settlement__begndate",
         "settlement__enddate", "event_date")]
-    me = Stay(claim.pk, claim.product_code, claim.setl_id, s.mdtrt_id, s.begndate, s.enddate,
-              claim.event_date)
+    if s is None:  # an event claim: its day is the event's, filed when it was made
+        me = Stay(claim.pk, claim.product_code, claim.setl_id, "", claim.event_date,
+                  claim.event_date, claim.event_date)
+        setl_day = clock.today(claim.created_at)
+    else:
+        me = Stay(claim.pk, claim.product_code, claim.setl_id, s.mdtrt_id, s.begndate,
+                  s.enddate, claim.event_date)
+        setl_day = clock.today(s.setl_time)
     e = claim.enrollment
     cover = Cover(e.coverage_start, e.period.coverage_end, e.waiting_until) if e else None
     return findings(me, payable_fen=claim.payable_fen,
                     reasons=list(claim.assessment.reasons if claim.assessment else []),
-                    setl_date=clock.today(s.setl_time), cover=cover, others=others, policy=policy,
+                    setl_date=setl_day, cover=cover, others=others, policy=policy,
                     as_of=as_of)
 
 

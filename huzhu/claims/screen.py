@@ -12,6 +12,7 @@ from huzhu.settlements.models import Settlement
 from .approval import claim_grant, claim_refuse
 from .assess import claim_assess, claim_day
 from .models import Claim
+from .reserve import reserve_sync
 from .review import review_enter
 from .risk import ZH, decision, risk_checks, rules_reasons_zh
 from .status import OPEN, ClaimStatus
@@ -23,6 +24,7 @@ def claim_screen(claim: Claim, *, actor: Actor = None, as_of: datetime.date | No
     claim.risk = findings
     Claim.objects.filter(pk=claim.pk).update(risk=findings)
     if claim.status != ClaimStatus.SUBMITTED:
+        reserve_sync(claim, actor=actor)  # reassessed in review: the reserve holds the new figure
         return claim
     to = decision(claim, findings)
     if to == ClaimStatus.APPROVED:

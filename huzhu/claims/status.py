@@ -8,6 +8,7 @@ the payouts (``huzhu/payouts/status.py``), and what a person sees of an approved
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from django.apps import apps
@@ -74,6 +75,12 @@ def transition_check(current: str, to: str) -> None:
             f"理赔状态不能从“{status_label(current)}”变为“{status_label(to)}”")
 
 
+# Called after every move, in its transaction with the claim's row locked and the claim showing
+# its new status: the pending-claims reserve (huzhu.claims.reserve.reserve_sync, hooked in by
+# ClaimsConfig.ready, so this bottom layer imports nothing above it).
+AFTER_MOVE: list[Callable[..., Any]] = []
+
+
 def claim_transition(claim: Claim, to: str, *, actor: Actor = None, reason: str = "") -> Claim:
     """Move a claim to ``to`` (locking its row), or raise :class:`IllegalTransition`."""
     Claim = apps.get_model("claims", "Claim")  # by name: models.py imports this module
@@ -90,8 +97,10 @@ def claim_transition(claim: Claim, to: str, *, actor: Actor = None, reason: str 
                      object_id=str(claim.pk), org_path=claim.org_path,
                      before={"status": locked.status},
                      after={"status": to, "reason": reason, "payable_fen": claim.payable_fen})
-    claim.status = to
-    claim._loaded_status = to
+        claim.status = to
+        claim._loaded_status = to
+        for hook in AFTER_MOVE:
+            hook(claim, actor=actor)
     if to in DECIDED:
         claim.decided_at = now
     return claim

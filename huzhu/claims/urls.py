@@ -2,7 +2,7 @@ from django.urls import path
 
 from huzhu.settlements import views as settlement_views
 
-from . import views, views_calendar, views_corrections, views_settings, views_work
+from . import views, views_calendar, views_corrections, views_events, views_settings, views_work
 
 app_name = "claims"
 
@@ -16,6 +16,7 @@ urlpatterns = [
     path("mine/", views_work.mine, name="mine"),
     path("file/", views_work.file_start, name="file_start"),
     path("file/<int:member_id>/", views_work.file_member, name="file_member"),
+    path("file/<int:member_id>/event/", views_events.file_event, name="file_event"),
     path("<int:pk>/", views.claim_detail, name="detail"),
     path("<int:pk>/review/", views_work.review, name="review"),
     path("<int:pk>/appeal/", views_work.appeal, name="appeal"),

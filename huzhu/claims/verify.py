@@ -15,6 +15,7 @@ from huzhu.ledger.models import Transaction
 from huzhu.settlements.models import Settlement, SettlementDecision
 
 from .models import Claim
+from .reserve import HELD, held_by
 from .status import GRANTED
 
 PREVIEW = 10  # setl_ids or claim numbers named per problem
@@ -63,3 +64,10 @@ def claims_problems(*, grace_seconds: int = 300) -> Iterator[str]:
         .order_by("id").values_list("source_id", flat=True))
     if orphan:
         yield f"未核准的理赔记入了应付互助金：理赔编号 {_some(orphan)}"
+    in_review = dict(Claim.objects.filter(status__in=HELD).values_list("pk", "payable_fen"))
+    have = held_by(in_review)
+    wrong = sorted(pk for pk, fen in in_review.items()
+                   if have.get(pk, (0, 0))[0] != max(fen, 0))
+    if wrong:
+        yield (f"审核中的理赔未决赔款准备金不符：理赔编号 {_some(wrong)}"
+               "（运行 huzhu claims repair 更正）")

@@ -61,6 +61,7 @@ def statement_xlsx(st: FundStatement, user: Any) -> bytes:
     b.line("减：退费", _yuan(f.refunds_fen))
     b.line("互助金支出（已赔付）", _yuan(f.benefits_fen))
     b.line("提取未决赔款准备金", _yuan(f.reserve_change_fen))
+    b.line("慰问金支出", _yuan(f.consolation_fen))
     b.line("风险共担调剂（收入为正）", _yuan(f.risk_sharing_fen))
     b.line("其他基金变动", _yuan(f.other_fen))
     b.line("期末基金结余", _yuan(st.closing_fen))

@@ -14,6 +14,7 @@ See ``docs/ledger.md`` and ``docs/adr/0003-ledger-balances.md``.
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import models
 
 from huzhu.organisations.models import Organisation
@@ -41,6 +42,7 @@ class AccountKind(models.TextChoices):
     BENEFIT_EXPENSE = "benefit_expense", "互助金支出（已赔付）"
     RESERVE_CHANGE = "reserve_change", "提取未决赔款准备金"
     REFUND = "refund", "退费支出"
+    CONSOLATION_EXPENSE = "consolation_expense", "慰问金支出"
     RISK_SHARING = "risk_sharing", "风险共担往来"
 
 
@@ -62,6 +64,8 @@ CHART: dict[str, tuple[str, str]] = {
     AccountKind.BENEFIT_EXPENSE: ("5101", Category.EXPENSE),
     AccountKind.RESERVE_CHANGE: ("5102", Category.EXPENSE),
     AccountKind.REFUND: ("5103", Category.EXPENSE),
+    # Discretionary consolation payments (慰问金), approved by two people; not benefits.
+    AccountKind.CONSOLATION_EXPENSE: ("5104", Category.EXPENSE),
     AccountKind.RISK_SHARING: ("5201", Category.INTERNAL),
 }
 
@@ -313,3 +317,35 @@ class RiskSharingRatio(models.Model):
 
     def __str__(self) -> str:
         return f"{self.pool_id}/{self.county_id}: {self.city_share_bp}"
+
+
+class RiskSharingRun(models.Model):
+    """A period-end risk sharing (风险共担) of a city pool: previewed and proposed by one finance
+    officer, confirmed by another, who posts exactly the figures previewed (ADR 0016)."""
+
+    pool = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="+",
+                             verbose_name="统筹区")
+    period_code = models.CharField("期别", max_length=20)
+    start = models.DateField("起始日期")
+    end = models.DateField("截止日期")
+    preview = models.JSONField(default=list)  # [{"county": id, "name": …, "share_fen": n, …}]
+    proposed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
+                                    related_name="+")
+    confirmed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                                     on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+        verbose_name = "风险共担结算"
+        verbose_name_plural = "风险共担结算"
+        constraints = [
+            models.CheckConstraint(
+                name="risk_sharing_two_people",
+                condition=models.Q(confirmed_by__isnull=True)
+                | ~models.Q(confirmed_by=models.F("proposed_by"))),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.pool_id} {self.period_code}"

@@ -22,7 +22,7 @@ from huzhu.errors import DomainError
 from huzhu.organisations.models import Organisation, OrgKind
 from huzhu.rules.money import BP_ONE, apply_ratio
 
-from .models import AccountKind, DailyBalance, RiskSharingRatio, Transaction
+from .models import AccountKind, DailyBalance, RiskSharingRatio, RiskSharingRun, Transaction
 from .services import Source, account_open, ledger_post
 from .statement import Figures
 
@@ -100,13 +100,14 @@ def risk_sharing_settle(
 def _settle_county(
     pool: Organisation, county: Organisation, city_account: Any, period_code: str,
     start: datetime.date, end: datetime.date, business_date: datetime.date, actor: Actor,
+    post: bool = True,
 ) -> SettlementLine:
     figures = _county_figures(county, start, end)
     deficit = max(figures.incurred_fen - figures.net_income_fen, 0)
     bp = _ratio(pool, county) if deficit else 0
     share = apply_ratio(deficit, bp) if deficit else 0
     txn = None
-    if share:
+    if share and post:
         county_account = account_open(org=county, kind=AccountKind.RISK_SHARING,
                                       period_code=period_code)
         txn = ledger_post(
@@ -122,3 +123,92 @@ def _settle_county(
         county_share_fen=deficit - share, transaction=txn,
     )
 
+
+
+# --------------------------------------------------------------------------- the finance page
+
+
+def _check_pool(pool: Organisation, period_code: str, start: datetime.date,
+                end: datetime.date) -> None:
+    if not (pool.is_fund_region and pool.kind == OrgKind.CITY):
+        raise DomainError(f"{pool.name} 不是市级统筹区", field_errors={"pool": ["不是市级统筹区"]})
+    if not period_code:
+        raise DomainError("请填写期别", field_errors={"period_code": ["请填写期别"]})
+    if start > end:
+        raise DomainError("起始日期晚于截止日期", field_errors={"start": ["起始日期晚于截止日期"]})
+
+
+def line_doc(ln: SettlementLine) -> dict[str, Any]:
+    return {"county": ln.county.pk, "name": ln.county.name,
+            "net_income_fen": ln.net_income_fen, "incurred_fen": ln.incurred_fen,
+            "deficit_fen": ln.deficit_fen, "city_share_bp": ln.city_share_bp,
+            "city_share_fen": ln.city_share_fen, "county_share_fen": ln.county_share_fen}
+
+
+def risk_sharing_preview(*, pool: Organisation, period_code: str, start: datetime.date,
+                         end: datetime.date) -> list[dict[str, Any]]:
+    """What :func:`risk_sharing_settle` would post, one line a county; posts nothing."""
+    _check_pool(pool, period_code, start, end)
+    return [line_doc(_settle_county(pool, county, None, period_code, start, end, end, None,
+                                    post=False))
+            for county in Organisation.objects.filter(parent=pool, kind=OrgKind.COUNTY)
+            .order_by("path")]
+
+
+def _finance(actor: Actor) -> Any:
+    from huzhu.accounts.roles import Perm
+    from huzhu.errors import NotAllowed
+
+    if actor is None or not getattr(actor, "is_authenticated", False) \
+            or not actor.can(Perm.POST_LEDGER):
+        raise NotAllowed("只有协会财务可以办理风险共担结算")
+    return actor
+
+
+def risk_sharing_propose(*, pool: Organisation, period_code: str, start: datetime.date,
+                         end: datetime.date, actor: Actor) -> RiskSharingRun:
+    """The first finance officer's step: the preview kept, to be confirmed by another."""
+    from huzhu.audit.services import atomic_events, event_record
+
+    user = _finance(actor)
+    lines = risk_sharing_preview(pool=pool, period_code=period_code, start=start, end=end)
+    with atomic_events():
+        run = RiskSharingRun.objects.create(pool=pool, period_code=period_code, start=start,
+                                            end=end, preview=lines, proposed_by=user)
+        event_record(action="ledger.risk_sharing_proposed", actor=user, obj=run,
+                     org_path=pool.path,
+                     after={"period": period_code, "share_fen": sum(x["city_share_fen"]
+                                                                    for x in lines)})
+    return run
+
+
+def risk_sharing_confirm(*, run: RiskSharingRun, actor: Actor) -> list[SettlementLine]:
+    """The second finance officer's step: the figures of now must be the preview's (else
+    refused: preview again); then posted by :func:`risk_sharing_settle`, whose keys make a
+    second confirmation (or a second run of the same period) post nothing new."""
+    from django.utils import timezone
+
+    from huzhu.audit.services import atomic_events, event_record
+    from huzhu.errors import NotAllowed
+
+    user = _finance(actor)
+    with atomic_events():
+        locked = RiskSharingRun.objects.select_for_update().select_related("pool").get(
+            pk=run.pk)
+        if locked.proposed_by_id == user.pk:
+            raise NotAllowed("提请人不能确认自己提请的风险共担结算（须由另一位财务人员确认）")
+        now_lines = risk_sharing_preview(pool=locked.pool, period_code=locked.period_code,
+                                         start=locked.start, end=locked.end)
+        if now_lines != locked.preview:
+            raise DomainError("预览后账务数据已变化，确认的金额与预览不一致：请重新预览后提请",
+                              code="preview_stale")
+        lines = risk_sharing_settle(pool=locked.pool, period_code=locked.period_code,
+                                    start=locked.start, end=locked.end, actor=user)
+        if locked.confirmed_by_id is None:
+            RiskSharingRun.objects.filter(pk=locked.pk).update(confirmed_by=user,
+                                                               confirmed_at=timezone.now())
+        event_record(action="ledger.risk_sharing_confirmed", actor=user, obj=locked,
+                     org_path=locked.pool.path,
+                     after={"period": locked.period_code,
+                            "share_fen": sum(x.city_share_fen for x in lines)})
+    return lines

@@ -29,6 +29,7 @@ class Figures:
     benefits_fen: int = 0
     reserve_change_fen: int = 0
     risk_sharing_fen: int = 0  # received (+) or borne (−) under 风险共担
+    consolation_fen: int = 0  # 慰问金支出: discretionary, not a benefit (not in the loss ratio)
     other_fen: int = 0  # movements of the fund balance account itself (carried-over funds)
 
     @property
@@ -41,7 +42,8 @@ class Figures:
 
     @property
     def result_fen(self) -> int:
-        return self.net_income_fen - self.incurred_fen + self.risk_sharing_fen + self.other_fen
+        return (self.net_income_fen - self.incurred_fen - self.consolation_fen
+                + self.risk_sharing_fen + self.other_fen)
 
     @property
     def loss_ratio(self) -> Fraction | None:
@@ -60,6 +62,8 @@ class Figures:
             self.benefits_fen += movement
         elif kind == AccountKind.RESERVE_CHANGE:
             self.reserve_change_fen += movement
+        elif kind == AccountKind.CONSOLATION_EXPENSE:
+            self.consolation_fen += movement
         elif kind == AccountKind.RISK_SHARING:
             self.risk_sharing_fen -= movement
         elif kind == AccountKind.FUND_BALANCE:

@@ -82,6 +82,55 @@ TEMPLATES: dict[str, tuple[str, tuple[str, ...]]] = {
         "您正在注册职工互助保障会员账号，验证码{code}，{minutes}分钟内有效。如非本人操作请忽略。",
         ("code", "minutes"),
     ),
+    # Claims without a settlement (docs/adr/0016): the claim's kind in words ({what}).
+    "CLAIM_EVENT_SUBMITTED": (
+        "{name}您好，您的{product}（{what}）申请（编号{claim}）已受理，我们将尽快审核。",
+        ("name", "product", "what", "claim"),
+    ),
+    "CLAIM_EVENT_APPROVED": (
+        "{name}您好，您的{product}（{what}）申请（编号{claim}）已核准，给付{amount}元，"
+        "将支付至您尾号{card}的银行卡。",
+        ("name", "product", "what", "claim", "amount", "card"),
+    ),
+    # A death benefit (抚恤金): told to the beneficiary ({payee}), paid to their card.
+    "CLAIM_DEATH_SUBMITTED": (
+        "{payee}您好，{name}的{product}身故互助金（抚恤金）申请（编号{claim}）已受理，"
+        "我们将尽快审核。",
+        ("payee", "name", "product", "claim"),
+    ),
+    "CLAIM_DEATH_APPROVED": (
+        "{payee}您好，{name}的身故互助金（抚恤金，编号{claim}）已核准，给付{amount}元，"
+        "将支付至您尾号{card}的银行卡。",
+        ("payee", "name", "claim", "amount", "card"),
+    ),
+    "CLAIM_DEATH_RETURNED": (
+        "{payee}您好，{name}的身故互助金申请（编号{claim}）需补充材料：{reason}。"
+        "请联系工会或代办点提交。",
+        ("payee", "name", "claim", "reason"),
+    ),
+    "CLAIM_DEATH_REJECTED": (
+        "{payee}您好，{name}的身故互助金申请（编号{claim}）不予给付，原因：{reason}。"
+        "如有异议可提出申诉。",
+        ("payee", "name", "claim", "reason"),
+    ),
+    "CLAIM_DEATH_PAID": (
+        "{payee}您好，{name}的身故互助金{amount}元已于{date}支付至您尾号{card}的银行卡"
+        "（编号{claim}）。",
+        ("payee", "name", "amount", "date", "card", "claim"),
+    ),
+    "CLAIM_DEATH_PAY_FAILED": (
+        "{payee}您好，{name}的身故互助金{amount}元未能支付至尾号{card}的银行卡（{reason}），"
+        "请联系工会更正银行卡信息（编号{claim}）。",
+        ("payee", "name", "amount", "card", "reason", "claim"),
+    ),
+    "CONSOLATION_APPROVED": (
+        "{name}您好，工会向您发放慰问金{amount}元，将支付至您尾号{card}的银行卡。",
+        ("name", "amount", "card"),
+    ),
+    "CONSOLATION_PAID": (
+        "{name}您好，工会慰问金{amount}元已于{date}支付至您尾号{card}的银行卡。",
+        ("name", "amount", "date", "card"),
+    ),
 }
 
 # Parameters that are secrets (a first password, a sign-up code): kept encrypted in the outbox

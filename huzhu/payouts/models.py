@@ -14,7 +14,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 
-from huzhu.claims.models import Assessment, Claim
+from huzhu.claims.models import Assessment, Claim, Consolation
 from huzhu.members.models import Member
 from huzhu.organisations.models import Organisation
 from huzhu.pii.fields import EncryptedTextField
@@ -23,6 +23,7 @@ from huzhu.pii.fields import EncryptedTextField
 class PayoutKind(models.TextChoices):
     BENEFIT = "benefit", "互助金"
     TOP_UP = "top_up", "补发"  # the difference a rule correction adds to a granted claim
+    CONSOLATION = "consolation", "慰问金"  # an approved consolation payment, no claim
 
 
 class PayoutStatus(models.TextChoices):
@@ -34,8 +35,12 @@ class PayoutStatus(models.TextChoices):
 
 
 class Payout(models.Model):
-    claim = models.ForeignKey(Claim, on_delete=models.PROTECT, related_name="payouts")
-    kind = models.CharField(max_length=10, choices=PayoutKind.choices, default=PayoutKind.BENEFIT)
+    # None only for a consolation payment (its own row below).
+    claim = models.ForeignKey(Claim, null=True, blank=True, on_delete=models.PROTECT,
+                              related_name="payouts")
+    consolation = models.OneToOneField(Consolation, null=True, blank=True,
+                                       on_delete=models.PROTECT, related_name="payout")
+    kind = models.CharField(max_length=12, choices=PayoutKind.choices, default=PayoutKind.BENEFIT)
     # A top-up pays the difference of one corrected assessment (null for the benefit itself).
     assessment = models.ForeignKey(Assessment, null=True, blank=True, on_delete=models.PROTECT,
                                    related_name="+")
@@ -62,12 +67,22 @@ class Payout(models.Model):
             models.CheckConstraint(
                 name="payout_top_up_has_assessment",
                 condition=(models.Q(kind=PayoutKind.BENEFIT, assessment__isnull=True)
-                           | models.Q(kind=PayoutKind.TOP_UP, assessment__isnull=False))),
+                           | models.Q(kind=PayoutKind.TOP_UP, assessment__isnull=False)
+                           | models.Q(kind=PayoutKind.CONSOLATION, assessment__isnull=True))),
+            # A claim's payout names its claim; a consolation payout its consolation.
+            models.CheckConstraint(
+                name="payout_claim_or_consolation",
+                condition=(models.Q(kind=PayoutKind.CONSOLATION, claim__isnull=True,
+                                    consolation__isnull=False)
+                           | (~models.Q(kind=PayoutKind.CONSOLATION)
+                              & models.Q(claim__isnull=False, consolation__isnull=True)))),
             models.CheckConstraint(name="payout_positive", condition=models.Q(amount_fen__gt=0)),
         ]
         indexes = [models.Index(fields=["fund_region", "status", "id"], name="payout_queue_idx")]
 
     def __str__(self) -> str:
+        if self.claim_id is None:
+            return f"支付 {self.pk}（慰问金 {self.consolation_id}）"
         return f"支付 {self.pk}（理赔 {self.claim_id}）"
 
 

@@ -33,7 +33,7 @@ from huzhu import clock
 from huzhu.accounts.roles import Perm
 from huzhu.actors import Actor
 from huzhu.audit.services import atomic_events, event_record
-from huzhu.claims.models import Assessment, Claim
+from huzhu.claims.models import Assessment, Claim, ClaimEvent
 from huzhu.claims.notify import card_tail, claim_notice, yuan_text
 from huzhu.errors import DomainError, NotAllowed
 from huzhu.members.models import Member
@@ -130,7 +130,9 @@ def payout_top_up_create(*, claim: Claim, assessment: Assessment, amount_fen: in
                                  org_path=claim.org_path, fund_region_id=claim.fund_region_id)
 
 
-def _period_code(claim: Claim) -> str:
+def _period_code(claim: Claim | None) -> str:
+    if claim is None:  # a consolation payment: its payable has no period
+        return ""
     period = claim.period
     return period.code if period is not None else ""
 
@@ -151,13 +153,19 @@ def batch_build(*, fund_region: Organisation, actor: Actor, limit: int = MAX_LIN
     payouts = list(Payout.objects.select_for_update().filter(
         fund_region=fund_region, status=PayoutStatus.PAYABLE).order_by("id")[:limit])
     members = {m.pk: m for m in Member.objects.filter(pk__in={p.member_id for p in payouts})}
+    # A death benefit is paid to its beneficiary's card, not the member's (ADR 0016).
+    payees = {e.claim_id: e for e in ClaimEvent.objects.filter(
+        claim_id__in=[p.claim_id for p in payouts if p.claim_id], payee_card__isnull=False)}
     ready, report = [], BuildReport(batch=None)
     for p in payouts:
         m = members[p.member_id]
-        if not m.bank_card:
+        ev = payees.get(p.claim_id) if p.claim_id else None
+        payee = (ev.person_name, ev.payee_card or "", ev.payee_bank) if ev else (
+            m.name, m.bank_card or "", m.bank_name)
+        if not payee[1]:
             report.skipped_no_card.append(p.pk)
         else:
-            ready.append((p, m))
+            ready.append((p, payee))
     if not ready:
         return report
     setting = PayoutRegionSetting.objects.filter(fund_region=fund_region).select_related(
@@ -173,15 +181,15 @@ def batch_build(*, fund_region: Organisation, actor: Actor, limit: int = MAX_LIN
     batch.number = f"PB{clock.today():%Y%m%d}{batch.pk:06d}"
     lines = []
     banks: dict[str, PayeeBank | None] = {}
-    for n, (p, m) in enumerate(ready, 1):
-        card = "".join(ch for ch in m.bank_card if ch.isdigit())
-        if m.bank_name not in banks:
-            banks[m.bank_name] = banklist.match(m.bank_name)
-        bank = banks[m.bank_name]
+    for n, (p, (name, raw_card, bank_text)) in enumerate(ready, 1):
+        card = "".join(ch for ch in raw_card if ch.isdigit())
+        if bank_text not in banks:
+            banks[bank_text] = banklist.match(bank_text)
+        bank = banks[bank_text]
         lines.append(PayoutLine(batch=batch, payout=p, out_detail_no=f"{batch.number}-{n:06d}",
                                 amount_fen=p.amount_fen, account_no=card,
-                                account_no_bidx=card_index(card), account_name=m.name,
-                                bank_name=m.bank_name,
+                                account_no_bidx=card_index(card), account_name=name,
+                                bank_name=bank_text,
                                 bank_cnaps=bank.cnaps if bank is not None else ""))
     PayoutLine.objects.bulk_create(lines, batch_size=1000)
     payouts_move([p.pk for p, _ in ready], PayoutStatus.BATCHED, actor=actor,
@@ -273,7 +281,7 @@ def file_batch(batch: PayoutBatch) -> formats.FileBatch:
             formats.seq_of(ln.out_detail_no), ln.out_detail_no, ln.account_no, ln.account_name,
             bank.name if bank is not None else ln.bank_name, ln.bank_cnaps,
             bank.province if bank is not None else "", bank.city if bank is not None else "",
-            ln.amount_fen, f"理赔 {ln.payout.claim_id}"))
+            ln.amount_fen, _memo(ln.payout)))
     return formats.FileBatch(
         batch.number, clock.today(batch.created_at),
         formats.Payer(batch.payer_account, batch.payer_name, batch.payer_bank_name,
@@ -321,6 +329,10 @@ def line_bank_set(*, batch: PayoutBatch, line_id: int, cnaps: str, actor: Actor)
                         "bank": bank.name, "text": text})
     ln.bank_cnaps = bank.cnaps
     return ln
+
+
+def _memo(p: Payout) -> str:
+    return f"理赔 {p.claim_id}" if p.claim_id else f"慰问金 {p.consolation_id}"
 
 
 @atomic_events()
@@ -441,9 +453,23 @@ def _fail_lines(lines: list[PayoutLine], reasons: dict[int, str] | str, actor: A
     claims = {c.pk: c for c in Claim.objects.filter(pk__in=[ln.payout.claim_id for ln in lines])
               .select_related("member", "product_version")}
     for ln in lines:
+        if ln.payout.claim_id is None:
+            continue  # a consolation payment: staff correct the card and requeue it
         claim_notice(claims[ln.payout.claim_id], "CLAIM_PAY_FAILED", f"payout-failed:{ln.pk}",
                      amount=yuan_text(ln.amount_fen), card=card_tail(ln.account_no),
                      reason=ln.fail_reason[:30])
+
+
+def consolation_paid_notice(ln: PayoutLine, on: datetime.date) -> None:
+    """The member told their consolation payment (慰问金) is paid."""
+    from huzhu.notices.services import notice_enqueue
+
+    m = ln.payout.member
+    notice_enqueue(key=f"consolation-paid:{ln.payout.consolation_id}",
+                   template="CONSOLATION_PAID", phone=m.phone or "",
+                   params={"name": m.name, "amount": yuan_text(ln.amount_fen),
+                           "date": f"{on:%Y-%m-%d}", "card": card_tail(ln.account_no)},
+                   member_id=m.pk, org_path=ln.payout.org_path)
 
 
 def _paid_lines(lines: list[tuple[PayoutLine, str]], actor: Actor, *, on: datetime.date,
@@ -460,6 +486,9 @@ def _paid_lines(lines: list[tuple[PayoutLine, str]], actor: Actor, *, on: dateti
     claims = {c.pk: c for c in Claim.objects.filter(pk__in=[ln.payout.claim_id for ln in done])
               .select_related("member", "product_version")}
     for ln in done:
+        if ln.payout.claim_id is None:
+            consolation_paid_notice(ln, on)
+            continue
         key = (f"claim-paid:{ln.payout.claim_id}" if ln.payout.kind == PayoutKind.BENEFIT
                else f"topup-paid:{ln.payout_id}")
         claim_notice(claims[ln.payout.claim_id], "CLAIM_PAID", key,
@@ -605,7 +634,7 @@ def _requeue(p: Payout, *, actor: Actor, card: str, corrected: bool, reason: str
     event_record(action="payout.requeued", actor=actor, obj=p,
                  after={"claim": p.claim_id, "reason": reason[:100],
                         "card_corrected": corrected})
-    if corrected:
+    if corrected and p.claim_id is not None:
         n = p.lines.filter(status=LineStatus.FAILED).count()
         claim = Claim.objects.select_related("member", "product_version").get(pk=p.claim_id)
         claim_notice(claim, "PAYOUT_REQUEUED", f"payout-requeued:{p.pk}:{n}",
@@ -713,6 +742,9 @@ def _with_posting_key(payouts: Any) -> Any:
     return payouts.annotate(posting_key=Case(
         When(kind=PayoutKind.TOP_UP, then=Concat(
             Value("claim-topup:"), claim_id, Value(":"), Cast("assessment_id", CharField()),
+            output_field=CharField())),
+        When(kind=PayoutKind.CONSOLATION, then=Concat(
+            Value("consolation-payable:"), Cast("consolation_id", CharField()),
             output_field=CharField())),
         default=Concat(Value("claim-payable:"), claim_id, output_field=CharField()),
         output_field=CharField()))

@@ -1,11 +1,14 @@
 from django.urls import path
 
-from . import views
+from . import views, views_consolation
 
 app_name = "payouts"
 
 urlpatterns = [
     path("", views.index, name="index"),
+    path("consolations/", views_consolation.consolations, name="consolations"),
+    path("consolations/<int:pk>/decide/", views_consolation.consolation_act,
+         name="consolation_act"),
     path("build/", views.build, name="build"),
     path("reconcile/", views.reconcile, name="reconcile"),
     path("day-close/", views.day_close, name="day_close"),

@@ -60,6 +60,15 @@ PI_INVENTORY: dict[str, PersonalField] = {
     "accounts.User.last_name": _plain("姓名", "Django 自带字段，本平台不填写"),
     "accounts.User.email": _plain("电子邮箱", "Django 自带字段，本平台不填写"),
     "accounts.User.display_name": _plain("姓名", "页面和事件日志中显示操作人"),
+    # A claim without a settlement (ADR 0016): the diagnosis, and the ill relative or the
+    # beneficiary of a death benefit.
+    "claims.ClaimEvent.disease": _enc("健康医疗信息", "重疾、特疾产品按产品病种目录给付"),
+    "claims.ClaimEvent.disease_name": _enc("健康医疗信息", "审核时核对诊断"),
+    "claims.ClaimEvent.person_name": _plain("姓名", "患病家属或抚恤金受益人；代发收款户名；"
+                                            "对无权角色脱敏显示"),
+    "claims.ClaimEvent.person_id_number": _enc("身份证件号码", "核实患病家属或受益人的身份"),
+    "claims.ClaimEvent.person_phone": _enc("手机号码", "抚恤金短信通知受益人"),
+    "claims.ClaimEvent.payee_card": _enc("银行账号", "抚恤金代发到受益人银行卡"),
     # The bureau's settlement record (医保结算记录): what a benefit is computed from.
     "settlements.Settlement.raw": _enc("健康医疗信息", "收到的原始结算数据，留作核算依据"),
     "settlements.Settlement.psn_name": _plain("姓名", "与会员姓名核对；对无权角色脱敏显示"),

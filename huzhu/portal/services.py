@@ -51,7 +51,8 @@ def _own_claims(member: Member) -> list[dict[str, Any]]:
         story = claim_story(c)
         last = story.steps[-1] if story.steps else None
         out.append({"pk": c.pk, "product": c.product_version.name,
-                    "stay": f"{c.settlement.begndate:%Y-%m-%d} 至 {c.settlement.enddate:%Y-%m-%d}",
+                    "stay": (f"{c.settlement.begndate:%Y-%m-%d} 至 {c.settlement.enddate:%Y-%m-%d}"
+                             if c.settlement else f"{c.event_date:%Y-%m-%d}"),
                     "state": claim_state_label(c), "last": last.title if last else "",
                     "todo": story.todo})
     return out

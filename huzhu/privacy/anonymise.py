@@ -28,7 +28,7 @@ from django.utils import timezone
 from huzhu import clock
 from huzhu.actors import Actor
 from huzhu.audit.services import event_record
-from huzhu.claims.models import Claim, ClaimDocument, Recovery, RecoveryStatus
+from huzhu.claims.models import Claim, ClaimDocument, ClaimEvent, Recovery, RecoveryStatus
 from huzhu.claims.status import ClaimStatus
 from huzhu.enrollment.models import Enrollment
 from huzhu.members.models import Member
@@ -110,6 +110,10 @@ def _anonymise_one(member_id: int, actor: Actor) -> list[Path] | None:
     Settlement.objects.bulk_update(
         settlements, ["raw", "psn_name", "psn_no", "certno", "certno_bidx", "brdy",
                       "diag_code", "diag_name"])
+    # A claim's related person (the ill relative, a death benefit's beneficiary; ADR 0016).
+    ClaimEvent.objects.filter(claim__member_id=member.pk).update(
+        disease=None, disease_name=None, person_name="",
+        person_id_number=None, person_phone=None, payee_card=None, payee_bank="")
     lines = list(PayoutLine.objects.filter(payout__member_id=member.pk))
     for line in lines:
         line.account_no = token  # the column is required; the token names no account

@@ -21,6 +21,7 @@ MENU: list[tuple[str, str, Perm | None]] = [
     ("代办理赔", "claims:file_start", Perm.FILE_CLAIMS),
     ("缴费通知", "billing:invoice_list", Perm.POST_LEDGER),
     ("代付批次", "payouts:index", Perm.MANAGE_PAYOUTS),
+    ("慰问金", "payouts:consolations", Perm.CONSOLATION),
     ("规则更正与追回", "claims:corrections", Perm.REVIEW_CLAIMS),
     ("规则更正与追回", "claims:corrections", Perm.MANAGE_PAYOUTS),  # no role holds both
     ("未匹配结算数据", "claims:unmatched", Perm.MANAGE_UNITS),
@@ -30,6 +31,7 @@ MENU: list[tuple[str, str, Perm | None]] = [
     ("基金公示", "insights:disclosure_list", Perm.VIEW_INSIGHTS),
     ("政策模拟", "insights:simulator", Perm.SIMULATE_POLICY),
     ("产品版本", "products:index", Perm.MANAGE_PRODUCTS),
+    ("风险共担结算", "ledger:risk_sharing", Perm.POST_LEDGER),
     ("节假日安排", "claims:calendar", Perm.MANAGE_CALENDAR),
     ("操作日志", "web:event_list", Perm.VIEW_AUDIT),
     ("登录日志", "web:login_log", Perm.VIEW_LOGIN_LOG),
