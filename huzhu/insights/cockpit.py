@@ -25,12 +25,13 @@ from huzhu.ledger.selectors import accounts_under, balance_as_of
 from huzhu.ledger.statement import format_percent, fund_balance
 from huzhu.organisations.access import staff_path
 from huzhu.organisations.models import Organisation
-from huzhu.products.models import ProductVersion, Target
+from huzhu.products.models import Period, ProductVersion, Target
 
 from .cockpit_refresh import MEASURES, percentile
 from .models_cockpit import CockpitMonth, CockpitNow, CockpitRefresh, CockpitTop
 
 LEVEL_FIELDS = ("l0", "l1", "l2")
+PERIOD_MEASURES = ("enrolled", "premium_billed", "benefit", "reserve_change")
 MAX_DEPTH = 2  # the cockpit is summarised down to the county level
 
 
@@ -110,12 +111,19 @@ def cockpit_build(org: Organisation, year: int) -> Cockpit:
                                          month__lte=datetime.date(year, 12, 1))
     by_measure: dict[str, tuple[int, int]] = {
         r["measure"]: (r["c"] or 0, r["f"] or 0) for r in _sum(months, "measure")}
+    # Enrolment, premium, benefits and the loss ratio belong to the year's period (保障年度):
+    # premium is billed before the year starts, a claim may be paid after it ends.
+    codes = list(Period.objects.filter(coverage_start__year=year).values_list("code", flat=True)
+                 .distinct())
+    periods = _scoped(CockpitMonth, org).filter(period_code__in=codes)
+    by_period: dict[str, tuple[int, int]] = {
+        r["measure"]: (r["c"] or 0, r["f"] or 0) for r in _sum(periods, "measure")}
 
     def c(m: str) -> int:
-        return by_measure.get(m, (0, 0))[0]
+        return (by_period if m in PERIOD_MEASURES else by_measure).get(m, (0, 0))[0]
 
     def f(m: str) -> int:
-        return by_measure.get(m, (0, 0))[1]
+        return (by_period if m in PERIOD_MEASURES else by_measure).get(m, (0, 0))[1]
 
     tables: dict[str, Table] = {}
     # 1. By month.
@@ -147,7 +155,7 @@ def cockpit_build(org: Organisation, year: int) -> Cockpit:
     if children_level:
         child_field = LEVEL_FIELDS[org.depth + 1]
         per: dict[int | None, dict[str, tuple[int, int]]] = {}
-        for r in _sum(months.exclude(measure__startswith="days_"), child_field, "measure"):
+        for r in _sum(periods.filter(measure__in=PERIOD_MEASURES), child_field, "measure"):
             per.setdefault(r[child_field], {})[r["measure"]] = (r["c"] or 0, r["f"] or 0)
         names = dict(Organisation.objects.filter(pk__in=[k for k in per if k])
                      .values_list("pk", "name"))
@@ -155,7 +163,7 @@ def cockpit_build(org: Organisation, year: int) -> Cockpit:
             names.setdefault(child.pk, child.name)
             per.setdefault(child.pk, {})
         targets = _targets(year, list(names))
-        t = Table("region", f"{year} 年各{_level_name(org.depth + 1)}参保、保费与赔付",
+        t = Table("region", f"{year} 年度各{_level_name(org.depth + 1)}参保、保费与赔付",
                   ["地区", "参保人数", "参保任务", "保费确认收入（元）", "互助金支出（元）",
                    "赔付率"], money_cols=(3, 4))
         ordered = sorted(per.items(), key=lambda kv: -kv[1].get("enrolled", (0, 0))[0])
@@ -173,10 +181,10 @@ def cockpit_build(org: Organisation, year: int) -> Cockpit:
     # 3. By product.
     products = _product_names()
     per_p: dict[str, dict[str, tuple[int, int]]] = {}
-    for r in _sum(months.exclude(measure__startswith="days_"), "product_code", "measure"):
+    for r in _sum(periods.filter(measure__in=PERIOD_MEASURES), "product_code", "measure"):
         if r["product_code"]:
             per_p.setdefault(r["product_code"], {})[r["measure"]] = (r["c"] or 0, r["f"] or 0)
-    t = Table("product", f"{year} 年各保障项目", ["保障项目", "参保人数", "保费确认收入（元）",
+    t = Table("product", f"{year} 年度各保障项目", ["保障项目", "参保人数", "保费确认收入（元）",
                                             "互助金支出（元）", "赔付率"], money_cols=(2, 3))
     for code, m in sorted(per_p.items()):
         t.rows.append([products.get(code, code), m.get("enrolled", (0, 0))[0],
@@ -229,14 +237,16 @@ def cockpit_build(org: Organisation, year: int) -> Cockpit:
     enrolled = c("enrolled")
     target = _targets(year, [org.pk]).get(org.pk)
     kpis = [
-        Kpi("参保人数", f"{enrolled:,}", f"任务 {target:,} 人，完成 {enrolled * 100 // target}%"
+        Kpi(f"{year} 年度参保人数", f"{enrolled:,}", f"任务 {target:,} 人，完成 {enrolled * 100 // target}%"
             if target else "尚未下达参保任务"),
-        Kpi("保费确认收入（元）", yuan(f("premium_billed")), f"到账 {yuan(f('premium_received'))}"),
-        Kpi("互助金支出（元）", yuan(f("benefit")), f"核准 {sum(hist['days_to_approval'].values()):,} 件"),
-        Kpi("赔付率", _ratio(f("benefit"), f("reserve_change"), f("premium_billed")),
-            "（互助金支出＋提取未决准备金）÷ 保费确认收入"),
+        Kpi("年度保费确认收入（元）", yuan(f("premium_billed")),
+            f"{year} 年内单位缴费到账 {yuan(f('premium_received'))}"),
+        Kpi("年度互助金支出（元）", yuan(f("benefit")),
+            f"{year} 年内核准 {sum(hist['days_to_approval'].values()):,} 件"),
+        Kpi("年度赔付率", _ratio(f("benefit"), f("reserve_change"), f("premium_billed")),
+            "（互助金支出＋提取未决准备金）÷ 保费确认收入，按保障年度"),
         Kpi("待审核（件）", f"{now.get('backlog', 0):,}", f"其中超时 {now.get('overdue', 0):,} 件"),
-        Kpi("代付失败（元）", yuan(f("payout_failed")), f"{c('payout_failed'):,} 笔"),
+        Kpi("代付失败（元）", yuan(f("payout_failed")), f"{year} 年内 {c('payout_failed'):,} 笔"),
     ]
     if keeps_books:
         kpis += [Kpi("基金结余（元）", yuan(balance), "截至今日，账簿口径"),

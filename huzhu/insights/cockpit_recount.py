@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime
 from collections import defaultdict
+from typing import Any
 
 from huzhu import clock
 from huzhu.claims.models import Claim, Recovery
@@ -41,16 +42,16 @@ def recount(today: datetime.date | None = None) -> tuple[dict, dict, dict]:
     places = Places()
     month: dict[tuple, list[int]] = defaultdict(lambda: [0, 0])
 
-    def add(path: str, m: datetime.date, product: str, measure: str, bucket: int = 0,
-            fen: int = 0) -> None:
-        cell = month[(places(path)[0], m.replace(day=1), product, measure, bucket)]
+    def add(path: str, m: datetime.date, period: str, product: str, measure: str,
+            bucket: int = 0, fen: int = 0) -> None:
+        cell = month[(places(path)[0], m.replace(day=1), period, product, measure, bucket)]
         cell[0] += 1
         cell[1] += fen
 
     for leg in Leg.objects.select_related("transaction", "account").iterator():
         tx: Transaction = leg.transaction
         reversal = tx.reverses_id is not None
-        origin = Transaction.objects.get(pk=tx.reverses_id) if reversal else tx
+        origin = tx.reverses if tx.reverses is not None else tx
         hit = _LEG_MEASURES.get((origin.source_type, leg.account.kind, reversal))
         if hit is None:
             continue
@@ -58,28 +59,35 @@ def recount(today: datetime.date | None = None) -> tuple[dict, dict, dict]:
         if path is None:
             continue
         measure, sign = hit
-        add(path, leg.business_date, leg.account.product_code, measure, fen=sign * leg.amount_fen)
+        add(path, leg.business_date, leg.account.period_code, leg.account.product_code, measure,
+            fen=sign * leg.amount_fen)
     for e in Enrollment.objects.filter(status=EnrollmentStatus.ACTIVE).select_related(
             "period", "product_version"):
-        add(e.org_path, e.period.coverage_start, e.product_version.code, "enrolled")
-    arrivals: list[tuple[str, str, datetime.date, datetime.date, str]] = []
-    for c in Claim.objects.select_related("settlement"):
-        add(c.org_path, clock.local(c.created_at).date(), c.product_code, "claims_filed")
+        add(e.org_path, e.period.coverage_start, e.period.code, e.product_version.code,
+            "enrolled")
+    arrivals: list[tuple[str, str, str, datetime.date, datetime.date, str]] = []
+    for c in Claim.objects.select_related("settlement", "period"):
+        period = c.period.code if c.period else ""
+        add(c.org_path, clock.local(c.created_at).date(), period, c.product_code,
+            "claims_filed")
         if c.status == ClaimStatus.REJECTED and c.decided_at:
-            add(c.org_path, clock.local(c.decided_at).date(), c.product_code, "claims_rejected")
+            add(c.org_path, clock.local(c.decided_at).date(), period, c.product_code,
+                "claims_rejected")
         if c.status in GRANTED and c.decided_at:
-            arrivals.append((c.org_path, c.product_code, clock.local(c.settlement.created_at).date(),
+            arrivals.append((c.org_path, period, c.product_code,
+                             clock.local(c.settlement.created_at).date(),
                              clock.local(c.decided_at).date(), "days_to_approval"))
     for p in Payout.objects.filter(status=PayoutStatus.PAID).select_related(
-            "claim__settlement"):
+            "claim__settlement", "claim__period"):
         if p.paid_at:
-            arrivals.append((p.org_path, p.claim.product_code,
+            arrivals.append((p.org_path, p.claim.period.code if p.claim.period else "",
+                             p.claim.product_code,
                              clock.local(p.claim.settlement.created_at).date(),
                              clock.local(p.paid_at).date(), "days_to_paid"))
     if arrivals:
-        wd = Workdays(min(a[2] for a in arrivals), max(max(a[3], a[2]) for a in arrivals))
-        for path, product, arrived, done, measure in arrivals:
-            add(path, done, product, measure, bucket=wd.between(arrived, done))
+        wd = Workdays(min(a[3] for a in arrivals), max(max(a[3], a[4]) for a in arrivals))
+        for path, period, product, arrived, done, measure in arrivals:
+            add(path, done, period, product, measure, bucket=wd.between(arrived, done))
     now: dict[tuple, list[int]] = defaultdict(lambda: [0, 0])
     top: dict[tuple, list[int]] = defaultdict(lambda: [0, 0])
     for c in Claim.objects.select_related("settlement"):
@@ -105,14 +113,18 @@ def recount(today: datetime.date | None = None) -> tuple[dict, dict, dict]:
 def differences(today: datetime.date | None = None) -> list[str]:
     """Every cell where the stored aggregates and the recount differ, in Chinese."""
     month, now, top = recount(today)
-    stored_m = {(r.node_id, r.month, r.product_code, r.measure, r.bucket): [r.count, r.amount_fen]
+    stored_m: dict[Any, list[int]] = {(r.node_id, r.month, r.period_code, r.product_code, r.measure, r.bucket):
+                [r.count, r.amount_fen]
                 for r in CockpitMonth.objects.all()}
-    stored_n = {(r.node_id, r.measure): [r.count, r.amount_fen] for r in CockpitNow.objects.all()}
-    stored_t = {(r.node_id, r.year, r.kind, r.label): [r.count, r.amount_fen]
-                for r in CockpitTop.objects.all()}
+    stored_n: dict[Any, list[int]] = {(r.node_id, r.measure): [r.count, r.amount_fen]
+                                      for r in CockpitNow.objects.all()}
+    stored_t: dict[Any, list[int]] = {(r.node_id, r.year, r.kind, r.label):
+                                      [r.count, r.amount_fen] for r in CockpitTop.objects.all()}
     out: list[str] = []
-    for name, mine, stored in (("月度汇总", month, stored_m), ("当前状态", now, stored_n),
-                               ("医院与诊断", top, stored_t)):
+    Cells = dict[Any, list[int]]
+    checks: tuple[tuple[str, Cells, Cells], ...] = (
+        ("月度汇总", month, stored_m), ("当前状态", now, stored_n), ("医院与诊断", top, stored_t))
+    for name, mine, stored in checks:
         for key in sorted(set(mine) | set(stored), key=str):
             a, b = mine.get(key, [0, 0]), stored.get(key, [0, 0])
             if a != b:

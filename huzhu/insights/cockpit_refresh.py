@@ -88,7 +88,7 @@ _SOURCES: dict[str, tuple[str, str]] = {
     "enrollment.enrollment": ("enrollment_enrollment x", "x.org_path"),
 }
 
-Key = tuple[int, datetime.date, str, str, int]  # node, month, product, measure, bucket
+Key = tuple[int, datetime.date, str, str, str, int]  # node, month, period, product, measure, bucket
 
 
 class Places:
@@ -148,27 +148,30 @@ def _as_date(value: Any) -> datetime.date:
     return datetime.date.fromisoformat(str(value))
 
 
-def ledger_rows() -> Iterable[tuple[str, str, str, datetime.date, str, bool, int, int]]:
-    """(org_path, source type, account kind, month, product, reversal?, sum fen, legs)."""
+def ledger_rows() -> Iterable[tuple[str, str, str, datetime.date, str, str, bool, int, int]]:
+    """(org_path, source type, account kind, month, period, product, reversal?, sum fen,
+    legs)."""
     kinds = sorted({k for (_s, k, _r) in _LEG_MEASURES})
     kind_ph = ", ".join(["%s"] * len(kinds))
     for source, (from_sql, place) in _SOURCES.items():
         for reversal in (False, True):
             tx = ("JOIN ledger_transaction t ON t.reverses_id = s.id" if reversal else "")
             leg_tx = "t" if reversal else "s"
-            sql = (f"SELECT {place}, a.kind, {_month_sql('l.business_date')}, a.product_code, "
+            sql = (f"SELECT {place}, a.kind, {_month_sql('l.business_date')}, a.period_code, "
+                   f"a.product_code, "
                    f"SUM(l.amount_fen), COUNT(*) FROM {from_sql} "
                    f"JOIN ledger_transaction s ON s.source_type = %s "
                    f"AND s.source_id = CAST(x.id AS TEXT) {tx} "
                    f"JOIN ledger_leg l ON l.transaction_id = {leg_tx}.id "
                    f"JOIN ledger_account a ON a.id = l.account_id "
                    f"WHERE a.kind IN ({kind_ph}) "
-                   f"GROUP BY {place}, a.kind, {_month_sql('l.business_date')}, a.product_code")
+                   f"GROUP BY {place}, a.kind, {_month_sql('l.business_date')}, a.period_code, "
+                   f"a.product_code")
             with connection.cursor() as cursor:
                 cursor.execute(sql, [source, *kinds])
-                for path, kind, month, product, fen, legs in cursor.fetchall():
-                    yield (path, source, kind, _as_date(month), product, reversal, int(fen),
-                           int(legs))
+                for path, kind, month, period, product, fen, legs in cursor.fetchall():
+                    yield (path, source, kind, _as_date(month), period, product, reversal,
+                           int(fen), int(legs))
 
 
 def claim_benefits() -> dict[int, int]:
@@ -196,15 +199,15 @@ class Tally:
         self.top: dict[tuple[int, int, str, str], list[int]] = defaultdict(lambda: [0, 0])
         self.paths: dict[int, str] = {}
 
-    def add(self, path: str, month: datetime.date, product: str, measure: str, *,
-            bucket: int = 0, count: int = 1, fen: int = 0) -> None:
+    def add(self, path: str, month: datetime.date, period: str | None, product: str,
+            measure: str, *, bucket: int = 0, count: int = 1, fen: int = 0) -> None:
         node = self.places(path)[0]
-        cell = self.month[(node, month, product or "", measure, bucket)]
+        cell = self.month[(node, month, period or "", product or "", measure, bucket)]
         cell[0] += count
         cell[1] += fen
 
 
-def _local_date(moment: datetime.datetime) -> datetime.date:
+def _local_date(moment: Any) -> datetime.date:
     return clock.local(moment).date()
 
 
@@ -212,29 +215,32 @@ def tally(today: datetime.date | None = None) -> Tally:
     """Every figure of the cockpit, counted from the records and the ledger."""
     today = today or clock.today()
     t = Tally()
-    for path, source, kind, month, product, reversal, fen, legs in ledger_rows():
+    for path, source, kind, month, period, product, reversal, fen, legs in ledger_rows():
         hit = _LEG_MEASURES.get((source, kind, reversal))
         if hit is None:
             continue
         measure, sign = hit
-        t.add(path, month, product, measure, count=legs, fen=sign * fen)
+        t.add(path, month, period, product, measure, count=legs, fen=sign * fen)
     # Enrolled members: per period, in the month its coverage starts.
     enrolled = (Enrollment.objects.filter(status=EnrollmentStatus.ACTIVE)
-                .values_list("org_path", "period__coverage_start", "product_version__code")
+                .values_list("org_path", "period__coverage_start", "period__code",
+                             "product_version__code")
                 .annotate(n=Count("id")))
-    for path, start, product, n in enrolled:
-        t.add(path, month_of(start), product, "enrolled", count=n)
+    for path, start, period, product, n in enrolled:
+        t.add(path, month_of(start), period, product, "enrolled", count=n)
     filed = (Claim.objects.annotate(m=TruncMonth("created_at", tzinfo=clock.BEIJING))
-             .values_list("org_path", "m", "product_code").annotate(n=Count("id")))
-    for path, m, product, n in filed:
+             .values_list("org_path", "m", "period__code", "product_code")
+             .annotate(n=Count("id")))
+    for path, m, period, product, n in filed:
         t.add(path, month_of(_as_date(clock.local(m) if isinstance(m, datetime.datetime)
-                                      else m)), product, "claims_filed", count=n)
+                                      else m)), period, product, "claims_filed", count=n)
     rejected = (Claim.objects.filter(status=ClaimStatus.REJECTED, decided_at__isnull=False)
                 .annotate(m=TruncMonth("decided_at", tzinfo=clock.BEIJING))
-                .values_list("org_path", "m", "product_code").annotate(n=Count("id")))
-    for path, m, product, n in rejected:
+                .values_list("org_path", "m", "period__code", "product_code")
+                .annotate(n=Count("id")))
+    for path, m, period, product, n in rejected:
         t.add(path, month_of(_as_date(clock.local(m) if isinstance(m, datetime.datetime)
-                                      else m)), product, "claims_rejected", count=n)
+                                      else m)), period, product, "claims_rejected", count=n)
     _waiting_times(t)
     _tops(t)
     for status, measure in ((None, "backlog"), ("overdue", "overdue")):
@@ -249,20 +255,20 @@ def tally(today: datetime.date | None = None) -> Tally:
 
 def _waiting_times(t: Tally) -> None:
     approved = list(Claim.objects.filter(status__in=GRANTED, decided_at__isnull=False)
-                    .values_list("org_path", "product_code", "decided_at",
+                    .values_list("org_path", "period__code", "product_code", "decided_at",
                                  "settlement__created_at"))
     paid = list(Payout.objects.filter(status=PayoutStatus.PAID, paid_at__isnull=False)
-                .values_list("org_path", "claim__product_code", "paid_at",
+                .values_list("org_path", "claim__period__code", "claim__product_code", "paid_at",
                              "claim__settlement__created_at"))
-    days = [_local_date(m) for rows in (approved, paid) for r in rows for m in (r[2], r[3])]
+    days = [_local_date(m) for rows in (approved, paid) for r in rows for m in (r[3], r[4])]
     if not days:
         return
     wd = Workdays(min(days), max(days))
     for rows, measure in ((approved, "days_to_approval"), (paid, "days_to_paid")):
-        for path, product, done_at, arrived_at in rows:
+        for path, period, product, done_at, arrived_at in rows:
             done = _local_date(done_at)
-            t.add(path, month_of(done), product, measure,
-                  bucket=min(wd.between(_local_date(arrived_at), done), 999))
+            t.add(path, month_of(done), period, product, measure,
+                  bucket=wd.between(_local_date(arrived_at), done))
 
 
 def _tops(t: Tally) -> None:
@@ -291,8 +297,9 @@ def refresh(today: datetime.date | None = None) -> CockpitRefresh:
     nodes = ({k[0] for k in t.month} | {k[0] for k in t.now} | {k[0] for k in t.top})
     paths = dict(Organisation.objects.filter(pk__in=nodes).values_list("pk", "path"))
     places = Places()
-    month_rows = [CockpitMonth(**_placed(places, k[0], paths), month=k[1], product_code=k[2],
-                               measure=k[3], bucket=k[4], count=v[0], amount_fen=v[1])
+    month_rows = [CockpitMonth(**_placed(places, k[0], paths), month=k[1], period_code=k[2],
+                               product_code=k[3], measure=k[4], bucket=k[5], count=v[0],
+                               amount_fen=v[1])
                   for k, v in t.month.items()]
     now_rows = [CockpitNow(**_placed(places, k[0], paths), measure=k[1], count=v[0],
                            amount_fen=v[1]) for k, v in t.now.items()]

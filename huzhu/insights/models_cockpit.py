@@ -34,6 +34,9 @@ class CockpitMonth(_Placed):
     comes from ledger legs only."""
 
     month = models.DateField()
+    # The period (保障年度) the figure belongs to: the account's period for money, the
+    # enrollment's or the claim's period otherwise; blank when none (money in the bank).
+    period_code = models.CharField(max_length=20, blank=True)
     product_code = models.CharField(max_length=80, blank=True)
     measure = models.CharField(max_length=30)
     bucket = models.SmallIntegerField(default=0)
@@ -44,7 +47,7 @@ class CockpitMonth(_Placed):
         verbose_name = "驾驶舱月度汇总"
         verbose_name_plural = "驾驶舱月度汇总"
         constraints = [models.UniqueConstraint(
-            fields=["node", "month", "product_code", "measure", "bucket"],
+            fields=["node", "month", "period_code", "product_code", "measure", "bucket"],
             name="cockpit_month_unique")]
         indexes = [models.Index(fields=["l0", "measure", "month"]),
                    models.Index(fields=["l1", "measure", "month"]),

@@ -31,7 +31,10 @@ def _year(request: AuthedRequest) -> int:
 @login_required
 def cockpit_home(request: AuthedRequest) -> HttpResponse:
     org = cockpit_org_for(request.user, None)
-    return redirect("insights:cockpit", org_id=org.pk)
+    response = redirect("insights:cockpit", org_id=org.pk)
+    if "year" in request.GET:
+        response["Location"] += f"?year={_year(request)}"
+    return response
 
 
 @login_required
