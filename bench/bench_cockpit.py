@@ -8,7 +8,7 @@ On a throwaway database (PostgreSQL ``huzhu_bench_cockpit_<pid>`` on 127.0.0.1:5
 
 (a) page: the demo province's tree (``demo seed``), then the aggregate tables filled to the size
     a province of 2.5 M members and three years gives them — every county-level node × month ×
-    product × measure, waiting-time histograms of 0–40 working days, 60 hospitals and 40
+    product × measure, waiting-time histograms of 0–20 working days, 60 hospitals and 40
     diagnoses per county and year (the table's size depends on places, months and buckets, not
     on members). Timed: GET of the cockpit page (server time, Django test client, second
     factor passed) for the province (target p95 <= 500 ms) and for a county (<= 300 ms).
@@ -104,7 +104,7 @@ def child(months: int, runs: int, history: bool) -> dict:
                                              count=rng.randrange(1, 5000),
                                              amount_fen=rng.randrange(1, 10**9)))
                 for m in ("days_to_approval", "days_to_paid"):
-                    for b in range(41):
+                    for b in range(21):
                         rows.append(CockpitMonth(**place, month=mo, period_code=str(mo.year),
                                                  product_code=prod, measure=m, bucket=b,
                                                  count=rng.randrange(1, 300)))
