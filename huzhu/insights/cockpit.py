@@ -28,7 +28,7 @@ from huzhu.organisations.models import Organisation
 from huzhu.products.models import Period, ProductVersion, Target
 
 from .cockpit_refresh import MEASURES, percentile
-from .models_cockpit import CockpitMonth, CockpitNow, CockpitRefresh, CockpitTop
+from .models_cockpit import CockpitMonth, CockpitNow, CockpitRefresh, CockpitTop, CockpitWait
 
 LEVEL_FIELDS = ("l0", "l1", "l2")
 PERIOD_MEASURES = ("enrolled", "premium_billed", "benefit", "reserve_change")
@@ -109,15 +109,35 @@ def cockpit_build(org: Organisation, year: int) -> Cockpit:
     months = CockpitMonth.objects.filter(**{LEVEL_FIELDS[org.depth]: org.pk},
                                          month__gte=datetime.date(year, 1, 1),
                                          month__lte=datetime.date(year, 12, 1))
-    by_measure: dict[str, tuple[int, int]] = {
-        r["measure"]: (r["c"] or 0, r["f"] or 0) for r in _sum(months, "measure")}
+    # Two scans of the aggregates: the year's months by measure and month, and the year's
+    # period by next-level place, product and measure; everything else is summed from those.
+    monthly: dict[tuple[str, int], tuple[int, int]] = {
+        (r["measure"], r["month"].month): (r["c"] or 0, r["f"] or 0)
+        for r in _sum(months, "measure", "month")}
+    by_measure: dict[str, tuple[int, int]] = {}
+    for (measure, _mo), (cnt, fen) in monthly.items():
+        old = by_measure.get(measure, (0, 0))
+        by_measure[measure] = (old[0] + cnt, old[1] + fen)
     # Enrolment, premium, benefits and the loss ratio belong to the year's period (保障年度):
     # premium is billed before the year starts, a claim may be paid after it ends.
     codes = list(Period.objects.filter(coverage_start__year=year).values_list("code", flat=True)
                  .distinct())
-    periods = _scoped(CockpitMonth, org).filter(period_code__in=codes)
-    by_period: dict[str, tuple[int, int]] = {
-        r["measure"]: (r["c"] or 0, r["f"] or 0) for r in _sum(periods, "measure")}
+    children_level = org.depth < MAX_DEPTH
+    child_field = LEVEL_FIELDS[org.depth + 1] if children_level else LEVEL_FIELDS[org.depth]
+    period_rows = _sum(_scoped(CockpitMonth, org).filter(period_code__in=codes,
+                                                         measure__in=PERIOD_MEASURES),
+                       child_field, "product_code", "measure")
+    by_period: dict[str, tuple[int, int]] = {}
+    per: dict[int | None, dict[str, tuple[int, int]]] = {}
+    per_p: dict[str, dict[str, tuple[int, int]]] = {}
+    for r in period_rows:
+        cnt, fen = r["c"] or 0, r["f"] or 0
+        for bucket, key in ((by_period, r["measure"]),
+                            (per.setdefault(r[child_field], {}), r["measure"]),
+                            (per_p.setdefault(r["product_code"], {}), r["measure"])):
+            old = bucket.get(key, (0, 0))
+            bucket[key] = (old[0] + cnt, old[1] + fen)
+    per_p.pop("", None)
 
     def c(m: str) -> int:
         return (by_period if m in PERIOD_MEASURES else by_measure).get(m, (0, 0))[0]
@@ -127,18 +147,12 @@ def cockpit_build(org: Organisation, year: int) -> Cockpit:
 
     tables: dict[str, Table] = {}
     # 1. By month.
-    monthly: dict[tuple[str, int], tuple[int, int]] = {
-        (r["measure"], r["month"].month): (r["c"] or 0, r["f"] or 0)
-        for r in _sum(months.exclude(measure__startswith="days_"), "measure", "month")}
-    approved_by_month: dict[int, int] = {}
-    for r in _sum(months.filter(measure="days_to_approval"), "month"):
-        approved_by_month[r["month"].month] = r["c"] or 0
     t = Table("monthly", f"{year} 年各月理赔与互助金支出",
               ["月份", "理赔受理（件）", "核准（件）", "不予给付（件）", "互助金支出（元）",
                "代付到卡（元）", "代付失败（元）"], money_cols=(4, 5, 6))
     for mo in range(1, 13):
         t.rows.append([f"{mo}月", monthly.get(("claims_filed", mo), (0, 0))[0],
-                       approved_by_month.get(mo, 0),
+                       monthly.get(("claims_approved", mo), (0, 0))[0],
                        monthly.get(("claims_rejected", mo), (0, 0))[0],
                        monthly.get(("benefit", mo), (0, 0))[1],
                        monthly.get(("paid_out", mo), (0, 0))[1],
@@ -151,17 +165,13 @@ def cockpit_build(org: Organisation, year: int) -> Cockpit:
                        monthly.get(("premium_received", mo), (0, 0))[1]])
     tables[t.key] = t
     # 2. By region (the next level down).
-    children_level = org.depth < MAX_DEPTH
     if children_level:
-        child_field = LEVEL_FIELDS[org.depth + 1]
-        per: dict[int | None, dict[str, tuple[int, int]]] = {}
-        for r in _sum(periods.filter(measure__in=PERIOD_MEASURES), child_field, "measure"):
-            per.setdefault(r[child_field], {})[r["measure"]] = (r["c"] or 0, r["f"] or 0)
         names = dict(Organisation.objects.filter(pk__in=[k for k in per if k])
                      .values_list("pk", "name"))
-        for child in org.children.all().only("pk", "name"):
-            names.setdefault(child.pk, child.name)
-            per.setdefault(child.pk, {})
+        for child_pk, child_name in Organisation.objects.filter(parent=org).values_list(
+                "pk", "name"):
+            names.setdefault(child_pk, child_name)
+            per.setdefault(child_pk, {})
         targets = _targets(year, list(names))
         t = Table("region", f"{year} 年度各{_level_name(org.depth + 1)}参保、保费与赔付",
                   ["地区", "参保人数", "参保任务", "保费确认收入（元）", "互助金支出（元）",
@@ -180,10 +190,6 @@ def cockpit_build(org: Organisation, year: int) -> Cockpit:
         tables[t.key] = t
     # 3. By product.
     products = _product_names()
-    per_p: dict[str, dict[str, tuple[int, int]]] = {}
-    for r in _sum(periods.filter(measure__in=PERIOD_MEASURES), "product_code", "measure"):
-        if r["product_code"]:
-            per_p.setdefault(r["product_code"], {})[r["measure"]] = (r["c"] or 0, r["f"] or 0)
     t = Table("product", f"{year} 年度各保障项目", ["保障项目", "参保人数", "保费确认收入（元）",
                                             "互助金支出（元）", "赔付率"], money_cols=(2, 3))
     for code, m in sorted(per_p.items()):
@@ -194,7 +200,8 @@ def cockpit_build(org: Organisation, year: int) -> Cockpit:
     tables[t.key] = t
     # 4. Waiting times (working days).
     hist: dict[str, dict[int, int]] = {"days_to_approval": {}, "days_to_paid": {}}
-    for r in _sum(months.filter(measure__startswith="days_"), "measure", "bucket"):
+    for r in (_scoped(CockpitWait, org).filter(year=year).values("measure", "bucket")
+              .annotate(c=Sum("count")).order_by()):
         hist[r["measure"]][r["bucket"]] = r["c"] or 0
     t = Table("waiting", f"{year} 年结算数据到达后的办理时间（工作日）",
               ["环节", "件数", "中位数（工作日）", "90%分位（工作日）"],
@@ -242,7 +249,7 @@ def cockpit_build(org: Organisation, year: int) -> Cockpit:
         Kpi("年度保费确认收入（元）", yuan(f("premium_billed")),
             f"{year} 年内单位缴费到账 {yuan(f('premium_received'))}"),
         Kpi("年度互助金支出（元）", yuan(f("benefit")),
-            f"{year} 年内核准 {sum(hist['days_to_approval'].values()):,} 件"),
+            f"{year} 年内核准 {c('claims_approved'):,} 件"),
         Kpi("年度赔付率", _ratio(f("benefit"), f("reserve_change"), f("premium_billed")),
             "（互助金支出＋提取未决准备金）÷ 保费确认收入，按保障年度"),
         Kpi("待审核（件）", f"{now.get('backlog', 0):,}", f"其中超时 {now.get('overdue', 0):,} 件"),

@@ -17,7 +17,7 @@ from huzhu.ledger.models import Leg, Transaction
 from huzhu.payouts.models import Payout, PayoutLine, PayoutStatus
 
 from .cockpit_refresh import _LEG_MEASURES, Places, Workdays
-from .models_cockpit import CockpitMonth, CockpitNow, CockpitTop
+from .models_cockpit import CockpitMonth, CockpitNow, CockpitTop, CockpitWait
 
 
 def _place_of(source_type: str, source_id: str) -> str | None:
@@ -37,7 +37,7 @@ def _place_of(source_type: str, source_id: str) -> str | None:
     return None
 
 
-def recount(today: datetime.date | None = None) -> tuple[dict, dict, dict]:
+def recount(today: datetime.date | None = None) -> tuple[dict, dict, dict, dict]:
     today = today or clock.today()
     places = Places()
     month: dict[tuple, list[int]] = defaultdict(lambda: [0, 0])
@@ -66,6 +66,7 @@ def recount(today: datetime.date | None = None) -> tuple[dict, dict, dict]:
         add(e.org_path, e.period.coverage_start, e.period.code, e.product_version.code,
             "enrolled")
     arrivals: list[tuple[str, str, str, datetime.date, datetime.date, str]] = []
+    wait: dict[tuple, list[int]] = defaultdict(lambda: [0])
     for c in Claim.objects.select_related("settlement", "period"):
         period = c.period.code if c.period else ""
         add(c.org_path, clock.local(c.created_at).date(), period, c.product_code,
@@ -87,7 +88,9 @@ def recount(today: datetime.date | None = None) -> tuple[dict, dict, dict]:
     if arrivals:
         wd = Workdays(min(a[3] for a in arrivals), max(max(a[3], a[4]) for a in arrivals))
         for path, period, product, arrived, done, measure in arrivals:
-            add(path, done, period, product, measure, bucket=wd.between(arrived, done))
+            wait[(places(path)[0], done.year, measure, wd.between(arrived, done))][0] += 1
+            if measure == "days_to_approval":
+                add(path, done, period, product, "claims_approved")
     now: dict[tuple, list[int]] = defaultdict(lambda: [0, 0])
     top: dict[tuple, list[int]] = defaultdict(lambda: [0, 0])
     for c in Claim.objects.select_related("settlement"):
@@ -107,12 +110,14 @@ def recount(today: datetime.date | None = None) -> tuple[dict, dict, dict]:
                 cell = top[(node, c.event_date.year, kind, (label or "（未注明）")[:200])]
                 cell[0] += 1
                 cell[1] += fen
-    return dict(month), dict(now), dict(top)
+    return dict(month), dict(now), dict(top), dict(wait)
 
 
 def differences(today: datetime.date | None = None) -> list[str]:
     """Every cell where the stored aggregates and the recount differ, in Chinese."""
-    month, now, top = recount(today)
+    month, now, top, wait = recount(today)
+    stored_w: dict[Any, list[int]] = {(r.node_id, r.year, r.measure, r.bucket): [r.count]
+                                      for r in CockpitWait.objects.all()}
     stored_m: dict[Any, list[int]] = {(r.node_id, r.month, r.period_code, r.product_code, r.measure, r.bucket):
                 [r.count, r.amount_fen]
                 for r in CockpitMonth.objects.all()}
@@ -123,10 +128,12 @@ def differences(today: datetime.date | None = None) -> list[str]:
     out: list[str] = []
     Cells = dict[Any, list[int]]
     checks: tuple[tuple[str, Cells, Cells], ...] = (
-        ("月度汇总", month, stored_m), ("当前状态", now, stored_n), ("医院与诊断", top, stored_t))
+        ("月度汇总", month, stored_m), ("当前状态", now, stored_n), ("医院与诊断", top, stored_t),
+        ("办理时间", wait, stored_w))
     for name, mine, stored in checks:
         for key in sorted(set(mine) | set(stored), key=str):
-            a, b = mine.get(key, [0, 0]), stored.get(key, [0, 0])
+            zero = [0] * len(next(iter(mine.values()), stored.get(key, [0, 0])))
+            a, b = mine.get(key, zero), stored.get(key, zero)
             if a != b:
-                out.append(f"{name} {key}：重算 {a[0]} 件 {a[1]} 分，汇总表 {b[0]} 件 {b[1]} 分")
+                out.append(f"{name} {key}：重算 {a}，汇总表 {b}（件数、金额分）")
     return out

@@ -45,7 +45,7 @@ from huzhu.ledger.models import AccountKind
 from huzhu.organisations.models import Organisation
 from huzhu.payouts.models import Payout, PayoutStatus
 
-from .models_cockpit import CockpitMonth, CockpitNow, CockpitRefresh, CockpitTop
+from .models_cockpit import CockpitMonth, CockpitNow, CockpitRefresh, CockpitTop, CockpitWait
 
 MEASURES: dict[str, str] = {
     "enrolled": "参保人数",
@@ -57,6 +57,7 @@ MEASURES: dict[str, str] = {
     "payout_failed": "代付失败",
     "claims_filed": "理赔受理",
     "claims_rejected": "不予给付",
+    "claims_approved": "核准",
     "days_to_approval": "结算到核准（工作日）",
     "days_to_paid": "结算到到卡（工作日）",
     "backlog": "待审核",
@@ -197,6 +198,7 @@ class Tally:
         self.month: dict[Key, list[int]] = defaultdict(lambda: [0, 0])
         self.now: dict[tuple[int, str], list[int]] = defaultdict(lambda: [0, 0])
         self.top: dict[tuple[int, int, str, str], list[int]] = defaultdict(lambda: [0, 0])
+        self.wait: dict[tuple[int, int, str, int], int] = defaultdict(int)
         self.paths: dict[int, str] = {}
 
     def add(self, path: str, month: datetime.date, period: str | None, product: str,
@@ -267,8 +269,10 @@ def _waiting_times(t: Tally) -> None:
     for rows, measure in ((approved, "days_to_approval"), (paid, "days_to_paid")):
         for path, period, product, done_at, arrived_at in rows:
             done = _local_date(done_at)
-            t.add(path, month_of(done), period, product, measure,
-                  bucket=wd.between(_local_date(arrived_at), done))
+            node = t.places(path)[0]
+            t.wait[(node, done.year, measure, wd.between(_local_date(arrived_at), done))] += 1
+            if measure == "days_to_approval":
+                t.add(path, month_of(done), period, product, "claims_approved")
 
 
 def _tops(t: Tally) -> None:
@@ -294,7 +298,8 @@ def refresh(today: datetime.date | None = None) -> CockpitRefresh:
     """Recount everything and replace the aggregates in one transaction."""
     started = clock.now()
     t = tally(today)
-    nodes = ({k[0] for k in t.month} | {k[0] for k in t.now} | {k[0] for k in t.top})
+    nodes = ({k[0] for k in t.month} | {k[0] for k in t.now} | {k[0] for k in t.top}
+             | {k[0] for k in t.wait})
     paths = dict(Organisation.objects.filter(pk__in=nodes).values_list("pk", "path"))
     places = Places()
     month_rows = [CockpitMonth(**_placed(places, k[0], paths), month=k[1], period_code=k[2],
@@ -305,7 +310,11 @@ def refresh(today: datetime.date | None = None) -> CockpitRefresh:
                            amount_fen=v[1]) for k, v in t.now.items()]
     top_rows = [CockpitTop(**_placed(places, k[0], paths), year=k[1], kind=k[2], label=k[3],
                            count=v[0], amount_fen=v[1]) for k, v in t.top.items()]
+    wait_rows = [CockpitWait(**_placed(places, k[0], paths), year=k[1], measure=k[2],
+                             bucket=k[3], count=v) for k, v in t.wait.items()]
     with transaction.atomic():
+        CockpitWait.objects.all().delete()
+        CockpitWait.objects.bulk_create(wait_rows, batch_size=5000)
         CockpitMonth.objects.all().delete()
         CockpitNow.objects.all().delete()
         CockpitTop.objects.all().delete()
@@ -314,7 +323,7 @@ def refresh(today: datetime.date | None = None) -> CockpitRefresh:
         CockpitTop.objects.bulk_create(top_rows, batch_size=5000)
         run = CockpitRefresh.objects.create(
             started_at=started, finished_at=clock.now(),
-            rows=len(month_rows) + len(now_rows) + len(top_rows))
+            rows=len(month_rows) + len(now_rows) + len(top_rows) + len(wait_rows))
         CockpitRefresh.objects.exclude(pk=run.pk).filter(
             pk__lt=run.pk - 100).delete()  # keep the last hundred runs
     return run

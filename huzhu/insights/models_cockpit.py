@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from django.db import models
 
-__all__ = ["CockpitMonth", "CockpitNow", "CockpitRefresh", "CockpitTop"]
+__all__ = ["CockpitMonth", "CockpitNow", "CockpitRefresh", "CockpitTop", "CockpitWait"]
 
 
 class _Placed(models.Model):
@@ -29,9 +29,8 @@ class _Placed(models.Model):
 
 
 class CockpitMonth(_Placed):
-    """One measure of one month, product and node. ``bucket`` is the number of working days for
-    the waiting-time histograms (``days_*`` measures) and 0 otherwise. Money (``amount_fen``)
-    comes from ledger legs only."""
+    """One measure of one month, period, product and node. Money (``amount_fen``) comes from
+    ledger legs only. ``bucket`` is kept 0 (the waiting times are :class:`CockpitWait`)."""
 
     month = models.DateField()
     # The period (保障年度) the figure belongs to: the account's period for money, the
@@ -52,6 +51,25 @@ class CockpitMonth(_Placed):
         indexes = [models.Index(fields=["l0", "measure", "month"]),
                    models.Index(fields=["l1", "measure", "month"]),
                    models.Index(fields=["l2", "measure", "month"])]
+
+
+class CockpitWait(_Placed):
+    """Waiting-time histograms per calendar year of completion: ``bucket`` working days from a
+    settlement's arrival to the claim's approval (``days_to_approval``) or to the money on the
+    card (``days_to_paid``), ``count`` claims. Medians and percentiles of any scope are exact."""
+
+    year = models.PositiveSmallIntegerField()
+    measure = models.CharField(max_length=30)
+    bucket = models.IntegerField()
+    count = models.BigIntegerField(default=0)
+
+    class Meta:
+        verbose_name = "驾驶舱办理时间分布"
+        verbose_name_plural = "驾驶舱办理时间分布"
+        constraints = [models.UniqueConstraint(fields=["node", "year", "measure", "bucket"],
+                                               name="cockpit_wait_unique")]
+        indexes = [models.Index(fields=["l0", "year"]), models.Index(fields=["l1", "year"]),
+                   models.Index(fields=["l2", "year"])]
 
 
 class CockpitNow(_Placed):

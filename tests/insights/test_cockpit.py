@@ -18,7 +18,7 @@ from huzhu.demo.claims import ensure_demo_claims
 from huzhu.insights.cockpit import cockpit_build
 from huzhu.insights.cockpit_recount import differences
 from huzhu.insights.cockpit_refresh import percentile, refresh
-from huzhu.insights.models_cockpit import CockpitMonth, CockpitTop
+from huzhu.insights.models_cockpit import CockpitMonth, CockpitTop, CockpitWait
 from huzhu.ledger.models import AccountKind, Leg
 from huzhu.organisations.models import Organisation
 
@@ -49,7 +49,8 @@ def _user(name: str, role: str, org: Organisation) -> Any:
 
 def test_aggregates_equal_a_row_by_row_recount(demo: dict[str, Any]) -> None:
     assert CockpitMonth.objects.filter(measure="benefit").exists()
-    assert CockpitMonth.objects.filter(measure="days_to_approval").exists()
+    assert CockpitWait.objects.filter(measure="days_to_approval").exists()
+    assert CockpitMonth.objects.filter(measure="claims_approved").exists()
     assert CockpitTop.objects.filter(kind="diagnosis").exists()
     assert differences() == []
     # A change in the data the refresh has not seen yet is found by the recount.
