@@ -11,6 +11,7 @@ from huzhu.accounts.roles import Perm
 
 MENU: list[tuple[str, str, Perm | None]] = [
     ("首页", "web:home", None),
+    ("驾驶舱", "insights:cockpit_home", Perm.VIEW_INSIGHTS),
     ("组织架构", "web:org_tree", Perm.VIEW_ORGS),
     ("参保单位", "web:unit_list", Perm.VIEW_UNITS),
     ("会员管理", "web:member_list", Perm.VIEW_MEMBERS),
