@@ -76,14 +76,16 @@ def recount(today: datetime.date | None = None) -> tuple[dict, dict, dict, dict]
                 "claims_rejected")
         if c.status in GRANTED and c.decided_at:
             arrivals.append((c.org_path, period, c.product_code,
-                             clock.local(c.settlement.created_at).date(),
+                             clock.local(c.settlement.created_at if c.settlement
+                                         else c.created_at).date(),
                              clock.local(c.decided_at).date(), "days_to_approval"))
     for p in Payout.objects.filter(status=PayoutStatus.PAID).select_related(
             "claim__settlement", "claim__period"):
-        if p.paid_at:
+        if p.paid_at and p.claim is not None:
             arrivals.append((p.org_path, p.claim.period.code if p.claim.period else "",
                              p.claim.product_code,
-                             clock.local(p.claim.settlement.created_at).date(),
+                             clock.local(p.claim.settlement.created_at if p.claim.settlement
+                                         else p.claim.created_at).date(),
                              clock.local(p.paid_at).date(), "days_to_paid"))
     if arrivals:
         wd = Workdays(min(a[3] for a in arrivals), max(max(a[3], a[4]) for a in arrivals))
@@ -105,8 +107,9 @@ def recount(today: datetime.date | None = None) -> tuple[dict, dict, dict, dict]
                 for t in (tx, *Transaction.objects.filter(reverses=tx)):
                     fen += sum(leg.amount_fen for leg in t.legs.all()
                                if leg.account.kind == "benefit_expense")
-            for kind, label in (("hospital", c.settlement.fixmedins_name),
-                                ("diagnosis", c.settlement.diag_name)):
+            s = c.settlement
+            for kind, label in (("hospital", s.fixmedins_name if s else None),
+                                ("diagnosis", s.diag_name if s else None)):
                 cell = top[(node, c.event_date.year, kind, (label or "（未注明）")[:200])]
                 cell[0] += 1
                 cell[1] += fen

@@ -256,12 +256,17 @@ def tally(today: datetime.date | None = None) -> Tally:
 
 
 def _waiting_times(t: Tally) -> None:
-    approved = list(Claim.objects.filter(status__in=GRANTED, decided_at__isnull=False)
-                    .values_list("org_path", "period__code", "product_code", "decided_at",
-                                 "settlement__created_at"))
-    paid = list(Payout.objects.filter(status=PayoutStatus.PAID, paid_at__isnull=False)
-                .values_list("org_path", "claim__period__code", "claim__product_code", "paid_at",
-                             "claim__settlement__created_at"))
+    # A claim arrives with its settlement; one without (a lump sum on a diagnosis, a death:
+    # ADR 0016) when it is filed. Consolation payouts belong to no claim and are left out.
+    approved = [(*r[:4], r[4] or r[5]) for r in
+                Claim.objects.filter(status__in=GRANTED, decided_at__isnull=False)
+                .values_list("org_path", "period__code", "product_code", "decided_at",
+                             "settlement__created_at", "created_at")]
+    paid = [(*r[:4], r[4] or r[5]) for r in
+            Payout.objects.filter(status=PayoutStatus.PAID, paid_at__isnull=False,
+                                  claim__isnull=False)
+            .values_list("org_path", "claim__period__code", "claim__product_code", "paid_at",
+                         "claim__settlement__created_at", "claim__created_at")]
     days = [_local_date(m) for rows in (approved, paid) for r in rows for m in (r[3], r[4])]
     if not days:
         return
