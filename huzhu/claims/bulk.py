@@ -305,9 +305,9 @@ def _process_chunk(ids: list[int], policies: dict, versions: dict, actor: Actor,
         still = set(_owed_among([s.pk for s in setls]).values_list("settlement_id", flat=True))
         # Of a stay's settlements only the one that counts gets claims (docs/adr/0015); read
         # under the locks, so two deliveries of one stay never both make them.
-        aside = {pk: DecisionKind.REFUNDED if counts is None else DecisionKind.SUPERSEDED
+        aside = {pk: DecisionKind.REFUNDED if eff is None else DecisionKind.SUPERSEDED
                  for pk, rows in stays_of(sorted(still)).items()
-                 if (counts := effective(rows)) != pk}
+                 if (eff := effective(rows)) != pk}
         for what in (DecisionKind.REFUNDED, DecisionKind.SUPERSEDED):
             pks = sorted(pk for pk, k in aside.items() if k == what)
             if pks:
