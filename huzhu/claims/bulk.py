@@ -31,7 +31,6 @@ from huzhu.products.models import Period, ProductVersion
 from huzhu.products.services import product_rules
 from huzhu.rules import scalar
 from huzhu.rules.model import BenefitUsage, Usage
-from huzhu.settlements.stays import effective, stays_of
 from huzhu.settlements.models import (
     AMOUNT_FIELDS,
     DecisionKind,
@@ -39,14 +38,15 @@ from huzhu.settlements.models import (
     SettlementDecision,
     owed,
 )
+from huzhu.settlements.stays import effective, stays_of
 
 from .assess import line_doc, reason_codes, trace_doc, usage_add, usage_doc
 from .facts import CoverRow, Setl, claim_facts
 from .grants import Granted, approved_notice, dumps, grant_many, notice_params
 from .levels import levels_of
 from .models import Assessment, Claim, ClaimPolicy, ClaimSource, MemberPeriodUsage
-from .risk import LIVE, Cover, Stay, decision, findings, policy_for, rules_reasons_zh
 from .resettle import stays_follow
+from .risk import LIVE, Cover, Stay, decision, findings, policy_for, rules_reasons_zh
 from .screen import claims_on_corrected_settlement
 from .status import GRANTED, ClaimStatus, transition_check
 from .workdays import add_workdays

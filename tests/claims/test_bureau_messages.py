@@ -11,10 +11,9 @@ import pytest
 from huzhu.claims.ingest import settlement_import_file, settlement_ingest
 from huzhu.settlements.format import SettlementError, parse_record, unwrap
 from huzhu.settlements.models import Settlement
-
-from .bureau_samples import envelope_2304, list_4101, one_line, pretty, record_5203, refund_2305
 from tests.api.conftest import api_as  # noqa: F401
 
+from .bureau_samples import envelope_2304, list_4101, one_line, pretty, record_5203, refund_2305
 from .conftest import record
 
 
@@ -42,7 +41,7 @@ def test_one_line_envelopes_and_the_push_api_take_the_same_message(world):
     assert again.outcome == "unchanged"  # the file's message and the pushed one are the same
 
 
-def test_the_push_api_takes_the_envelope(money_world, api_as):
+def test_the_push_api_takes_the_envelope(money_world, api_as):  # noqa: F811
     rec = record("P1", money_world.zhangsan.id_number)
     client = api_as(money_world.bureau)
     r = client.post("/claims/settlements", envelope_2304(rec))
