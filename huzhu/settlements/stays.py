@@ -62,15 +62,6 @@ def effective(rows: list[StayRow]) -> int | None:
     return live[-1].pk if live else None
 
 
-def _same_stay(a: StayRow, b: StayRow) -> bool:
-    if a.fund_region_id != b.fund_region_id:
-        return False
-    if a.mdtrt_id and a.mdtrt_id == b.mdtrt_id:
-        return True
-    return (a.certno_bidx == b.certno_bidx and a.fixmedins_code == b.fixmedins_code
-            and a.begndate == b.begndate and a.enddate == b.enddate)
-
-
 def stays_of(ids: list[int]) -> dict[int, list[StayRow]]:
     """For each of settlements ``ids`` that is a refund or shares its stay with another current
     settlement of its fund region: the stay's current settlements (itself included). Two
@@ -90,14 +81,16 @@ def stays_of(ids: list[int]) -> dict[int, list[StayRow]]:
     for r in found.values():
         if r.mdtrt_id:
             by_mdtrt[(r.fund_region_id, r.mdtrt_id)].append(r)
-        by_person[(r.fund_region_id, r.certno_bidx, r.fixmedins_code, r.begndate,
-                   r.enddate)].append(r)
+        if r.enddate > r.begndate:
+            by_person[(r.fund_region_id, r.certno_bidx, r.fixmedins_code, r.begndate,
+                       r.enddate)].append(r)
     out = {}
     for r in mine:
         group = {x.pk: x for x in by_mdtrt.get((r.fund_region_id, r.mdtrt_id), [])
                  if r.mdtrt_id}
-        group.update({x.pk: x for x in by_person[(r.fund_region_id, r.certno_bidx,
-                                                  r.fixmedins_code, r.begndate, r.enddate)]})
+        group.update({x.pk: x for x in by_person.get((r.fund_region_id, r.certno_bidx,
+                                                      r.fixmedins_code, r.begndate,
+                                                      r.enddate), [])})
         group.setdefault(r.pk, r)
         if len(group) > 1 or r.refund:
             out[r.pk] = sorted(group.values(), key=lambda x: (x.setl_time, x.pk))

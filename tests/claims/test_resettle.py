@@ -124,3 +124,33 @@ def test_another_regions_refund_does_not_find_this_regions_stay(w):
     assert Claim.objects.get().payable_fen == 140_000
     assert not corrections_pending(Claim.objects.all()).exists()
     assert not Settlement.objects.filter(setl_id="R9").exists()
+
+
+def test_two_visits_of_one_day_at_one_hospital_are_two_stays(world):
+    from huzhu.settlements.stays import stays_of
+
+    a = push(world, envelope_2304(record("O1", world.zhangsan.id_number, begin="2026-03-01",
+                                         end="2026-03-01", med_type="11")))
+    b = push(world, envelope_2304(record("O2", world.zhangsan.id_number, begin="2026-03-01",
+                                         end="2026-03-01", med_type="11")))
+    assert stays_of([a.pk, b.pk]) == {}
+    c = push(world, envelope_2304(record("O3", world.zhangsan.id_number, mdtrt_id="MDO1",
+                                         begin="2026-03-01", end="2026-03-01")))
+    assert [r.pk for r in stays_of([c.pk])[c.pk]] == [a.pk, c.pk]  # the same mdtrt_id
+
+
+def test_each_refund_cancels_the_settlement_with_its_total():
+    import datetime
+
+    from huzhu.settlements.stays import StayRow, effective
+
+    def row(pk, hour, fen):
+        return StayRow(pk, 1, "MD", "b", "H", datetime.date(2026, 3, 1),
+                       datetime.date(2026, 3, 5), datetime.datetime(2026, 3, 5, hour), fen, 1)
+
+    assert effective([row(1, 9, 100)]) == 1
+    assert effective([row(1, 9, 100), row(2, 10, -100)]) is None
+    assert effective([row(1, 9, 100), row(2, 10, -100), row(3, 11, 90)]) == 3
+    # a refund of the first after the second was settled: the second still counts
+    assert effective([row(1, 9, 100), row(3, 11, 90), row(2, 12, -100)]) == 3
+    assert effective([row(3, 11, 90), row(1, 9, 100)]) == 3  # arrival order does not matter
