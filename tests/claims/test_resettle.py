@@ -146,7 +146,7 @@ def test_each_refund_cancels_the_settlement_with_its_total():
 
     def row(pk, hour, fen):
         return StayRow(pk, 1, "MD", "b", "H", datetime.date(2026, 3, 1),
-                       datetime.date(2026, 3, 5), datetime.datetime(2026, 3, 5, hour), fen, 1)
+                       datetime.date(2026, 3, 5), datetime.datetime(2026, 3, 5, hour, tzinfo=datetime.UTC), fen, 1)
 
     assert effective([row(1, 9, 100)]) == 1
     assert effective([row(1, 9, 100), row(2, 10, -100)]) is None
