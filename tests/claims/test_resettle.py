@@ -154,3 +154,24 @@ def test_each_refund_cancels_the_settlement_with_its_total():
     # a refund of the first after the second was settled: the second still counts
     assert effective([row(1, 9, 100), row(3, 11, 90), row(2, 12, -100)]) == 3
     assert effective([row(3, 11, 90), row(1, 9, 100)]) == 3  # arrival order does not matter
+
+
+def test_no_one_files_a_claim_on_a_refund_or_a_superseded_settlement(w):
+    from huzhu.claims.services import claim_file
+    from huzhu.errors import DomainError
+
+    rec = record("A1", w.zhangsan.id_number)
+    push(w, envelope_2304(rec))
+    refund = push(w, refund_2305(rec, "R1"))
+    with pytest.raises(DomainError) as exc:
+        claim_file(member=w.zhangsan, settlement=refund, product_code=MEDICAL)
+    assert "退费" in str(exc.value)
+    ClaimPolicy.objects.filter(product_code=MEDICAL).update(auto_claim=False)
+    old = push(w, envelope_2304(record("C1", w.zhangsan.id_number, begin="2026-05-01",
+                                       end="2026-05-04")))
+    push(w, envelope_2304(record("C2", w.zhangsan.id_number, mdtrt_id="MDC1",
+                                 begin="2026-05-01", end="2026-05-04",
+                                 setl_time="2026-05-05 09:00:00")))
+    with pytest.raises(DomainError) as exc:
+        claim_file(member=w.zhangsan, settlement=old, product_code=MEDICAL)
+    assert "C2" in str(exc.value) and not Claim.objects.filter(setl_id="C1").exists()
