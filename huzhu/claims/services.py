@@ -34,7 +34,6 @@ def enrollment_for(member_id: int, product_code: str, day: datetime.date) -> Enr
     return inside or qs.order_by("-period__coverage_end").first()
 
 
-@atomic_events()
 def _stay_counts(settlement: Settlement) -> None:
     """Refuse a filing on a refund, or on a settlement its stay no longer counts (settled
     again, or refunded: docs/adr/0015). Under the member's lock."""
@@ -56,6 +55,7 @@ def _stay_counts(settlement: Settlement) -> None:
                           code="settlement_superseded")
 
 
+@atomic_events()
 def claim_file(*, member: Member, settlement: Settlement, product_code: str, actor: Actor = None,
                source: str = ClaimSource.MEMBER, as_of: datetime.date | None = None) -> Claim:
     """File a claim on a settlement for one product; assess and screen it at once, on the
