@@ -31,8 +31,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results" / "bureau.json"
 TARGETS = {"generic_seconds": 60.0, "national_seconds": 60.0}
-FIGURES = (("generic_seconds", "(a) 通用格式导入 100,000 条（秒）"),
-           ("national_seconds", "(b) 国家平台 2304 报文导入 100,000 条（秒）"))
+FIGURES = (("generic_seconds", "(a) 通用格式导入（秒）"),
+           ("national_seconds", "(b) 国家平台 2304 报文导入（秒）"))
 
 
 def national(rec: dict) -> dict:
