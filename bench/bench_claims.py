@@ -69,14 +69,12 @@ def make_record(i: int, certno: str, begin: datetime.date) -> dict:
     }
 
 
-def run(records: int, single: int, open_claims: int) -> dict:
-    import django
-
-    django.setup()
+def seed(records: int) -> tuple:
+    """The bench's province, 90 % of ``records`` members enrolled in 重庆 住院医疗 for 2026 and
+    免申即享 marked (setup, not timed). Returns (region, member ID numbers, members, seconds)."""
     from bench_enrollment import build_file
     from django.core.management import call_command
 
-    from huzhu.claims.ingest import settlement_import_file
     from huzhu.claims.models import ClaimPolicy
     from huzhu.enrollment.models import Enrollment
     from huzhu.enrollment.roster import roster_commit, roster_validate
@@ -109,18 +107,37 @@ def run(records: int, single: int, open_claims: int) -> dict:
                               continuous_since=datetime.date(2026, 1, 1), first_time=True)
     ClaimPolicy.objects.create(product_code="chongqing-2015-medical", auto_claim=True,
                                review_threshold_fen=1_000_000, sample_percent=2)
-    setup = time.perf_counter() - t
+    return region, member_ids(members), members, time.perf_counter() - t
 
-    ids = member_ids(members)
+
+def bench_records(records: int, ids: list[str], members: int,
+                  first: datetime.date = datetime.date(2026, 2, 1),
+                  second: datetime.date = datetime.date(2026, 6, 1), prefix: str = "") -> list:
+    """``records`` settlement records: one stay of each member, a second stay of some, and
+    people who are not members (yet)."""
     recs = []
     for i in range(records):
         if i < members:
-            certno, begin = ids[i], datetime.date(2026, 2, 1) + datetime.timedelta(days=i % 60)
+            certno, begin = ids[i], first + datetime.timedelta(days=i % 60)
         elif i < members + (records - members) // 2:  # a second stay for some members
-            certno, begin = ids[i - members], datetime.date(2026, 6, 1)
+            certno, begin = ids[i - members], second
         else:  # people who are not members (yet): the unmatched queue
             certno, begin = outsider_id(i), datetime.date(2026, 3, 1)
-        recs.append(make_record(i, certno, begin))
+        rec = make_record(i, certno, begin)
+        if prefix:
+            rec["setl_id"], rec["mdtrt_id"] = prefix + rec["setl_id"], prefix + rec["mdtrt_id"]
+        recs.append(rec)
+    return recs
+
+
+def run(records: int, single: int, open_claims: int) -> dict:
+    import django
+
+    django.setup()
+    from huzhu.claims.ingest import settlement_import_file
+
+    region, ids, members, setup = seed(records)
+    recs = bench_records(records, ids, members)
 
     path = Path(os.environ.get("HUZHU_VAR_DIR", tempfile.gettempdir())) / "settlements.jsonl"
     path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in recs))

@@ -38,6 +38,7 @@ from huzhu.settlements.models import (
     SettlementDecision,
     owed,
 )
+from huzhu.settlements.stays import effective, stays_of
 
 from .assess import line_doc, reason_codes, trace_doc, usage_add, usage_doc
 from .facts import CoverRow, EventFacts, Setl, claim_facts
@@ -45,6 +46,7 @@ from .grants import Granted, approved_notice, dumps, grant_many, notice_params
 from .levels import levels_of
 from .models import Assessment, Claim, ClaimPolicy, ClaimSource, MemberPeriodUsage
 from .notify import routed
+from .resettle import stays_follow
 from .risk import LIVE, Cover, Stay, decision, findings, policy_for, rules_reasons_zh
 from .screen import claims_on_corrected_settlement
 from .status import GRANTED, ClaimStatus, transition_check
@@ -203,6 +205,7 @@ def decide_part_here(settlement_ids: list[int], *, actor: Actor = None,
         Exists(Claim.objects.filter(setl_id=OuterRef("setl_id")))).values_list("id", flat=True))
     for pk in sorted(corrected):
         _reassess_corrected(pk, actor=actor, as_of=as_of)
+    stays_follow(pending, actor=actor)  # a stay settled again or refunded (ADR 0015)
     policies = {p.product_code: p for p in ClaimPolicy.objects.filter(auto_claim=True)}
     versions = {v.pk: v for v in ProductVersion.objects.filter(code__in=policies)}
     _process_chunk(pending, policies, versions, actor, as_of or clock.today(), counts)
@@ -313,6 +316,17 @@ def _process_chunk(ids: list[int], policies: dict, versions: dict, actor: Actor,
         # Read under the locks: which are still owed a decision, and what is already claimed
         # and granted, can no longer move.
         still = set(_owed_among([s.pk for s in setls]).values_list("settlement_id", flat=True))
+        # Of a stay's settlements only the one that counts gets claims (docs/adr/0015); read
+        # under the locks, so two deliveries of one stay never both make them.
+        aside = {pk: DecisionKind.REFUNDED if eff is None else DecisionKind.SUPERSEDED
+                 for pk, rows in stays_of(sorted(still)).items()
+                 if (eff := effective(rows)) != pk}
+        for what in (DecisionKind.REFUNDED, DecisionKind.SUPERSEDED):
+            pks = sorted(pk for pk, k in aside.items() if k == what)
+            if pks:
+                SettlementDecision.objects.filter(among(SettlementDecision, "settlement", pks)
+                                                  ).update(decided_at=now, decision=what)
+        still -= set(aside)
         done = set(Claim.objects.filter(
             among(Claim, "setl_id", [s.setl_id for s, _ in plan], "text"))
                    .values_list("setl_id", "product_code"))

@@ -11,11 +11,11 @@ from huzhu.settlements.models import Settlement
 
 from .approval import claim_grant, claim_refuse
 from .assess import claim_assess, claim_day
-from .models import Claim
+from .models import Assessment, Claim
 from .reserve import reserve_sync
 from .review import review_enter
 from .risk import ZH, decision, risk_checks, rules_reasons_zh
-from .status import OPEN, ClaimStatus
+from .status import GRANTED, OPEN, ClaimStatus
 
 
 def claim_screen(claim: Claim, *, actor: Actor = None, as_of: datetime.date | None = None) -> Claim:
@@ -37,24 +37,46 @@ def claim_screen(claim: Claim, *, actor: Actor = None, as_of: datetime.date | No
 
 
 @atomic_events()
-def claims_on_corrected_settlement(settlement: Settlement, *, actor: Actor = None) -> list[Claim]:
-    """A new version of a settlement: every claim on it is assessed again (old assessments
-    stay); open claims are screened again, decided ones are marked for a second look."""
+def claims_on_corrected_settlement(settlement: Settlement, *, actor: Actor = None,
+                                   only: list[int] | None = None) -> list[Claim]:
+    """A new version of a settlement (or the stay's new settlement, ``only`` its claims moved
+    to it): every claim on it is assessed again (old assessments stay); open claims carry the
+    new figure and are screened again. A granted claim keeps what was granted: when the new
+    figure differs, the new assessment records the granted one (``correction_was_fen``) and
+    waits for the correction decision, 追回 or 补发 (huzhu.claims.corrections)."""
     out = []
-    for claim in Claim.objects.filter(setl_id=settlement.setl_id).select_related("member"):
+    claims = Claim.objects.filter(setl_id=settlement.setl_id).select_related("member")
+    if only is not None:
+        claims = claims.filter(pk__in=only)
+    for claim in claims:
         Claim.objects.filter(pk=claim.pk).update(settlement=settlement)
         claim.settlement = settlement
-        claim_assess(claim)
+        was, was_assessment = claim.payable_fen, claim.assessment_id
+        granted = claim.status in GRANTED
+        row = claim_assess(claim)
+        risk = [*(claim.risk or []), {
+            "code": "SETTLEMENT_CORRECTED",
+            "message": f"{ZH['SETTLEMENT_CORRECTED']}（第 {settlement.version} 版）"}]
         if claim.status in OPEN:
             claim_screen(claim, actor=actor)
-        else:
-            risk = [*claim.risk, {"code": "SETTLEMENT_CORRECTED",
-                                  "message": f"{ZH['SETTLEMENT_CORRECTED']}（第 {settlement.version} 版）"}]
+        if granted:
+            Claim.objects.filter(pk=claim.pk).update(payable_fen=was, assessment_id=was_assessment)
+            claim.payable_fen, claim.assessment_id = was, was_assessment
+            if row.payable_fen != was:
+                Assessment.objects.filter(pk=row.pk).update(correction_was_fen=was)
+                risk.append({"code": "RULE_CORRECTED", "assessment": row.pk, "message": (
+                    f"结算更正后应为 {_y(row.payable_fen)} 元（已核准 {_y(was)} 元，"
+                    f"差额 {_y(row.payable_fen - was)} 元），请决定补发或追回")})
+        if claim.status not in OPEN:
             Claim.objects.filter(pk=claim.pk).update(risk=risk)
             claim.risk = risk
         event_record(action="claim.reassessed", actor=actor, obj=claim,
                      after={"setl_id": settlement.setl_id, "version": settlement.version,
-                            "payable_fen": claim.payable_fen})
+                            "payable_fen": row.payable_fen})
         out.append(claim)
     return out
 
+
+def _y(fen: int) -> str:
+    sign = "-" if fen < 0 else ""
+    return f"{sign}{abs(fen) // 100:,}.{abs(fen) % 100:02d}"

@@ -34,6 +34,27 @@ def enrollment_for(member_id: int, product_code: str, day: datetime.date) -> Enr
     return inside or qs.order_by("-period__coverage_end").first()
 
 
+def _stay_counts(settlement: Settlement) -> None:
+    """Refuse a filing on a refund, or on a settlement its stay no longer counts (settled
+    again, or refunded: docs/adr/0015). Under the member's lock."""
+    from huzhu.settlements.stays import effective, stays_of
+
+    if settlement.medfee_sumamt_fen < 0:
+        raise DomainError(f"结算记录 {settlement.setl_id} 是退费（撤销）结算，不能据此申请理赔",
+                          code="settlement_refunded")
+    rows = stays_of([settlement.pk]).get(settlement.pk)
+    if rows is None:
+        return
+    counts = effective(rows)
+    if counts is None:
+        raise DomainError(f"结算记录 {settlement.setl_id} 已退费（撤销），不能据此申请理赔",
+                          code="settlement_refunded")
+    if counts != settlement.pk:
+        other = Settlement.objects.filter(pk=counts).values_list("setl_id", flat=True).get()
+        raise DomainError(f"同一就诊已重新结算（结算ID {other}），请按新的结算记录申请理赔",
+                          code="settlement_superseded")
+
+
 @atomic_events()
 def claim_file(*, member: Member, settlement: Settlement, product_code: str, actor: Actor = None,
                source: str = ClaimSource.MEMBER, as_of: datetime.date | None = None) -> Claim:
@@ -61,6 +82,7 @@ def claim_file(*, member: Member, settlement: Settlement, product_code: str, act
     existing = Claim.objects.filter(setl_id=settlement.setl_id, product_code=product_code).first()
     if existing is not None:
         raise already_claimed(existing)
+    _stay_counts(settlement)
     enrollment = enrollment_for(member.pk, product_code, settlement.begndate)
     if enrollment is None:
         raise DomainError(f"该会员未参加产品 {product_code}，不能申请理赔", code="not_enrolled")

@@ -31,7 +31,7 @@ from huzhu.members.models import Member
 from huzhu.organisations.models import Organisation
 from huzhu.pii.crypto import blind_index, cipher
 
-from .format import SettlementError, content_hash, parse_record, raw_text
+from .format import SettlementError, content_hash, parse_record, raw_text, unwrap
 from .models import AMOUNT_FIELDS, Settlement, SettlementDecision
 
 PART = settings.BULK_PART  # records a part (HUZHU_BULK_PART)
@@ -115,6 +115,7 @@ def settlements_receive(records: list[Any], *, actor: Actor, fund_region: Organi
     only: each matched row is owed its decision (the claims app's to make)."""
     region = receiving_region(actor, fund_region)
     numbers = numbers or list(range(1, len(records) + 1))
+    records = [unwrap(raw) for raw in records]  # the platform's envelopes, 4101 lists
     receipt = Receipt()
     first: list[int] = []
     later: list[int] = []
@@ -159,7 +160,7 @@ def settlements_receive(records: list[Any], *, actor: Actor, fund_region: Organi
         receipt.errors.extend(SettlementError(*e) for e in refused)
     for i in sorted(later):
         try:
-            clean = parse_record(records[i])
+            clean = refund_filled(parse_record(records[i]), region.pk)
             s, outcome = _store_one(clean, records[i], actor=actor, source=source,
                                     region=region, batch=batch)
         except SettlementError as exc:
@@ -214,6 +215,32 @@ def _received(s: dict[str, Any], region_path: str) -> dict[str, Any]:
                       "matched": s["member_id"] is not None, "source": s["source"]}}
 
 
+# What a refund without person fields (a 2208/2305 result) takes from the settlement it reverses.
+_PERSON = ("certno", "gend", "brdy", "insutype", "begndate", "enddate", "psn_no", "psn_name",
+           "med_type", "fixmedins_code", "fixmedins_name", "hosp_lv", "diag_code", "diag_name")
+
+
+def refund_filled(clean: dict[str, Any], region_id: int) -> dict[str, Any]:
+    """A refund without person fields (``certno`` ""), given those of the settlement it
+    reverses: the latest of the same ``mdtrt_id`` in this fund region (only: another region's
+    stay is not found). Refused when there is none yet. Any other record as it is."""
+    if clean["certno"]:
+        return clean
+    original = (Settlement.objects.filter(fund_region_id=region_id, mdtrt_id=clean["mdtrt_id"],
+                                          is_current=True, medfee_sumamt_fen__gte=0)
+                .order_by("-setl_time", "-id").first())
+    if original is None:
+        raise SettlementError("mdtrt_id", (
+            f"退费结算未带人员信息，本统筹区也没有就诊ID {clean['mdtrt_id']} 的原结算记录："
+            f"请先报送原结算，或报送带人员信息的退费记录（5203 结算信息查询）"))
+    out = dict(clean)
+    for name in _PERSON:
+        if not out.get(name):
+            out[name] = getattr(original, name) or out.get(name)
+    out["diag_code"], out["diag_name"] = out["diag_code"] or "", out["diag_name"] or ""
+    return out
+
+
 def _ingest_part(part: list[int], *, records: Any, numbers: Any,
                  actor_id: int | None, region_id: int, source: str, batch_id: int | None
                  ) -> tuple[list[tuple[int, int, bool]], list[tuple[int, int]], list[int],
@@ -232,7 +259,7 @@ def _ingest_part(part: list[int], *, records: Any, numbers: Any,
     for i in part:
         raw = records[i]
         try:
-            clean.append((parse_record(raw), raw, i))
+            clean.append((refund_filled(parse_record(raw), region_id), raw, i))
         except SettlementError as exc:
             refused.append((exc.field, exc.message, numbers[i], _setl_key(raw)))
     region = Organisation.objects.get(pk=region_id)

@@ -45,6 +45,8 @@ class DecisionKind(models.TextChoices):
     NOT_COVERED = "not_covered", "未参加免申即享产品"
     CLAIMED = "claimed", "已有理赔"
     REASSESSED = "reassessed", "更正后重新核算"
+    REFUNDED = "refunded", "已退费，不理赔"
+    SUPERSEDED = "superseded", "同一就诊以另一结算为准"
 
 
 class SettlementImport(models.Model):
@@ -142,6 +144,8 @@ class Settlement(models.Model):
         indexes = [
             models.Index(fields=["fund_region", "member", "id"], name="settlement_queue_idx"),
             models.Index(fields=["member", "begndate"], name="settlement_member_idx"),
+            # the settlements of one stay (docs/adr/0015); a plain index, as below
+            models.Index(fields=["mdtrt_id"], name="settlement_mdtrt_idx"),
             # A plain index (db_index would add a LIKE-pattern twin on PostgreSQL that no
             # query uses and every insert pays for).
             models.Index(fields=["certno_bidx"], name="settlement_certno_idx"),

@@ -456,7 +456,10 @@ def _delivery(w: Any, n: int) -> list[dict[str, Any]]:
         begin = datetime.date(2026, 1, 1) + datetime.timedelta(days=i * 330 // n)
         recs.append(record(f"R{i:05d}", people[i % 4], begin=begin.isoformat(),
                            end=(begin + datetime.timedelta(days=2)).isoformat(),
-                           inscp=200_000 + (i * 7919) % 900_000, hifp=100_000))
+                           inscp=200_000 + (i * 7919) % 900_000, hifp=100_000,
+                           # each at its own hospital: two stays of one person on the same
+                           # dates at one hospital would be one stay settled again (ADR 0015)
+                           fixmedins_code=f"H45{i:010d}"))
     recs.append(dict(recs[5]))  # the same record again
     return recs
 

@@ -1,5 +1,5 @@
 """The bureau's codes are shown by name on the claim page (issue 17 part 3): 险种类型 310 as
-职工基本医疗保险, 医疗类别 21 as 普通住院, 医院等级 3 as 三级乙等; a local code keeps its number,
+职工基本医疗保险, 医疗类别 21 as 普通住院, 医院等级 03 as 三级乙等 (a stored level 3 as 三级); a local code keeps its number,
 marked as such."""
 
 from __future__ import annotations
@@ -36,6 +36,8 @@ def test_the_claim_page_names_the_codes(money_world):
     assert f"<td>{code_label(MED_TYPES, s.med_type)}</td>" in page
     assert s.insutype == "310" and "<td>职工基本医疗保险</td>" in page
     assert f"<td>{s.insutype}</td>" not in page and f"<td>{s.med_type}</td>" not in page
+    # the stored level is the rules' 1/2/3 (issue 15): 3 is 三级, not the platform's 03 三级乙等
+    assert s.hosp_lv == 3 and "<td>三级</td>" in page and "三级乙等" not in page
 
 
 def test_a_member_reads_his_claim_without_the_reviewers_workings(money_world):

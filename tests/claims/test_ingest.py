@@ -123,13 +123,15 @@ def test_a_file_with_repeats_and_corrections_means_the_same_on_both_paths(claims
 
     ClaimPolicy.objects.create(product_code="chongqing-2015-medical", auto_claim=True)
     s1 = record("S1", world.zhangsan.id_number)
+    # another stay of 张三 (a copy of S1 under a new setl_id would be S1's stay settled again)
+    s3 = record("S3", world.zhangsan.id_number, begin="2026-04-01", end="2026-04-10")
     data = b"\n".join([
         jsonl(s1),
         jsonl({**s1, "hifp_pay": "7000", "acct_pay": "0"}),  # the same content, spelt otherwise
         jsonl(record("S1", world.zhangsan.id_number, inscp=900_000)),  # corrected
         jsonl(record("S2", world.sunqi.id_number, hifp_pay="1.001")),  # refused
-        jsonl({**s1, "setl_id": " S3 "}),  # the same setl_id as the next once stripped
-        jsonl({**s1, "setl_id": "S3"}),
+        jsonl({**s3, "setl_id": " S3 "}),  # the same setl_id as the next once stripped
+        jsonl(s3),
         jsonl(record("S4", new_id(8))),  # nobody we know: waits unmatched
     ])
     report = settlement_import_file(path_or_bytes=data, file_name="r.jsonl", actor=world.bureau)

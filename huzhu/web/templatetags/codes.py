@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django import template
 
-from huzhu.settlements.format import HOSP_LEVELS, INSUTYPES, MED_TYPES, code_label
+from huzhu.settlements.format import HOSP_LEVELS, INSUTYPES, LEVEL_NAMES, MED_TYPES, code_label
 
 register = template.Library()
 
@@ -21,6 +21,9 @@ def med_type_zh(code: object) -> str:
 
 @register.filter
 def hosp_lv_zh(code: object) -> str:
+    """A stored settlement's level (1/2/3, what the rules read) or a platform code (01–11)."""
+    if isinstance(code, int) and code in LEVEL_NAMES:
+        return LEVEL_NAMES[code]
     return code_label(HOSP_LEVELS, code)
 
 

@@ -1,0 +1,97 @@
+"""One stay, several settlements: which of them counts (docs/adr/0015).
+
+The bureau settles a stay again under a new ``setl_id`` (a refund, then the settlement
+again; or a settlement that supersedes the first), and reverses one with a refund (2208 /
+2305: ``refd_setl_flag`` 1, its amounts negative). The settlements of one stay are the
+current ones of one fund region with the same ``mdtrt_id``, or of the same person
+(``certno``), hospital and dates. Of them exactly one counts, or none:
+
+- in order of settlement time, each refund cancels the latest settlement before it with the
+  same total (else the latest one before it);
+- the latest settlement left counts (:func:`effective`); none when all were refunded.
+
+Only that one may carry the stay's claims: the others are decided without claims, and claims
+made on one that no longer counts move to the one that does, or are withdrawn
+(:mod:`huzhu.claims.resettle`). Pure reading: no writes.
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections import defaultdict
+from dataclasses import dataclass
+
+from huzhu.bulk import among
+
+from .models import Settlement
+
+
+@dataclass(frozen=True)
+class StayRow:
+    pk: int
+    fund_region_id: int
+    mdtrt_id: str
+    certno_bidx: str
+    fixmedins_code: str
+    begndate: datetime.date
+    enddate: datetime.date
+    setl_time: datetime.datetime
+    medfee_fen: int
+    member_id: int | None
+
+    @property
+    def refund(self) -> bool:
+        return self.medfee_fen < 0
+
+
+_COLS = ("pk", "fund_region_id", "mdtrt_id", "certno_bidx", "fixmedins_code", "begndate",
+         "enddate", "setl_time", "medfee_sumamt_fen", "member_id")
+
+
+def effective(rows: list[StayRow]) -> int | None:
+    """The settlement of a stay that counts (see the module text), or None."""
+    live: list[StayRow] = []
+    for r in sorted(rows, key=lambda r: (r.setl_time, r.pk)):
+        if not r.refund:
+            live.append(r)
+            continue
+        match = next((x for x in reversed(live) if x.medfee_fen == -r.medfee_fen),
+                     live[-1] if live else None)
+        if match is not None:
+            live.remove(match)
+    return live[-1].pk if live else None
+
+
+def stays_of(ids: list[int]) -> dict[int, list[StayRow]]:
+    """For each of settlements ``ids`` that is a refund or shares its stay with another current
+    settlement of its fund region: the stay's current settlements (itself included). Two
+    queries, whatever the number of ids (the 100,000-record delivery pays them once a part)."""
+    mine = [StayRow(*r) for r in Settlement.objects.filter(among(Settlement, "id", ids))
+            .values_list(*_COLS)]
+    if not mine:
+        return {}
+    found: dict[int, StayRow] = {}
+    mdtrts = {r.mdtrt_id for r in mine if r.mdtrt_id}
+    for q in (among(Settlement, "certno_bidx", {r.certno_bidx for r in mine}, "text"),
+              among(Settlement, "mdtrt_id", mdtrts, "text")):
+        for r in Settlement.objects.filter(q, is_current=True).values_list(*_COLS):
+            found[r[0]] = StayRow(*r)
+    by_mdtrt: dict[tuple, list[StayRow]] = defaultdict(list)
+    by_person: dict[tuple, list[StayRow]] = defaultdict(list)
+    for r in found.values():
+        if r.mdtrt_id:
+            by_mdtrt[(r.fund_region_id, r.mdtrt_id)].append(r)
+        if r.enddate > r.begndate:
+            by_person[(r.fund_region_id, r.certno_bidx, r.fixmedins_code, r.begndate,
+                       r.enddate)].append(r)
+    out = {}
+    for r in mine:
+        group = {x.pk: x for x in by_mdtrt.get((r.fund_region_id, r.mdtrt_id), [])
+                 if r.mdtrt_id}
+        group.update({x.pk: x for x in by_person.get((r.fund_region_id, r.certno_bidx,
+                                                      r.fixmedins_code, r.begndate,
+                                                      r.enddate), [])})
+        group.setdefault(r.pk, r)
+        if len(group) > 1 or r.refund:
+            out[r.pk] = sorted(group.values(), key=lambda x: (x.setl_time, x.pk))
+    return out
