@@ -62,6 +62,12 @@ PI_INVENTORY: dict[str, PersonalField] = {
     "accounts.User.display_name": _plain("姓名", "页面和事件日志中显示操作人"),
     # A claim without a settlement (ADR 0016): the diagnosis, and the ill relative or the
     # beneficiary of a death benefit.
+    # 重病关怀 (huzhu/care): what was said on the greeting call, which gift, how paid.
+    "care.CareTask.note": _enc("健康医疗信息", "重病关怀事项的办理记录（通话要点、慰问品），可能涉及病情"),
+    # The member portal (huzhu/portal): a question for staff, a new card awaiting its code.
+    "portal.Ticket.question": _enc("咨询内容", "机器人无法回答的会员提问，由工作人员回复"),
+    "portal.CardChange.bank_card": _enc("银行账号", "会员本人更换代发银行卡，待短信验证码确认"),
+    "portal.CardChange.bank_name": _plain("开户行", "代发所需，不单独识别个人"),
     "claims.ClaimEvent.disease": _enc("健康医疗信息", "重疾、特疾产品按产品病种目录给付"),
     "claims.ClaimEvent.disease_name": _enc("健康医疗信息", "审核时核对诊断"),
     "claims.ClaimEvent.person_name": _plain("姓名", "患病家属或抚恤金受益人；代发收款户名；"
@@ -92,6 +98,7 @@ PI_INVENTORY: dict[str, PersonalField] = {
 
 # Fields whose names look personal but hold no personal information.
 NOT_PERSONAL: dict[str, str] = {
+    "insights.Scenario.name": "政策模拟方案的名称",
     "audit.ChainHead.name": "事件链的名称",
     "organisations.Organisation.name": "工会组织名称",
     "organisations.Unit.name": "参保单位名称",

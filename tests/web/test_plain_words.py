@@ -26,7 +26,8 @@ from tests.payouts.conftest import file_claim, pay_world  # noqa: F401
 pytestmark = pytest.mark.django_db
 
 # Capitalised words a Chinese user reads as words, not as codes.
-WORDS = {"XLSX", "HTTPS", "TOTP", "CNAPS", "JSON", "HTML", "UTF", "ECHARTS", "WECHAT", "HTTP"}
+WORDS = {"XLSX", "HTTPS", "TOTP", "CNAPS", "JSON", "HTML", "UTF", "ECHARTS", "WECHAT", "HTTP",
+         "TOML", "ICBC", "SHA"}
 
 CODE_PATTERNS = [
     ("内部代码", re.compile(r"\b[A-Z][A-Z0-9]*_[A-Z0-9_]+\b")),
@@ -101,6 +102,9 @@ def walk(client: Client, start: str = "/") -> tuple[dict[str, list[str]], int]:
     """Every page reachable by links from ``start``: {path: code-like tokens}."""
     seen: set[str] = set()
     per_route: Counter[str] = Counter()
+    first = client.get(start)
+    if first.status_code == 302 and first["Location"].startswith("/"):
+        start = first["Location"]  # a member's home is the portal's 我的保障
     queue = deque([start])
     problems: dict[str, list[str]] = {}
     pages = 0
