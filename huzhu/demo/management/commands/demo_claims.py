@@ -43,5 +43,9 @@ class Command(BaseCommand):
                               for k, v in sorted(made.claims.items()))
             self.stdout.write(f"{made.period.name}：参保 {made.enrolled} 人，结算记录 "
                               f"{made.settlements} 条；理赔 {counts or '0 笔'}")
+        from huzhu.demo.showcase import ensure_demo_showcase
+
+        for line in ensure_demo_showcase():
+            self.stdout.write(line)
         run = refresh()
         self.stdout.write(f"驾驶舱汇总已更新：{run.rows} 行")
