@@ -152,7 +152,7 @@ class SignupCode(models.Model):
     phone_bidx = models.CharField(max_length=64)
     member = models.ForeignKey(Member, null=True, blank=True, on_delete=models.CASCADE,
                                related_name="+")
-    code_digest = models.CharField(max_length=64, blank=True)
+    code_digest = models.CharField(max_length=128, blank=True)  # salt $ HMAC-SHA256 hex
     ip = models.CharField(max_length=64, blank=True, db_index=True)
     created_at = models.DateTimeField(db_index=True)
     expires_at = models.DateTimeField()

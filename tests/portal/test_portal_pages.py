@@ -72,12 +72,12 @@ def test_receipts_show_the_members_line_of_the_units_payment(portal_world, clien
 
 def test_messages_show_the_sms_sent_to_the_member_with_a_masked_phone(portal_world, client):
     w = portal_world
-    file_claim(w)
+    claim = file_claim(w)
     client.force_login(w.zhangsan_user)
     page = client.get(reverse("portal:messages")).content.decode()
     assert "13812341234" not in page and "138****1234" in page
     sms = page[page.index('id="sms"'):]
-    assert "已核准，给付互助金1,400.00元" in sms and "理赔申请（编号1）已受理" in sms
+    assert "已核准，给付互助金1,400.00元" in sms and f"理赔申请（编号{claim.pk}）已受理" in sms
     assert sms.index("已核准") < sms.index("已受理")  # newest first
 
 
