@@ -8,6 +8,10 @@ A rule correction decided for a granted claim (``corrections.py``):
 
 - 补发 top-up: Dr 5101 / Cr 2202 for the difference (``claim-topup:<claim>:<assessment>``),
   paid by its own payout;
+A granted claim whose stay is refunded (or settled again under another claim) before anything
+was sent to the bank: each unpaid payout is cancelled, Dr 2202 / Cr 5101 for its amount
+(``payout-cancelled:<payout>``), and nothing is owed or recovered (``resettle.py``).
+
 - 追回 recovery: Dr 1231 应收追回互助金 (period) / Cr 5101 (``claim-recovery:<claim>:<assessment>``);
   then 已追回: Dr 1002 基金专户存款 / Cr 1231 (``recovery-received:<recovery>``), or 核销:
   Dr 5101 / Cr 1231 (``recovery-written-off:<recovery>``).
@@ -106,3 +110,17 @@ def post_recovery_written_off(*, recovery: Any, on: datetime.date, actor: Actor)
         legs=[(expense, recovery.amount_fen), (_receivable(claim), -recovery.amount_fen)],
         memo=f"理赔 {claim.pk} 追回款核销：{recovery.write_off_reason}"[:200], business_date=on,
         source=Source("claims.recovery", str(recovery.pk)), actor=actor)
+
+
+def cancelled_key(payout_id: int) -> str:
+    return f"payout-cancelled:{payout_id}"
+
+
+def post_payout_cancelled(*, claim: Claim, payout_id: int, amount_fen: int, why: str,
+                          on: datetime.date, actor: Actor) -> Transaction:
+    """The debt of an unpaid payout reversed: Dr 2202 应付互助金 / Cr 5101 互助金支出."""
+    expense, payable = payable_accounts(claim)
+    return ledger_post(
+        key=cancelled_key(payout_id), legs=[(payable, amount_fen), (expense, -amount_fen)],
+        memo=f"理赔 {claim.pk} 未支付的互助金作废：{why}"[:200], business_date=on,
+        source=Source("claims.claim", str(claim.pk)), actor=actor)

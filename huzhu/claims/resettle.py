@@ -22,6 +22,7 @@ from __future__ import annotations
 import hashlib
 
 from django.db import transaction
+from django.db.models import F
 
 from huzhu import clock
 from huzhu.actors import Actor
@@ -30,8 +31,10 @@ from huzhu.members.models import Member
 from huzhu.settlements.models import Settlement
 from huzhu.settlements.stays import effective, stays_of
 
-from .approval import claim_refuse
-from .models import Assessment, Claim
+from .approval import claim_refuse, usage_lock
+from .models import Assessment, Claim, MemberPeriodUsage
+from .notify import claim_notice, yuan_text
+from .postings import post_payout_cancelled
 from .screen import claims_on_corrected_settlement
 from .status import GRANTED, ClaimStatus, claim_transition
 
@@ -114,15 +117,60 @@ def _end(claim: Claim, *, refund: bool, actor: Actor) -> None:
     was = claim.payable_fen
     if was == 0:
         return
-    a = Assessment.objects.create(
-        claim=claim, settlement_id=claim.settlement_id,
-        product_version_id=claim.product_version_id, payable_fen=0, lines=[],
-        reasons=["SETTLEMENT_REFUNDED"], trace=[{"rule": "settlement_refunded", "zh": why}],
-        usage={}, input_hash=hashlib.sha256(f"refunded:{claim.pk}:{claim.setl_id}".encode())
-        .hexdigest(), as_of=clock.today(), engine="scalar", correction_was_fen=was)
+    if _cancel_unpaid(claim, why=why, actor=actor):
+        return
+    a = _zero(claim, why, "refunded", was=was)
     note = {"code": "RULE_CORRECTED", "assessment": a.pk,
             "message": f"{why}：应为 0.00 元（已核准 {_y(was)} 元，差额 {_y(-was)} 元），请决定追回"}
     Claim.objects.filter(pk=claim.pk).update(risk=[*(claim.risk or []), note])
     event_record(action="claim.reassessed", actor=actor, obj=claim,
                  after={"setl_id": claim.setl_id, "payable_fen": 0, "was_fen": was,
                         "why": "refunded" if refund else "resettled"})
+
+
+def _zero(claim: Claim, why: str, tag: str, *, was: int | None = None) -> Assessment:
+    """An assessment of 0 for the claim; with ``was``, a correction waiting for 追回."""
+    return Assessment.objects.create(
+        claim=claim, settlement_id=claim.settlement_id,
+        product_version_id=claim.product_version_id, payable_fen=0, lines=[],
+        reasons=["SETTLEMENT_REFUNDED"], trace=[{"rule": "settlement_refunded", "zh": why}],
+        usage={}, input_hash=hashlib.sha256(f"{tag}:{claim.pk}:{claim.setl_id}".encode())
+        .hexdigest(), as_of=clock.today(), engine="scalar", correction_was_fen=was)
+
+
+def _cancel_unpaid(claim: Claim, *, why: str, actor: Actor) -> bool:
+    """Cancel the granted claim's payouts when none of its money has gone to the bank (each
+    payout 待支付 or 支付失败, none in a batch, on its way or paid): the debt is reversed, the
+    claim holds 0 from now on (its usage row too), and the member is told. False, changing
+    nothing, when some of its money is in a batch or beyond (then 追回 decides)."""
+    from huzhu.payouts.models import Payout, PayoutStatus
+    from huzhu.payouts.status import payouts_move
+
+    row = usage_lock(claim)  # the member-period lock first, as approvals take it
+    payouts = list(Payout.objects.select_for_update().filter(claim=claim).order_by("pk"))
+    unpaid = (PayoutStatus.PAYABLE, PayoutStatus.FAILED)
+    live = [p for p in payouts if p.status != PayoutStatus.CANCELLED]
+    if not live or any(p.status not in unpaid for p in live):
+        return False
+    if sum(p.amount_fen for p in live) != claim.payable_fen:
+        return False  # not what the claim holds: leave it to a person (追回 decides)
+    was, on = claim.payable_fen, clock.today()
+    moved = payouts_move([p.pk for p in live], PayoutStatus.CANCELLED, frm=unpaid, actor=actor,
+                         reason=why)
+    if moved != len(live):
+        raise RuntimeError("payout moved while locked")  # pragma: no cover - lock held
+    for p in live:
+        post_payout_cancelled(claim=claim, payout_id=p.pk, amount_fen=p.amount_fen, why=why,
+                              on=on, actor=actor)
+    a = _zero(claim, why, "cancelled")
+    note = {"code": "PAYMENT_CANCELLED", "assessment": a.pk,
+            "message": f"{why}：尚未支付的 {_y(was)} 元已作废，不再支付，无须追回"}
+    Claim.objects.filter(pk=claim.pk).update(payable_fen=0, assessment=a,
+                                             risk=[*(claim.risk or []), note])
+    if row is not None:
+        MemberPeriodUsage.objects.filter(pk=row.pk).update(granted_fen=F("granted_fen") - was)
+    claim_notice(claim, "CLAIM_CANCELLED", f"claim-cancelled:{claim.pk}", amount=yuan_text(was))
+    event_record(action="claim.reassessed", actor=actor, obj=claim,
+                 after={"setl_id": claim.setl_id, "payable_fen": 0, "was_fen": was,
+                        "why": "cancelled_unpaid", "payouts": [p.pk for p in live]})
+    return True

@@ -139,6 +139,12 @@ def _payment(claim: Claim, story: Story) -> None:
                                 f"核准互助金 {_yuan(claim.payable_fen)}。"))
     payout = (claim.payouts.filter(kind=PayoutKind.BENEFIT)
               .prefetch_related("lines__batch").first())
+    if payout is not None and payout.status == PayoutStatus.CANCELLED:
+        story.steps.append(Step(None, "撤销给付", "这次住院的医保结算已退费或重新结算，"
+                                "尚未支付的互助金不再支付。", "bad"))
+        story.problem = "这次住院的医保结算已退费或重新结算，原核准的互助金不再支付。"
+        story.todo = "如重新结算的住院需要申请互助金，会另有一笔理赔；有疑问请联系所在工会。"
+        return
     if payout is None or payout.status in (PayoutStatus.PAYABLE, PayoutStatus.BATCHED):
         story.steps.append(Step(None, "等待支付", "互助金将按批次支付到您登记的银行卡。", "now"))
         return

@@ -50,6 +50,11 @@ TEMPLATES: dict[str, tuple[str, tuple[str, ...]]] = {
         "需予退回，请联系所在工会办理。",
         ("name", "product", "claim", "amount"),
     ),
+    "CLAIM_CANCELLED": (
+        "{name}您好，您的{product}理赔（编号{claim}）所依据的医保结算已退费或重新结算，"
+        "尚未支付的互助金{amount}元不再支付；如有疑问请联系所在工会。",
+        ("name", "product", "claim", "amount"),
+    ),
     "CARE_GREETING": (
         "{name}您好，工会获悉您近期患病住院，特致慰问。互助金已按规定给付，如有困难请联系所在工会。"
         "祝早日康复！",

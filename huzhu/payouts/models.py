@@ -32,6 +32,9 @@ class PayoutStatus(models.TextChoices):
     SENT = "sent", "支付中"
     PAID = "paid", "已支付"
     FAILED = "failed", "支付失败待更正"
+    # Never sent (or failed and not sent again) when its claim's stay was refunded or settled
+    # again: the debt is reversed and nothing is paid (huzhu/claims/resettle.py).
+    CANCELLED = "cancelled", "已作废"
 
 
 class Payout(models.Model):

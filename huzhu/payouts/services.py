@@ -792,7 +792,8 @@ def payouts_reconcile(*, fund_region: Organisation,
     payable = credit(AccountKind.BENEFIT_PAYABLE)
     payouts = Payout.objects.filter(fund_region=fund_region)
     if as_of is None:
-        owed = int(payouts.filter(~Q(status__in=[PayoutStatus.SENT, PayoutStatus.PAID]))
+        owed = int(payouts.filter(~Q(status__in=[PayoutStatus.SENT, PayoutStatus.PAID,
+                                                 PayoutStatus.CANCELLED]))
                    .aggregate(s=Sum("amount_fen"))["s"] or 0)
     else:
         # Owed then: approved (or, for a top-up, decided) by then, less what was in flight or
@@ -800,7 +801,12 @@ def payouts_reconcile(*, fund_region: Organisation,
         # again). Each payout's own posting: claim-payable:<claim>, claim-topup:<claim>:<a>.
         approved = Transaction.objects.filter(key=OuterRef("posting_key"),
                                               business_date__lte=as_of)
-        owed = int(_with_posting_key(payouts).filter(Exists(approved))
+        # A payout cancelled by then (its stay refunded unpaid) is owed no more.
+        cancelled = Transaction.objects.filter(
+            key=Concat(Value("payout-cancelled:"), Cast(OuterRef("pk"), CharField()),
+                       output_field=CharField()),
+            business_date__lte=as_of)
+        owed = int(_with_posting_key(payouts).filter(Exists(approved), ~Exists(cancelled))
                    .aggregate(s=Sum("amount_fen"))["s"] or 0)
         owed -= flight + paid
     twice = (lines.filter(was_paid).values("payout_id").annotate(n=Count("id"))

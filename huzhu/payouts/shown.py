@@ -7,8 +7,11 @@ state (``status.py``), and no payout step writes a claim row:
     payout 待支付 or 已编入批次 → 已核准待支付    payout 支付中 → 支付中
     payout 已支付 → 已支付                        payout 支付失败待更正 → 支付失败
 
+    payout 已作废 → 已撤销给付 (its stay refunded before the money went out)
+
 (an approved claim without its payout, which ``huzhu claims verify`` reports, shows 已核准待支付).
-A top-up (补发) payout changes nothing shown. Every page, the API, the list filters and the
+A top-up (补发) payout changes nothing shown, unless the benefit payout was cancelled: then the
+claim shows its latest live top-up (a stay refunded unpaid, then settled again). Every page, the API, the list filters and the
 member's progress read the state from here:
 
 - :func:`claims_shown` annotates a queryset with ``shown_status`` (one correlated subquery);
@@ -26,9 +29,9 @@ from typing import Any, TypeVar
 from django.db.models import (
     Case,
     CharField,
-    Exists,
     F,
     OuterRef,
+    Q,
     QuerySet,
     Subquery,
     TextChoices,
@@ -57,6 +60,7 @@ class ClaimState(TextChoices):
     PAYMENT_FAILED = "pay_failed", "支付失败"
     REJECTED = "rejected", "不予给付"
     WITHDRAWN = "withdrawn", "已撤回"
+    PAY_CANCELLED = "pay_cancelled", "已撤销给付"
 
 
 # The state an approved claim shows while its benefit payout is in each status.
@@ -66,21 +70,31 @@ PAYOUT_SHOWS: dict[str, str] = {
     PayoutStatus.SENT: ClaimState.PAYING,
     PayoutStatus.PAID: ClaimState.PAID,
     PayoutStatus.FAILED: ClaimState.PAYMENT_FAILED,
+    PayoutStatus.CANCELLED: ClaimState.PAY_CANCELLED,
 }
 # The states only an approved claim shows (read from its payout).
 PAYMENT_STATES = frozenset(PAYOUT_SHOWS.values())
 
 
 def _benefit() -> QuerySet[Payout]:
-    """The benefit payout of the claim of the outer query."""
-    return Payout.objects.filter(claim=OuterRef("pk"), kind=PayoutKind.BENEFIT)
+    """The payout the claim of the outer query shows: its benefit payout, or when that was
+    cancelled its latest top-up not cancelled, else the cancelled one."""
+    return (Payout.objects.filter(claim=OuterRef("pk"))
+            .exclude(kind=PayoutKind.CONSOLATION)
+            .annotate(rank=Case(When(status=PayoutStatus.CANCELLED, then=Value(2)),
+                                When(kind=PayoutKind.BENEFIT, then=Value(0)),
+                                default=Value(1)))
+            .order_by("rank", "-pk"))
+
+
+def _payout_status() -> Subquery:
+    return Subquery(_benefit().values("status")[:1], output_field=CharField())
 
 
 def shown_expression() -> Case:
     """The SQL expression of a claim's shown state (for ``annotate``)."""
-    payment = Subquery(_benefit().annotate(shown=Case(
-        *[When(status=p, then=Value(v)) for p, v in PAYOUT_SHOWS.items()],
-        output_field=CharField())).values("shown")[:1], output_field=CharField())
+    payment = Case(*[When(payout_status=p, then=Value(v)) for p, v in PAYOUT_SHOWS.items()],
+                   output_field=CharField())
     return Case(When(status=ClaimStatus.APPROVED,
                      then=Coalesce(payment, Value(ClaimState.APPROVED.value))),
                 default=F("status"), output_field=CharField())
@@ -88,7 +102,7 @@ def shown_expression() -> Case:
 
 def claims_shown(qs: _QS) -> _QS:
     """``qs`` (claims) with ``shown_status``: the state a person sees of each."""
-    return qs.annotate(shown_status=shown_expression())
+    return qs.alias(payout_status=_payout_status()).annotate(shown_status=shown_expression())
 
 
 def claims_in_state(qs: _QS, state: str) -> _QS:
@@ -100,13 +114,11 @@ def claims_in_state(qs: _QS, state: str) -> _QS:
         return qs.none()
     if state not in PAYMENT_STATES:
         return qs.filter(status=state)
-    if state == ClaimState.APPROVED:
-        later = [p for p, v in PAYOUT_SHOWS.items() if v != ClaimState.APPROVED]
-        return qs.filter(~Exists(_benefit().filter(status__in=later)),
-                         status=ClaimStatus.APPROVED)
     statuses = [p for p, v in PAYOUT_SHOWS.items() if v == state]
-    return qs.filter(Exists(_benefit().filter(status__in=statuses)),
-                     status=ClaimStatus.APPROVED)
+    approved = qs.filter(status=ClaimStatus.APPROVED).alias(payout_status=_payout_status())
+    if state == ClaimState.APPROVED:  # also an approved claim without its payout
+        return approved.filter(Q(payout_status__isnull=True) | Q(payout_status__in=statuses))
+    return approved.filter(payout_status__in=statuses)
 
 
 def claim_state(claim: Claim) -> str:
@@ -118,8 +130,8 @@ def claim_state(claim: Claim) -> str:
     annotated = getattr(claim, "shown_status", None)
     if annotated in PAYMENT_STATES:
         return str(annotated)
-    status = (Payout.objects.filter(claim_id=claim.pk, kind=PayoutKind.BENEFIT)
-              .values_list("status", flat=True).first())
+    status = (Claim.objects.filter(pk=claim.pk).annotate(payout_status=_payout_status())
+              .values_list("payout_status", flat=True).first())
     return PAYOUT_SHOWS.get(status, ClaimState.APPROVED) if status else ClaimState.APPROVED
 
 

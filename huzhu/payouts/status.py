@@ -26,11 +26,11 @@ P, L, B = PayoutStatus, LineStatus, BatchStatus
 
 # from → the statuses it may move to
 PAYOUT_MOVES: dict[str, frozenset[str]] = {
-    P.PAYABLE: frozenset({P.BATCHED}),
+    P.PAYABLE: frozenset({P.BATCHED, P.CANCELLED}),  # or its claim's stay refunded unpaid
     P.BATCHED: frozenset({P.SENT, P.PAYABLE}),  # sent, or its batch cancelled
     P.SENT: frozenset({P.PAID, P.FAILED, P.PAYABLE}),  # paid, failed, or failed and requeued
-    P.FAILED: frozenset({P.PAYABLE}),  # requeued (card corrected, or a stated reason)
-    P.PAID: frozenset(),
+    P.FAILED: frozenset({P.PAYABLE, P.CANCELLED}),  # requeued, or its stay refunded
+    P.PAID: frozenset(), P.CANCELLED: frozenset(),
 }
 LINE_MOVES: dict[str, frozenset[str]] = {
     L.PENDING: frozenset({L.SENT, L.CANCELLED}),

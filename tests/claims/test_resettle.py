@@ -8,12 +8,18 @@ import pytest
 
 from huzhu.claims.corrections import correction_decide, corrections_pending
 from huzhu.claims.ingest import settlement_import_file, settlement_ingest
-from huzhu.claims.models import Claim, ClaimPolicy, Recovery
+from huzhu.claims.models import Claim, ClaimPolicy, MemberPeriodUsage, Recovery
+from huzhu.ledger.models import Transaction
+from huzhu.notices.models import OutboxMessage
+from huzhu.payouts.models import Payout, PayoutStatus
+from huzhu.payouts.services import batch_build, payouts_reconcile
+from huzhu.payouts.shown import claim_state, claims_in_state, claims_shown
 from huzhu.settlements.format import SettlementError
 from huzhu.settlements.models import Settlement, SettlementDecision
 
 from .bureau_samples import envelope_2304, one_line, record_5203, refund_2305
-from .conftest import MEDICAL, record
+from .conftest import MEDICAL, ledger_clean, record
+from .test_claim_types import pay
 
 
 @pytest.fixture
@@ -31,12 +37,14 @@ def decision(setl_id):
                                           settlement__is_current=True).decision
 
 
-def test_a_refund_after_payment_goes_to_recovery(w):
+def test_a_refund_after_payment_goes_to_recovery(w, tmp_path):
     rec = record("A1", w.zhangsan.id_number)
     push(w, envelope_2304(rec))
     claim = Claim.objects.get()
     assert claim.status == "approved" and claim.payable_fen == 140_000
+    pay(w, tmp_path)
     push(w, refund_2305(rec, "R1"))
+    assert Payout.objects.get(claim=claim).status == PayoutStatus.PAID
     claim.refresh_from_db()
     assert claim.status == "approved" and claim.payable_fen == 140_000  # money left alone
     a = corrections_pending(Claim.objects.all()).get()
@@ -47,6 +55,68 @@ def test_a_refund_after_payment_goes_to_recovery(w):
     assert Recovery.objects.get(claim=claim).amount_fen == 140_000
     claim.refresh_from_db()
     assert claim.payable_fen == 0
+
+
+def test_a_refund_before_payment_cancels_the_payout_and_nothing_is_paid(w):
+    rec = record("A1", w.zhangsan.id_number)
+    push(w, envelope_2304(rec))
+    claim = Claim.objects.get()
+    assert claim.payable_fen == 140_000
+    push(w, refund_2305(rec, "R1"))
+    push(w, refund_2305(rec, "R1"))  # delivered twice: cancelled once
+    claim.refresh_from_db()
+    payout = Payout.objects.get(claim=claim)
+    assert payout.status == PayoutStatus.CANCELLED and payout.amount_fen == 140_000
+    assert claim.status == "approved" and claim.payable_fen == 0
+    assert not corrections_pending(Claim.objects.all()).exists()  # nothing to recover
+    assert not Recovery.objects.exists()
+    assert MemberPeriodUsage.objects.get(member=w.zhangsan).granted_fen == 0
+    cancel = Transaction.objects.get(key=f"payout-cancelled:{payout.pk}")
+    assert sorted(leg.amount_fen for leg in cancel.legs.all()) == [-140_000, 140_000]
+    assert batch_build(fund_region=w.province, actor=w.qianjiu).batch is None
+    rec_ = payouts_reconcile(fund_region=w.province)
+    assert rec_.ok and rec_.owed_fen == 0 and rec_.ledger_payable_fen == 0
+    assert ledger_clean() == []
+    assert claim_state(claim) == "pay_cancelled"
+    assert claims_shown(Claim.objects.all()).get().shown_status == "pay_cancelled"
+    assert list(claims_in_state(Claim.objects.all(), "pay_cancelled")) == [claim]
+    assert not claims_in_state(Claim.objects.all(), "approved").exists()
+    sms = OutboxMessage.objects.filter(template="CLAIM_CANCELLED")
+    assert sms.count() == 1 and "1,400.00" in str(sms.get().params)
+    assert any("已作废" in r["message"] for r in claim.risk)
+
+
+def test_a_refund_after_batching_waits_for_recovery(w):
+    rec = record("A1", w.zhangsan.id_number)
+    push(w, envelope_2304(rec))
+    claim = Claim.objects.get()
+    batch = batch_build(fund_region=w.province, actor=w.qianjiu).batch
+    assert batch is not None
+    push(w, refund_2305(rec, "R1"))
+    assert Payout.objects.get(claim=claim).status == PayoutStatus.BATCHED  # left alone
+    a = corrections_pending(Claim.objects.all()).get()
+    assert a.payable_fen == 0 and a.correction_was_fen == 140_000
+
+
+def test_a_refund_cancelled_then_settled_again_pays_the_new_figure_once(w, tmp_path):
+    first = record("A1", w.zhangsan.id_number)
+    push(w, envelope_2304(first))
+    push(w, refund_2305(first, "R1"))
+    claim = Claim.objects.get()
+    assert claim.payable_fen == 0
+    again = record("B1", w.zhangsan.id_number, inscp=800_000, hifp=560_000,
+                   mdtrt_id="MDA1", setl_time="2026-03-12 11:00:00")
+    push(w, envelope_2304(again))
+    latest = corrections_pending(Claim.objects.all()).order_by("pk").last()
+    assert latest.correction_was_fen == 0 and latest.payable_fen > 0
+    correction_decide(claim=claim, assessment=latest, actor=w.wangwu, kind="top_up")
+    claim.refresh_from_db()
+    assert claim.payable_fen == latest.payable_fen and claim_state(claim) == "approved"
+    pay(w, tmp_path)
+    assert claim_state(claim) == "paid"
+    paid = Payout.objects.filter(claim=claim, status=PayoutStatus.PAID)
+    assert [p.amount_fen for p in paid] == [latest.payable_fen]
+    assert payouts_reconcile(fund_region=w.province).ok and ledger_clean() == []
 
 
 def test_a_refund_before_its_original_means_no_claim(w):
@@ -64,9 +134,10 @@ def test_a_refund_before_its_original_means_no_claim(w):
     assert decision("R1") == "refunded" and decision("A1") == "refunded"
 
 
-def test_a_stay_settled_again_corrects_the_first_claim(w):
+def test_a_stay_settled_again_corrects_the_first_claim(w, tmp_path):
     first = record("A1", w.zhangsan.id_number)
     push(w, envelope_2304(first))
+    pay(w, tmp_path)  # paid: the difference is recovered (unpaid, it is cancelled: above)
     push(w, refund_2305(first, "R1"))
     again = record("B1", w.zhangsan.id_number, inscp=800_000, hifp=560_000,
                    mdtrt_id="MDA1", setl_time="2026-03-12 11:00:00")

@@ -90,11 +90,12 @@ def test_a_refund_and_its_original_at_once_make_no_claim(money_world):
                             importer(w, one_line(*refunds), "r.jsonl")], timeout=180)
     assert not [r for r in results if isinstance(r, BaseException)], results
     assert all(r.ok for r in results)
-    # a claim made before its refund arrived is granted and waits for 追回; none is doubled
-    live = Claim.objects.filter(status__in=["approved", "in_review", "submitted"])
-    pending = {a.claim_id for a in corrections_pending(Claim.objects.all())}
-    assert {c.pk for c in live.filter(status="approved")} == pending
-    assert all(a.payable_fen == 0 for a in corrections_pending(Claim.objects.all()))
+    # a claim made before its refund arrived was granted, never paid: its payout is cancelled
+    # and it holds 0 (nothing to recover); none is doubled
+    assert not corrections_pending(Claim.objects.all()).exists()
+    assert all(c.payable_fen == 0 for c in Claim.objects.filter(status="approved"))
+    assert set(Payout.objects.values_list("status", flat=True)) <= {"cancelled"}
+    assert not Claim.objects.filter(status__in=["in_review", "submitted"]).exists()
     assert not SettlementDecision.objects.filter(decided_at__isnull=True).exists()
     whole()
 
@@ -110,4 +111,37 @@ def test_another_regions_import_at_once_touches_nothing_here(money_world):
     assert all(r.ok for r in results), results
     assert list(Claim.objects.values_list("setl_id", flat=True)) == ["A1"]
     assert not corrections_pending(Claim.objects.all()).exists()
+    whole()
+
+
+def test_a_refund_while_finance_builds_a_batch_pays_nothing_or_waits_for_recovery(money_world):
+    """The refund cancels the unpaid payout, or the batch took it first and the refund waits
+    for 追回: never both, never neither, and the books agree either way."""
+    from huzhu.payouts.models import PayoutLine
+    from huzhu.payouts.services import batch_build, payouts_reconcile
+
+    from .bureau_samples import refund_2305
+
+    w = money_world
+    ClaimPolicy.objects.create(product_code=MEDICAL, auto_claim=True)
+    recs = [record(f"A{i}", w.zhangsan.id_number if i % 2 else w.chenba.id_number,
+                   begin=f"2026-0{1 + i}-01", end=f"2026-0{1 + i}-05") for i in range(6)]
+    settlement_import_file(path_or_bytes=one_line(*[envelope_2304(r) for r in recs]),
+                           file_name="a.jsonl", actor=w.bureau)
+    assert Payout.objects.filter(status="payable").count() >= 3  # (the caps hold some back)
+    refunds = one_line(*[refund_2305(r, f"R{i}", f"2026-0{1 + i}-06 10:00:00")
+                         for i, r in enumerate(recs)])
+    results = run_together([importer(w, refunds, "r.jsonl"),
+                            lambda: batch_build(fund_region=w.province, actor=w.qianjiu)],
+                           timeout=180)
+    assert not [r for r in results if isinstance(r, BaseException)], results
+    pending = {a.claim_id for a in corrections_pending(Claim.objects.all())}
+    for claim in Claim.objects.filter(payouts__isnull=False):
+        payout = Payout.objects.get(claim=claim)
+        lines = PayoutLine.objects.filter(payout=payout).count()
+        if payout.status == "cancelled":
+            assert claim.payable_fen == 0 and lines == 0 and claim.pk not in pending
+        else:
+            assert payout.status == "batched" and lines == 1 and claim.pk in pending
+    assert payouts_reconcile(fund_region=w.province).ok
     whole()

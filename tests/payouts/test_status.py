@@ -55,7 +55,9 @@ def test_a_claim_status_ends_at_its_decision():
                                        "rejected", "withdrawn"}
     assert TRANSITIONS[ClaimStatus.APPROVED] == frozenset() and GRANTED == {ClaimStatus.APPROVED}
     assert all(to in ClaimStatus.values for tos in TRANSITIONS.values() for to in tos)
-    assert set(ClaimState.values) == set(ClaimStatus.values) | set(FORMER_STATUSES)
+    # and 已撤销给付: approved, its payout cancelled before it went out (stay refunded)
+    assert set(ClaimState.values) == (set(ClaimStatus.values) | set(FORMER_STATUSES)
+                                      | {"pay_cancelled"})
     for value in ClaimStatus.values:
         if value != ClaimStatus.APPROVED:
             assert ClaimState(value).label == ClaimStatus(value).label
