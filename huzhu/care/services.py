@@ -203,10 +203,13 @@ def _rule_dict(rule: CareRule) -> dict[str, Any]:
 
 
 def phone_for_call(*, actor: Any, followup: FollowUp) -> str:
-    """The member's full phone number for the greeting call, recorded as seen."""
+    """The member's full phone number for the greeting call, recorded as seen: a reveal
+    allowed by the care right, for this purpose only."""
+    from huzhu.accounts.roles import Perm
     from huzhu.members.models import Member
+    from huzhu.members.services import member_reveal
 
     member = Member.objects.get(pk=followup.member_id)
-    event_record(action=Action.PII_REVEALED, actor=actor, obj=member,
-                 after={"field": "phone", "purpose": "重病关怀问候电话", "followup": followup.pk})
-    return member.phone or ""
+    return member_reveal(actor=actor, member=member, field_name="phone",
+                         purpose="重病关怀问候电话", right=Perm.MANAGE_CARE,
+                         context={"followup": followup.pk})

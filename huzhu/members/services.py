@@ -390,16 +390,23 @@ def _update_known(known: dict[int, dict[str, Any]], actor: Actor, now: Any
     return len(changed), new_cards
 
 
-def member_reveal(*, actor: User, member: Member, field_name: str) -> str:
-    """Return one full personal-data value and record who saw it (always a person)."""
+def member_reveal(*, actor: User, member: Member, field_name: str, purpose: str = "",
+                  right: Perm = Perm.REVEAL_PII, context: dict[str, Any] | None = None) -> str:
+    """Return one full personal-data value and record who saw it (always a person).
+
+    ``right`` is the permission that allows it: 查看完整个人信息 by default, or a narrower one
+    given for one ``purpose`` (a care worker's greeting call: 管理重病关怀, the phone only),
+    recorded with the purpose and ``context`` on the event."""
     if field_name not in PII_FIELDS:
         raise DomainError("未知字段", field_errors={"field": ["只能查看身份证号、手机号或银行卡号"]})
-    if not actor.can(Perm.REVEAL_PII):
+    after: dict[str, Any] = {"field": field_name, **({"purpose": purpose} if purpose else {}),
+                             **(context or {})}
+    if not actor.can(right):
         event_record(action=Action.PII_REVEALED, actor=actor, obj=member, outcome="denied",
-                     after={"field": field_name})
+                     after=after)
         raise NotAllowed("您的角色无权查看完整个人信息")
     value = getattr(member, field_name) or ""
-    event_record(action=Action.PII_REVEALED, actor=actor, obj=member, after={"field": field_name})
+    event_record(action=Action.PII_REVEALED, actor=actor, obj=member, after=after)
     return value
 
 

@@ -141,8 +141,10 @@ def test_pages_are_scoped_and_speak_chinese(care_world):
     assert "问候电话：请填写办理记录" in r.content.decode()
     r = c.post(f"/care/{f.pk}/phone/")
     assert w.members[3].phone in r.content.decode()
-    assert Event.objects.filter(action=Action.PII_REVEALED, object_id=str(w.members[3].pk),
-                                actor_id=county.pk).exists()
+    seen = Event.objects.get(action=Action.PII_REVEALED, object_id=str(w.members[3].pk),
+                             actor_id=county.pk)
+    assert seen.after == {"field": "phone", "purpose": "重病关怀问候电话", "followup": f.pk}
+    assert seen.outcome != "denied"
     # Not a fund region's union: no rule page, no scan.
     assert c.get("/care/rule/").status_code == 403
     assert c.post("/care/scan/").status_code == 403
