@@ -78,6 +78,7 @@ class Action(models.TextChoices):
     CLAIM_LEVEL = "claim.level", "理赔进入审核级次"
     CALENDAR_YEAR = "calendar.year", "录入节假日安排"
     CLAIM_REVIEWED = "claim.reviewed", "审核理赔"
+    CLAIM_PAYEE_CHANGED = "claim.payee_changed", "更正受益人银行卡"
     CLAIM_DOCUMENT = "claim.document", "上传理赔材料"
     CLAIM_DOCUMENT_VIEWED = "claim.document_viewed", "查看理赔材料"
     CLAIM_CORRECTION_DECIDED = "claim.correction_decided", "决定规则更正后的补发或追回"

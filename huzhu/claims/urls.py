@@ -18,6 +18,7 @@ urlpatterns = [
     path("file/<int:member_id>/", views_work.file_member, name="file_member"),
     path("file/<int:member_id>/event/", views_events.file_event, name="file_event"),
     path("<int:pk>/", views.claim_detail, name="detail"),
+    path("<int:pk>/payee/", views_events.payee_card, name="payee_card"),
     path("<int:pk>/review/", views_work.review, name="review"),
     path("<int:pk>/appeal/", views_work.appeal, name="appeal"),
     path("<int:pk>/documents/", views_work.documents_upload, name="documents"),

@@ -13,7 +13,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from huzhu.accounts.roles import Role
+from huzhu.accounts.roles import Perm, Role
 from huzhu.actors import AuthedRequest
 from huzhu.payouts.shown import ClaimState, claims_shown
 from huzhu.settlements.access import may_match, unmatched_visible_to
@@ -148,6 +148,7 @@ def claim_detail(request: AuthedRequest, pk: int) -> HttpResponse:
         "claim": claim, "s": claim.settlement, "a": a,
         "ev": ClaimEvent.objects.filter(claim=claim).first(), "lines": lines, "others": others,
         "history": history, "risk_zh": ZH,
+        "can_fix_payee": request.user.can(Perm.FILE_CLAIMS) and request.user.role != "member",
         "stopped_by": [REASONS_ZH.get(c, c) for c in (a.reasons if a else [])],
         **review_context(request.user, claim),
         **correction_context(request.user, claim),

@@ -137,3 +137,36 @@ def file_event(request: AuthedRequest, member_id: int) -> HttpResponse:
             return redirect("claims:detail", pk=claim.pk)
     return render(request, "claims/file_event.html", {
         "form": form, "member": member, "whats": whats})
+
+
+class PayeeCardForm(forms.Form):
+    payee_card = forms.CharField(label="受益人新银行卡号", max_length=30,
+                                 widget=forms.TextInput(attrs=PHONE))
+    payee_bank = forms.CharField(label="开户行", max_length=100)
+    confirm_luhn = forms.BooleanField(label="卡号未通过校验，已与受益人核对无误", required=False)
+
+
+@login_required
+def payee_card(request: AuthedRequest, pk: int) -> HttpResponse:
+    """更正受益人银行卡 (the claim page's form posts here; :mod:`huzhu.claims.payee`)."""
+    from .access import claim_get_for_user
+    from .payee import payee_card_correct
+
+    if request.method != "POST":
+        return redirect("claims:detail", pk=pk)
+    claim = claim_get_for_user(request.user, pk)  # 404 outside the user's scope
+    form = PayeeCardForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "更正受益人银行卡：请填写新银行卡号和开户行")
+        return redirect("claims:detail", pk=pk)
+    try:
+        requeued = payee_card_correct(
+            claim=claim, actor=request.user, card=form.cleaned_data["payee_card"],
+            bank_name=form.cleaned_data["payee_bank"],
+            confirm_luhn=form.cleaned_data["confirm_luhn"])
+    except DomainError as exc:
+        messages.error(request, f"更正受益人银行卡未成功：{exc.message}")
+        return redirect("claims:detail", pk=pk)
+    messages.success(request, "受益人银行卡已更正" + (
+        "，支付失败的互助金已重新安排支付" if requeued else ""))
+    return redirect("claims:detail", pk=pk)

@@ -123,6 +123,11 @@ TEMPLATES: dict[str, tuple[str, tuple[str, ...]]] = {
         "（编号{claim}）。",
         ("payee", "name", "amount", "date", "card", "claim"),
     ),
+    "CLAIM_DEATH_PAYOUT_REQUEUED": (
+        "{payee}您好，{name}的身故互助金{amount}元已按更正后的银行卡（尾号{card}）重新安排支付"
+        "（编号{claim}）。",
+        ("payee", "name", "amount", "card", "claim"),
+    ),
     "CLAIM_DEATH_PAY_FAILED": (
         "{payee}您好，{name}的身故互助金{amount}元未能支付至尾号{card}的银行卡（{reason}），"
         "请联系工会更正银行卡信息（编号{claim}）。",

@@ -650,13 +650,15 @@ def payout_requeue(*, payout: Payout, actor: Actor, confirm_same_card: str = "")
     p = Payout.objects.select_for_update().get(pk=payout.pk)
     if p.status != PayoutStatus.FAILED:
         raise DomainError("只有支付失败的款项可以重新支付")
-    card = p.member.bank_card or ""
+    payee = _payee_card(p)
+    card = payee if payee is not None else (p.member.bank_card or "")
     if not card:
         raise DomainError("会员尚未登记银行卡，请先更正银行卡信息")
     corrected = _card_corrected(p, card)
     if not corrected and not confirm_same_card:
-        raise DomainError("银行卡号与支付失败时相同：请先更正银行卡，或注明原卡号无误的理由",
-                          code="same_card")
+        raise DomainError("银行卡号与支付失败时相同：请先更正" + (
+            "受益人" if payee is not None else "") + "银行卡，或注明原卡号无误的理由",
+            code="same_card")
     _requeue(p, actor=actor, card=card, corrected=corrected,
              reason=CARD_CORRECTED if corrected else confirm_same_card)
     return p
@@ -689,11 +691,36 @@ def payouts_requeue_corrected(*, member_ids: list[int], actor: Actor) -> list[Pa
         return []
     payouts = list(Payout.objects.select_for_update(of=("self",))
                    .filter(member_id__in=member_ids, status=PayoutStatus.FAILED)
+                   .exclude(claim__event__payee_card__isnull=False)  # a beneficiary's card
                    .select_related("member").order_by("id"))
     done = []
     for p in payouts:
         card = p.member.bank_card or ""
         if card and _card_corrected(p, card):
+            _requeue(p, actor=actor, card=card, corrected=True, reason=CARD_CORRECTED)
+            done.append(p)
+    return done
+
+
+def _payee_card(p: Payout) -> str | None:
+    """The beneficiary's card a death benefit is paid to, or None for a payout to the
+    member's own card."""
+    if p.claim_id is None:
+        return None
+    ev = ClaimEvent.objects.filter(claim_id=p.claim_id, payee_card__isnull=False).first()
+    return ev.payee_card or None if ev is not None else None
+
+
+@atomic_events()
+def payouts_requeue_payee(*, claim_id: int, card: str, actor: Actor) -> list[Payout]:
+    """A death benefit's beneficiary card was just corrected (huzhu.claims.payee, in its
+    transaction): each failed payout of the claim whose last failed line went to another card
+    goes back to payable, as :func:`payouts_requeue_corrected` does for a member's card."""
+    payouts = list(Payout.objects.select_for_update(of=("self",))
+                   .filter(claim_id=claim_id, status=PayoutStatus.FAILED).order_by("id"))
+    done = []
+    for p in payouts:
+        if _card_corrected(p, card):
             _requeue(p, actor=actor, card=card, corrected=True, reason=CARD_CORRECTED)
             done.append(p)
     return done
