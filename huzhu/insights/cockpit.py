@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any
 
-from django.db.models import Q, QuerySet, Sum
+from django.db.models import Count, Q, QuerySet, Sum
 from django.http import Http404
 
 from huzhu import clock
@@ -241,6 +241,7 @@ def cockpit_build(org: Organisation, year: int) -> Cockpit:
     if keeps_books:
         t.rows += [["基金结余（元）", yuan(balance)], ["未决赔款准备金（元）", yuan(reserve)]]
     tables[t.key] = t
+    tables["care"] = _care_table(org, year, today)
     enrolled = c("enrolled")
     target = _targets(year, [org.pk]).get(org.pk)
     kpis = [
@@ -263,6 +264,33 @@ def cockpit_build(org: Organisation, year: int) -> Cockpit:
         pk__in=[int(p) for p in org.path.strip("/").split("/")]).order_by("depth"))
     return Cockpit(org, year, kpis, tables, last.finished_at if last else None, crumbs,
                    children_level)
+
+
+def _care_table(org: Organisation, year: int, today: datetime.date) -> Table:
+    """重病关怀 of the year under ``org``: follow-ups opened and completed, and each of the five
+    touches done, not to be done, still open and overdue (read live: a few rows per member
+    seriously ill, scoped by the union tree like the rest)."""
+    from huzhu.care.models import CareTask, FollowUp, Touch
+
+    followups = FollowUp.objects.filter(year=year, org_path__startswith=org.path)
+    opened = followups.count()
+    closed = followups.filter(closed_on__isnull=False).count()
+    t = Table("care", f"{year} 年重病关怀", ["事项", "应办（项）", "已办结（项）", "不予办理（项）",
+                                        "未办（项）", "其中逾期（项）"],
+              note=f"{year} 年开启关怀 {opened:,} 人，五项均已办结 {closed:,} 人。")
+    counts = {r["kind"]: r for r in (
+        CareTask.objects.filter(followup__year=year, followup__org_path__startswith=org.path)
+        .values("kind").annotate(
+            n=Count("id"), done=Count("id", filter=Q(done_on__isnull=False, skipped=False)),
+            skipped=Count("id", filter=Q(skipped=True)),
+            open=Count("id", filter=Q(done_on__isnull=True)),
+            late=Count("id", filter=Q(done_on__isnull=True, due_on__lt=today)))
+        .order_by())}
+    for kind in Touch:
+        r = counts.get(kind.value, {})
+        t.rows.append([str(kind.label), r.get("n", 0), r.get("done", 0), r.get("skipped", 0),
+                       r.get("open", 0), r.get("late", 0)])
+    return t
 
 
 def _targets(year: int, org_ids: list[int]) -> dict[int, int]:

@@ -169,3 +169,35 @@ def test_each_chart_downloads_as_a_scoped_audited_xlsx(demo: dict[str, Any], cli
     events = Event.objects.filter(object_type="insights.cockpit", actor_id=user.pk)
     assert events.count() == len(cp.tables)
     assert client.get(f"/insights/cockpit/{province.pk}/nothing.xlsx").status_code == 404
+
+
+def test_care_follow_ups_on_the_cockpit_by_touch_and_scope(demo: dict[str, Any]) -> None:
+    """重病关怀 of the year: each touch due, done, not done and overdue, counted under the
+    viewer's node only."""
+    import datetime
+
+    from huzhu import clock
+    from huzhu.care.models import CareTask, FollowUp, Touch
+    from huzhu.members.models import Member
+
+    today = clock.today()
+    a, b = demo["a"], demo["b"]
+    for county, n in ((a, 2), (b, 1)):
+        for m in Member.objects.filter(org_path__startswith=county.path)[:n]:
+            f = FollowUp.objects.create(member=m, year=today.year, county=county,
+                                        fund_region=demo["province"],
+                                        org_path=m.org_path, reason="测试", opened_on=today)
+            for kind in Touch:
+                CareTask.objects.create(followup=f, kind=kind,
+                                        due_on=today - datetime.timedelta(days=1))
+    done = CareTask.objects.filter(followup__county=a, kind=Touch.SMS)
+    done.update(done_on=today)
+    CareTask.objects.filter(followup__county=a, kind=Touch.GIFT).update(done_on=today,
+                                                                       skipped=True)
+    rows = {r[0]: r[1:] for r in cockpit_build(a, today.year).tables["care"].rows}
+    assert rows[Touch.SMS.label] == [2, 2, 0, 0, 0]
+    assert rows[Touch.GIFT.label] == [2, 0, 2, 0, 0]
+    assert rows[Touch.CALL.label] == [2, 0, 0, 2, 2]
+    whole = {r[0]: r[1:] for r in cockpit_build(demo["province"], today.year).tables["care"].rows}
+    assert whole[Touch.CALL.label] == [3, 0, 0, 3, 3]
+    assert "开启关怀 3 人" in cockpit_build(demo["province"], today.year).tables["care"].note
