@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views, views_consolation
+from . import views, views_consolation, views_list
 
 app_name = "payouts"
 
@@ -9,6 +9,8 @@ urlpatterns = [
     path("consolations/", views_consolation.consolations, name="consolations"),
     path("consolations/<int:pk>/decide/", views_consolation.consolation_act,
          name="consolation_act"),
+    path("list/", views_list.payout_list, name="list"),
+    path("list/export.xlsx", views_list.payout_export, name="list_export"),
     path("build/", views.build, name="build"),
     path("reconcile/", views.reconcile, name="reconcile"),
     path("day-close/", views.day_close, name="day_close"),
