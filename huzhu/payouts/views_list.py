@@ -123,7 +123,7 @@ def payout_export(request: AuthedRequest) -> HttpResponse:
                             p.member.name if full else mask_name(p.member.name),
                             p.claim_id or ""])
         sheet.cell(rows, 4, Decimal(p.amount_fen) / 100, money)
-        sheet.row(rows, 5, [p.get_status_display(), p.batch_number or "",
+        sheet.row(rows, 5, [p.get_status_display(), getattr(p, "batch_number", None) or "",
                             clock.local(p.created_at).strftime("%Y-%m-%d %H:%M"),
                             clock.local(p.paid_at).strftime("%Y-%m-%d %H:%M") if p.paid_at
                             else ""])
