@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime
 import hashlib
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -69,7 +70,7 @@ class PolicyBook:
         self.rows = {(p.fund_region_id, p.product_code): p for p in rows}
 
     @classmethod
-    def load(cls, codes: list[str] | set[str] | None = None) -> PolicyBook:
+    def load(cls, codes: Iterable[str] | None = None) -> PolicyBook:
         qs = ClaimPolicy.objects.all()
         if codes is not None:
             qs = qs.filter(product_code__in=sorted(set(codes)))
