@@ -148,3 +148,18 @@ def region_policies_save(*, fund_region_id: int, values: dict[str, dict[str, Any
             own.save()  # the settings trail records before and after
             changed += 1
     return changed
+
+
+def stamp_words(stamp: dict[str, Any]) -> str:
+    """The settings a claim was filed under (``Claim.policy``), in words for staff; "" when the
+    claim was filed before claims recorded them."""
+    if not stamp:
+        return ""
+    deadline = stamp.get("deadline_days")
+    whose = ("本统筹区设置" if stamp.get("region") else
+             "默认设置" if stamp.get("id") else "系统默认")
+    return (f"{'免申即享；' if stamp.get('auto_claim') else ''}"
+            f"人工审核金额 {format_yuan(stamp['review_threshold_fen'])} 元；"
+            f"随机抽检 {stamp['sample_percent']}%；"
+            f"{stamp['frequent_days']} 天内超过 {stamp['frequent_claims']} 次为频繁理赔；"
+            f"申请期限{f'结算后 {deadline} 天' if deadline else '不限'}（{whose}）")

@@ -268,3 +268,5 @@ def test_a_claim_filed_before_a_change_keeps_its_routing_one_filed_after_follows
     assert codes(before)[:1] == ["OVER_THRESHOLD"]
     assert "700.00 元 > 100.00 元" in before.risk[0]["message"]
     assert before.policy["review_threshold_fen"] == 10_000
+    shown = page.get(reverse("claims:detail", args=[before.pk])).content.decode()
+    assert "申请时适用的理赔设置：人工审核金额 100.00 元" in shown and "本统筹区设置" in shown
