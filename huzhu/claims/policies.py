@@ -112,7 +112,7 @@ def parse_policy(name: str, data: dict[str, Any]) -> tuple[dict[str, Any], list[
 
 def region_policies_save(*, fund_region_id: int, values: dict[str, dict[str, Any]]) -> int:
     """Set the claim settings of a fund region's products (``values``: product code → its form
-    values). All checked first and refused together in one Chinese message, nothing changed;
+    values; ``follow_default`` drops the region's own row, the product's default applying again). All checked first and refused together in one Chinese message, nothing changed;
     returns the number of products whose settings changed. Who acts is whoever the request or
     the caller names (``acting_as``): the trail records each row's before and after."""
     products = region_products(fund_region_id)
@@ -123,6 +123,9 @@ def region_policies_save(*, fund_region_id: int, values: dict[str, dict[str, Any
             known = (ProductVersion.objects.filter(code=code).order_by("-version")
                      .values_list("name", flat=True).first())
             problems.append(f"产品“{known or '（未知产品）'}”不在本统筹区提供的产品中")
+            continue
+        if data.get("follow_default"):
+            parsed[code] = {"follow_default": True}
             continue
         parsed[code], found = parse_policy(products[code], data)
         problems += found
@@ -135,6 +138,11 @@ def region_policies_save(*, fund_region_id: int, values: dict[str, dict[str, Any
         for code, new in parsed.items():
             own = (ClaimPolicy.objects.select_for_update()
                    .filter(fund_region_id=fund_region_id, product_code=code).first())
+            if new.get("follow_default"):
+                if own is not None:
+                    own.delete()  # the trail records what it was (config.deleted)
+                    changed += 1
+                continue
             current = own or book.get(code, fund_region_id)
             if all(getattr(current, f) == new[f] for f in FIELDS):
                 continue

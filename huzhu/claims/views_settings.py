@@ -60,7 +60,8 @@ def _policy_values(post: Any) -> dict[str, dict[str, Any]]:
         if not key.startswith("code_"):
             continue
         i = key[5:]
-        out[post[key]] = {"auto_claim": post.get(f"auto_{i}") == "1",
+        out[post[key]] = {"follow_default": post.get(f"default_{i}") == "1",
+                          "auto_claim": post.get(f"auto_{i}") == "1",
                           "review_threshold": post.get(f"threshold_{i}", ""),
                           "sample_percent": post.get(f"sample_{i}", ""),
                           "frequent_claims": post.get(f"freq_n_{i}", ""),

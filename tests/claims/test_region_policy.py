@@ -198,6 +198,13 @@ def test_the_regions_reviewer_edits_the_settings_and_each_save_is_recorded(two):
     assert "0 个产品有修改" in save(page, auto=True, threshold="800.50", sample="5", freq_n="2",
                                    freq_days="60")
     assert Event.objects.filter(object_type="claims.claimpolicy").count() == 2
+    # back to the default: the region's row goes, recorded with what it was
+    data = {**form(threshold="oops"), "default_1": "1"}  # the other fields are not read then
+    assert "1 个产品有修改" in page.post(reverse("claims:review_settings"), data,
+                                     follow=True).content.decode()
+    assert policies() == []
+    gone = Event.objects.get(action=Action.SETTING_DELETED, object_type="claims.claimpolicy")
+    assert gone.before["review_threshold_fen"] == 80_050 and gone.actor_id == w.top_reviewer.pk
 
 
 @pytest.mark.parametrize(("fields", "words"), [
