@@ -148,8 +148,9 @@ def claim_detail(request: AuthedRequest, pk: int) -> HttpResponse:
         "story": story,
         "claim": claim, "s": claim.settlement, "a": a,
         "ev": ClaimEvent.objects.filter(claim=claim).first(), "lines": lines, "others": others,
-        "history": history, "risk_zh": ZH, "filed_under": stamp_words(claim.policy),
+        "history": history, "risk_zh": ZH,
         "stopped_by": [REASONS_ZH.get(c, c) for c in (a.reasons if a else [])],
         **review_context(request.user, claim),
         **correction_context(request.user, claim),
+        "filed_under": stamp_words(claim.policy),
     })
