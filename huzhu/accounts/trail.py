@@ -217,10 +217,16 @@ def _setting_post_save(sender: Any, instance: Any, created: bool, raw: bool = Fa
         if not keys:
             return
         before, after = {k: before.get(k) for k in keys}, {k: after[k] for k in keys}
+    if created:
+        # A row that takes over from another (a fund region's own claim settings replacing the
+        # product's default): ``_trail_inherited`` is what applied before it, shown as before.
+        before = getattr(instance, "_trail_inherited", None)
+        if before is not None:
+            before = _jsonable(before)
     actor, label = _actor()
     event_record(action=Action.SETTING_CREATED if created else Action.SETTING_CHANGED,
                  actor=actor, actor_label=label, obj=instance, org_path=_org_path(instance),
-                 before=None if created else before, after=after)
+                 before=before, after=after)
 
 
 def _setting_post_delete(sender: Any, instance: Any, **kwargs: Any) -> None:

@@ -44,10 +44,19 @@ from .assess import line_doc, reason_codes, trace_doc, usage_add, usage_doc
 from .facts import CoverRow, EventFacts, Setl, claim_facts
 from .grants import Granted, approved_notice, dumps, grant_many, notice_params
 from .levels import levels_of
-from .models import Assessment, Claim, ClaimPolicy, ClaimSource, MemberPeriodUsage
+from .models import Assessment, Claim, ClaimSource, MemberPeriodUsage
 from .notify import routed
 from .resettle import stays_follow
-from .risk import LIVE, Cover, Stay, decision, findings, policy_for, rules_reasons_zh
+from .risk import (
+    LIVE,
+    Cover,
+    PolicyBook,
+    Stay,
+    decision,
+    findings,
+    policy_stamp,
+    rules_reasons_zh,
+)
 from .screen import claims_on_corrected_settlement
 from .status import GRANTED, ClaimStatus, transition_check
 from .workdays import add_workdays
@@ -159,7 +168,7 @@ CLAIM_COLS = ("id", "member_id", "settlement_id", "setl_id", "kind", "product_co
               "product_version_id",
               "enrollment_id", "period_id", "event_date", "source", "status", "payable_fen",
               "risk", "assessment_id", "org_path", "fund_region_id", "created_by_id",
-              "created_at", "decided_at", "review_level", "due_on", "level_since")
+              "created_at", "decided_at", "review_level", "due_on", "level_since", "policy")
 ASSESSMENT_COLS = ("id", "claim_id", "settlement_id", "product_version_id", "payable_fen",
                    "lines", "reasons", "trace", "usage", "input_hash", "as_of", "engine",
                    "created_at")
@@ -206,8 +215,8 @@ def decide_part_here(settlement_ids: list[int], *, actor: Actor = None,
     for pk in sorted(corrected):
         _reassess_corrected(pk, actor=actor, as_of=as_of)
     stays_follow(pending, actor=actor)  # a stay settled again or refunded (ADR 0015)
-    policies = {p.product_code: p for p in ClaimPolicy.objects.filter(auto_claim=True)}
-    versions = {v.pk: v for v in ProductVersion.objects.filter(code__in=policies)}
+    policies = PolicyBook.load()  # every region's settings: one query for the part
+    versions = {v.pk: v for v in ProductVersion.objects.filter(code__in=policies.auto_codes())}
     _process_chunk(pending, policies, versions, actor, as_of or clock.today(), counts)
     return dict(counts)
 
@@ -295,19 +304,24 @@ def lock_members(member_ids: list[int], keys: list[tuple[int, str, int]]) -> dic
             .values_list("pk", "member_id", "product_code", "period_id")}
 
 
-def _process_chunk(ids: list[int], policies: dict, versions: dict, actor: Actor,
+def _process_chunk(ids: list[int], policies: PolicyBook, versions: dict, actor: Actor,
                    as_of: datetime.date, counts: dict) -> None:
-    """Decide one part: each settlement's automatic claims made (one per 免申即享 product
-    whose period holds the stay), the settlements marked decided with them."""
+    """Decide one part: each settlement's automatic claims made (one per product 免申即享 in
+    the member's fund region, whose period holds the stay), the settlements marked decided
+    with them."""
     setls = _settlements(ids)
     if not setls:
         return
     member_ids = sorted({s.member_id for s in setls})
-    covers = enrollments_of(member_ids) if policies else {}
+    auto = policies.auto_codes()
+    covers = enrollments_of(member_ids) if auto else {}
+    regions = dict(Member.objects.filter(among(Member, "id", member_ids)).values_list(
+        "id", "fund_region_id")) if covers else {}
     plan = []
     for s in setls:
         for e in covers.get(s.member_id, ()):
-            if e.code in policies and e.period.coverage_start <= s.begndate <= e.period.coverage_end:
+            if (policies.get(e.code, regions[s.member_id]).auto_claim
+                    and e.period.coverage_start <= s.begndate <= e.period.coverage_end):
                 plan.append((s, e))
     now = timezone.now()
     with transaction.atomic():
@@ -342,8 +356,8 @@ def _process_chunk(ids: list[int], policies: dict, versions: dict, actor: Actor,
 
 def file_many(plan: list[tuple[Setl, CoverRow]], *, member_ids: list[int],
               usage_rows: dict[tuple, int], covers: dict[int, list[CoverRow]], versions: dict,
-              policies: dict, source: str, actor: Actor, as_of: datetime.date,
-              counts: dict, now: datetime.datetime,
+              source: str, actor: Actor, as_of: datetime.date,
+              counts: dict, now: datetime.datetime, policies: PolicyBook | None = None,
               events: dict[str, EventPlan] | None = None) -> list[int]:
     """File, assess, check and decide the claims ``plan`` names (settlement, enrollment), in
     the caller's transaction, under the locks of :func:`lock_members` (``usage_rows``): the one road
@@ -352,11 +366,15 @@ def file_many(plan: list[tuple[Setl, CoverRow]], *, member_ids: list[int],
     granted (:func:`grant_many`), refused ones told; each step an event, as the one-claim
     services record them. ``events``: the plan's event claims (no settlement; their ``Setl``
     is :func:`huzhu.claims.facts.setl_of_event`'s), by claim key. Claims entering review
-    hold their payable in the pending-claims reserve (:mod:`huzhu.claims.reserve`). Returns
-    the new claims' ids, in plan order."""
+    hold their payable in the pending-claims reserve (:mod:`huzhu.claims.reserve`). Each claim
+    is checked under its fund region's claim settings (``policies``, else loaded for the
+    plan's products in one query) and records them (``Claim.policy``). Returns the new claims'
+    ids, in plan order."""
     from .reserve import reserve_postings
 
     events = events or {}
+    if policies is None:
+        policies = PolicyBook.load({e.code for _s, e in plan})
     entry: dict[int, tuple[int, datetime.date | None, str]] = {}
 
     def review_entry(region_id: int, to: str) -> tuple[int, datetime.date | None, str]:
@@ -405,10 +423,10 @@ def file_many(plan: list[tuple[Setl, CoverRow]], *, member_ids: list[int],
         reasons = reason_codes(lines)
         me = Stay(cid, code, s.setl_id, s.mdtrt_id, s.begndate, s.enddate, s.begndate)
         others = [Stay(r[0], r[1], r[2], r[3] or "", r[4], r[5], r[6]) for r in rows]
+        policy = policies.get(code, region_id)
         found = findings(me, payable_fen=fen, reasons=reasons, setl_date=setl_date,
                          cover=Cover(e.coverage_start, period.coverage_end, e.waiting_until),
-                         others=others, policy=policies.get(code) or policy_for(code),
-                         as_of=as_of)
+                         others=others, policy=policy, as_of=as_of)
         to = str(decision(_Payable(fen), found))  # type: ignore[arg-type]
         transition_check(ClaimStatus.SUBMITTED, to)
         counts[to] += 1
@@ -448,7 +466,7 @@ def file_many(plan: list[tuple[Setl, CoverRow]], *, member_ids: list[int],
         claims.append((cid, mid, s.pk, s.setl_id, kind, code, e.version_id, e.pk, period.pk,
                        s.begndate, source, to, fen, dumps(found), aid, path,
                        region_id, actor_id, now, now if to != ClaimStatus.IN_REVIEW else None,
-                       level, due, today if level else None))
+                       level, due, today if level else None, dumps(policy_stamp(policy))))
         assessments.append((aid, cid, s.pk, e.version_id, fen, dumps(lines),
                             dumps(reasons), dumps(trace_doc(result)),
                             dumps(usage_doc(before)), result.input_hash, as_of, "scalar",

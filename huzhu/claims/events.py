@@ -262,7 +262,7 @@ def claim_file_event(*, member: Member, data: EventInput, actor: Actor = None,
         with transaction.atomic():
             made = file_many([(setl, cover_of(enrollment))], member_ids=[member.pk],
                              usage_rows=usage_rows, covers=enrollments_of([member.pk]),
-                             versions={}, policies={}, source=source, actor=actor,
+                             versions={}, source=source, actor=actor,
                              as_of=today, counts=defaultdict(int), now=timezone.now(),
                              events={key: plan_ev})
     except IntegrityError:  # claim_once: filed meanwhile

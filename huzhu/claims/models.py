@@ -27,11 +27,15 @@ class ClaimSource(models.TextChoices):
 
 
 class ClaimPolicy(models.Model):
-    """Per-product claim settings (the products app stays rule documents only).
+    """Per-product claim settings of a fund region (the products app stays rule documents
+    only). A row without a fund region is the product's default everywhere; a region's own row
+    replaces it whole for that region's claims. Without either, :data:`DEFAULT_POLICY`
+    applies (:func:`huzhu.claims.risk.policy_for`). A claim records the settings it was filed
+    under (``Claim.policy``): a change applies to claims filed after it (docs/adr)."""
 
-    Without a row, :data:`DEFAULT_POLICY` applies."""
-
-    product_code = models.CharField("产品编号", max_length=80, unique=True)
+    fund_region = models.ForeignKey(Organisation, null=True, blank=True, on_delete=models.PROTECT,
+                                    related_name="+", verbose_name="统筹区")
+    product_code = models.CharField("产品编号", max_length=80)
     auto_claim = models.BooleanField("免申即享", default=False)
     review_threshold_fen = models.BigIntegerField("人工审核金额（分）", default=2_000_000)
     sample_percent = models.PositiveSmallIntegerField("随机抽检比例（%）", default=0)
@@ -45,6 +49,12 @@ class ClaimPolicy(models.Model):
         constraints = [
             models.CheckConstraint(name="claim_policy_sample_pct",
                                    condition=models.Q(sample_percent__lte=100)),
+            models.UniqueConstraint(fields=["fund_region", "product_code"],
+                                    condition=models.Q(fund_region__isnull=False),
+                                    name="claim_policy_region_product"),
+            models.UniqueConstraint(fields=["product_code"],
+                                    condition=models.Q(fund_region__isnull=True),
+                                    name="claim_policy_default_product"),
         ]
 
     def __str__(self) -> str:
@@ -111,6 +121,9 @@ class Claim(models.Model):
     # The Beijing date the claim entered its review level: the deadline counts from it, and is
     # counted again from it when a year's holiday schedule is entered.
     level_since = models.DateField("进入本级日期", null=True, blank=True)
+    # The claim settings it was filed under (huzhu.claims.risk.policy_stamp): a later change of
+    # the region's settings never re-routes it ({} for claims filed before they were kept).
+    policy = models.JSONField("适用理赔设置", default=dict, blank=True)
 
     class Meta:
         ordering = ["-id"]

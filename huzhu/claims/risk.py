@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime
 import hashlib
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -55,8 +56,54 @@ ENGINE_WAITING = {"WAITING_PERIOD", "WAITING_CONSOLATION"}
 LIVE = (ClaimStatus.SUBMITTED, ClaimStatus.IN_REVIEW, ClaimStatus.RETURNED, *GRANTED)
 
 
-def policy_for(product_code: str) -> ClaimPolicy:
-    return ClaimPolicy.objects.filter(product_code=product_code).first() or DEFAULT_POLICY
+def policy_for(product_code: str, fund_region_id: int | None = None) -> ClaimPolicy:
+    """The claim settings of a product in a fund region: the region's own row, else the
+    product's default row (no region), else :data:`DEFAULT_POLICY`. One query."""
+    return PolicyBook.load([product_code]).get(product_code, fund_region_id)
+
+
+class PolicyBook:
+    """Claim settings loaded at once (every region's rows and the defaults of some products),
+    so a part of thousands of claims picks each one's settings without a query."""
+
+    def __init__(self, rows: list[ClaimPolicy]) -> None:
+        self.rows = {(p.fund_region_id, p.product_code): p for p in rows}
+
+    @classmethod
+    def load(cls, codes: Iterable[str] | None = None) -> PolicyBook:
+        qs = ClaimPolicy.objects.all()
+        if codes is not None:
+            qs = qs.filter(product_code__in=sorted(set(codes)))
+        return cls(list(qs))
+
+    def get(self, product_code: str, fund_region_id: int | None) -> ClaimPolicy:
+        return (self.rows.get((fund_region_id, product_code))
+                or self.rows.get((None, product_code)) or DEFAULT_POLICY)
+
+    def auto_codes(self) -> set[str]:
+        """The products 免申即享 in at least one region (or by default)."""
+        return {p.product_code for p in self.rows.values() if p.auto_claim}
+
+
+STAMPED = ("review_threshold_fen", "sample_percent", "frequent_claims", "frequent_days",
+           "deadline_days", "auto_claim")
+
+
+def policy_stamp(policy: ClaimPolicy) -> dict[str, Any]:
+    """What a claim records of the settings it was filed under: the row (``id``, none for the
+    built-in default), its region and its values."""
+    return {"id": policy.pk, "region": policy.fund_region_id,
+            **{name: getattr(policy, name) for name in STAMPED}}
+
+
+def policy_of(claim: Claim) -> ClaimPolicy:
+    """The settings a claim was filed under (its stamp); a claim filed before claims were
+    stamped: its region's current settings."""
+    stamp = claim.policy or {}
+    if not stamp:
+        return policy_for(claim.product_code, claim.fund_region_id)
+    return ClaimPolicy(product_code=claim.product_code, fund_region_id=stamp.get("region"),
+                       **{name: stamp[name] for name in STAMPED if name in stamp})
 
 
 def sampled(claim_id: int, percent: int) -> bool:
@@ -136,8 +183,9 @@ def findings(c: Stay, *, payable_fen: int, reasons: list[str], setl_date: dateti
 
 def risk_checks(claim: Claim, *, as_of: datetime.date, policy: ClaimPolicy | None = None
                 ) -> list[dict[str, Any]]:
-    """Return the findings for a claim already assessed (``claim.assessment``)."""
-    policy = policy or policy_for(claim.product_code)
+    """Return the findings for a claim already assessed (``claim.assessment``), under the
+    settings it was filed under (:func:`policy_of`) unless ``policy`` is given."""
+    policy = policy or policy_of(claim)
     s = claim.settlement
     others = [Stay(pk, code, setl_id, mdtrt or "", begn or ev, end or ev, ev)
               for pk, code, setl_id, mdtrt, begn, end, ev in Claim.objects.filter(

@@ -18,7 +18,7 @@ from huzhu.settlements.models import DecisionKind, Settlement, SettlementDecisio
 
 from .assess import claim_assess
 from .ingest import ImportReport, settlement_import_file, settlement_ingest, settlement_match_retry
-from .models import Claim, ClaimPolicy, ClaimSource
+from .models import Claim, ClaimSource
 
 __all__ = ["settlement_import_file", "settlement_ingest", "settlement_match_retry",
            "claim_file", "claim_assess", "claims_create_auto", "ImportReport"]
@@ -91,7 +91,7 @@ def claim_file(*, member: Member, settlement: Settlement, product_code: str, act
         with transaction.atomic():
             made = file_many(
                 [(setl_of(settlement), cover_of(enrollment))], member_ids=[member.pk],
-                usage_rows=usage_rows, covers=enrollments_of([member.pk]), versions={}, policies={},
+                usage_rows=usage_rows, covers=enrollments_of([member.pk]), versions={},
                 source=source, actor=actor, as_of=as_of or clock.today(),
                 counts=defaultdict(int), now=timezone.now())
     except IntegrityError:  # claim_once: filed meanwhile by a path without the member lock
@@ -109,8 +109,13 @@ def already_claimed(existing: Claim) -> Conflict:
                        field_errors={"setl_id": ["该结算已有理赔"]})
 
 
-def auto_products() -> set[str]:
-    return set(ClaimPolicy.objects.filter(auto_claim=True).values_list("product_code", flat=True))
+def auto_products(fund_region_id: int | None = None) -> set[str]:
+    """The products 免申即享 in a fund region (its own settings, else the products' defaults;
+    without a region: by default)."""
+    from .risk import PolicyBook
+
+    book = PolicyBook.load()
+    return {code for code in book.auto_codes() if book.get(code, fund_region_id).auto_claim}
 
 
 def claims_create_auto(*, settlements: list[Settlement] | None = None, actor: Actor = None,

@@ -135,6 +135,7 @@ def claim_detail(request: AuthedRequest, pk: int) -> HttpResponse:
     lines = [{**ln, "reasons_zh": [REASONS_ZH.get(r["code"], r["code"]) for r in ln["reasons"]]}
              for ln in (a.lines if a else [])]
     history = claim.assessments.select_related("settlement").order_by("-id")
+    from .policies import stamp_words
     from .views_corrections import correction_context
     from .views_work import review_context
 
@@ -152,4 +153,5 @@ def claim_detail(request: AuthedRequest, pk: int) -> HttpResponse:
         "stopped_by": [REASONS_ZH.get(c, c) for c in (a.reasons if a else [])],
         **review_context(request.user, claim),
         **correction_context(request.user, claim),
+        "filed_under": stamp_words(claim.policy),
     })

@@ -1,6 +1,8 @@
 """审核设置: a fund region's review levels — who reviews at each, in how many working days, and
-up to which amount a level may decide alone (issue 14 part 5). Kept by the region's own
-reviewers (those of the fund region's organisation)."""
+up to which amount a level may decide alone — and its claim settings per product offered in
+the region (理赔设置: 免申即享, manual review amount, sampling, frequent claims, deadline;
+:mod:`huzhu.claims.policies`) (issue 14 part 5). Kept by the region's own reviewers (those of
+the fund region's organisation)."""
 
 from __future__ import annotations
 
@@ -17,6 +19,7 @@ from huzhu.errors import DomainError
 from huzhu.rules.money import MoneyError, format_yuan, parse_yuan
 
 from .levels import LEVEL_KIND_ZH, Level, levels_of, levels_replace
+from .policies import region_policies, region_policies_save
 
 ROWS = 5
 
@@ -50,10 +53,53 @@ def _rows_from(post: Any) -> tuple[list[Level], list[str]]:
     return levels, problems
 
 
+def _policy_values(post: Any) -> dict[str, dict[str, Any]]:
+    """The 理赔设置 form: row ``i`` of product ``code_i``."""
+    out: dict[str, dict[str, Any]] = {}
+    for key in post:
+        if not key.startswith("code_"):
+            continue
+        i = key[5:]
+        out[post[key]] = {"follow_default": post.get(f"default_{i}") == "1",
+                          "auto_claim": post.get(f"auto_{i}") == "1",
+                          "review_threshold": post.get(f"threshold_{i}", ""),
+                          "sample_percent": post.get(f"sample_{i}", ""),
+                          "frequent_claims": post.get(f"freq_n_{i}", ""),
+                          "frequent_days": post.get(f"freq_days_{i}", ""),
+                          "deadline_days": post.get(f"deadline_{i}", "")}
+    return out
+
+
+def _policy_rows(region_id: int, posted: dict[str, dict[str, Any]] | None) -> list[dict[str, Any]]:
+    rows = []
+    for n, rp in enumerate(region_policies(region_id), start=1):
+        p = rp.policy
+        shown = {"auto_claim": p.auto_claim, "review_threshold": rp.threshold_yuan,
+                 "sample_percent": p.sample_percent, "frequent_claims": p.frequent_claims,
+                 "frequent_days": p.frequent_days,
+                 "deadline_days": "" if p.deadline_days is None else p.deadline_days}
+        if posted and rp.product_code in posted:
+            shown = posted[rp.product_code]  # what was typed, to be put right
+        rows.append({"n": n, "code": rp.product_code, "name": rp.name, "own": rp.own,
+                     "v": shown})
+    return rows
+
+
 @login_required
 def review_settings(request: AuthedRequest) -> HttpResponse:
     region = _region(request.user)
-    if request.method == "POST":
+    posted: dict[str, dict[str, Any]] | None = None
+    if request.method == "POST" and request.POST.get("form") == "policies":
+        posted = _policy_values(request.POST)
+        try:
+            changed = region_policies_save(fund_region_id=region.pk, values=posted)
+        except DomainError as exc:
+            messages.error(request, f"理赔设置未保存：{exc.message}")
+        else:
+            messages.success(request, f"理赔设置已保存：{changed} 个产品有修改；"
+                                      "对此后申请（生成）的理赔生效，已有理赔按原设置")
+            return redirect("claims:review_settings")
+    elif request.method == "POST":
         levels, problems = _rows_from(request.POST)
         if problems:
             messages.error(request, "；".join(problems))
@@ -73,4 +119,5 @@ def review_settings(request: AuthedRequest) -> HttpResponse:
         limit = lv.final_limit_fen if lv is not None else None
         rows.append({"n": n, "lv": lv, "limit": format_yuan(limit) if limit is not None else ""})
     return render(request, "claims/review_settings.html", {
-        "region": region, "rows": rows, "kinds": LEVEL_KIND_ZH})
+        "region": region, "rows": rows, "kinds": LEVEL_KIND_ZH,
+        "policies": _policy_rows(region.pk, posted)})

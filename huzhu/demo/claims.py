@@ -103,7 +103,7 @@ def ensure_demo_claims(*, units: int = 12, share: float = 0.3, seed: int = 2026,
     if if_empty and Claim.objects.filter(period=period).exists():
         return DemoClaims(period, 0, 0, {})
     rng = random.Random(seed)
-    ClaimPolicy.objects.get_or_create(product_code=PRODUCT, defaults={
+    ClaimPolicy.objects.get_or_create(fund_region=None, product_code=PRODUCT, defaults={
         "auto_claim": True, "review_threshold_fen": 500_000, "sample_percent": 10})
     from huzhu.demo.accounts import _places
 

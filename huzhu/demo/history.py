@@ -115,7 +115,7 @@ def ensure_demo_history(*, years: int = 2, units: int = 45, seed: int = 2026,
         return History()
     rng = random.Random(seed)
     users = _users()
-    ClaimPolicy.objects.get_or_create(product_code=PRODUCT, defaults={
+    ClaimPolicy.objects.get_or_create(fund_region=None, product_code=PRODUCT, defaults={
         "auto_claim": True, "review_threshold_fen": 500_000, "sample_percent": 10})
     from huzhu.demo.accounts import _places
 
