@@ -36,6 +36,8 @@ class Action(models.TextChoices):
     FILES_PURGED = "files.purged", "按保存期限删除文件"
     KEYS_REENCRYPTED = "keys.reencrypted", "用新密钥重新加密个人信息"
     KEYS_ROTATED = "keys.rotated", "完成个人信息密钥轮换"
+    KEYS_REINDEXED = "keys.reindexed", "用新检索密钥重新计算检索索引"
+    KEYS_INDEX_ROTATED = "keys.index_rotated", "完成检索索引密钥轮换"
     BACKUP_MADE = "backup.made", "备份数据库"
     USER_CREATED = "user.created", "新建用户"
     USER_UPDATED = "user.updated", "修改用户"
