@@ -61,6 +61,8 @@ class Action(models.TextChoices):
     EXPORT = "data.exported", "导出数据"
     ROSTER_COMMITTED = "roster.committed", "提交花名册"
     ROSTER_PI_APPROVED = "roster.pi_approved", "复核同意花名册批量修改会员信息"
+    PI_EXPORT_REQUESTED = "pi_export.requested", "申请导出完整个人信息（待复核）"
+    PI_EXPORT_APPROVED = "pi_export.approved", "复核同意导出完整个人信息"
     ENROLLMENT_CREATED = "enrollment.created", "登记参保"
     ENROLLMENT_REFUNDED = "enrollment.refunded", "参保退费"
     ENROLLMENT_CONFIRMED = "enrollment.confirmed", "参保生效"
