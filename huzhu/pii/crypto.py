@@ -125,10 +125,8 @@ def parse_index_keyring(spec: str) -> dict[int, str]:
     parts = [p.strip() for p in spec.split(",") if p.strip()]
     if not parts:
         raise ValueError("no blind-index key configured")
-    if not all(re.fullmatch(r"\d+:.+", p) for p in parts):
-        if len(parts) != 1:
-            raise ValueError("a blind-index keyring is \"1:<key>,2:<key>\"")
-        return {1: spec}
+    if not all(re.fullmatch(r"\d+:[^:]+", p) for p in parts):
+        return {1: spec}  # one key, as before keyrings (whatever characters it holds)
     keys: dict[int, str] = {}
     for part in parts:
         version, _, key = part.partition(":")

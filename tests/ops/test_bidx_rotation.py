@@ -202,6 +202,9 @@ def test_keys_new_index_turns_one_key_into_a_keyring(tmp_path, settings):
     settings.PII_INDEX_KEY = out_file.read_text()
     assert blind_index("13800001111", field="phone", version=1) == blind_index(
         "13800001111", field="phone", key=old)
+    # A single key of any characters stays one key (version 1), as before keyrings.
+    assert parse_index_keyring("a,b:c") == {1: "a,b:c"}
+    assert parse_index_keyring(" 1:k1, 3:k3 ") == {1: "k1", 3: "k3"}
 
 
 # Killed half way: a real process, SIGKILLed while it rotates, on a database of its own.

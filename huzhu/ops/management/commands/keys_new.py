@@ -44,7 +44,10 @@ class Command(BaseCommand):
         if not out:
             raise CommandError("检索密钥环不在文件中：请设置 HUZHU_PII_INDEX_KEY_FILE，"
                                "或用 --out 指定新文件")
-        spec, version = index_keyring_extend(settings.PII_INDEX_KEY)
+        try:
+            spec, version = index_keyring_extend(settings.PII_INDEX_KEY)
+        except ValueError as exc:
+            raise CommandError(str(exc)) from exc
         path = Path(out)
         _write(path, spec)
         key = parse_index_keyring(spec)[version]
