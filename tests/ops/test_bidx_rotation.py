@@ -276,3 +276,21 @@ def test_an_index_rotation_killed_half_way_is_finished_by_the_next_run(tmp_path,
                   "print(sum(e.after['count'] for e in Event.objects.filter("
                   "action='keys.reindexed')))").stdout
     assert int(counted.split()[-1]) == initial  # every recomputed index in exactly one event
+
+
+def test_a_settlement_received_during_the_rotation_finds_its_member(data, settings):
+    """The bureau's record arrives indexed under the new key while its member is still under
+    the old one: matching looks under every key."""
+    from huzhu.settlements.intake import settlements_match
+
+    w = data
+    s = Settlement.objects.filter(member__isnull=False).order_by("pk").first()
+    member = s.member
+    assert not member.id_number_bidx.startswith("v")  # the member: old key
+    settings.PII_INDEX_KEY = f"1:{w.old_key},2:{new_key()}"
+    Settlement.objects.filter(member=member).update(member=None, matched_at=None)
+    Settlement.objects.filter(pk=s.pk).update(
+        certno_bidx=blind_index(s.certno, field="id_number"))  # the record: new key
+    assert Settlement.objects.get(pk=s.pk).certno_bidx.startswith("v2:")
+    assert s.pk in settlements_match(Settlement.objects.filter(pk=s.pk))
+    assert Settlement.objects.get(pk=s.pk).member_id == member.pk
