@@ -92,6 +92,7 @@ CSRF_TRUSTED_ORIGINS = [
 
 # Personal data encryption: "1:<base64 key>,2:<base64 key>"; the highest version encrypts new values.
 PII_KEYS = env_secret("HUZHU_PII_KEYS")
+# The blind-index key: one key, or a keyring "1:<key>,2:<key>" during a rotation (ADR 0014).
 PII_INDEX_KEY = env_secret("HUZHU_PII_INDEX_KEY")
 # Years after a member's last cover ends before `huzhu privacy anonymise` clears their personal
 # data (PIPL art. 19: the shortest period necessary; the ledger is kept, pseudonymous).
@@ -102,6 +103,10 @@ FILE_RETENTION_DAYS = env_int("HUZHU_FILE_RETENTION_DAYS", 180)
 # A roster changing the phone, bank card or name of more registered members than this needs a
 # second person's approval before it is committed (TRUST S-21).
 BULK_PI_CHANGE_LIMIT = env_int("HUZHU_BULK_PI_CHANGE_LIMIT", 20)
+# A download with the full ID, phone or card numbers of more people than this waits for a second
+# person with the same reveal right, then may be downloaded once within the hours below (S-21).
+BULK_PI_EXPORT_LIMIT = env_int("HUZHU_BULK_PI_EXPORT_LIMIT", 20)
+BULK_PI_EXPORT_HOURS = env_int("HUZHU_BULK_PI_EXPORT_HOURS", 24)
 
 INSTALLED_APPS = [
     "django.contrib.admin",

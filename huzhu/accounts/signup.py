@@ -26,7 +26,7 @@ from huzhu.audit.models import Action, Event
 from huzhu.audit.services import event_record
 from huzhu.errors import DomainError
 from huzhu.members.models import Member
-from huzhu.pii.crypto import blind_index
+from huzhu.pii.crypto import blind_index, blind_indexes, index_matches
 from huzhu.pii.identifiers import IdentifierError, check_phone, check_resident_id
 from huzhu.web.request_context import acting_as
 
@@ -46,8 +46,9 @@ TOO_MANY = "请求过于频繁，请一小时后再试"
 LABEL = "会员自助注册"
 
 
-def _ids(id_number: str, phone: str) -> tuple[str, str]:
-    """Blind indexes of the normalised ID number and phone ('' where not well formed)."""
+def _ids(id_number: str, phone: str) -> tuple[list[str], list[str]]:
+    """Blind indexes of the normalised ID number and phone under every configured index key,
+    the current first (``[""]`` where not well formed)."""
     try:
         rid = check_resident_id(id_number).number
     except IdentifierError:
@@ -56,8 +57,8 @@ def _ids(id_number: str, phone: str) -> tuple[str, str]:
         number = check_phone(phone)
     except IdentifierError:
         number = ""
-    return (blind_index(rid, field="id_number") if rid else "",
-            blind_index(number, field="phone") if number else "")
+    return (blind_indexes(rid, field="id_number") if rid else [""],
+            blind_indexes(number, field="phone") if number else [""])
 
 
 def _code_digest(row_salt: str, code: str) -> str:
@@ -80,10 +81,10 @@ def _form_errors(id_number: str, name: str, phone: str) -> dict[str, list[str]]:
     return errors
 
 
-def _match(id_bidx: str, name: str, phone_bidx: str) -> Member | None:
-    member = Member.objects.filter(id_number_bidx=id_bidx).first()
+def _match(id_bidx: list[str], name: str, phone_bidx: list[str]) -> Member | None:
+    member = Member.objects.filter(id_number_bidx__in=id_bidx).first()
     if (member is None or member.name != name.strip() or not member.phone_bidx
-            or member.phone_bidx != phone_bidx or User.objects.filter(member=member).exists()):
+            or member.phone_bidx not in phone_bidx or User.objects.filter(member=member).exists()):
         return None
     return member
 
@@ -100,7 +101,7 @@ def signup_request(*, id_number: str, name: str, phone: str, ip: str = "",
     now = now or timezone.now()
     hour = now - datetime.timedelta(hours=1)
     id_bidx, phone_bidx = _ids(id_number, phone)
-    if (SignupCode.objects.filter(id_bidx=id_bidx, created_at__gt=hour).count() >= PER_ID_PER_HOUR
+    if (SignupCode.objects.filter(id_bidx__in=id_bidx, created_at__gt=hour).count() >= PER_ID_PER_HOUR
             or (ip and SignupCode.objects.filter(ip=ip, created_at__gt=hour).count()
                 >= PER_IP_PER_HOUR)):
         event_record(action=Action.SIGNUP_CODE_SENT, actor_label=LABEL,
@@ -110,7 +111,7 @@ def signup_request(*, id_number: str, name: str, phone: str, ip: str = "",
     salt = secrets.token_hex(8)
     code = f"{secrets.randbelow(1_000_000):06d}"
     row = SignupCode.objects.create(
-        id_bidx=id_bidx, phone_bidx=phone_bidx, member=member, ip=ip[:64], created_at=now,
+        id_bidx=id_bidx[0], phone_bidx=phone_bidx[0], member=member, ip=ip[:64], created_at=now,
         expires_at=now + datetime.timedelta(minutes=CODE_MINUTES),
         code_digest=f"{salt}${_code_digest(salt, code)}" if member else "")
     if member is not None:
@@ -159,7 +160,7 @@ def signup_confirm(*, id_number: str, name: str, phone: str, code: str, username
     id_bidx, phone_bidx = _ids(id_number, phone)
     with transaction.atomic():
         row = (SignupCode.objects.select_for_update()
-               .filter(id_bidx=id_bidx, used_at__isnull=True, expires_at__gt=now)
+               .filter(id_bidx__in=id_bidx, used_at__isnull=True, expires_at__gt=now)
                .order_by("-created_at", "-id").first())
         if row is None or not row.code_digest or row.member_id is None:
             failure = _fail(ip, row, "no_code")
@@ -168,9 +169,9 @@ def signup_confirm(*, id_number: str, name: str, phone: str, code: str, username
         else:
             salt, _, digest = row.code_digest.partition("$")
             member = _match(id_bidx, name, phone_bidx)
-            right = secrets.compare_digest(digest, _code_digest(salt, (code or "").strip()))
+            right = index_matches(f"{salt}:{(code or '').strip()}", digest, field="signup_code")
             if not right or member is None or member.pk != row.member_id \
-                    or row.phone_bidx != phone_bidx:
+                    or row.phone_bidx not in phone_bidx:
                 failure = _fail(ip, row, "wrong_code" if not right else "mismatch")
             else:
                 SignupCode.objects.filter(pk=row.pk).update(used_at=now)

@@ -29,7 +29,7 @@ from huzhu.audit.services import event_record, events_record_many
 from huzhu.bulk import insert_rows, reserve_ids
 from huzhu.errors import DomainError, NotAllowed
 from huzhu.organisations.models import Agent, Organisation, Unit
-from huzhu.pii.crypto import blind_index, cipher
+from huzhu.pii.crypto import blind_index, cipher, index_aliases
 from huzhu.pii.identifiers import IdentifierError, check_phone
 from huzhu.pii.masking import mask_phone
 
@@ -292,9 +292,9 @@ def agents_bulk(*, actor: Any, data: bytes, file_name: str) -> BulkResult:
                           field_errors={"file": [f"第 {e['row']} 行 {e['field']}：{e['message']}"
                                                  for e in errors]},
                           code="bad_rows")
-    existing_agents = set(Agent.objects.filter(unit_id__in={u.pk for u, *_ in todo},
-                                               is_active=True)
-                          .values_list("unit_id", "phone_bidx"))
+    alias = index_aliases({phone for _u, _n, phone, _x in todo}, field="phone")
+    existing_agents = {(unit_id, alias.get(b, b)) for unit_id, b in Agent.objects.filter(
+        unit_id__in={u.pk for u, *_ in todo}, is_active=True).values_list("unit_id", "phone_bidx")}
     passwords = [first_password() for _ in todo]
     now = timezone.now()
     user_ids = reserve_ids(User, len(todo))

@@ -22,7 +22,7 @@ from huzhu.enrollment.models import Enrollment, EnrollmentStatus
 from huzhu.errors import DomainError
 from huzhu.members.access import member_get_for_user, members_visible_to
 from huzhu.payouts.shown import ClaimState, claim_state_label, claims_shown
-from huzhu.pii.crypto import blind_index
+from huzhu.pii.crypto import blind_indexes
 from huzhu.pii.identifiers import IdentifierError, check_resident_id
 from huzhu.settlements.models import Settlement
 from huzhu.web.paging import paginate
@@ -244,7 +244,7 @@ def file_start(request: AuthedRequest) -> HttpResponse:
             form.add_error("id_number", str(exc))
         else:
             member = members_visible_to(request.user).filter(
-                id_number_bidx=blind_index(rid.number, field="id_number")).first()
+                id_number_bidx__in=blind_indexes(rid.number, field="id_number")).first()
             if member is None:
                 form.add_error("id_number", "在您的管理范围内没有这位会员")
             else:

@@ -24,8 +24,6 @@ from __future__ import annotations
 
 import bisect
 import datetime
-import hashlib
-import hmac
 import itertools
 import random
 import time
@@ -34,10 +32,9 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.conf import settings
 from django.db import connections, models, transaction
 
-from huzhu.pii.crypto import blind_index, cipher
+from huzhu.pii.crypto import blind_index_function, cipher
 
 from . import names
 from .geography import PROVINCE_CODE, City, County, guangxi
@@ -86,28 +83,8 @@ def luhn_digit(body: str) -> str:
 
 
 def _fast_blind_index(field_name: str) -> Callable[[str], str]:
-    """``blind_index(value, field=field_name)``, with the HMAC key schedule done once.
-
-    Checked against ``blind_index`` on a probe value; falls back to it if they ever differ.
-    """
-    from huzhu.pii import crypto
-
-    def slow(value: str) -> str:
-        return blind_index(value, field=field_name)
-
-    key_of = getattr(crypto, "_index_key", None)
-    if key_of is None:
-        return slow
-    base = hmac.new(key_of(settings.PII_INDEX_KEY), digestmod=hashlib.sha256)
-    prefix = f"{field_name}\x00"
-
-    def fast(value: str) -> str:
-        h = base.copy()
-        h.update((prefix + value).encode())
-        return h.hexdigest()
-
-    probe = "450103198005170315"
-    return fast if fast(probe) == slow(probe) else slow
+    """``blind_index(value, field=field_name)``, with the HMAC key schedule done once."""
+    return blind_index_function(field_name)
 
 
 # --------------------------------------------------------------------------- plan of the tree

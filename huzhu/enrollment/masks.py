@@ -59,10 +59,10 @@ class Sight:
             return value
         return MASKS[key](value)
 
-    def record(self, *, actor: Actor, obj: Any, file: str) -> None:
+    def record(self, *, actor: Actor, obj: Any, file: str, **extra: Any) -> None:
         """One reveal event for a download that held full numbers (none when it held none)."""
         if not self.numbers or not any(self.shown.values()):
             return
         event_record(action=Action.PII_REVEALED, actor=actor, obj=obj,
                      after={"file": file, "rows": self.rows,
-                            **{k: self.shown[k] for k in NUMBERS}})
+                            **{k: self.shown[k] for k in NUMBERS}, **extra})

@@ -120,6 +120,42 @@ class Roster(models.Model):
         return self.file_name
 
 
+class PiExportKind(models.TextChoices):
+    TEMPLATE = "template", "花名册模板"
+    ERRORS = "errors", "花名册错误清单"
+
+
+class PiExport(models.Model):
+    """A download with the full ID, phone or card numbers of more people than
+    HUZHU_BULK_PI_EXPORT_LIMIT (TRUST S-21): held until a second person with the same reveal
+    right over the unit — not the requester — approves it, then downloaded once by the
+    requester within HUZHU_BULK_PI_EXPORT_HOURS. The same shape as a roster's bulk change
+    (``Roster.pi_changes`` / ``pi_approved_by``). The file is made again at the download: no
+    copy of the numbers waits on disk."""
+
+    kind = models.CharField("文件", max_length=16, choices=PiExportKind.choices)
+    unit = models.ForeignKey(Unit, on_delete=models.PROTECT, related_name="+")
+    period = models.ForeignKey(Period, null=True, blank=True, on_delete=models.PROTECT,
+                               related_name="+")
+    roster = models.ForeignKey(Roster, null=True, blank=True, on_delete=models.CASCADE,
+                               related_name="+")
+    org_path = models.CharField(max_length=255, editable=False)
+    people = models.PositiveIntegerField("含完整号码人数")
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
+                                     related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    approved_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                                    on_delete=models.PROTECT, related_name="+")
+    approved_at = models.DateTimeField(null=True, blank=True)
+    downloaded_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = "完整号码导出申请"
+        verbose_name_plural = "完整号码导出申请"
+        indexes = [models.Index(fields=["org_path"], name="pi_export_org_path_idx")]
+
+
 class InvoiceStatus(models.TextChoices):
     OPEN = "open", "待缴费"
     PARTLY_PAID = "partly_paid", "部分缴费"

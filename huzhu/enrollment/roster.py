@@ -27,7 +27,7 @@ from huzhu.members.services import (
     members_upsert_many,
 )
 from huzhu.organisations.models import Unit
-from huzhu.pii.crypto import blind_index
+from huzhu.pii.crypto import blind_index, index_aliases
 from huzhu.products.models import Offer, Period
 from huzhu.products.services import offers_for, product_rules, split_premium
 
@@ -296,12 +296,14 @@ def _match_existing(rows: list[RowResult], unit: Unit, period: Period) -> None:
     for r in rows:
         if r.values:
             by_index[blind_index(r.values["id_number"], field="id_number")].append(r)
-    keys = list(by_index)
+    # Under every configured index key, so a member not yet re-indexed by a rotation is found.
+    alias = index_aliases((r.values["id_number"] for r in rows if r.values), field="id_number")
+    keys = list(alias)
     members: dict[str, int] = {}
     for start in range(0, len(keys), 900):
         chunk = keys[start:start + 900]
-        members.update(Member.objects.filter(id_number_bidx__in=chunk)
-                       .values_list("id_number_bidx", "id"))
+        members.update((alias[b], pk) for b, pk in Member.objects.filter(
+            id_number_bidx__in=chunk).values_list("id_number_bidx", "id"))
     id_to_index = {v: k for k, v in members.items()}
     for key, member_id in members.items():
         for r in by_index[key]:

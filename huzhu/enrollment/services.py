@@ -15,7 +15,7 @@ from huzhu.actors import Actor
 from huzhu.errors import DomainError
 from huzhu.members.models import Member
 from huzhu.organisations.models import Unit
-from huzhu.pii.crypto import DecryptionError, blind_index
+from huzhu.pii.crypto import DecryptionError, blind_index, index_aliases
 from huzhu.pii.files import is_sealed, sealed_read, sealed_write
 from huzhu.products.models import Period
 
@@ -211,16 +211,19 @@ def _member_keys(table: RosterTable, unit: Unit) -> dict[int, str]:
     if index is None:
         return {}
     rows: dict[str, list[int]] = {}
+    plain: list[str] = []
     for number, cells in table.rows:
         value = cells[index] if index < len(cells) else None
         if isinstance(value, str) and value.strip():
             bidx = blind_index(value.strip().upper(), field="id_number")
             rows.setdefault(bidx, []).append(number)
+            plain.append(value.strip().upper())
     found: dict[str, int] = {}
-    indexes = list(rows)
+    alias = index_aliases(plain, field="id_number")  # every index key: a rotation may be running
+    indexes = list(alias)
     for start in range(0, len(indexes), 900):
-        found.update(Member.objects.filter(id_number_bidx__in=indexes[start:start + 900])
-                     .values_list("id_number_bidx", "id"))
+        found.update((alias[b], pk) for b, pk in Member.objects.filter(
+            id_number_bidx__in=indexes[start:start + 900]).values_list("id_number_bidx", "id"))
     mine = members_of_unit(unit, sorted(set(found.values())))
     return {number: str(member_id) for bidx, member_id in found.items() if member_id in mine
             for number in rows[bidx]}

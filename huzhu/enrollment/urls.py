@@ -16,4 +16,9 @@ urlpatterns = [
     path("rosters/<int:roster_id>/commit/", views.roster_commit_view, name="roster_commit"),
     path("rosters/<int:roster_id>/approve/", views.roster_pi_approve_view,
          name="roster_pi_approve"),
+    path("exports/", views.pi_exports, name="pi_exports"),
+    path("exports/<int:export_id>/", views.pi_export_detail, name="pi_export"),
+    path("exports/<int:export_id>/approve/", views.pi_export_approve, name="pi_export_approve"),
+    path("exports/<int:export_id>/download.xlsx", views.pi_export_download,
+         name="pi_export_download"),
 ]

@@ -3,11 +3,14 @@ dashboard (targets against enrolled members, countdown)."""
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from huzhu import clock
@@ -18,8 +21,19 @@ from huzhu.errors import DomainError
 from huzhu.organisations.access import organisation_get_for_user, staff_path, unit_get_for_user
 from huzhu.products.models import Period
 
+from .exports import (
+    export_approve,
+    export_request,
+    export_take,
+    export_visible,
+    exports_for,
+    may_approve,
+    needs_approval,
+    status_label,
+)
+from .exports import label as export_label
 from .masks import Sight
-from .models import Roster, RosterStatus
+from .models import PiExportKind, Roster, RosterStatus
 from .roster_file import MAX_BYTES
 from .selectors import (
     countdown_days,
@@ -73,15 +87,30 @@ def unit_enrollment(request: AuthedRequest, unit_id: int) -> HttpResponse:
         "unit": unit, "period": period, "rosters": rosters, "days_left": countdown_days(period),
         "summary": unit_summary(unit.pk, period), "can_upload": _can_upload(request.user),
         "max_mb": MAX_BYTES // 1024 // 1024,
+        "can_reveal": request.user.can(Perm.REVEAL_PII),
+        "export_limit": settings.BULK_PI_EXPORT_LIMIT,
         "periods": Period.objects.filter(fund_region_id=unit.fund_region_id),
     })
+
+
+def _sight(request: AuthedRequest) -> Sight:
+    """What the downloader sees in full; ``?masked=1`` asks for the masked file (served at
+    once, whatever its size: TRUST S-21 holds only full numbers)."""
+    sight = Sight.of(request.user)
+    if request.GET.get("masked") == "1":
+        sight.numbers = False
+    return sight
 
 
 @login_required
 def template_download(request: AuthedRequest, unit_id: int) -> HttpResponse:
     unit, period = _unit_and_period(request, unit_id)
-    sight = Sight.of(request.user)
+    sight = _sight(request)
     data = roster_template(unit, period, sight)
+    if needs_approval(sight):
+        export = export_request(actor=request.user, kind=PiExportKind.TEMPLATE, unit=unit,
+                                period=period, people=sight.rows)
+        return redirect("enrollment:pi_export", export_id=export.pk)
     sight.record(actor=request.user, obj=unit, file=f"花名册模板（{period.name}）")
     response = HttpResponse(data, content_type=XLSX)
     response["Content-Disposition"] = f"attachment; filename=roster-{unit.pk}-{period.code}.xlsx"
@@ -148,12 +177,16 @@ def roster_errors_download(request: AuthedRequest, roster_id: int) -> HttpRespon
     roster = _roster_for(request, roster_id)
     if roster.status != RosterStatus.INVALID:
         raise Http404
-    sight = Sight.of(request.user)
+    sight = _sight(request)
     try:
         data = error_workbook(roster, sight)
     except DomainError as exc:  # the file's retention period is over
         messages.error(request, exc.message)
         return redirect("enrollment:roster_detail", roster_id=roster.pk)
+    if needs_approval(sight):
+        export = export_request(actor=request.user, kind=PiExportKind.ERRORS, unit=roster.unit,
+                                roster=roster, people=sight.rows)
+        return redirect("enrollment:pi_export", export_id=export.pk)
     sight.record(actor=request.user, obj=roster, file=f"花名册错误清单（{roster.file_name}）")
     response = HttpResponse(data, content_type=XLSX)
     response["Content-Disposition"] = f"attachment; filename=roster-{roster.pk}-errors.xlsx"
@@ -237,3 +270,80 @@ def member_enrollments(request: AuthedRequest, member_id: int) -> HttpResponse:
         "covers": coverage_on(member.pk, clock.today()), "offers": offers.values(),
         "may_enroll": may_enroll and period is not None, "error": error,
     })
+
+
+# Bulk downloads of full numbers held for a second person (TRUST S-21, exports.py).
+
+@login_required
+def pi_exports(request: AuthedRequest) -> HttpResponse:
+    mine, waiting = exports_for(request.user)
+    now = timezone.now()
+    return render(request, "enrollment/pi_exports.html", {
+        "mine": [(e, export_label(e), status_label(e, now)) for e in mine],
+        "waiting": [(e, export_label(e)) for e in waiting],
+    })
+
+
+@login_required
+def pi_export_detail(request: AuthedRequest, export_id: int) -> HttpResponse:
+    export = export_visible(request.user, export_id)
+    if export is None:
+        raise Http404
+    status = status_label(export)
+    masked = (reverse("enrollment:template", args=[export.unit_id])
+              + f"?period={export.period_id}&masked=1"
+              if export.kind == PiExportKind.TEMPLATE and export.period_id
+              else reverse("enrollment:roster_errors", args=[export.roster_id]) + "?masked=1")
+    return render(request, "enrollment/pi_export.html", {
+        "export": export, "label": export_label(export), "status": status,
+        "mine": export.requested_by_id == request.user.pk,
+        "may_approve": may_approve(export, request.user),
+        "may_download": export.requested_by_id == request.user.pk
+        and status == "已复核，可下载一次",
+        "masked_url": masked, "limit": settings.BULK_PI_EXPORT_LIMIT,
+        "hours": settings.BULK_PI_EXPORT_HOURS,
+    })
+
+
+@login_required
+@require_POST
+def pi_export_approve(request: AuthedRequest, export_id: int) -> HttpResponse:
+    export = export_visible(request.user, export_id)
+    if export is None:
+        raise Http404
+    try:
+        export_approve(export=export, actor=request.user)
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, f"已复核同意：{export.requested_by} 可在 "
+                                  f"{settings.BULK_PI_EXPORT_HOURS} 小时内下载一次")
+    return redirect("enrollment:pi_export", export_id=export.pk)
+
+
+@login_required
+def pi_export_download(request: AuthedRequest, export_id: int) -> HttpResponse:
+    export = export_visible(request.user, export_id)
+    if export is None or export.requested_by_id != request.user.pk:
+        raise Http404
+    unit_get_for_user(request.user, export.unit_id)  # still in the requester's scope
+    try:
+        export_take(export=export, actor=request.user)
+        sight = Sight.of(request.user)
+        if export.kind == PiExportKind.TEMPLATE:
+            assert export.period is not None
+            data = roster_template(export.unit, export.period, sight)
+            name = f"roster-{export.unit_id}-{export.period.code}.xlsx"
+        else:
+            assert export.roster is not None
+            data = error_workbook(export.roster, sight)
+            name = f"roster-{export.roster_id}-errors.xlsx"
+    except DomainError as exc:
+        messages.error(request, exc.message)
+        return redirect("enrollment:pi_export", export_id=export.pk)
+    sight.record(actor=request.user, obj=export.roster or export.unit, file=export_label(export),
+                 export=export.pk, approved_by=export.approved_by_id)
+    response = HttpResponse(data, content_type=XLSX)
+    response["Content-Disposition"] = f"attachment; filename={name}"
+    response["Cache-Control"] = "no-store"
+    return response

@@ -6,7 +6,7 @@ from typing import Any
 
 from huzhu.accounts.roles import Perm
 from huzhu.organisations.access import organisation_get_for_user, unit_get_for_user
-from huzhu.pii.crypto import blind_index
+from huzhu.pii.crypto import blind_indexes
 from huzhu.pii.identifiers import IdentifierError, check_resident_id
 from huzhu.pii.masking import mask_id_number
 
@@ -29,7 +29,7 @@ def member_search(user: Any, params: Any) -> tuple[Any, dict[str, str]]:
         except IdentifierError:
             qs = qs.filter(name__startswith=q) if len(q) < 18 else qs.none()
         else:
-            qs = qs.filter(id_number_bidx=blind_index(rid.number, field="id_number"))
+            qs = qs.filter(id_number_bidx__in=blind_indexes(rid.number, field="id_number"))
             # The full number is not echoed back into the page.
             filters["q"] = ""
             filters["id_searched"] = mask_id_number(rid.number)

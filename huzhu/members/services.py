@@ -17,7 +17,7 @@ from huzhu.audit.models import Action
 from huzhu.audit.services import event_record, events_last
 from huzhu.errors import DomainError, NeedsConfirmation, NotAllowed
 from huzhu.organisations.models import Organisation, Unit
-from huzhu.pii.crypto import blind_index, cipher
+from huzhu.pii.crypto import blind_index, blind_indexes, cipher
 from huzhu.pii.identifiers import (
     IdentifierError,
     check_bank_card,
@@ -147,7 +147,7 @@ def _check_confirmation(clean: CleanMember, confirm_warnings: bool) -> bool:
 
 
 def _check_unique(id_number: str, exclude_pk: int | None = None) -> None:
-    qs = Member.objects.filter(id_number_bidx=blind_index(id_number, field="id_number"))
+    qs = Member.objects.filter(id_number_bidx__in=blind_indexes(id_number, field="id_number"))
     if exclude_pk is not None:
         qs = qs.exclude(pk=exclude_pk)
     if qs.exists():
@@ -413,4 +413,5 @@ def member_reveal(*, actor: User, member: Member, field_name: str, purpose: str 
 def member_find_by_id_number(queryset: Any, id_number: str) -> Member | None:
     """Exact lookup of a full ID number through the blind index, within a scoped queryset."""
     normalised = id_number.strip().upper()
-    return queryset.filter(id_number_bidx=blind_index(normalised, field="id_number")).first()
+    return queryset.filter(
+        id_number_bidx__in=blind_indexes(normalised, field="id_number")).first()

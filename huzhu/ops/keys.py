@@ -268,3 +268,16 @@ def keyring_extend(spec: str) -> tuple[str, int]:
     keys = parse_keyring(spec)
     version = max(keys) + 1
     return f"{spec.strip().rstrip(',')},{version}:{new_key_text()}", version
+
+
+def index_keyring_extend(spec: str) -> tuple[str, int]:
+    """The blind-index keyring with one more version; a single key (the format before
+    keyrings) becomes version 1."""
+    from huzhu.pii.crypto import parse_index_keyring
+
+    keys = parse_index_keyring(spec)
+    if any("," in k or ":" in k for k in keys.values()):
+        raise ValueError("检索密钥含逗号或冒号，不能放入密钥环：请先换用 huzhu keys new 生成的格式")
+    version = max(keys) + 1
+    return ",".join(f"{v}:{k}" for v, k in sorted(keys.items())) + f",{version}:{new_key_text()}", \
+        version

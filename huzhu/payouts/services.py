@@ -38,7 +38,7 @@ from huzhu.claims.notify import card_tail, claim_notice, yuan_text
 from huzhu.errors import DomainError, NotAllowed
 from huzhu.members.models import Member
 from huzhu.organisations.models import Organisation
-from huzhu.pii.crypto import blind_index
+from huzhu.pii.crypto import blind_index, index_matches
 
 from . import bankfile, banklist, formats
 from .channels import ACCEPTED, DONE, NOT_RECEIVED, BankChannel, BankRefused, BankUnknown
@@ -67,7 +67,16 @@ MAX_LINES = 5000
 
 
 def card_index(card: str) -> str:
-    return blind_index("".join(ch for ch in card if ch.isdigit()), field="bank_card")
+    return blind_index(card_digits(card), field="bank_card")
+
+
+def card_digits(card: str) -> str:
+    return "".join(ch for ch in card if ch.isdigit())
+
+
+def card_matches(card: str, stored: str) -> bool:
+    """Whether ``stored`` is the blind index of ``card``, under whichever index key made it."""
+    return index_matches(card_digits(card), stored, field="bank_card")
 
 
 def _need(actor: Actor) -> User:
@@ -567,7 +576,7 @@ def result_import(*, batch: PayoutBatch, data: bytes, file_name: str, actor: Act
                 f"回盘金额 {bankfile.fen_to_yuan(r.amount_fen)} 元，发送金额 "
                 f"{bankfile.fen_to_yuan(ln.amount_fen)} 元")
             continue
-        if card_index(r.account_no) != ln.account_no_bidx:  # never blank (parse_result)
+        if not card_matches(r.account_no, ln.account_no_bidx):  # never blank (parse_result)
             exc(r, ExceptionKind.ACCOUNT_MISMATCH, "回盘收款账号与发送的不一致")
             continue
         if r.outcome == "processing":
@@ -620,7 +629,7 @@ def _card_corrected(p: Payout, card: str) -> bool:
     """Whether ``card`` differs (by blind index) from the card the payout's last failed line
     was sent to."""
     last = p.lines.filter(status=LineStatus.FAILED).order_by("-id").first()
-    return last is None or card_index(card) != last.account_no_bidx
+    return last is None or not card_matches(card, last.account_no_bidx)
 
 
 def _requeue(p: Payout, *, actor: Actor, card: str, corrected: bool, reason: str) -> None:

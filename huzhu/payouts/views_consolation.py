@@ -16,7 +16,7 @@ from huzhu.claims.models import Consolation, ConsolationStatus
 from huzhu.errors import DomainError
 from huzhu.members.access import members_visible_to
 from huzhu.organisations.models import OrgKind
-from huzhu.pii.crypto import blind_index
+from huzhu.pii.crypto import blind_indexes
 from huzhu.pii.identifiers import IdentifierError, check_resident_id
 from huzhu.rules.money import MoneyError, parse_yuan
 from huzhu.web.paging import paginate
@@ -50,7 +50,7 @@ def consolations(request: AuthedRequest) -> HttpResponse:
             form.add_error("id_number", str(exc))
         else:
             member = members_visible_to(user).filter(
-                id_number_bidx=blind_index(rid.number, field="id_number")).first()
+                id_number_bidx__in=blind_indexes(rid.number, field="id_number")).first()
             if member is None:
                 form.add_error("id_number", "在您的管理范围内没有这位会员")
         try:

@@ -12,7 +12,9 @@ import base64
 import hashlib
 import hmac
 import os
+import re
 import struct
+from collections.abc import Callable, Iterable
 from functools import lru_cache
 from typing import Protocol
 
@@ -100,16 +102,117 @@ def cipher() -> AesGcmCipher:
     return _cipher_for(settings.PII_KEYS)
 
 
+# Blind indexes (TRUST S-14, docs/adr/0014): the index key is a keyring too. ``HUZHU_PII_INDEX_KEY``
+# is either one key (version 1, as before keyrings) or ``"1:<key>,2:<key>"``. The highest version
+# indexes every new value; a lookup asks for the value's index under every configured version,
+# so a value indexed under an older key is still found while ``huzhu keys rotate --index``
+# recomputes the columns. A version-1 index is 64 hex digits (the format before keyrings, so
+# nothing stored changes); a later version's is ``v<version>:`` and the first hex digits of the
+# HMAC, 64 characters in all: the columns keep their width and each value names its key.
+
+INDEX_LENGTH = 64
+
+
 @lru_cache(maxsize=4)
 def _index_key(spec: str) -> bytes:
     return hashlib.sha256(b"huzhu-blind-index:" + spec.encode()).digest()
 
 
-def blind_index(value: str, *, field: str, key: str | None = None) -> str:
-    """Return the HMAC-SHA256 blind index of a normalised value, for exact lookup."""
-    if key is None:
-        from django.conf import settings
+@lru_cache(maxsize=4)
+def parse_index_keyring(spec: str) -> dict[int, str]:
+    """``"<key>"`` → {1: key}; ``"1:<key>,2:<key>"`` → {version: key text}."""
+    spec = spec.strip()
+    parts = [p.strip() for p in spec.split(",") if p.strip()]
+    if not parts:
+        raise ValueError("no blind-index key configured")
+    if not all(re.fullmatch(r"\d+:[^:]+", p) for p in parts):
+        return {1: spec}  # one key, as before keyrings (whatever characters it holds)
+    keys: dict[int, str] = {}
+    for part in parts:
+        version, _, key = part.partition(":")
+        if int(version) < 1:
+            raise ValueError("blind-index key versions start at 1")
+        keys[int(version)] = key
+    return keys
 
-        key = settings.PII_INDEX_KEY
+
+def index_keyring() -> dict[int, str]:
+    from django.conf import settings
+
+    return parse_index_keyring(settings.PII_INDEX_KEY)
+
+
+def index_key_bytes(key: str) -> bytes:
+    """The HMAC key a blind-index key text stands for (for fingerprints; never shown)."""
+    return _index_key(key)
+
+
+def index_prefix(version: int) -> str:
+    return "" if version == 1 else f"v{version}:"
+
+
+def index_version(stored: str) -> int:
+    """The key version a stored blind index was computed under (0 for an unknown format)."""
+    if stored.startswith("v"):
+        head, sep, _ = stored.partition(":")
+        return int(head[1:]) if sep and head[1:].isdigit() else 0
+    return 1
+
+
+def _index_under(key: str, version: int, value: str, field: str) -> str:
     mac = hmac.new(_index_key(key), f"{field}\x00{value}".encode(), hashlib.sha256)
-    return mac.hexdigest()
+    prefix = index_prefix(version)
+    return prefix + mac.hexdigest()[:INDEX_LENGTH - len(prefix)]
+
+
+def blind_index(value: str, *, field: str, key: str | None = None,
+                version: int | None = None) -> str:
+    """The blind index of a normalised value under the current index key (or ``version``), for
+    storing. Look values up with :func:`blind_indexes` or :func:`index_aliases`."""
+    keys = parse_index_keyring(key) if key is not None else index_keyring()
+    v = max(keys) if version is None else version
+    return _index_under(keys[v], v, value, field)
+
+
+def blind_indexes(value: str, *, field: str) -> list[str]:
+    """The value's index under every configured version, the current first: what a lookup
+    filters on (``bidx__in=``), so rows not yet recomputed by a rotation are found too."""
+    keys = index_keyring()
+    return [_index_under(keys[v], v, value, field) for v in sorted(keys, reverse=True)]
+
+
+def index_aliases(values: Iterable[str], *, field: str) -> dict[str, str]:
+    """{index under any configured version: index under the current one} for ``values``: query
+    with its keys, and map what the rows hold back to the current index with it."""
+    out: dict[str, str] = {}
+    for value in values:
+        found = blind_indexes(value, field=field)
+        for index in found:
+            out[index] = found[0]
+    return out
+
+
+def index_matches(value: str, stored: str, *, field: str) -> bool:
+    """Whether ``stored`` is the blind index of ``value`` under the key it names."""
+    keys = index_keyring()
+    version = index_version(stored)
+    if version not in keys:
+        return False
+    return hmac.compare_digest(_index_under(keys[version], version, value, field), stored)
+
+
+def blind_index_function(field: str) -> Callable[[str], str]:
+    """``blind_index(value, field=field)`` under the current key, the HMAC key schedule done
+    once (for bulk generators)."""
+    keys = index_keyring()
+    version = max(keys)
+    base = hmac.new(_index_key(keys[version]), f"{field}\x00".encode(), hashlib.sha256)
+    prefix = index_prefix(version)
+    width = INDEX_LENGTH - len(prefix)
+
+    def index(value: str) -> str:
+        h = base.copy()
+        h.update(value.encode())
+        return prefix + h.hexdigest()[:width]
+
+    return index

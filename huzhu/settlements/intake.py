@@ -29,7 +29,7 @@ from huzhu.bulk import among, insert_rows, reserve_ids
 from huzhu.errors import DomainError, NotAllowed
 from huzhu.members.models import Member
 from huzhu.organisations.models import Organisation
-from huzhu.pii.crypto import blind_index, cipher
+from huzhu.pii.crypto import blind_index, blind_indexes, cipher, index_aliases, index_keyring
 
 from .format import SettlementError, content_hash, parse_record, raw_text, unwrap
 from .models import AMOUNT_FIELDS, Settlement, SettlementDecision
@@ -288,9 +288,10 @@ def _ingest_part(part: list[int], *, records: Any, numbers: Any,
                 again.append(i)  # a new version: one by one, under the row lock
         fresh = [(v, raw, i, blind_index(v["certno"], field="id_number"))
                  for v, raw, i in clean if v["setl_id"] not in known]
-        members = dict(Member.objects.filter(
-            among(Member, "id_number_bidx", {b for *_, b in fresh}, "text"),
-            fund_region_id=region_id).values_list("id_number_bidx", "id"))
+        alias = index_aliases({v["certno"] for v, *_ in fresh}, field="id_number")
+        members = {alias[b]: pk for b, pk in Member.objects.filter(
+            among(Member, "id_number_bidx", alias, "text"),
+            fund_region_id=region_id).values_list("id_number_bidx", "id")}
         paths = dict(Member.objects.filter(among(Member, "id", members.values()))
                      .values_list("id", "org_path"))
         now = timezone.now()
@@ -357,7 +358,7 @@ def _store_one(clean: dict[str, Any], raw: Any, *, actor: Actor, source: str,
                     SettlementDecision.objects.filter(settlement_id=current.pk,
                                                       decided_at__isnull=True).delete()
                 member = Member.objects.filter(
-                    id_number_bidx=blind_index(clean["certno"], field="id_number"),
+                    id_number_bidx__in=blind_indexes(clean["certno"], field="id_number"),
                     fund_region_id=region.pk).first()
                 values = dict(clean)
                 values["setl_time"] = values["setl_time"].replace(tzinfo=clock.BEIJING)
@@ -388,8 +389,17 @@ def settlements_match(settlements: Any, *, actor: Actor = None) -> list[int]:
     pending = list(settlements.filter(member__isnull=True, is_current=True))
     if not pending:
         return []
-    members = {(m.id_number_bidx, m.fund_region_id): m for m in Member.objects.filter(
-        id_number_bidx__in={s.certno_bidx for s in pending})}
+    # A rotation of the index key (huzhu keys rotate --index) moves a person's rows in every
+    # table together, but a settlement received meanwhile is indexed under the new key while
+    # its member may not be yet: with more than one key configured, match by every key.
+    if len(index_keyring()) > 1:
+        alias = index_aliases({s.certno for s in pending}, field="id_number")
+        for s in pending:
+            s.certno_bidx = alias.get(s.certno_bidx, s.certno_bidx)
+    else:
+        alias = {s.certno_bidx: s.certno_bidx for s in pending}
+    members = {(alias[m.id_number_bidx], m.fund_region_id): m for m in Member.objects.filter(
+        id_number_bidx__in=list(alias))}
     matched = []
     now = timezone.now()
     with transaction.atomic():

@@ -19,9 +19,10 @@ from __future__ import annotations
 
 import datetime
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from huzhu.bulk import among
+from huzhu.pii.crypto import index_aliases, index_keyring
 
 from .models import Settlement
 
@@ -72,10 +73,19 @@ def stays_of(ids: list[int]) -> dict[int, list[StayRow]]:
         return {}
     found: dict[int, StayRow] = {}
     mdtrts = {r.mdtrt_id for r in mine if r.mdtrt_id}
-    for q in (among(Settlement, "certno_bidx", {r.certno_bidx for r in mine}, "text"),
+    alias = {r.certno_bidx: r.certno_bidx for r in mine}
+    if len(index_keyring()) > 1:
+        # An index key rotation is under way (huzhu keys rotate --index): a person's older
+        # settlements may still be indexed under the old key, newer ones under the new. Look
+        # up by every key, and group by the index under the current one.
+        alias = index_aliases(set(Settlement.objects.filter(among(Settlement, "id", ids))
+                                  .values_list("certno", flat=True)), field="id_number")
+        mine = [replace(r, certno_bidx=alias.get(r.certno_bidx, r.certno_bidx)) for r in mine]
+    for q in (among(Settlement, "certno_bidx", alias, "text"),
               among(Settlement, "mdtrt_id", mdtrts, "text")):
         for r in Settlement.objects.filter(q, is_current=True).values_list(*_COLS):
-            found[r[0]] = StayRow(*r)
+            row = StayRow(*r)
+            found[r[0]] = replace(row, certno_bidx=alias.get(row.certno_bidx, row.certno_bidx))
     by_mdtrt: dict[tuple, list[StayRow]] = defaultdict(list)
     by_person: dict[tuple, list[StayRow]] = defaultdict(list)
     for r in found.values():

@@ -26,6 +26,7 @@ MENU: list[tuple[str, str, Perm | None]] = [
     ("规则更正与追回", "claims:corrections", Perm.REVIEW_CLAIMS),
     ("规则更正与追回", "claims:corrections", Perm.MANAGE_PAYOUTS),  # no role holds both
     ("未匹配结算数据", "claims:unmatched", Perm.MANAGE_UNITS),
+    ("完整号码导出复核", "enrollment:pi_exports", Perm.REVEAL_PII),
     ("重病关怀", "care:list", Perm.MANAGE_CARE),
     ("基金账务", "ledger:index", Perm.VIEW_LEDGER),
     ("年度报告", "insights:report_index", Perm.VIEW_INSIGHTS),

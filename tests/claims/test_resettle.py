@@ -246,3 +246,16 @@ def test_no_one_files_a_claim_on_a_refund_or_a_superseded_settlement(w):
     with pytest.raises(DomainError) as exc:
         claim_file(member=w.zhangsan, settlement=old, product_code=MEDICAL)
     assert "C2" in str(exc.value) and not Claim.objects.filter(setl_id="C1").exists()
+
+
+def test_one_stay_is_one_stay_across_a_blind_index_key_rotation(world, settings):
+    """The first settlement indexed under the old key, the second (another mdtrt_id) under the
+    new one while ``huzhu keys rotate --index`` has not reached the first: still one stay."""
+    from huzhu.settlements.stays import stays_of
+
+    a = push(world, envelope_2304(record("K1", world.zhangsan.id_number)))
+    settings.PII_INDEX_KEY = f"1:{settings.PII_INDEX_KEY},2:k{'x' * 40}"
+    b = push(world, envelope_2304(record("K2", world.zhangsan.id_number,
+                                         setl_time="2026-03-10 11:00:00")))
+    assert not a.certno_bidx.startswith("v") and b.certno_bidx.startswith("v2:")
+    assert sorted(r.pk for r in stays_of([b.pk])[b.pk]) == [a.pk, b.pk]
