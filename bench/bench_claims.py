@@ -375,6 +375,16 @@ def review_queue_figures(open_claims: int, region) -> dict:
         return out
     client = Client(HTTP_HOST="127.0.0.1")  # an allowed host of the settings
     client.force_login(province)
+    try:  # staff show a second factor (TRUST S-05): the session is marked as having shown it
+        from django_otp import DEVICE_ID_SESSION_KEY
+        from django_otp.plugins.otp_totp.models import TOTPDevice
+    except ImportError:  # code from before the second factor
+        pass
+    else:
+        device = TOTPDevice.objects.create(user=province, name="bench", confirmed=True)
+        session = client.session
+        session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+        session.save()
     times = []
     for _ in range(10):
         t = time.perf_counter()
@@ -482,7 +492,8 @@ def measure(root: Path, args: argparse.Namespace) -> dict | None:
     else:
         env["DATABASE_URL"] = f"sqlite:///{tmp}/bench.sqlite3"
     try:
-        out = subprocess.run([sys.executable, str(root / "bench" / "bench_claims.py"), "--child",
+        # This file measures both trees (the same measuring code; PYTHONPATH picks the code).
+        out = subprocess.run([sys.executable, str(Path(__file__).resolve()), "--child",
                               "--records", str(args.records), "--single", str(args.single),
                               "--open", str(args.open)],
                              env=env, cwd=root, capture_output=True, text=True)
