@@ -88,9 +88,9 @@ def bank_resolve(data: MemberInput, errors: dict[str, list[str]]) -> tuple[str, 
         return bank.name, bank.cnaps, ""
     if not name:
         return "", "", ""
-    bank = banklist.match(name)
-    if bank is not None:
-        return bank.name, bank.cnaps, ""
+    found = banklist.match(name)
+    if found is not None:
+        return found.name, found.cnaps, ""
     if data.bank_listed_only:
         errors["bank_name"] = [banklist.PICK_MESSAGE]
         return "", "", ""
