@@ -30,7 +30,7 @@ def bank_field(label: str = "开户行") -> forms.CharField:
     """A 开户行 field holding the chosen entry's 联行号. Checked by the service
     (:func:`huzhu.payouts.banklist.pick`), whose refusal names the field in Chinese."""
     return forms.CharField(label=label, max_length=12, required=False, widget=BankSelect(),
-                           help_text="可输入银行名称或城市筛选")
+                           help_text="从银行名录中选择（银行名称 + 城市）")
 
 
 def bank_choices(form: forms.BaseForm, name: str = "bank_cnaps", *, kept_cnaps: str = "",
