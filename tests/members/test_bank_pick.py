@@ -96,6 +96,8 @@ def test_a_list_entry_is_stored_as_its_code_and_name_and_audited(world):
 def test_a_legacy_text_bank_is_kept_when_left_unpicked_and_replaced_when_picked(world):
     Member.objects.filter(pk=world.zhangsan.pk).update(bank_name="某某村镇银行", bank_cnaps="")
     client = client_for(world.wangwu)
+    detail = client.get(reverse("web:member_detail", args=[world.zhangsan.pk])).content.decode()
+    assert "不在银行名录中，请编辑并从名录中选择" in detail
     page = client.get(reverse("web:member_edit", args=[world.zhangsan.pk])).content.decode()
     assert "原登记开户行“某某村镇银行”不在银行名录中" in page
     base = member_post(world, name="张三", id_number="", phone="", bank_card="", bank_cnaps="")
@@ -106,6 +108,8 @@ def test_a_legacy_text_bank_is_kept_when_left_unpicked_and_replaced_when_picked(
     client.post(reverse("web:member_edit", args=[world.zhangsan.pk]), {**base, "bank_cnaps": ICBC})
     picked = Member.objects.get(pk=world.zhangsan.pk)
     assert (picked.bank_name, picked.bank_cnaps) == ("中国工商银行", ICBC)
+    detail = client.get(reverse("web:member_detail", args=[world.zhangsan.pk])).content.decode()
+    assert "不在银行名录中" not in detail
 
 
 def test_another_regions_staff_cannot_set_the_bank(world):
