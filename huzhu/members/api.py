@@ -78,7 +78,8 @@ class MemberDetailOut(MemberOut):
     phone: str = Field(..., description="脱敏手机号，如 138****1234；未登记为空")
     bank_card: str = Field(..., description="脱敏银行卡号，如 6222 **** **** 3029；未登记为空")
     bank_name: str
-    bank_cnaps: str = Field(..., description="开户行在银行名录中的 12 位联行号；开户行不在名录中（待工作人员选定）或未登记为空")
+    bank_cnaps: str = Field(
+        ..., description="开户行在银行名录中的 12 位联行号；开户行不在名录中（待工作人员选定）或未登记为空")
     bank_card_warning_confirmed: bool
     created_at: datetime.datetime
     updated_at: datetime.datetime
@@ -114,7 +115,8 @@ class MemberPatch(StrictSchema):
     id_number: str | None = Field(None, max_length=40)
     phone: str | None = Field(None, max_length=20, description="空字符串或 null 清除")
     bank_card: str | None = Field(None, max_length=40, description="空字符串或 null 清除")
-    bank_cnaps: str | None = Field(None, max_length=12, description="银行名录中的 12 位联行号；空字符串或 null 清除开户行")
+    bank_cnaps: str | None = Field(None, max_length=12,
+                                   description="银行名录中的 12 位联行号；空字符串或 null 清除开户行")
     bank_name: str | None = Field(None, max_length=100,
                                   description="开户行名称（未给联行号时须能对应到银行名录）")
     insurance_type: InsuranceTypeName | None = None
@@ -266,7 +268,8 @@ def _merged(member: Member, given: dict[str, Any]) -> dict[str, Any]:
     current = {
         "name": member.name, "id_number": member.id_number, "phone": member.phone or "",
         "bank_card": member.bank_card or "", "bank_name": member.bank_name,
-        "bank_cnaps": member.bank_cnaps, "insurance_type": member.insurance_type, "employment_status": member.employment_status,
+        "bank_cnaps": member.bank_cnaps, "insurance_type": member.insurance_type,
+        "employment_status": member.employment_status,
         **{flag: getattr(member, flag) for flag in FLAG_FIELDS},
     }
     for key, value in given.items():

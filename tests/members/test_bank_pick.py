@@ -19,8 +19,8 @@ from huzhu.payouts.models import BankNameMatch, PayeeBank, PayoutLine
 from huzhu.payouts.services import batch_build
 from huzhu.portal.models import CardChange
 from tests.api.conftest import api_as  # noqa: F401
-from tests.payouts.conftest import file_claim, pay_world  # noqa: F401
 from tests.claims.conftest import claims_world, money_world, period_world  # noqa: F401
+from tests.payouts.conftest import file_claim, pay_world  # noqa: F401
 from tests.portal.conftest import portal_world  # noqa: F401
 
 CCB, ICBC, ABC = "105100000017", "102100099996", "103100000026"
@@ -125,7 +125,7 @@ def test_another_regions_staff_cannot_set_the_bank(world):
 # --------------------------------------------------------------------- portal card change
 
 
-def test_the_portal_card_change_refuses_a_bank_outside_the_list(portal_world):
+def test_the_portal_card_change_refuses_a_bank_outside_the_list(portal_world):  # noqa: F811
     w = portal_world
     client = client_for(w.zhangsan_user)
     page = client.get(reverse("portal:card")).content.decode()
@@ -139,7 +139,7 @@ def test_the_portal_card_change_refuses_a_bank_outside_the_list(portal_world):
     assert not OutboxMessage.objects.filter(template="VERIFY_CODE").exists()
 
 
-def test_the_portal_card_change_stores_the_chosen_entry(portal_world):
+def test_the_portal_card_change_stores_the_chosen_entry(portal_world):  # noqa: F811
     w = portal_world
     client = client_for(w.zhangsan_user)
     r = client.post(reverse("portal:card"), {"step": "send", "bank_card": bank_card(3446),
