@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('enrollment', '0005_bank_statement'),
+        ('enrollment', '0006_pi_export'),
     ]
 
     operations = [

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('claims', '0011_claimtypes_events_consolation'),
+        ('claims', '0012_claim_policy_region'),
     ]
 
     operations = [
