@@ -144,7 +144,7 @@ def file_event(request: AuthedRequest, member_id: int) -> HttpResponse:
 class PayeeCardForm(forms.Form):
     payee_card = forms.CharField(label="受益人新银行卡号", max_length=30,
                                  widget=forms.TextInput(attrs=PHONE))
-    payee_bank = forms.CharField(label="开户行", max_length=100)
+    payee_bank = forms.CharField(label="开户行", max_length=12)  # a bank-list 联行号
     confirm_luhn = forms.BooleanField(label="卡号未通过校验，已与受益人核对无误", required=False)
 
 
@@ -159,12 +159,12 @@ def payee_card(request: AuthedRequest, pk: int) -> HttpResponse:
     claim = claim_get_for_user(request.user, pk)  # 404 outside the user's scope
     form = PayeeCardForm(request.POST)
     if not form.is_valid():
-        messages.error(request, "更正受益人银行卡：请填写新银行卡号和开户行")
+        messages.error(request, "更正受益人银行卡：请填写新银行卡号并从银行名录中选择开户行")
         return redirect("claims:detail", pk=pk)
     try:
         requeued = payee_card_correct(
             claim=claim, actor=request.user, card=form.cleaned_data["payee_card"],
-            bank_name=form.cleaned_data["payee_bank"],
+            bank_cnaps=form.cleaned_data["payee_bank"],
             confirm_luhn=form.cleaned_data["confirm_luhn"])
     except DomainError as exc:
         messages.error(request, f"更正受益人银行卡未成功：{exc.message}")
