@@ -18,6 +18,7 @@ import hashlib
 import tomllib
 from collections import defaultdict
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -39,6 +40,9 @@ from .facts import EventFacts, cover_of, setl_of_event
 from .models import Claim, ClaimEvent, ClaimKind, ClaimSource, DocumentKind, Relation
 from .notify import what_of
 from .services import enrollment_for
+
+if TYPE_CHECKING:
+    from huzhu.payouts.models import PayeeBank
 
 
 def already_claimed(existing: Claim) -> Conflict:
@@ -86,7 +90,23 @@ class EventInput:
     person_phone: str = ""
     payee_card: str = ""
     payee_bank: str = ""
+    payee_bank_cnaps: str = ""  # the 开户行 chosen from the bank list (the page sends this)
     files: list[tuple[str, str, bytes]] = field(default_factory=list)
+
+
+def _payee_bank(data: EventInput) -> PayeeBank:
+    """The beneficiary's 开户行: the bank-list entry chosen by its 联行号, or (a caller
+    sending text) the entry the text names; anything else is refused on ``payee_bank``."""
+    from huzhu.payouts import banklist
+
+    if data.payee_bank_cnaps.strip():
+        return banklist.pick(data.payee_bank_cnaps, field="payee_bank")
+    if not data.payee_bank.strip():
+        raise _bad("payee_bank", "请选择受益人银行卡的开户行")
+    found = banklist.match(data.payee_bank)
+    if found is None:
+        raise _bad("payee_bank", banklist.PICK_MESSAGE)
+    return found
 
 
 def _subject(kind: str, relation: str) -> str:
@@ -162,6 +182,7 @@ class _Checked:
     phone: str
     card: str
     disease_name: str
+    payee_bank: PayeeBank | None = None
 
 
 def _check(member: Member, version: ProductVersion, data: EventInput,
@@ -195,6 +216,7 @@ def _check(member: Member, version: ProductVersion, data: EventInput,
     if kind == ClaimKind.DEATH:
         outcome = "death"
     person_id = phone = card = ""
+    payee_bank: PayeeBank | None = None
     if kind in (ClaimKind.DEATH, ClaimKind.FAMILY):
         if kind == ClaimKind.DEATH and data.relation not in Relation.values:
             raise _bad("relation", "请选择受益人与会员的关系")
@@ -213,8 +235,7 @@ def _check(member: Member, version: ProductVersion, data: EventInput,
             card = check_bank_card(data.payee_card).value
         except IdentifierError as exc:
             raise _bad("payee_card", f"受益人银行卡号：{exc}") from None
-        if not data.payee_bank.strip():
-            raise _bad("payee_bank", "请填写受益人银行卡的开户行")
+        payee_bank = _payee_bank(data)
         try:
             phone = check_phone(data.person_phone)
         except IdentifierError as exc:
@@ -226,7 +247,7 @@ def _check(member: Member, version: ProductVersion, data: EventInput,
     facts = EventFacts(kind, claim_type, subject, data.event_date,
                        data.event_date if kind in DISEASE_KINDS else None, disease, outcome,
                        grade, bool(data.during_stay), tuple(flags))
-    return _Checked(facts, person_id, phone, card, disease_name)
+    return _Checked(facts, person_id, phone, card, disease_name, payee_bank)
 
 
 @atomic_events()
@@ -277,6 +298,7 @@ def claim_file_event(*, member: Member, data: EventInput, actor: Actor = None,
         flags=list(ev.flags), relation=data.relation if data.relation in Relation.values else "",
         person_name=data.person_name.strip()[:60], person_id_number=checked.person_id or None,
         person_phone=checked.phone or None, payee_card=checked.card or None,
-        payee_bank=data.payee_bank.strip()[:100])
+        payee_bank=checked.payee_bank.name if checked.payee_bank is not None else "",
+        payee_bank_cnaps=checked.payee_bank.cnaps if checked.payee_bank is not None else "")
     documents_add(claim=claim, files=data.files, actor=actor)
     return claim

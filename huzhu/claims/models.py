@@ -224,6 +224,8 @@ class ClaimEvent(models.Model):
     person_phone = EncryptedTextField("手机号", null=True, blank=True)
     payee_card = EncryptedTextField("银行卡号", null=True, blank=True)
     payee_bank = models.CharField("开户行", max_length=100, blank=True)
+    # The bank-list entry the 开户行 was chosen as (its 联行号); blank on older events.
+    payee_bank_cnaps = models.CharField("开户行联行号", max_length=12, blank=True, default="")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -30,10 +30,12 @@ def _tail(card: str | None) -> str:
 
 
 @atomic_events()
-def payee_card_correct(*, claim: Claim, actor: Actor, card: str, bank_name: str,
-                       confirm_luhn: bool = False) -> list[Any]:
+def payee_card_correct(*, claim: Claim, actor: Actor, card: str, bank_name: str = "",
+                       bank_cnaps: str = "", confirm_luhn: bool = False) -> list[Any]:
     """Correct the beneficiary's card of a death-benefit claim (see the module text); returns
-    the payouts sent back to payable."""
+    the payouts sent back to payable. The 开户行 is a bank-list entry: chosen by its 联行号
+    (the page), or a text the list knows; anything else is refused on ``payee_bank``."""
+    from huzhu.payouts import banklist
     from huzhu.payouts.services import payouts_requeue_payee
 
     if (actor is None or not actor.can(Perm.FILE_CLAIMS) or actor.role == Role.MEMBER
@@ -50,16 +52,27 @@ def payee_card_correct(*, claim: Claim, actor: Actor, card: str, bank_name: str,
     if checked.warnings and not confirm_luhn:
         raise DomainError(f"受益人银行卡号：{checked.warnings[0]}",
                           field_errors={"payee_card": checked.warnings}, code="luhn")
-    bank = " ".join(bank_name.split())[:100]
-    if not bank:
-        raise DomainError("请填写受益人银行卡的开户行", field_errors={"payee_bank": ["请填写开户行"]})
-    if checked.value == ev.payee_card and bank == ev.payee_bank:
+    if bank_cnaps.strip():
+        entry = banklist.pick(bank_cnaps, field="payee_bank")
+    else:
+        text = " ".join(bank_name.split())
+        if not text:
+            raise DomainError("请选择受益人银行卡的开户行",
+                              field_errors={"payee_bank": ["请选择开户行"]})
+        found = banklist.match(text)
+        if found is None:
+            raise DomainError(f"开户行：{banklist.PICK_MESSAGE}",
+                              field_errors={"payee_bank": [banklist.PICK_MESSAGE]})
+        entry = found
+    if (checked.value == ev.payee_card and entry.name == ev.payee_bank
+            and entry.cnaps == ev.payee_bank_cnaps):
         raise DomainError("银行卡号和开户行与原来相同，未做更改",
                           field_errors={"payee_card": ["与原银行卡相同"]})
-    before = {"card_tail": _tail(ev.payee_card), "bank": ev.payee_bank}
-    ev.payee_card, ev.payee_bank = checked.value, bank
-    ev.save(update_fields=["payee_card", "payee_bank"])
+    before = {"card_tail": _tail(ev.payee_card), "bank": ev.payee_bank,
+              "bank_cnaps": ev.payee_bank_cnaps}
+    ev.payee_card, ev.payee_bank, ev.payee_bank_cnaps = checked.value, entry.name, entry.cnaps
+    ev.save(update_fields=["payee_card", "payee_bank", "payee_bank_cnaps"])
     event_record(action="claim.payee_changed", actor=actor, obj=claim, before=before,
-                 after={"card_tail": _tail(checked.value), "bank": bank,
-                        "luhn_confirmed": bool(checked.warnings)})
+                 after={"card_tail": _tail(checked.value), "bank": entry.name,
+                        "bank_cnaps": entry.cnaps, "luhn_confirmed": bool(checked.warnings)})
     return payouts_requeue_payee(claim_id=claim.pk, card=checked.value, actor=actor)

@@ -124,6 +124,15 @@ def claim_export(request: AuthedRequest) -> HttpResponse:
 EXPORT_LIMIT = 100_000
 
 
+def _bank_options(can_fix_payee: bool, ev: ClaimEvent | None) -> list[tuple[str, str]]:
+    """The bank list for the 更正受益人银行卡 form (only where that form is shown)."""
+    if not (can_fix_payee and ev is not None and ev.pays_person):
+        return []
+    from huzhu.payouts import banklist
+
+    return banklist.choices()
+
+
 @login_required
 def claim_detail(request: AuthedRequest, pk: int) -> HttpResponse:
     claim = claim_get_for_user(request.user, pk)
@@ -144,12 +153,15 @@ def claim_detail(request: AuthedRequest, pk: int) -> HttpResponse:
         from .story import claim_story
 
         story = claim_story(claim)
+    ev = ClaimEvent.objects.filter(claim=claim).first()
+    can_fix_payee = request.user.can(Perm.FILE_CLAIMS) and request.user.role != "member"
     return render(request, "claims/detail.html", {
         "story": story,
         "claim": claim, "s": claim.settlement, "a": a,
-        "ev": ClaimEvent.objects.filter(claim=claim).first(), "lines": lines, "others": others,
+        "ev": ev, "lines": lines, "others": others,
         "history": history, "risk_zh": ZH,
-        "can_fix_payee": request.user.can(Perm.FILE_CLAIMS) and request.user.role != "member",
+        "can_fix_payee": can_fix_payee,
+        "bank_options": _bank_options(can_fix_payee, ev),
         "stopped_by": [REASONS_ZH.get(c, c) for c in (a.reasons if a else [])],
         **review_context(request.user, claim),
         **correction_context(request.user, claim),

@@ -19,6 +19,7 @@ from huzhu.enrollment.models import Enrollment, EnrollmentStatus
 from huzhu.errors import DomainError
 from huzhu.members.access import member_get_for_user
 from huzhu.payouts.shown import claim_state_label
+from huzhu.web.forms import bank_choices, bank_field
 
 from .events import REQUIRED_DOCUMENT, EventInput, claim_file_event, diseases_of, kinds_of
 from .models import ClaimKind, DocumentKind, Relation
@@ -45,7 +46,7 @@ class EventForm(forms.Form):
                                    widget=forms.TextInput(attrs=PHONE))
     payee_card = forms.CharField(label="受益人银行卡号（身故）", max_length=30, required=False,
                                  widget=forms.TextInput(attrs=PHONE))
-    payee_bank = forms.CharField(label="受益人开户行（身故）", max_length=100, required=False)
+    payee_bank = bank_field("受益人开户行（身故）")
     files = MultiFileField(
         label="证明材料（病理报告、伤残鉴定书或死亡证明；照片或 PDF，可多选）", required=False,
         widget=MultiFileInput(attrs={"accept": "image/jpeg,image/png,application/pdf"})
@@ -58,6 +59,7 @@ class EventForm(forms.Form):
     def __init__(self, *args: Any, whats: list[tuple[str, str]],
                  diseases: list[tuple[str, str]], **kwargs: Any):
         super().__init__(*args, **kwargs)
+        bank_choices(self, "payee_bank")
         what, disease = self.fields["what"], self.fields["disease"]
         assert isinstance(what, forms.ChoiceField) and isinstance(disease, forms.ChoiceField)
         what.choices = whats
@@ -121,7 +123,7 @@ def file_event(request: AuthedRequest, member_id: int) -> HttpResponse:
                     during_stay=d["during_stay"], relation=d["relation"],
                     person_name=d["person_name"], person_id_number=d["person_id_number"],
                     person_phone=d["person_phone"], payee_card=d["payee_card"],
-                    payee_bank=d["payee_bank"], files=files))
+                    payee_bank_cnaps=d["payee_bank"], files=files))
         except DomainError as exc:
             placed = False
             for field, msgs in exc.field_errors.items():
@@ -142,7 +144,7 @@ def file_event(request: AuthedRequest, member_id: int) -> HttpResponse:
 class PayeeCardForm(forms.Form):
     payee_card = forms.CharField(label="受益人新银行卡号", max_length=30,
                                  widget=forms.TextInput(attrs=PHONE))
-    payee_bank = forms.CharField(label="开户行", max_length=100)
+    payee_bank = forms.CharField(label="开户行", max_length=12)  # a bank-list 联行号
     confirm_luhn = forms.BooleanField(label="卡号未通过校验，已与受益人核对无误", required=False)
 
 
@@ -157,12 +159,12 @@ def payee_card(request: AuthedRequest, pk: int) -> HttpResponse:
     claim = claim_get_for_user(request.user, pk)  # 404 outside the user's scope
     form = PayeeCardForm(request.POST)
     if not form.is_valid():
-        messages.error(request, "更正受益人银行卡：请填写新银行卡号和开户行")
+        messages.error(request, "更正受益人银行卡：请填写新银行卡号并从银行名录中选择开户行")
         return redirect("claims:detail", pk=pk)
     try:
         requeued = payee_card_correct(
             claim=claim, actor=request.user, card=form.cleaned_data["payee_card"],
-            bank_name=form.cleaned_data["payee_bank"],
+            bank_cnaps=form.cleaned_data["payee_bank"],
             confirm_luhn=form.cleaned_data["confirm_luhn"])
     except DomainError as exc:
         messages.error(request, f"更正受益人银行卡未成功：{exc.message}")

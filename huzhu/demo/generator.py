@@ -468,11 +468,19 @@ AGENT_COLS = ("id", "unit_id", "name", "phone", "phone_bidx", "is_active", "crea
               "updated_at")
 MEMBER_COLS = (
     "id", "name", "id_number", "id_number_bidx", "birth_date", "gender", "phone", "phone_bidx",
-    "bank_card", "bank_card_warning_confirmed", "bank_name", "insurance_type",
+    "bank_card", "bank_card_warning_confirmed", "bank_name", "bank_cnaps", "insurance_type",
     "is_union_member", "employment_status", "is_hardship", "is_model_worker",
     "is_new_form_worker", "unit_id", "organisation_id", "org_path", "fund_region_id",
     "created_at", "updated_at",
 )
+
+
+def _shipped_cnaps() -> dict[str, str]:
+    """The shipped bank list's 联行号 by bank name: a demo member at a listed bank holds it
+    as chosen; one at a bank the list lacks (广西农村信用社 …) keeps the name alone."""
+    from huzhu.payouts.banklist import SHIPPED, parse_csv
+
+    return {r["银行名称"]: r["联行号"] for r in parse_csv(SHIPPED.read_bytes())}
 
 
 def _max_id(model: type[models.Model], alias: str) -> int:
@@ -571,6 +579,7 @@ def _member_rows(plan: _Plan, people: _People, enc: Callable[..., bytes],
     rng = people.rng
     rand = rng.random
     bank = _weighted(rng, [((n, p), w) for n, p, w in names.BANKS])
+    cnaps_of = _shipped_cnaps()
     name_of, phone_of, id_of = people.name, people.phone, people.id_number
     f_id, f_phone, f_card = "members.member.id_number", "members.member.phone", \
         "members.member.bank_card"
@@ -618,7 +627,8 @@ def _member_rows(plan: _Plan, people: _People, enc: Callable[..., bytes],
             counts["card"] += card_ct is not None
             yield (
                 member_id, name_of(male), enc(idn, field=f_id), id_bidx(idn), birth,
-                "M" if male else "F", phone_ct, phone_ix, card_ct, False, bank_name, insurance,
+                "M" if male else "F", phone_ct, phone_ix, card_ct, False, bank_name,
+                cnaps_of.get(bank_name, ""), insurance,
                 union, employment, hardship, model_worker, new_form, unit_id, org_id, org_path,
                 region_id, now, now,
             )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime
 from typing import Any
 
-from ninja import File, Form, Router, Schema
+from ninja import Field, File, Form, Router, Schema
 from ninja.errors import HttpError
 from ninja.files import UploadedFile
 from ninja.responses import Status
@@ -43,13 +43,16 @@ class RosterOut(Schema):
     rows_valid: int
     error_count: int
     errors: list[RosterError]
+    warnings: list[RosterError] = Field(
+        default_factory=list, description="写入但须留意的行：开户行不在银行名录中（发放前由工作人员选定）")
     created: bool = False
 
 
 def _roster_out(roster: Roster, created: bool = False) -> dict[str, Any]:
     return {**{f: getattr(roster, f) for f in (
         "id", "unit_id", "period_id", "file_name", "status", "progress", "rows_total",
-        "rows_valid", "error_count")}, "errors": roster.errors[:1000], "created": created}
+        "rows_valid", "error_count")}, "errors": roster.errors[:1000],
+        "warnings": roster.warnings[:1000], "created": created}
 
 
 @router.post("/units/{unit_id}/rosters",

@@ -94,6 +94,8 @@ class Roster(models.Model):
     rows_valid = models.PositiveIntegerField(default=0)
     error_count = models.PositiveIntegerField(default=0)
     errors = models.JSONField(default=list, blank=True)  # [{"row": n, "field": f, "message": m}]
+    # Rows written as they are but named for later, as errors: a 开户行 not in the bank list.
+    warnings = models.JSONField("提示", default=list, blank=True)
     skipped_rows = models.JSONField(default=list, blank=True)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL,
                                    related_name="+")

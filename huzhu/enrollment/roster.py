@@ -56,6 +56,8 @@ class RowResult:
     offer: Offer | None = None
     shares: int = 1
     errors: list[tuple[str, str]] = field(default_factory=list)
+    # What is written but needs looking at later (a 开户行 the bank list does not know).
+    warnings: list[tuple[str, str]] = field(default_factory=list)
     member_id: int | None = None
     already_enrolled: bool = False
 
@@ -72,6 +74,13 @@ class Validation:
     def errors(self) -> list[dict[str, Any]]:
         return [{"row": r.row, "field": HEADER_OF.get(k, k), "message": m}
                 for r in self.rows for k, m in r.errors]
+
+    @property
+    def warnings(self) -> list[dict[str, Any]]:
+        """Rows written as they are but named for later (not refused: rosters come from
+        units): a 开户行 text the bank list does not know, kept with no 联行号."""
+        return [{"row": r.row, "field": HEADER_OF.get(k, k), "message": m}
+                for r in self.rows if not r.errors for k, m in r.warnings]
 
     @property
     def bad_rows(self) -> list[int]:
@@ -212,6 +221,9 @@ def _parse_row(number: int, cells: list[Any], columns: dict[str, int],
             is_model_worker=flags["is_model_worker"],
             is_new_form_worker=flags["is_new_form_worker"], unit=unit))
         row.values = clean.values
+        if clean.bank_unlisted:
+            row.warnings.append(("bank_name", f"第 {number} 行 开户行“{clean.bank_unlisted}”"
+                                              "不在银行名录中，发放前须由工作人员选定"))
         for warning in clean.warnings.get("bank_card", []):
             if not (card_confirmed or card_restored):  # a stored card was confirmed before
                 row.error("bank_card", f"{warning}；核对无误请在“银行卡号已核对”列填“是”")

@@ -20,6 +20,8 @@ MAX_RATIO = 100
 MAX_ROWS = 200_000
 DATA_SHEET = "花名册"
 OPTIONS_SHEET = "选项"
+# The bank list the 开户行 column is filled from (the template's own copy, for reference).
+BANKS_SHEET = "银行名录"
 
 # (key, header, required)
 COLUMNS: tuple[tuple[str, str, bool], ...] = (
@@ -104,7 +106,7 @@ def _read_xlsx(data: bytes) -> RosterTable:
     except Exception:  # noqa: BLE001 - calamine raises its own types for broken files
         raise RosterFileError("无法读取工作簿：文件已损坏或不是 .xlsx 格式") from None
     sheets = list(book.sheet_names)
-    extra = [s for s in sheets if s not in {DATA_SHEET, OPTIONS_SHEET}]
+    extra = [s for s in sheets if s not in {DATA_SHEET, OPTIONS_SHEET, BANKS_SHEET}]
     if DATA_SHEET not in sheets:
         if len(sheets) == 1:
             data_sheet = sheets[0]

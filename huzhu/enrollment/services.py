@@ -122,7 +122,7 @@ def roster_check(roster: Roster) -> Validation | None:
     Roster.objects.filter(pk=roster.pk).exclude(status=RosterStatus.COMMITTED).update(
         status=RosterStatus.INVALID if errors else RosterStatus.VALID, progress=100,
         rows_total=len(validation.rows), rows_valid=len(validation.rows) - len(validation.bad_rows),
-        error_count=len(errors), errors=errors[:5000])
+        error_count=len(errors), errors=errors[:5000], warnings=validation.warnings[:5000])
     return validation
 
 

@@ -5,6 +5,7 @@ personal values as the downloader may see them (masks.py: masked unless the role
 from __future__ import annotations
 
 import io
+from typing import Any
 
 from huzhu.members.models import InsuranceType, Member
 from huzhu.organisations.models import Unit
@@ -14,7 +15,7 @@ from huzhu.sheets import Sheet, workbook
 
 from .masks import Sight
 from .models import Enrollment, EnrollmentStatus
-from .roster_file import COLUMNS, DATA_SHEET, OPTIONS_SHEET
+from .roster_file import BANKS_SHEET, COLUMNS, DATA_SHEET, OPTIONS_SHEET
 
 TEXT_COLUMNS = {"id_number", "phone", "bank_card", "name", "bank_name", "member_key"}
 YES_NO_COLUMNS = {"is_union_member", "is_hardship", "is_model_worker", "is_new_form_worker",
@@ -47,6 +48,24 @@ def renewal_rows(unit: Unit, period: Period) -> list[tuple[Member, str, int]]:
     return rows
 
 
+def _bank_sheet(book: Any, head: Any, text: Any) -> int:
+    """The 银行名录 sheet: the bank list's names (the 开户行 column's drop-down), cities and
+    联行号. Returns how many entries."""
+    from huzhu.payouts.banklist import ensure_shipped
+    from huzhu.payouts.models import PayeeBank
+
+    ensure_shipped()
+    banks = list(PayeeBank.objects.filter(active=True).order_by("bank_code", "name", "cnaps")
+                 .values_list("name", "province", "city", "cnaps"))
+    sheet = Sheet(book, BANKS_SHEET)
+    sheet.row(0, 0, ["银行名称", "省份", "城市", "联行号"], head)
+    sheet.ws.set_column(0, 0, 28)
+    sheet.ws.set_column(3, 3, 16, text)
+    for r, values in enumerate(banks, start=1):
+        sheet.row(r, 0, list(values))
+    return len(banks)
+
+
 def roster_template(unit: Unit, period: Period, sight: Sight | None = None) -> bytes:
     """The template; ``sight`` says what the downloader sees in full (masked by default) and
     counts the full numbers written, for the reveal event."""
@@ -66,6 +85,7 @@ def roster_template(unit: Unit, period: Period, sight: Sight | None = None) -> b
     for i, values in enumerate([products, insurance, ["是", "否"]]):
         options.column(0, i, values)
     options.ws.hide()
+    bank_names = _bank_sheet(book, head, text)
     last = BLANK_ROWS + PREFILL_ROWS_MAX
     for col, (key, title, is_required) in enumerate(COLUMNS):
         data.cell(0, col, title, required if is_required else head)
@@ -78,6 +98,17 @@ def roster_template(unit: Unit, period: Period, sight: Sight | None = None) -> b
             source = f"={OPTIONS_SHEET}!$B$1:$B${len(insurance)}"
         elif key in YES_NO_COLUMNS:
             source = f"={OPTIONS_SHEET}!$C$1:$C$2"
+        elif key == "bank_name" and bank_names:
+            # A drop-down of the list's names that still takes other text (a warning, not a
+            # stop): the platform matches the text and names the rows it cannot tie.
+            sheet.data_validation(1, col, last, col, {
+                "validate": "list", "source": f"={BANKS_SHEET}!$A$2:$A${bank_names + 1}",
+                "error_type": "warning", "error_title": "开户行不在银行名录中",
+                "error_message": "开户行请填写“银行名录”表中的银行名称；其他写法导入时会提示，"
+                                 "发放前须由工作人员选定",
+                "input_title": "开户行", "input_message": "从“银行名录”表中选择银行名称"})
+            sheet.write_comment(0, col, "开户行须为“银行名录”工作表中的银行名称（可从下拉列表选择）；"
+                                        "不在名录中的写法导入时列为提示，发放前须由工作人员选定。")
         if source:
             sheet.data_validation(1, col, last, col, {"validate": "list", "source": source,
                                                       "error_title": "请从下拉列表选择"})

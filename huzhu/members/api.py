@@ -78,6 +78,8 @@ class MemberDetailOut(MemberOut):
     phone: str = Field(..., description="脱敏手机号，如 138****1234；未登记为空")
     bank_card: str = Field(..., description="脱敏银行卡号，如 6222 **** **** 3029；未登记为空")
     bank_name: str
+    bank_cnaps: str = Field(
+        ..., description="开户行在银行名录中的 12 位联行号；开户行不在名录中（待工作人员选定）或未登记为空")
     bank_card_warning_confirmed: bool
     created_at: datetime.datetime
     updated_at: datetime.datetime
@@ -94,7 +96,9 @@ class MemberIn(StrictSchema):
     id_number: str = Field(..., max_length=40, description="18 位公民身份号码（文本，不是数字）")
     phone: str = Field("", max_length=20, description="手机号，可带 +86")
     bank_card: str = Field("", max_length=40, description="16–19 位银行卡号")
-    bank_name: str = Field("", max_length=100)
+    bank_cnaps: str = Field("", max_length=12, description="开户行：银行名录中的 12 位联行号（优先）")
+    bank_name: str = Field("", max_length=100,
+                           description="开户行名称：未给联行号时须能对应到银行名录中的一家银行")
     insurance_type: InsuranceTypeName = "employee"
     employment_status: EmploymentStatusName = "employed"
     is_union_member: bool = True
@@ -111,7 +115,10 @@ class MemberPatch(StrictSchema):
     id_number: str | None = Field(None, max_length=40)
     phone: str | None = Field(None, max_length=20, description="空字符串或 null 清除")
     bank_card: str | None = Field(None, max_length=40, description="空字符串或 null 清除")
-    bank_name: str | None = Field(None, max_length=100)
+    bank_cnaps: str | None = Field(None, max_length=12,
+                                   description="银行名录中的 12 位联行号；空字符串或 null 清除开户行")
+    bank_name: str | None = Field(None, max_length=100,
+                                  description="开户行名称（未给联行号时须能对应到银行名录）")
     insurance_type: InsuranceTypeName | None = None
     employment_status: EmploymentStatusName | None = None
     is_union_member: bool | None = None
@@ -160,7 +167,7 @@ def _member_detail_out(user: Any, member: Member, can_write: bool) -> dict[str, 
     return {
         **_member_out(member, full_name),
         "phone": mask_phone(member.phone or ""), "bank_card": mask_bank_card(member.bank_card or ""),
-        "bank_name": member.bank_name,
+        "bank_name": member.bank_name, "bank_cnaps": member.bank_cnaps,
         "bank_card_warning_confirmed": member.bank_card_warning_confirmed,
         "created_at": member.created_at, "updated_at": member.updated_at,
         "can_write": can_write, "can_reveal": user.can(Perm.REVEAL_PII),
@@ -231,7 +238,7 @@ def _placement(request: AuthedRequest, payload: MemberIn
         errors["unit"] = ["请选择参保单位"]
     if errors:
         try:
-            member_clean(MemberInput(**_member_fields(payload)))
+            member_clean(MemberInput(bank_listed_only=True, **_member_fields(payload)))
         except DomainError as exc:
             errors = {**{k: v for k, v in exc.field_errors.items()
                          if k not in {"unit", "organisation"}}, **errors}
@@ -249,7 +256,8 @@ def member_create_api(request: AuthedRequest, payload: MemberIn) -> Status:
     """Create a member. A bank card failing the Luhn check answers 409 until confirmed."""
     require_member_writer(request.user)
     unit, org = _placement(request, payload)
-    data = MemberInput(unit=unit, organisation=org, **_member_fields(payload))
+    data = MemberInput(unit=unit, organisation=org, bank_listed_only=True,
+                       **_member_fields(payload))
     member = member_create(actor=request.user, data=data,
                            confirm_warnings=payload.confirm_warnings)
     return Status(201, _member_detail_out(request.user, member, True))
@@ -260,17 +268,26 @@ def _merged(member: Member, given: dict[str, Any]) -> dict[str, Any]:
     current = {
         "name": member.name, "id_number": member.id_number, "phone": member.phone or "",
         "bank_card": member.bank_card or "", "bank_name": member.bank_name,
-        "insurance_type": member.insurance_type, "employment_status": member.employment_status,
+        "bank_cnaps": member.bank_cnaps, "insurance_type": member.insurance_type,
+        "employment_status": member.employment_status,
         **{flag: getattr(member, flag) for flag in FLAG_FIELDS},
     }
     for key, value in given.items():
         if key not in current:
             continue
-        if value is None and key in {"phone", "bank_card", "bank_name"}:
+        if value is None and key in {"phone", "bank_card", "bank_name", "bank_cnaps"}:
             value = ""
         if value is None:
             raise DomainError("请更正标出的字段", field_errors={key: ["不能为空"]})
         current[key] = value
+    if "bank_cnaps" in given and not given["bank_cnaps"] and "bank_name" not in given:
+        current["bank_name"] = ""  # clearing the 开户行
+    if "bank_cnaps" not in given and "bank_name" in given:
+        current["bank_cnaps"] = ""  # a new 开户行 text: matched to the bank list
+    # The 开户行 not sent is kept as stored (an entry since gone from the list too); one sent
+    # must be a list entry (by 联行号, or a text the list knows).
+    current["bank_keep"] = "bank_cnaps" not in given and "bank_name" not in given
+    current["bank_listed_only"] = True
     return current
 
 

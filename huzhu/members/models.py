@@ -37,6 +37,10 @@ class Member(models.Model):
     bank_card = EncryptedTextField("银行卡号", null=True, blank=True)
     bank_card_warning_confirmed = models.BooleanField("卡号校验不符已确认", default=False)
     bank_name = models.CharField("开户行", max_length=100, blank=True)
+    # The bank-list entry (huzhu.payouts.banklist) the 开户行 was chosen as: its 12-digit CNAPS
+    # 联行号, and then bank_name is that entry's name. Blank for a roster's text the list did
+    # not know (staff pick it on the payout batch page) and for rows older than the list.
+    bank_cnaps = models.CharField("开户行联行号", max_length=12, blank=True, default="")
     insurance_type = models.CharField(
         "基本医保类型", max_length=10, choices=InsuranceType.choices,
         default=InsuranceType.EMPLOYEE,

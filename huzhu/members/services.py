@@ -44,6 +44,14 @@ class MemberInput:
     phone: str = ""
     bank_card: str = ""
     bank_name: str = ""
+    # The 开户行 chosen from the bank list by its 联行号; without one a ``bank_name`` text is
+    # matched to the list (:func:`bank_resolve`). ``bank_listed_only`` refuses a text the
+    # list does not know (the pages and the API); a roster keeps it, with a warning.
+    # ``bank_keep`` carries ``bank_name``/``bank_cnaps`` over as stored (an edit that left
+    # the 开户行 alone).
+    bank_cnaps: str = ""
+    bank_listed_only: bool = False
+    bank_keep: bool = False
     insurance_type: str = InsuranceType.EMPLOYEE
     employment_status: str = EmploymentStatus.EMPLOYED
     is_union_member: bool = True
@@ -58,6 +66,35 @@ class MemberInput:
 class CleanMember:
     values: dict[str, Any]
     warnings: dict[str, list[str]] = field(default_factory=dict)
+    # A 开户行 text the bank list does not know, kept as text with no 联行号 (a roster's).
+    bank_unlisted: str = ""
+
+
+def bank_resolve(data: MemberInput, errors: dict[str, list[str]]) -> tuple[str, str, str]:
+    """(bank_name, bank_cnaps, unlisted text) of the input's 开户行: the chosen entry's name
+    and code, a text's match in the bank list, or the text with no code when it matches
+    nothing (and the input allows that). A refusal is added to ``errors``."""
+    from huzhu.payouts import banklist  # the bank list lives with the payouts that use it
+
+    name, cnaps = (data.bank_name or "").strip(), (data.bank_cnaps or "").strip()
+    if data.bank_keep:
+        return name[:100], cnaps, ""
+    if cnaps:
+        try:
+            bank = banklist.pick(cnaps)
+        except DomainError as exc:
+            errors.update(exc.field_errors)
+            return "", "", ""
+        return bank.name, bank.cnaps, ""
+    if not name:
+        return "", "", ""
+    found = banklist.match(name)
+    if found is not None:
+        return found.name, found.cnaps, ""
+    if data.bank_listed_only:
+        errors["bank_name"] = [banklist.PICK_MESSAGE]
+        return "", "", ""
+    return name[:100], "", name
 
 
 def member_clean(data: MemberInput) -> CleanMember:
@@ -91,6 +128,7 @@ def member_clean(data: MemberInput) -> CleanMember:
                 warnings["bank_card"] = card.warnings
         except IdentifierError as exc:
             errors["bank_card"] = [exc.message]
+    bank_name, bank_cnaps, unlisted = bank_resolve(data, errors)
     if data.insurance_type not in INSURANCE_TYPES:
         errors["insurance_type"] = ["基本医保类型应为：职工医保、居民医保或未参加基本医保"]
     if data.employment_status not in EMPLOYMENT_STATUSES:
@@ -103,14 +141,15 @@ def member_clean(data: MemberInput) -> CleanMember:
     if errors:
         raise DomainError("请更正标出的字段", field_errors=errors)
     values.update(
-        bank_name=(data.bank_name or "").strip(),
+        bank_name=bank_name,
+        bank_cnaps=bank_cnaps,
         insurance_type=data.insurance_type,
         employment_status=data.employment_status,
         unit=data.unit,
         organisation=organisation,
         **{flag: bool(getattr(data, flag)) for flag in FLAG_FIELDS},
     )
-    return CleanMember(values, warnings)
+    return CleanMember(values, warnings, bank_unlisted=unlisted)
 
 
 def member_snapshot(member: Member) -> dict[str, Any]:
@@ -121,6 +160,7 @@ def member_snapshot(member: Member) -> dict[str, Any]:
         "phone": mask_phone(member.phone or ""),
         "bank_card": mask_bank_card(member.bank_card or ""),
         "bank_name": member.bank_name,
+        "bank_cnaps": member.bank_cnaps,
         "insurance_type": member.insurance_type,
         "employment_status": member.employment_status,
         "unit": member.unit_id,
@@ -222,7 +262,7 @@ class Upserted:
 
 MEMBER_COLUMNS = (
     "id", "name", "id_number", "id_number_bidx", "birth_date", "gender", "phone", "phone_bidx",
-    "bank_card", "bank_card_warning_confirmed", "bank_name", "insurance_type",
+    "bank_card", "bank_card_warning_confirmed", "bank_name", "bank_cnaps", "insurance_type",
     "is_union_member", "employment_status", "is_hardship", "is_model_worker",
     "is_new_form_worker", "unit_id", "organisation_id", "org_path", "fund_region_id",
     "created_at", "updated_at",
@@ -230,7 +270,8 @@ MEMBER_COLUMNS = (
 # What a list brings a registered member up to (besides a phone or card it gives).
 UPSERT_TRACKED = ("name", "unit_id", "insurance_type", *FLAG_FIELDS)
 UPSERT_WRITTEN = ("name", "unit", "organisation", "org_path", "fund_region", "insurance_type",
-                  "phone", "phone_bidx", "bank_card", "bank_name", *FLAG_FIELDS, "updated_at")
+                  "phone", "phone_bidx", "bank_card", "bank_name", "bank_cnaps", *FLAG_FIELDS,
+                  "updated_at")
 MEMBER_TYPE = Member._meta.label_lower  # the events' object_type, as event_record(obj=member)
 
 
@@ -252,6 +293,7 @@ def _values_snapshot(v: dict[str, Any], unit_id: int | None, org_id: int) -> dic
         "phone": mask_phone(v["phone"] or ""),
         "bank_card": mask_bank_card(v["bank_card"] or ""),
         "bank_name": v["bank_name"],
+        "bank_cnaps": v["bank_cnaps"],
         "insurance_type": str(v["insurance_type"]),
         "employment_status": str(v["employment_status"]),
         "unit": unit_id,
@@ -319,7 +361,8 @@ def _merge(earlier: dict[str, Any], later: dict[str, Any]) -> dict[str, Any]:
     if not later["phone"]:
         merged["phone"] = earlier["phone"]
     if not later["bank_card"]:
-        merged["bank_card"], merged["bank_name"] = earlier["bank_card"], earlier["bank_name"]
+        for k in ("bank_card", "bank_name", "bank_cnaps"):
+            merged[k] = earlier[k]
     return merged
 
 
@@ -345,7 +388,7 @@ def _new_rows(people: list[tuple[int, dict[str, Any]]], actor: Actor, now: Any
             enc(v["phone"], field="members.member.phone") if v["phone"] else None,
             blind_index(v["phone"], field="phone") if v["phone"] else "",
             enc(v["bank_card"], field="members.member.bank_card") if v["bank_card"] else None,
-            False, v["bank_name"], v["insurance_type"], v["is_union_member"],
+            False, v["bank_name"], v["bank_cnaps"], v["insurance_type"], v["is_union_member"],
             v["employment_status"], v["is_hardship"], v["is_model_worker"],
             v["is_new_form_worker"], unit_id, org_id, org_path, region_id, now, now,
         )
@@ -377,7 +420,7 @@ def _update_known(known: dict[int, dict[str, Any]], actor: Actor, now: Any
         if "phone" in numbers:
             m.phone, m.phone_bidx = v["phone"], blind_index(v["phone"], field="phone")
         if "bank_card" in numbers:
-            m.bank_card, m.bank_name = v["bank_card"], v["bank_name"]
+            m.bank_card, m.bank_name, m.bank_cnaps = v["bank_card"], v["bank_name"], v["bank_cnaps"]
             new_cards.append(m.pk)
         m.updated_at = now
         changed.append(m)

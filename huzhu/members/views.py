@@ -23,6 +23,7 @@ from huzhu.web.forms import MemberForm
 from huzhu.web.paging import paginate
 
 from .access import member_get_for_user
+from .models import Member
 from .selectors import full_names_for, member_search
 from .services import PII_FIELDS, MemberInput, member_create, member_reveal, member_update
 
@@ -82,9 +83,15 @@ def member_reveal_view(request: AuthedRequest, pk: int, field: str) -> HttpRespo
     return render(request, "members/partials/revealed.html", {"value": value, "field": field})
 
 
-def _member_input(form: MemberForm, unit: Any) -> MemberInput:
+def _member_input(form: MemberForm, unit: Any, member: Member | None = None) -> MemberInput:
     data = {k: v for k, v in form.cleaned_data.items() if k not in {"unit", "confirm_warnings"}}
-    return MemberInput(unit=unit, **data)
+    data["bank_cnaps"] = (data.get("bank_cnaps") or "").strip()
+    if member is not None and data["bank_cnaps"] == member.bank_cnaps and (
+            member.bank_cnaps or member.bank_name):
+        # The 开户行 left as it was (an entry since gone from the list, or a roster's text
+        # staff have not picked yet) is kept as stored.
+        return MemberInput(unit=unit, bank_name=member.bank_name, bank_keep=True, **data)
+    return MemberInput(unit=unit, bank_listed_only=True, **data)
 
 
 @login_required
@@ -107,7 +114,7 @@ def member_edit(request: AuthedRequest, pk: int | None = None) -> HttpResponse:
     form = MemberForm(request.POST or None, initial=initial, units=units, existing=member)
     if request.method == "POST" and form.is_valid():
         unit = unit_get_for_user(request.user, form.cleaned_data["unit"])[0]
-        data = _member_input(form, unit)
+        data = _member_input(form, unit, member)
         if member is not None:
             for field in PII_FIELDS:
                 if not getattr(data, field):

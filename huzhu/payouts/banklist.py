@@ -158,3 +158,24 @@ def match(text: str) -> PayeeBank | None:
 def by_cnaps(cnaps: str) -> PayeeBank | None:
     ensure_shipped()
     return PayeeBank.objects.filter(cnaps=cnaps.strip(), active=True).first()
+
+
+PICK_MESSAGE = "开户行请从银行名录中选择"
+
+
+def pick(cnaps: str, *, field: str = "bank_cnaps") -> PayeeBank:
+    """The active entry a page or the API chose by its 联行号; anything else is refused in
+    Chinese on ``field`` (the 开户行 is chosen from the list, never typed)."""
+    code = normalise(cnaps)
+    bank = by_cnaps(code) if _CNAPS.match(code) else None
+    if bank is None:
+        raise DomainError(f"开户行：{PICK_MESSAGE}", field_errors={field: [PICK_MESSAGE]},
+                          code="bank_not_listed")
+    return bank
+
+
+def choices() -> list[tuple[str, str]]:
+    """(联行号, “银行名称（城市）”) of the active entries, for a page's 开户行 list."""
+    ensure_shipped()
+    return [(b.cnaps, f"{b.name}（{b.city}）" if b.city and b.city not in b.name else b.name)
+            for b in PayeeBank.objects.filter(active=True).order_by("bank_code", "name", "cnaps")]

@@ -169,8 +169,9 @@ def batch_build(*, fund_region: Organisation, actor: Actor, limit: int = MAX_LIN
     for p in payouts:
         m = members[p.member_id]
         ev = payees.get(p.claim_id) if p.claim_id else None
-        payee = (ev.person_name, ev.payee_card or "", ev.payee_bank) if ev else (
-            m.name, m.bank_card or "", m.bank_name)
+        payee = (ev.person_name, ev.payee_card or "", ev.payee_bank,
+                 ev.payee_bank_cnaps) if ev else (
+            m.name, m.bank_card or "", m.bank_name, m.bank_cnaps)
         if not payee[1]:
             report.skipped_no_card.append(p.pk)
         else:
@@ -190,11 +191,19 @@ def batch_build(*, fund_region: Organisation, actor: Actor, limit: int = MAX_LIN
     batch.number = f"PB{clock.today():%Y%m%d}{batch.pk:06d}"
     lines = []
     banks: dict[str, PayeeBank | None] = {}
-    for n, (p, (name, raw_card, bank_text)) in enumerate(ready, 1):
+    chosen: dict[str, PayeeBank | None] = {}
+    for n, (p, (name, raw_card, bank_text, bank_cnaps)) in enumerate(ready, 1):
         card = "".join(ch for ch in raw_card if ch.isdigit())
-        if bank_text not in banks:
-            banks[bank_text] = banklist.match(bank_text)
-        bank = banks[bank_text]
+        if bank_cnaps:
+            # The entry the 开户行 was chosen as (member page, portal, roster match): taken
+            # as it is, no text matching; one that has since left the list is left for staff.
+            if bank_cnaps not in chosen:
+                chosen[bank_cnaps] = banklist.by_cnaps(bank_cnaps)
+            bank = chosen[bank_cnaps]
+        else:
+            if bank_text not in banks:
+                banks[bank_text] = banklist.match(bank_text)
+            bank = banks[bank_text]
         lines.append(PayoutLine(batch=batch, payout=p, out_detail_no=f"{batch.number}-{n:06d}",
                                 amount_fen=p.amount_fen, account_no=card,
                                 account_no_bidx=card_index(card), account_name=name,

@@ -47,10 +47,15 @@ def _matches(stored: str, code: str) -> bool:
     return hmac.compare_digest(stored, _digest(salt, code))
 
 
-def card_change_start(*, actor: Actor, member: Member, bank_card: str, bank_name: str = ""
-                      ) -> tuple[CardChange, str]:
+def card_change_start(*, actor: Actor, member: Member, bank_card: str, bank_cnaps: str = "",
+                      bank_required: bool = False) -> tuple[CardChange, str]:
     """Check the new card and send a code to the member's phone. Returns the pending change
-    and the code (for the SMS only: the caller must not show or log it)."""
+    and the code (for the SMS only: the caller must not show or log it). The new card's
+    开户行 is an entry of the bank list chosen by its 联行号 (blank keeps the one on record,
+    unless ``bank_required``: the page asks for it); anything else is refused on
+    ``bank_cnaps``."""
+    from huzhu.payouts import banklist
+
     if not member.phone:
         raise DomainError("您没有登记手机号，无法发送验证码：请联系单位经办人更改银行卡")
     try:
@@ -63,6 +68,10 @@ def card_change_start(*, actor: Actor, member: Member, bank_card: str, bank_name
     if checked.value == (member.bank_card or ""):
         msg = "这张卡就是您现在登记的银行卡"
         raise DomainError(msg, field_errors={"bank_card": [msg]})
+    if bank_required and not (bank_cnaps or "").strip():
+        msg = "请选择新卡的开户行"
+        raise DomainError(msg, field_errors={"bank_cnaps": [msg]})
+    bank = banklist.pick(bank_cnaps) if (bank_cnaps or "").strip() else None
     now = timezone.now()
     with atomic_events():
         Member.objects.select_for_update().filter(pk=member.pk).first()  # one request at a time
@@ -77,7 +86,9 @@ def card_change_start(*, actor: Actor, member: Member, bank_card: str, bank_name
             raise DomainError(f"验证码刚刚发送过，请 {wait} 秒后再试")
         code = f"{secrets.randbelow(10 ** 6):06d}"
         change = CardChange.objects.create(
-            member=member, bank_card=checked.value, bank_name=bank_name.strip()[:100],
+            member=member, bank_card=checked.value,
+            bank_name=bank.name if bank is not None else "",
+            bank_cnaps=bank.cnaps if bank is not None else "",
             code_hash=_digest(secrets.token_hex(8), code), expires_at=now + CODE_TTL)
         notice_enqueue(key=f"card-code:{change.pk}", template="VERIFY_CODE", phone=member.phone,
                        params={"code": code, "minutes": str(int(CODE_TTL.total_seconds() // 60))},
@@ -118,10 +129,10 @@ def card_change_confirm(*, actor: Actor, member: Member, change_id: int, code: s
             before = member_snapshot(member)
             member.bank_card = change.bank_card
             if change.bank_name:
-                member.bank_name = change.bank_name
+                member.bank_name, member.bank_cnaps = change.bank_name, change.bank_cnaps
             member.bank_card_warning_confirmed = False
-            member.save(update_fields=["bank_card", "bank_name", "bank_card_warning_confirmed",
-                                       "updated_at"])
+            member.save(update_fields=["bank_card", "bank_name", "bank_cnaps",
+                                       "bank_card_warning_confirmed", "updated_at"])
             after = member_snapshot(member)
             changed = [k for k in after if after[k] != before[k]]
             event_record(action=Action.MEMBER_UPDATED, actor=actor, obj=member,

@@ -81,6 +81,7 @@ class CardChange(models.Model):
     member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="+")
     bank_card = EncryptedTextField("新银行卡号")
     bank_name = models.CharField("开户行", max_length=100, blank=True)
+    bank_cnaps = models.CharField("开户行联行号", max_length=12, blank=True, default="")
     code_hash = models.CharField(max_length=128)  # salt $ HMAC hex
     attempts = models.PositiveSmallIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)

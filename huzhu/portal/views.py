@@ -17,6 +17,7 @@ from huzhu.enrollment.models import Enrollment, EnrollmentStatus, Payment
 from huzhu.errors import DomainError
 from huzhu.ledger.models import PayerKind
 from huzhu.pii.masking import mask_bank_card, mask_phone
+from huzhu.web.forms import bank_choices, bank_field
 
 from .access import member_of
 from .card import CODE_TTL, card_change_confirm, card_change_start, card_code_pending
@@ -38,7 +39,11 @@ def home(request: AuthedRequest) -> HttpResponse:
 class CardForm(forms.Form):
     bank_card = forms.CharField(label="新银行卡号", max_length=30, widget=forms.TextInput(
         attrs={"inputmode": "numeric", "autocomplete": "off"}))
-    bank_name = forms.CharField(label="开户行", max_length=100, required=False)
+    bank_cnaps = bank_field("新卡开户行")
+
+    def __init__(self, *args: Any, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        bank_choices(self)
 
 
 class CodeForm(forms.Form):
@@ -68,7 +73,8 @@ def card(request: AuthedRequest) -> HttpResponse:
             try:
                 card_change_start(actor=request.user, member=member,
                                   bank_card=card_form.cleaned_data["bank_card"],
-                                  bank_name=card_form.cleaned_data["bank_name"])
+                                  bank_cnaps=card_form.cleaned_data["bank_cnaps"],
+                                  bank_required=True)
             except DomainError as exc:
                 _place(card_form, exc)
             else:

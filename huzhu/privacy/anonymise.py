@@ -92,7 +92,7 @@ def _anonymise_one(member_id: int, actor: Actor) -> list[Path] | None:
     member.phone = None
     member.phone_bidx = ""
     member.bank_card = None
-    member.bank_name = ""
+    member.bank_name = member.bank_cnaps = ""
     member.bank_card_warning_confirmed = False
     member.birth_date = member.birth_date.replace(month=1, day=1)
     member.anonymised_at = timezone.now()
@@ -113,7 +113,8 @@ def _anonymise_one(member_id: int, actor: Actor) -> list[Path] | None:
     # A claim's related person (the ill relative, a death benefit's beneficiary; ADR 0016).
     ClaimEvent.objects.filter(claim__member_id=member.pk).update(
         disease=None, disease_name=None, person_name="",
-        person_id_number=None, person_phone=None, payee_card=None, payee_bank="")
+        person_id_number=None, person_phone=None, payee_card=None, payee_bank="",
+        payee_bank_cnaps="")
     lines = list(PayoutLine.objects.filter(payout__member_id=member.pk))
     for line in lines:
         line.account_no = token  # the column is required; the token names no account

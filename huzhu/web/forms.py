@@ -18,6 +18,35 @@ def choice_field(form: forms.BaseForm, name: str) -> forms.ChoiceField:
     return field
 
 
+class BankSelect(forms.Select):
+    """开户行 from the bank list: a plain select of “银行名称（城市）” valued by 联行号, which
+    ``web/app.js`` gives a search box (``data-bank-pick``); without script it stays a select."""
+
+    def __init__(self, attrs: dict[str, Any] | None = None):
+        super().__init__(attrs={"data-bank-pick": "", "class": "bank-pick", **(attrs or {})})
+
+
+def bank_field(label: str = "开户行") -> forms.CharField:
+    """A 开户行 field holding the chosen entry's 联行号. Checked by the service
+    (:func:`huzhu.payouts.banklist.pick`), whose refusal names the field in Chinese."""
+    return forms.CharField(label=label, max_length=12, required=False, widget=BankSelect(),
+                           help_text="从银行名录中选择（银行名称 + 城市）")
+
+
+def bank_choices(form: forms.BaseForm, name: str = "bank_cnaps", *, kept_cnaps: str = "",
+                 kept_name: str = "") -> None:
+    """Fill the 开户行 select from the bank list; an entry the member holds that has since
+    left the list stays choosable (saving unchanged keeps it)."""
+    from huzhu.payouts import banklist
+
+    options = banklist.choices()
+    if kept_cnaps and kept_cnaps not in {c for c, _ in options}:
+        options.insert(0, (kept_cnaps, f"{kept_name or kept_cnaps}（已不在名录中）"))
+    widget = form.fields[name].widget
+    assert isinstance(widget, forms.Select)
+    widget.choices = [("", "— 请选择开户行 —"), *options]
+
+
 class LoginForm(forms.Form):
     username = forms.CharField(label="用户名", max_length=150)
     password = forms.CharField(label="密码", widget=forms.PasswordInput)
@@ -83,7 +112,7 @@ class MemberForm(ConfirmMixin):
     id_number = forms.CharField(label="身份证号", max_length=30)
     phone = forms.CharField(label="手机号", max_length=20, required=False)
     bank_card = forms.CharField(label="银行卡号", max_length=30, required=False)
-    bank_name = forms.CharField(label="开户行", max_length=100, required=False)
+    bank_cnaps = bank_field()
     insurance_type = forms.ChoiceField(label="基本医保类型", choices=InsuranceType.choices)
     employment_status = forms.ChoiceField(label="就业状态", choices=EmploymentStatus.choices)
     unit = forms.TypedChoiceField(label="参保单位", coerce=int)
@@ -92,7 +121,7 @@ class MemberForm(ConfirmMixin):
     is_model_worker = forms.BooleanField(label="劳模/工匠", required=False)
     is_new_form_worker = forms.BooleanField(label="新就业形态劳动者", required=False)
     field_order = [
-        "name", "id_number", "phone", "bank_card", "bank_name", "insurance_type",
+        "name", "id_number", "phone", "bank_card", "bank_cnaps", "insurance_type",
         "employment_status", "unit", "is_union_member", "is_hardship", "is_model_worker",
         "is_new_form_worker", "confirm_warnings",
     ]
@@ -100,6 +129,12 @@ class MemberForm(ConfirmMixin):
     def __init__(self, *args: Any, units: Any = (), existing: Any = None, **kwargs: Any):
         super().__init__(*args, **kwargs)
         choice_field(self, "unit").choices = [(u.pk, u.name) for u in units]
+        bank_choices(self, kept_cnaps=getattr(existing, "bank_cnaps", ""),
+                     kept_name=getattr(existing, "bank_name", ""))
+        if existing is not None and existing.bank_name and not existing.bank_cnaps:
+            self.fields["bank_cnaps"].help_text = (
+                f"原登记开户行“{existing.bank_name}”不在银行名录中：请从名录中选择"
+                "（不选则保留原登记，发放前由工作人员选定）")
         if existing is not None:
             from huzhu.pii import masking
 

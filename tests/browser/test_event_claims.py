@@ -41,7 +41,10 @@ def test_an_agent_files_a_death_benefit_on_a_phone(browser, live_server, event_w
     page.fill("#id_person_id_number", BENEFICIARY_ID)
     page.fill("#id_person_phone", "13700001111")
     page.fill("#id_payee_card", "123")
-    page.fill("#id_payee_bank", "中国农业银行南宁分行")
+    # 受益人开户行 from the bank list: the search box narrows it, then the entry is picked.
+    page.fill("input.bank-pick-search", "农业")
+    assert page.locator("#id_payee_bank option").count() == 2  # the prompt and 中国农业银行
+    page.select_option("#id_payee_bank", "103100000026")
     proof = tmp_path / "death.pdf"
     proof.write_bytes(PDF)
     page.set_input_files("#id_files", str(proof))
@@ -60,6 +63,7 @@ def test_an_agent_files_a_death_benefit_on_a_phone(browser, live_server, event_w
     assert page.url.endswith(f"/claims/{claim.pk}/")
     card = page.locator("#payee-card").inner_text()
     assert BENEFICIARY_CARD not in card and BENEFICIARY_CARD[-4:] in card
+    assert "中国农业银行" in card
     assert page_width(page) <= PHONE["width"]
     page.screenshot(path=os.path.join(shots, "phone-lisi-death-claim.png"), full_page=True)
     context.close()

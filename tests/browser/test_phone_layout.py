@@ -121,7 +121,10 @@ def test_the_member_portal_in_use_fits_a_phone(browser, live_server, filed_world
     assert page.locator("#ticket").is_visible()
     page.goto(f"{live_server.url}/me/card/")
     page.fill("#id_bank_card", "6222020200112233446")
-    page.fill("#id_bank_name", "中国工商银行南宁分行")
+    # 开户行 from the bank list: the search box keeps the entries naming 工商, then pick one.
+    page.fill("input.bank-pick-search", "工商")
+    assert page.locator("#id_bank_cnaps option").count() == 2  # the prompt and 中国工商银行
+    page.select_option("#id_bank_cnaps", "102100099996")
     page.click("#new-card button")
     page.wait_for_load_state()
     assert page.locator("#confirm-card").is_visible()

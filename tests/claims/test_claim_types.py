@@ -192,7 +192,9 @@ def test_a_death_benefit_is_paid_to_the_beneficiarys_card(types_world, tmp_path)
     pay(w, tmp_path)
     line = PayoutLine.objects.get(payout__claim=claim)
     assert line.account_no == BENEFICIARY_CARD != w.zhangsan.bank_card
-    assert line.account_name == "李红" and line.bank_name == "中国农业银行南宁分行"
+    # The beneficiary's 开户行 is the bank-list entry it names, its 联行号 on the line.
+    assert line.account_name == "李红" and line.bank_name == "中国农业银行"
+    assert line.bank_cnaps == "103100000026"
     sms = sms_of(claim)
     assert [m.template for m in sms] == ["CLAIM_DEATH_SUBMITTED", "CLAIM_DEATH_APPROVED",
                                          "CLAIM_DEATH_PAID"]

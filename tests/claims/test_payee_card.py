@@ -65,14 +65,18 @@ def test_the_agent_corrects_the_card_and_the_benefit_is_paid_there(failed, tmp_p
     page = c.get(f"/claims/{w.claim.pk}/").content.decode()
     assert "更正受益人银行卡" in page and BENEFICIARY_CARD not in page
     r = c.post(f"/claims/{w.claim.pk}/payee/", {"payee_card": NEW_CARD,
-                                                 "payee_bank": "中国工商银行南宁分行"}, follow=True)
+                                                 "payee_bank": "102100099996"}, follow=True)
     assert "受益人银行卡已更正，支付失败的互助金已重新安排支付" in r.content.decode()
     ev = ClaimEvent.objects.get(claim=w.claim)
-    assert (ev.payee_card, ev.payee_bank) == (NEW_CARD, "中国工商银行南宁分行")
+    # The 开户行 is picked from the bank list: its entry's name and 联行号 are stored.
+    assert (ev.payee_card, ev.payee_bank, ev.payee_bank_cnaps) == (
+        NEW_CARD, "中国工商银行", "102100099996")
     w.payout.refresh_from_db()
     assert w.payout.status == PayoutStatus.PAYABLE
     changed = Event.objects.get(action="claim.payee_changed")
-    assert changed.before == {"card_tail": BENEFICIARY_CARD[-4:], "bank": "中国农业银行南宁分行"}
+    assert changed.before == {"card_tail": BENEFICIARY_CARD[-4:], "bank": "中国农业银行",
+                              "bank_cnaps": "103100000026"}
+    assert changed.after["bank_cnaps"] == "102100099996"
     assert changed.after["card_tail"] == NEW_CARD[-4:]
     assert NEW_CARD not in json.dumps(changed.after) and BENEFICIARY_CARD not in json.dumps(
         changed.before)
@@ -83,6 +87,7 @@ def test_the_agent_corrects_the_card_and_the_benefit_is_paid_there(failed, tmp_p
     pay(w, tmp_path)
     line = PayoutLine.objects.filter(payout=w.payout).latest("id")
     assert line.account_no == NEW_CARD and line.status == "paid"
+    assert line.bank_cnaps == "102100099996"  # the chosen entry, not a text match
     assert ledger_clean() == []
 
 
@@ -112,6 +117,10 @@ def test_bad_cards_are_refused_in_chinese_and_change_nothing(failed):
         payee_card_correct(claim=w.claim, actor=w.lisi, card=luhn_bad, bank_name="工行")
     with pytest.raises(DomainError, match="开户行"):
         payee_card_correct(claim=w.claim, actor=w.lisi, card=NEW_CARD, bank_name="  ")
+    with pytest.raises(DomainError, match="开户行请从银行名录中选择"):
+        payee_card_correct(claim=w.claim, actor=w.lisi, card=NEW_CARD, bank_name="某某村镇银行")
+    with pytest.raises(DomainError, match="开户行请从银行名录中选择"):
+        payee_card_correct(claim=w.claim, actor=w.lisi, card=NEW_CARD, bank_cnaps="999999999999")
     with pytest.raises(DomainError, match="与原来相同"):
         payee_card_correct(claim=w.claim, actor=w.lisi, card=BENEFICIARY_CARD,
                            bank_name="中国农业银行南宁分行")

@@ -253,7 +253,7 @@ def test_template_has_dropdowns_text_ids_and_renewals(period_world):
         org_path=w.unit_a.org_path, fund_region=w.province)
     data = roster_template(w.unit_a, w.period, Sight(numbers=True, names=True))
     book = CalamineWorkbook.from_filelike(io.BytesIO(data))
-    assert book.sheet_names == ["花名册", "选项"]
+    assert book.sheet_names == ["花名册", "选项", "银行名录"]
     rows = book.get_sheet_by_name("花名册").to_python()
     assert rows[0][:3] == ["姓名", "身份证号", "手机号"]
     assert rows[1][0] == "张三" and rows[1][1] == w.zhangsan.id_number  # text, all 18 digits

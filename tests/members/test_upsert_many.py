@@ -78,16 +78,20 @@ def test_a_roster_card_change_records_what_the_member_page_records(period_world)
     counts = commit(w, xlsx([zhangsan_row(w, 银行卡号=new_card, 开户行="中国银行南宁分行")]))
     assert counts == {"members_created": 0, "members_updated": 1, "enrollments": 1}
     by_roster = member_events("member.updated").get(object_id=str(w.zhangsan.pk))
-    assert by_roster.before == {"bank_card": masked_card(old_card), "bank_name": old_bank}
-    assert by_roster.after == {"bank_card": masked_card(new_card), "bank_name": "中国银行南宁分行"}
+    # The roster's 开户行 text is tied to the bank list: the entry's name and 联行号 stored.
+    assert old_bank == "中国工商银行"  # the fixture's 中国工商银行南宁分行, tied to the list
+    assert by_roster.before == {"bank_card": masked_card(old_card), "bank_name": old_bank,
+                                "bank_cnaps": "102100099996"}
+    assert by_roster.after == {"bank_card": masked_card(new_card), "bank_name": "中国银行",
+                               "bank_cnaps": "104100000004"}
     assert by_roster.actor_id == w.lisi.pk
     stored = Member.objects.get(pk=w.zhangsan.pk)
-    assert (stored.bank_card, stored.bank_name) == (new_card, "中国银行南宁分行")
+    assert (stored.bank_card, stored.bank_name) == (new_card, "中国银行")
 
     # The member page changing the card back records the mirror image, in the same shape.
     member_update(actor=w.wangwu, member=stored, data=MemberInput(
         name="张三", id_number=stored.id_number, phone=stored.phone or "", bank_card=old_card,
-        bank_name=old_bank, unit=w.unit_a))
+        bank_cnaps="102100099996", unit=w.unit_a))
     by_page = member_events("member.updated").get(object_id=str(w.zhangsan.pk),
                                                   actor_id=w.wangwu.pk)
     assert (by_page.before, by_page.after) == (by_roster.after, by_roster.before)

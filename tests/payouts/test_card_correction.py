@@ -141,7 +141,8 @@ def test_the_same_card_requeues_nothing(pay_world, tmp_path):
 
     correct_card(member, spaced, actor=w.lisi, bank_name="中国建设银行南宁分行")
 
-    assert Member.objects.get(pk=member.pk).bank_name == "中国建设银行南宁分行"  # saved
+    saved = Member.objects.get(pk=member.pk)  # the text tied to its bank-list entry
+    assert (saved.bank_name, saved.bank_cnaps) == ("中国建设银行", "105100000017")
     payout.refresh_from_db()
     assert payout.status == PayoutStatus.FAILED
     assert claim_status(payout) == ClaimState.PAYMENT_FAILED

@@ -38,7 +38,7 @@ def test_the_card_changes_with_the_code_sent_by_sms_once(portal_world, client):
     w = portal_world
     client.force_login(w.zhangsan_user)
     r = client.post(reverse("portal:card"), {"step": "send", "bank_card": NEW_CARD,
-                                             "bank_name": "中国工商银行南宁分行"})
+                                             "bank_cnaps": "102100099996"})
     assert r.status_code == 302
     sms = OutboxMessage.objects.get(key__startswith="card-code:")
     assert sms.template == "VERIFY_CODE" and sms.phone == "13812341234"
@@ -56,7 +56,8 @@ def test_the_card_changes_with_the_code_sent_by_sms_once(portal_world, client):
     r = client.post(reverse("portal:card"), {"step": "confirm", "code": code})
     assert r.status_code == 302
     member = Member.objects.get(pk=w.zhangsan.pk)
-    assert member.bank_card == NEW_CARD and member.bank_name == "中国工商银行南宁分行"
+    assert member.bank_card == NEW_CARD and member.bank_name == "中国工商银行"
+    assert member.bank_cnaps == "102100099996"
     assert NEW_CARD.encode() not in raw_card_column(member.pk)
     event = Event.objects.filter(action=Action.MEMBER_UPDATED, object_id=str(member.pk)).last()
     assert event.after["confirmed_by"] == "短信验证码" and NEW_CARD not in str(event.after)
