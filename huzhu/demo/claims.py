@@ -92,7 +92,7 @@ def _period(region: Organisation, today: datetime.date) -> Period:
     return period
 
 
-def ensure_demo_claims(*, units: int = 12, share: float = 0.3, seed: int = 2026,
+def ensure_demo_claims(*, units: int = 45, share: float = 0.08, seed: int = 2026,
                        today: datetime.date | None = None, if_empty: bool = False
                        ) -> DemoClaims | None:
     region = Organisation.objects.filter(depth=0, is_fund_region=True).first()

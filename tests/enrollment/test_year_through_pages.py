@@ -1,5 +1,6 @@
-"""A union runs its scheme year through the pages only (issue 14, "done when", without part 4):
-the province opens the period and offers a product, targets go down two levels, the system
+"""A union runs its scheme year through the pages only (issue 14, "done when"): the province
+opens the period and offers a product, a new version of the product is drafted in the browser and
+activated for the period only once a second person approves it, targets go down two levels, the system
 administrator opens an agent's account in bulk (first password by SMS), the agent logs in,
 changes it and enrolls the unit's members, a member signs up himself, and completion shows at
 every level."""
@@ -56,6 +57,30 @@ def test_a_year_through_the_pages(world: Any) -> None:
             "premium_yuan": "110", "fixed_employer": "50", "rest_payer": "member",
             "gift_flags": ["hardship"], "gift_payer": "union_province"}).status_code == 302
         offer = Offer.objects.get(period=period)
+        # 1b. Finance drafts version 2027.1 (the inpatient ratio from 70 % to 75 %), proposes it
+        # from 2027-01-01; the proposer cannot approve it, a second finance officer does, and
+        # the period's offer moves to the new version.
+        from huzhu.products.models import DraftStatus, ProductDraft, ProductVersion
+
+        document = medical.document.replace('version = "2015.1"', 'version = "2027.1"', 1)
+        assert document != medical.document
+        fin = _client(world.qianjiu)
+        assert fin.post(f"/products/drafts/new/?base={medical.pk}",
+                        {"base": medical.pk, "document": document}).status_code == 302
+        draft = ProductDraft.objects.get()
+        fin.post(f"/products/drafts/{draft.pk}/propose/", {"effective_from": "2027-01-01"})
+        fin.post(f"/products/drafts/{draft.pk}/decide/", {"decision": "approve"})
+        draft.refresh_from_db()
+        assert draft.status == DraftStatus.PROPOSED  # four eyes: not the proposer
+        checker = User.objects.create_user(username="fuhe", password="x", role="finance",
+                                           organisation=world.province)
+        _client(checker).post(f"/products/drafts/{draft.pk}/decide/",
+                              {"decision": "approve", "note": "同意"})
+        draft.refresh_from_db()
+        new_version = ProductVersion.objects.get(code=medical.code, version="2027.1")
+        assert draft.status == DraftStatus.APPROVED and draft.result == new_version
+        offer.refresh_from_db()
+        assert offer.product_version == new_version
         # 2. Targets: the province to Nanning, Nanning to 青秀区.
         targets = f"/scheme/periods/{period.pk}/targets/"
         p.post(targets, {"org": world.province.pk, f"target_{world.city_a.pk}": "10"})
@@ -102,6 +127,7 @@ def test_a_year_through_the_pages(world: Any) -> None:
         agent.post(f"/enrollment/rosters/{roster.pk}/commit/")
         enrolled = Enrollment.objects.filter(period=period, offer=offer)
         assert enrolled.count() == 2
+        assert {e.product_version_id for e in enrolled} == {new_version.pk}
         gifted = enrolled.get(member=world.chenba)
         assert gifted.gifted and gifted.split == [{"payer": "union_province", "fen": 11000}]
         # 5. 陈八 signs up himself.

@@ -10,7 +10,7 @@ class Command(BaseCommand):
             "最后更新驾驶舱汇总。")
 
     def add_arguments(self, parser):
-        parser.add_argument("--units", type=int, default=12, help="本年度参保的单位数")
+        parser.add_argument("--units", type=int, default=45, help="本年度参保的单位数（与历史年度相同）")
         parser.add_argument("--seed", type=int, default=2026)
         parser.add_argument("--history-years", type=int, default=2,
                             help="本年度之前生成几年的历史（0：不生成）")
