@@ -14,8 +14,12 @@ figure (and its review goes on); a granted claim keeps what was owed or paid and
 (:mod:`huzhu.claims.corrections`; the new assessment records the granted figure in
 ``correction_was_fen`` and waits for that decision).
 
-Usage starts from nothing for each member-period: counts and caps replay within the period;
-lifetime limits across periods and "paid last period" conditions are not carried in.
+Usage in the period starts from nothing for each member: counts and caps replay within the
+period, over hospital stays and event claims (diagnosis lump sums, accidents, family illness:
+docs/adr/0016) alike, in the order of their discharge or event date. What earlier periods carry
+in is read when a product uses it (:func:`needs_carried`): each benefit's counted claims in a
+life and whether the product paid the member before (from the granted claims' assessments, as
+:func:`huzhu.claims.assess.usage_for` reads them).
 
 The reading and the vector run are one road, :func:`replay_read` then :func:`replay_assess`,
 shared with the policy simulator (:mod:`huzhu.insights.simulator`, ADR 0020): the claims are
@@ -92,6 +96,7 @@ class Replay:
     kinds: np.ndarray  # str: each claim's ClaimKind (hospital, diagnosis, …)
     diseases: bool = True  # False: diagnosis codes not read (no product asked for them)
     held: bool = True  # False: the other products members hold not read
+    carried: bool = True  # False: earlier periods' payments and lifetime counts not read
     _columns: dict[Any, vector.Columns] = field(default_factory=dict, repr=False)
 
     @property
@@ -154,6 +159,42 @@ _TEXT = {"org_path", "insutype", "gender", "diag_code", "kind", "claim_type", "s
 _SEP = "\x1f"  # the unit separator: in no path, code, flag or insurance type
 _MISSING = {"enrolled": 0, "shares": 1, "hosp_lv": 0, "union": 0, "first_time": 0, "grade": 0,
             "during_stay": 0}
+
+
+def needs_carried(product: Product) -> bool:
+    """Whether a product reads what earlier periods carry in: a benefit paid only after an
+    earlier period paid (次年继续治疗) or limited in a life (首次确诊: once)."""
+    return any(b.requires_prior_payment or b.lifetime_limit is not None for b in product.benefits)
+
+
+def _carried(qs: Any, code: str, period: Period) -> tuple[set[int], dict[str, dict[int, int]]]:
+    """What the members' earlier periods carry into a replay of ``period``, as the scalar
+    engine's usage has it (:func:`huzhu.claims.assess.usage_for`, from granted claims): the
+    members the product paid anything, and each benefit's counted claims per member."""
+    earlier = Claim.objects.filter(
+        product_code=code, status__in=GRANTED, assessment__isnull=False,
+        period__coverage_start__lt=period.coverage_start, member_id__in=qs.values("member_id"))
+    paid: set[int] = set()
+    counts: dict[str, dict[int, int]] = defaultdict(lambda: defaultdict(int))
+    for member_id, fen, lines in earlier.values_list("member_id", "payable_fen",
+                                                      "assessment__lines"):
+        if fen > 0:
+            paid.add(member_id)
+        for ln in lines or ():
+            if ln.get("counted"):
+                counts[ln["benefit_id"]][member_id] += 1
+    return paid, counts
+
+
+def carried_usage(replay: Replay, i: int) -> Any:
+    """Claim ``i``'s member's usage carried in from earlier periods, for the scalar engine
+    (what :func:`huzhu.rules.vector.columns_from_stays` gives the vector one)."""
+    from huzhu.rules.model import BenefitUsage, Usage
+
+    s = replay.stays
+    benefits = {bid: BenefitUsage(0, 0, 0, int(n[i])) for bid, n in s.lifetime.items() if n[i]}
+    prior = bool(s.prior_paid[i]) if s.prior_paid is not None else False
+    return Usage(benefits, 0, False, prior)
 
 
 def needs_held(product: Product) -> bool:
@@ -247,13 +288,19 @@ def _held(qs: Any, period: Period) -> dict[int, tuple[str, ...]]:
 
 
 def replay_read(*, code: str, period: Period, org_path: str = "", diseases: bool = True,
-                held: bool = True, statuses: tuple[str, ...] = (*GRANTED, *OPEN)) -> Replay:
+                held: bool = True, carried: bool = True,
+                statuses: tuple[str, ...] = (*GRANTED, *OPEN)) -> Replay:
     """Read the period's claims of product ``code`` (those under ``org_path`` when given) with
     their settlements, members and enrollments in one query, as the columns of stays
     (:class:`huzhu.rules.vector.StayFacts`, the facts :func:`huzhu.claims.facts.claim_facts`
     gives one by one), in member and discharge order. ``diseases`` and ``held`` say whether
     to read the (encrypted) diagnoses and the other products each member holds: only products
-    that use them need them (:func:`needs_diseases`, :func:`needs_held`)."""
+    that use them need them (:func:`needs_diseases`, :func:`needs_held`); ``carried`` whether
+    to read what the members' earlier periods carry in (:func:`needs_carried`).
+
+    Event claims (no settlement, docs/adr/0016) are read beside the stays, with their
+    ``ClaimEvent``: the same columns :func:`claim_facts` gives them one by one, ordered by
+    their event date among the stays' discharge dates."""
     qs = Claim.objects.filter(product_code=code, period=period, status__in=statuses)
     if org_path:
         qs = qs.filter(org_path__startswith=org_path)
@@ -274,6 +321,7 @@ def replay_read(*, code: str, period: Period, org_path: str = "", diseases: bool
     cols = {k: (None if v is None else [v[i] for i in order] if isinstance(v, list) else v[order])
             for k, v in cols.items()}
     held_of = _held(qs, period) if held else {}
+    paid_before, lifetime_of = _carried(qs, code, period) if carried else (set(), {})
     member = cols["member"]
     enrolled = cols["enrolled"] != 0
     begndate = cols["begndate"]
@@ -309,11 +357,15 @@ def replay_read(*, code: str, period: Period, org_path: str = "", diseases: bool
         subject=np.where(event, np.array(cols["subject"], dtype=str), ""),
         flags=np.where(event, np.array(cols["flags"], dtype=str), ""),
         outcome=np.array([vector.OUTCOMES.get(o or None, 0) for o in cols["outcome"]], np.int64),
-        grade=np.where(event, cols["grade"], 0), during_stay=event & (cols["during_stay"] != 0))
+        grade=np.where(event, cols["grade"], 0), during_stay=event & (cols["during_stay"] != 0),
+        prior_paid=np.isin(member, np.fromiter(paid_before, np.int64, len(paid_before))),
+        lifetime={bid: np.array([per.get(int(m), 0) for m in member], np.int64)
+                  for bid, per in lifetime_of.items()})
     return Replay(
         claim_ids=cols["id"], member_ids=member, recorded_fen=cols["payable"], kinds=kind,
         cost_fen=amounts.get("medfee_sumamt", np.zeros(n, np.int64)),
-        org_index=org_index, org_paths=list(paths), stays=stays, diseases=diseases, held=held)
+        org_index=org_index, org_paths=list(paths), stays=stays, diseases=diseases, held=held,
+        carried=carried)
 
 
 def replay_assess(replay: Replay, product: Product) -> np.ndarray:
@@ -323,8 +375,9 @@ def replay_assess(replay: Replay, product: Product) -> np.ndarray:
     vector run."""
     if not replay.n:
         return np.zeros(0, np.int64)
-    if (not replay.diseases and needs_diseases(product)) or (not replay.held
-                                                             and needs_held(product)):
+    if (not replay.diseases and needs_diseases(product)) or (
+            not replay.held and needs_held(product)) or (
+            not replay.carried and needs_carried(product)):
         raise ValueError("this replay was read without facts the product needs")
     key = vector.columns_key(product)
     cols = replay._columns.get(key)
@@ -338,7 +391,7 @@ def claims_reassess_rule(*, version: ProductVersion, period: Period, actor: Acto
     """Re-assess the period's claims of ``version.code`` under ``version`` (see module text)."""
     product = product_rules(version)
     replay = replay_read(code=version.code, period=period, diseases=needs_diseases(product),
-                         held=needs_held(product))
+                         held=needs_held(product), carried=needs_carried(product))
     report = ReassessReport(claims=replay.n)
     if not replay.n:
         return report
@@ -351,6 +404,7 @@ def claims_reassess_rule(*, version: ProductVersion, period: Period, actor: Acto
         return report  # a dry run: what the correction would change
     changed_members = set(replay.member_ids[moved].tolist())
     new_of = dict(zip(replay.claim_ids.tolist(), new.tolist(), strict=True))
+    index_of = {int(pk): i for i, pk in enumerate(replay.claim_ids.tolist())}
     claims = list(Claim.objects.filter(product_code=version.code, period=period,
                                        status__in=[*GRANTED, *OPEN])
                   .filter(among(Claim, "member", changed_members))
@@ -371,7 +425,7 @@ def claims_reassess_rule(*, version: ProductVersion, period: Period, actor: Acto
         for c, f, fen in zip(claims, facts, new_fen, strict=True):
             if c.member_id not in changed_members:
                 continue
-            before = usage.get(c.member_id, scalar.EMPTY_USAGE)
+            before = usage.get(c.member_id) or carried_usage(replay, index_of[c.pk])
             a = scalar.assess(f, product, before, days[c.pk])
             if a.payable_fen != fen:  # the engines disagree: never guess, stop here
                 raise AssertionError(f"理赔 {c.pk}: 标量 {a.payable_fen} ≠ 向量 {fen}")

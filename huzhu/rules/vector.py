@@ -473,6 +473,10 @@ class StayFacts:
     outcome: np.ndarray | None = None  # index into OUTCOMES
     grade: np.ndarray | None = None  # disability grade, 0 for none
     during_stay: np.ndarray | None = None  # bool
+    # Carried in from the member's earlier periods (None: nothing): whether the product paid
+    # them anything (a benefit that requires it), and each benefit's counted claims in a life.
+    prior_paid: np.ndarray | None = None  # bool
+    lifetime: dict[str, np.ndarray] = field(default_factory=dict)  # benefit id -> claims
 
     @property
     def n(self) -> int:
@@ -530,7 +534,8 @@ def _map_dates(ords: np.ndarray, fn: Any, missing: int) -> np.ndarray:
 
 
 def columns_from_stays(s: StayFacts, product: Product, as_of: date | None = None) -> Columns:
-    """Columns of stored stays for ``product`` (usage from nothing): see :class:`StayFacts`."""
+    """Columns of stored claims for ``product`` (usage in the period from nothing; what
+    earlier periods carry in, when given): see :class:`StayFacts`."""
     t, elig, n = product.timing, product.eligibility, s.n
     ev = s.event_date if s.event_date is not None else np.full(n, NO_DATE, np.int64)
     has = s.period_start != NO_DATE
@@ -604,6 +609,8 @@ def columns_from_stays(s: StayFacts, product: Product, as_of: date | None = None
     for b in product.benefits:
         for what in ("paid_fen", "claims", "base_fen", "lifetime_claims"):
             usage[f"{b.id}.{what}"] = z
+        if b.id in s.lifetime:
+            usage[f"{b.id}.lifetime_claims"] = s.lifetime[b.id].astype(np.int64)
     return make_columns(
         n, group=np.asarray(group, np.int64).reshape(-1),
         order=np.where(s.enddate != NO_DATE, s.enddate, np.where(ev != NO_DATE, ev, 0)),
@@ -617,4 +624,5 @@ def columns_from_stays(s: StayFacts, product: Product, as_of: date | None = None
         shares=np.maximum(1, np.minimum(s.shares, elig.max_shares)),
         event_lump=event, event_other=event, cover_start=cover, period_end=end_or_never,
         deadline=deadline, claim_date=claim_day, waiting=waiting, eligible=~bad, usage=usage,
-        ended=np.zeros(n, bool), prior_paid=np.zeros(n, bool))
+        ended=np.zeros(n, bool),
+        prior_paid=np.zeros(n, bool) if s.prior_paid is None else s.prior_paid.astype(bool))
