@@ -140,3 +140,38 @@ def test_the_event_claims_of_the_random_world_pay_under_the_event_products():
     paying = [pid for pid, p in CATALOG.products.items() if vector.assess_columns(
         vector.columns_from_stays(stays, p, AS_OF), p).payable[event].sum()]
     assert {"chongqing-2015-critical", "chongqing-2015-accident"} <= set(paying), paying
+
+
+@pytest.mark.parametrize("product_id", ["chongqing-2015-critical", "chongqing-2015-accident",
+                                        "guangxi-2024-huzhu1", "guangxi-2024-huzhu2"])
+def test_what_earlier_periods_carry_in_gives_the_usage_of_facts(product_id):
+    """Lifetime counts and an earlier payment carried in as arrays equal the same usage given
+    to the facts' columns (per member and period)."""
+    from huzhu.rules.model import BenefitUsage, Usage
+
+    product = CATALOG.products[product_id]
+    stays, facts = world(600, seed=5)
+    rng = np.random.default_rng(3)
+    members = np.unique(stays.member)
+    paid = {int(m) for m in members if rng.random() < 0.5}
+    counts = {b.id: {int(m): int(rng.integers(0, 2)) for m in members} for b in product.benefits}
+    stays.prior_paid = np.isin(stays.member, list(paid))
+    stays.lifetime = {bid: np.array([per[int(m)] for m in stays.member], np.int64)
+                      for bid, per in counts.items()}
+    usages = {}
+    for f in facts:
+        start = f.period_start or f.coverage_start
+        usages[(f.member_id, start)] = Usage(
+            {bid: BenefitUsage(0, 0, 0, per[int(f.member_id)]) for bid, per in counts.items()},
+            0, False, int(f.member_id) in paid)
+    a = vector.columns_from_facts(facts, product, usages, AS_OF)
+    b = vector.columns_from_stays(stays, product, AS_OF)
+    assert np.array_equal(a.prior_paid, b.prior_paid)
+    for key in a.usage:
+        assert np.array_equal(a.usage[key], b.usage[key]), key
+    ra, rb = vector.assess_columns(a, product), vector.assess_columns(b, product)
+    assert np.array_equal(ra.lines, rb.lines)
+    plain = vector.assess_columns(vector.columns_from_stays(
+        vector.StayFacts(**{**vars(stays), "prior_paid": None, "lifetime": {}}), product, AS_OF),
+        product)
+    assert not np.array_equal(plain.lines, rb.lines)  # what is carried in changes the fen
