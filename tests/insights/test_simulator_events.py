@@ -47,20 +47,22 @@ def _fresh_memo():
     memo_clear()
 
 
-def _enroll(w: Any, unit: Any, people: list[Any], ref: str) -> None:
+def _enroll(w: Any, unit: Any, people: list[Any], ref: str, period: Any = None,
+            paid_on: datetime.date = datetime.date(2025, 12, 12)) -> None:
     from huzhu.enrollment.billing import invoice_create, payment_record
     from huzhu.enrollment.services import roster_check, roster_confirm, roster_upload
 
     name = w.critical.product_version.name
+    period = period or w.period
     rows = [person(m.name, m.id_number, name, 手机号=f"1381234{i:04d}")
             for i, m in enumerate(people)]
-    roster, _ = roster_upload(unit=unit, period=w.period, file_name=f"ci-{ref}.xlsx",
+    roster, _ = roster_upload(unit=unit, period=period, file_name=f"ci-{ref}.xlsx",
                               data=xlsx(rows), actor=None)
     roster_check(roster)
     roster_confirm(roster=roster, actor=None)
-    invoice = invoice_create(unit=unit, period=w.period, actor=None)
+    invoice = invoice_create(unit=unit, period=period, actor=None)
     payment_record(invoice=invoice, bank_ref=f"CI-{ref}", amount_fen=invoice.due_fen,
-                   paid_on=datetime.date(2025, 12, 12), payer_name=unit.name, actor=w.wangwu)
+                   paid_on=paid_on, payer_name=unit.name, actor=w.wangwu)
 
 
 def _event(w: Any, member: Any, kind: str, day: str, disease: str, **kw: Any) -> Claim:
@@ -232,3 +234,50 @@ def test_a_rule_correction_reassesses_event_claims_too(ci_world):
     assert lines["critical"] == 9_200_000
     again = claims_reassess_rule(version=version, period=w.period, actor=w.wangwu)
     assert again.changed == 0
+
+
+def test_earlier_periods_carry_in_the_lifetime_limit_and_the_prior_payment(ci_world):
+    """陈八's critical illness was paid in 2025: in 2026 the once-in-a-life lump sum is spent
+    (his 2026 diagnosis, filed before the 2025 claim was granted, replays at nothing) and his
+    continued treatment (paid only after an earlier period paid) replays at 2,000 元."""
+    from huzhu.claims.review import claim_review
+    from huzhu.products.models import Period
+    from huzhu.products.services import offer_create
+
+    w = ci_world
+    period_2025 = Period.objects.create(
+        fund_region=w.province, code="2025", name="2025 年度",
+        enroll_opens=datetime.date(2024, 11, 1), enroll_closes=datetime.date(2024, 12, 31),
+        coverage_start=datetime.date(2025, 1, 1), coverage_end=datetime.date(2025, 12, 31))
+    offer_create(period=period_2025, organisation=w.province, product_version=critical(),
+                 premium_per_share_fen=3000, split=[{"payer": "member", "rest": True}])
+    _enroll(w, w.unit_a, [w.chenba], "2025", period=period_2025,
+            paid_on=datetime.date(2024, 12, 12))
+    old = claim_file_event(member=w.chenba, data=EventInput(
+        kind=ClaimKind.DIAGNOSIS, product_code=CRITICAL, event_date=datetime.date(2025, 6, 1),
+        disease="ci25-03", files=[(DocumentKind.PATHOLOGY, "p.pdf", PDF + b"2025")]),
+        actor=None, source=ClaimSource.AGENCY, as_of=datetime.date(2025, 6, 20))
+    assert old.period_id == period_2025.pk and old.payable_fen == LUMP
+    for reviewer in (w.wangwu, w.top_reviewer):
+        old.refresh_from_db()
+        if old.status == ClaimStatus.IN_REVIEW:
+            claim_review(old, actor=reviewer, action="approve")
+    old.refresh_from_db()
+    assert old.status == ClaimStatus.APPROVED
+    continued = claim_file_event(member=w.chenba, data=EventInput(
+        kind=ClaimKind.CONTINUED, product_code=CRITICAL, event_date=datetime.date(2026, 6, 1),
+        disease="ci25-03", files=[(DocumentKind.DIAGNOSIS, "d.pdf", PDF + b"ct")]),
+        actor=None, source=ClaimSource.AGENCY, as_of=AS_OF)
+    assert continued.payable_fen == 200_000  # the real assessment: 2025 paid him
+
+    base = critical()
+    s = simulate(base=base, period=w.period, document=base.document, org_path="").summary
+    kinds = {k["kind"]: (k["claims"], k["before_fen"]) for k in s["kinds"]}
+    assert kinds["continued"] == (1, 200_000)
+    assert kinds["diagnosis"] == (2, LUMP)  # 张三's; 陈八's lump sum was spent in 2025
+    assert s["before_fen"] == 2 * LUMP + 200_000 + 200_000 and s["change_fen"] == 0
+    s = simulate(base=base, period=w.period, document=raised(base), org_path="").summary
+    assert s["change_fen"] == 2 * 200_000  # 张三's diagnosis and 孙七's stay
+    # the 2025 period replays its own claim, nothing carried from 2026
+    s = simulate(base=base, period=period_2025, document=raised(base), org_path="").summary
+    assert (s["claims"], s["before_fen"], s["change_fen"]) == (1, LUMP, 200_000)
