@@ -21,6 +21,7 @@ import hashlib
 from typing import Any
 
 import pytest
+from django.urls import reverse
 
 from huzhu.claims.events import EventInput, claim_file_event
 from huzhu.claims.models import Assessment, Claim, ClaimKind, ClaimSource, DocumentKind
@@ -281,3 +282,21 @@ def test_earlier_periods_carry_in_the_lifetime_limit_and_the_prior_payment(ci_wo
     # the 2025 period replays its own claim, nothing carried from 2026
     s = simulate(base=base, period=period_2025, document=raised(base), org_path="").summary
     assert (s["claims"], s["before_fen"], s["change_fen"]) == (1, LUMP, 200_000)
+
+
+def test_the_page_says_how_many_claims_of_each_kind_were_replayed(ci_world, client):
+    w = ci_world
+    base = critical()
+    client.force_login(w.qianjiu)
+    page = client.post(reverse("insights:simulator"), {
+        "base": base.pk, "period": w.period.pk, "document": raised(base), "action": "run",
+    }).content.decode()
+    assert "回放 5 笔理赔" in page and "按理赔类型" in page
+    assert "住院医疗 2 笔、确诊重大疾病/女职工特殊疾病 2 笔、配偶或子女患病 1 笔" in page
+    assert "6,000.00" in page  # the change: 3 × 2,000 元
+    # 南宁's finance sees its own city's claims only: 张三's and 陈八's
+    client.force_login(w.fin_nanning)
+    page = client.post(reverse("insights:simulator"), {
+        "base": base.pk, "period": w.period.pk, "document": raised(base), "action": "run",
+    }).content.decode()
+    assert "回放 4 笔理赔" in page and "住院医疗 1 笔" in page and "柳州市总工会" not in page
