@@ -27,6 +27,7 @@ from huzhu.claims.events import EventInput, claim_file_event
 from huzhu.claims.models import Assessment, Claim, ClaimKind, ClaimSource, DocumentKind
 from huzhu.claims.reassess import claims_reassess_rule, replay_read
 from huzhu.claims.status import ClaimStatus
+from huzhu.errors import DomainError
 from huzhu.insights.simulator import memo_clear, simulate
 from huzhu.insights.simulator_levers import apply_levers
 from huzhu.products.models import ProductVersion
@@ -300,3 +301,33 @@ def test_the_page_says_how_many_claims_of_each_kind_were_replayed(ci_world, clie
         "base": base.pk, "period": w.period.pk, "document": raised(base), "action": "run",
     }).content.decode()
     assert "回放 4 笔理赔" in page and "住院医疗 1 笔" in page and "柳州市总工会" not in page
+
+
+def test_the_lump_sum_lever_writes_the_amount_and_refuses_bad_ones(ci_world):
+    w = ci_world
+    base = critical()
+    draft = apply_levers(base.document, {"lumps": {"critical": {"0": "92,000"}}})
+    assert 'amount = "92000.00"' in draft and 'amount = "2000.00"' in draft
+    s = simulate(base=base, period=w.period, document=draft, org_path="").summary
+    assert s["change_fen"] == 600_000
+    with pytest.raises(DomainError, match="一次性给付额"):
+        apply_levers(base.document, {"lumps": {"critical": {"0": "九万"}}})
+    with pytest.raises(DomainError, match="没有第 2 项"):
+        apply_levers(base.document, {"lumps": {"critical": {"1": "100"}}})
+    assert apply_levers(base.document, {"lumps": {"critical": {"0": ""}}}) == base.document
+
+
+def test_the_page_offers_the_lump_sums_as_levers(ci_world, client):
+    w = ci_world
+    base = critical()
+    client.force_login(w.qianjiu)
+    page = client.get(reverse("insights:simulator"),
+                      {"base": base.pk, "period": w.period.pk}).content.decode()
+    assert 'name="lump_critical_0" value="90000.00"' in page
+    assert 'name="lump_family_0" value="2000.00"' in page
+    page = client.post(reverse("insights:simulator"), {
+        "base": base.pk, "period": w.period.pk, "document": base.document, "action": "run",
+        "lump_critical_0": "92000.00", "lump_family_0": "2000.00",
+    }).content.decode()
+    assert "回放 5 笔理赔" in page and "6,000.00" in page
+    assert 'amount = &quot;92000.00&quot;' in page  # the draft shown is the one replayed
