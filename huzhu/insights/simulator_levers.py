@@ -161,7 +161,8 @@ def apply_levers(document: str, levers: dict[str, Any]) -> str:
         b = benefits.get(bid)
         if b is None:
             raise DomainError(f"产品没有责任 {bid}", code="lever")
-        table = b.get("amounts") if isinstance(b.get("amounts"), list) else []
+        found = b.get("amounts")
+        table: list[Any] = found if isinstance(found, list) else []
         single = 1 if "disease_list" in b else 0
         for index, text in rows.items():
             if not str(text).strip():
