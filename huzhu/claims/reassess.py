@@ -14,8 +14,12 @@ figure (and its review goes on); a granted claim keeps what was owed or paid and
 (:mod:`huzhu.claims.corrections`; the new assessment records the granted figure in
 ``correction_was_fen`` and waits for that decision).
 
-Usage starts from nothing for each member-period: counts and caps replay within the period;
-lifetime limits across periods and "paid last period" conditions are not carried in.
+Usage in the period starts from nothing for each member: counts and caps replay within the
+period, over hospital stays and event claims (diagnosis lump sums, accidents, family illness:
+docs/adr/0016) alike, in the order of their discharge or event date. What earlier periods carry
+in is read when a product uses it (:func:`needs_carried`): each benefit's counted claims in a
+life and whether the product paid the member before (from the granted claims' assessments, as
+:func:`huzhu.claims.assess.usage_for` reads them).
 
 The reading and the vector run are one road, :func:`replay_read` then :func:`replay_assess`,
 shared with the policy simulator (:mod:`huzhu.insights.simulator`, ADR 0020): the claims are
@@ -45,6 +49,7 @@ from huzhu.rules.model import Product
 from huzhu.settlements.models import AMOUNT_FIELDS, Settlement
 
 from .assess import (
+    INSUTYPE_OF,
     claim_day,
     claim_facts,
     line_doc,
@@ -53,7 +58,7 @@ from .assess import (
     usage_add,
     usage_doc,
 )
-from .models import Assessment, Claim
+from .models import Assessment, Claim, ClaimEvent, ClaimKind
 from .status import GRANTED, OPEN
 
 
@@ -88,8 +93,10 @@ class Replay:
     org_index: np.ndarray  # each claim's organisation, an index into org_paths
     org_paths: list[str]  # the distinct organisation paths
     stays: vector.StayFacts
+    kinds: np.ndarray  # str: each claim's ClaimKind (hospital, diagnosis, …)
     diseases: bool = True  # False: diagnosis codes not read (no product asked for them)
     held: bool = True  # False: the other products members hold not read
+    carried: bool = True  # False: earlier periods' payments and lifetime counts not read
     _columns: dict[Any, vector.Columns] = field(default_factory=dict, repr=False)
 
     @property
@@ -121,9 +128,23 @@ _FIELDS: tuple[tuple[str, str, str], ...] = (
     ("period_start", "enrollment__period__coverage_start", _ORD.format("p.coverage_start")),
     ("period_end", "enrollment__period__coverage_end", _ORD.format("p.coverage_end")),
     *((f"a:{n}", f"settlement__{n}_fen", f"s.{n}_fen") for n in ASSESSED),
+    # an event claim (no settlement, docs/adr/0016): its ClaimEvent, and the member's basic
+    # insurance as the insurance type (what facts.setl_of_event gives)
+    ("kind", "kind", "c.kind"),
+    ("event_date", "event__event_date", _ORD.format("ev.event_date")),
+    ("claim_type", "event__claim_type", "ev.claim_type"),
+    ("subject", "event__subject", "ev.subject"),
+    ("flags", "event__flags",
+     "array_to_string(ARRAY(SELECT jsonb_array_elements_text(ev.flags::jsonb)), '|')"),
+    ("outcome", "event__accident_outcome", "ev.accident_outcome"),
+    ("grade", "event__disability_grade", "ev.disability_grade"),
+    ("during_stay", "event__during_stay", "ev.during_stay::int"),
+    ("insurance_type", "member__insurance_type", "m.insurance_type"),
+    ("ev_disease", "event__disease", "ev.disease"),
 )
 _DATES = {"claim_date", "begndate", "enddate", "setl_date", "birth_date", "since",
-          "coverage_start", "period_start", "period_end"}
+          "coverage_start", "period_start", "period_end", "event_date"}
+_ENCRYPTED = {"diag_code": "s.diag_code", "ev_disease": "ev.disease"}
 
 
 def needs_diseases(product: Product) -> bool:
@@ -133,9 +154,47 @@ def needs_diseases(product: Product) -> bool:
                                                            for b in product.benefits)
 
 
-_TEXT = {"org_path", "insutype", "gender", "diag_code"}
-_SEP = "\x1f"  # the unit separator: in no path, code or insurance type
-_MISSING = {"enrolled": 0, "shares": 1, "hosp_lv": 0, "union": 0, "first_time": 0}
+_TEXT = {"org_path", "insutype", "gender", "diag_code", "kind", "claim_type", "subject", "flags",
+         "outcome", "insurance_type", "ev_disease"}
+_SEP = "\x1f"  # the unit separator: in no path, code, flag or insurance type
+_MISSING = {"enrolled": 0, "shares": 1, "hosp_lv": 0, "union": 0, "first_time": 0, "grade": 0,
+            "during_stay": 0}
+
+
+def needs_carried(product: Product) -> bool:
+    """Whether a product reads what earlier periods carry in: a benefit paid only after an
+    earlier period paid (次年继续治疗) or limited in a life (首次确诊: once)."""
+    return any(b.requires_prior_payment or b.lifetime_limit is not None for b in product.benefits)
+
+
+def _carried(qs: Any, code: str, period: Period) -> tuple[set[int], dict[str, dict[int, int]]]:
+    """What the members' earlier periods carry into a replay of ``period``, as the scalar
+    engine's usage has it (:func:`huzhu.claims.assess.usage_for`, from granted claims): the
+    members the product paid anything, and each benefit's counted claims per member."""
+    earlier = Claim.objects.filter(
+        product_code=code, status__in=GRANTED, assessment__isnull=False,
+        period__coverage_start__lt=period.coverage_start, member_id__in=qs.values("member_id"))
+    paid: set[int] = set()
+    counts: dict[str, dict[int, int]] = defaultdict(lambda: defaultdict(int))
+    for member_id, fen, lines in earlier.values_list("member_id", "payable_fen",
+                                                      "assessment__lines"):
+        if fen > 0:
+            paid.add(member_id)
+        for ln in lines or ():
+            if ln.get("counted"):
+                counts[ln["benefit_id"]][member_id] += 1
+    return paid, counts
+
+
+def carried_usage(replay: Replay, i: int) -> Any:
+    """Claim ``i``'s member's usage carried in from earlier periods, for the scalar engine
+    (what :func:`huzhu.rules.vector.columns_from_stays` gives the vector one)."""
+    from huzhu.rules.model import BenefitUsage, Usage
+
+    s = replay.stays
+    benefits = {bid: BenefitUsage(0, 0, 0, int(n[i])) for bid, n in s.lifetime.items() if n[i]}
+    prior = bool(s.prior_paid[i]) if s.prior_paid is not None else False
+    return Usage(benefits, 0, False, prior)
 
 
 def needs_held(product: Product) -> bool:
@@ -152,6 +211,8 @@ def _read_orm(qs: Any) -> dict[str, Any]:
                 v = clock.today(v).toordinal()
             elif v is not None and name in _DATES:
                 v = v.toordinal()
+            elif name == "flags":
+                v = "|".join(v or ())
             cols[name].append(v)
     out: dict[str, Any] = {}
     for name, values in cols.items():
@@ -170,7 +231,7 @@ def _read_pg(where: str, params: list[Any], diseases: bool) -> dict[str, Any]:
     (dates as ordinals), parsed by numpy; no Python object per claim and field."""
     aggs = []
     for name, _orm, expr in _FIELDS:
-        if name == "diag_code":
+        if name in _ENCRYPTED:
             continue  # encrypted: read below, only when a product needs it
         if name in _TEXT:
             aggs.append(f"string_agg(coalesce({expr}, ''), E'\\x1f')")
@@ -180,7 +241,8 @@ def _read_pg(where: str, params: list[Any], diseases: bool) -> dict[str, Any]:
             miss = _MISSING.get(name, vector.NO_DATE)
             aggs.append(f"string_agg(coalesce(({expr})::int8, {miss})::text, ',')")
     joins = (f"FROM {Claim._meta.db_table} c "
-             f"JOIN {Settlement._meta.db_table} s ON s.id = c.settlement_id "
+             f"LEFT JOIN {Settlement._meta.db_table} s ON s.id = c.settlement_id "
+             f"LEFT JOIN {ClaimEvent._meta.db_table} ev ON ev.claim_id = c.id "
              f"JOIN {Member._meta.db_table} m ON m.id = c.member_id "
              f"LEFT JOIN {Enrollment._meta.db_table} e ON e.id = c.enrollment_id "
              f"LEFT JOIN {Period._meta.db_table} p ON p.id = e.period_id WHERE {where}")
@@ -188,14 +250,18 @@ def _read_pg(where: str, params: list[Any], diseases: bool) -> dict[str, Any]:
         cur.execute(f"SELECT count(*), {', '.join(aggs)} {joins}", params)
         row = list(cur.fetchone())
         diag: dict[int, str] = {}
-        if diseases:
-            field = Settlement._meta.get_field("diag_code")
-            cur.execute(f"SELECT c.id, s.diag_code {joins} AND s.diag_code IS NOT NULL", params)
-            diag = {pk: field.from_db_value(v, None, connection) or "" for pk, v in cur.fetchall()}
+        if diseases:  # a settlement's diagnosis, or an event claim's disease
+            s_field = Settlement._meta.get_field("diag_code")
+            ev_field = ClaimEvent._meta.get_field("disease")
+            cur.execute(f"SELECT c.id, s.diag_code, ev.disease {joins} AND "
+                        "(s.diag_code IS NOT NULL OR ev.disease IS NOT NULL)", params)
+            diag = {pk: (s_field.from_db_value(a, None, connection) if a is not None else
+                         ev_field.from_db_value(b, None, connection)) or ""
+                    for pk, a, b in cur.fetchall()}
     n = int(row.pop(0))
     out: dict[str, Any] = {}
     for name, _orm, _expr in _FIELDS:
-        if name == "diag_code":
+        if name in _ENCRYPTED:
             continue
         text = row.pop(0) or ""
         if name in _TEXT:
@@ -207,6 +273,7 @@ def _read_pg(where: str, params: list[Any], diseases: bool) -> dict[str, Any]:
         else:
             out[name] = np.array(text.split(","), np.int64) if n else np.zeros(0, np.int64)
     out["diag_code"] = [diag.get(int(pk), "") for pk in out["id"]] if diseases else [""] * n
+    out["ev_disease"] = [""] * n
     return out
 
 
@@ -221,13 +288,19 @@ def _held(qs: Any, period: Period) -> dict[int, tuple[str, ...]]:
 
 
 def replay_read(*, code: str, period: Period, org_path: str = "", diseases: bool = True,
-                held: bool = True, statuses: tuple[str, ...] = (*GRANTED, *OPEN)) -> Replay:
+                held: bool = True, carried: bool = True,
+                statuses: tuple[str, ...] = (*GRANTED, *OPEN)) -> Replay:
     """Read the period's claims of product ``code`` (those under ``org_path`` when given) with
     their settlements, members and enrollments in one query, as the columns of stays
     (:class:`huzhu.rules.vector.StayFacts`, the facts :func:`huzhu.claims.facts.claim_facts`
     gives one by one), in member and discharge order. ``diseases`` and ``held`` say whether
     to read the (encrypted) diagnoses and the other products each member holds: only products
-    that use them need them (:func:`needs_diseases`, :func:`needs_held`)."""
+    that use them need them (:func:`needs_diseases`, :func:`needs_held`); ``carried`` whether
+    to read what the members' earlier periods carry in (:func:`needs_carried`).
+
+    Event claims (no settlement, docs/adr/0016) are read beside the stays, with their
+    ``ClaimEvent``: the same columns :func:`claim_facts` gives them one by one, ordered by
+    their event date among the stays' discharge dates."""
     qs = Claim.objects.filter(product_code=code, period=period, status__in=statuses)
     if org_path:
         qs = qs.filter(org_path__startswith=org_path)
@@ -241,16 +314,30 @@ def replay_read(*, code: str, period: Period, org_path: str = "", diseases: bool
     else:
         cols = _read_orm(qs)
     n = len(cols["id"])
-    order = np.lexsort((cols["id"], cols["enddate"], cols["member"]))
+    # a stay in discharge order, an event claim on its event date (the engines' order)
+    cols["day"] = np.where(cols["enddate"] != vector.NO_DATE, cols["enddate"],
+                           np.where(cols["event_date"] != vector.NO_DATE, cols["event_date"], 0))
+    order = np.lexsort((cols["id"], cols["day"], cols["member"]))
     cols = {k: (None if v is None else [v[i] for i in order] if isinstance(v, list) else v[order])
             for k, v in cols.items()}
     held_of = _held(qs, period) if held else {}
+    paid_before, lifetime_of = _carried(qs, code, period) if carried else (set(), {})
     member = cols["member"]
     enrolled = cols["enrolled"] != 0
     begndate = cols["begndate"]
+    event_date = cols["event_date"]
+    kind = np.array(cols["kind"], dtype=str)
+    event = kind != ClaimKind.HOSPITAL
+    # membership years at the stay's admission, or at the event
+    ref = np.where(begndate != vector.NO_DATE, begndate, event_date)
     since = np.where(cols["since"] == vector.NO_DATE, cols["coverage_start"], cols["since"])
-    years = np.where((since == vector.NO_DATE) | (begndate < since), 1,
-                     (begndate - since) // 365 + 1)
+    years = np.where((since == vector.NO_DATE) | (ref < since), 1, (ref - since) // 365 + 1)
+    insutype = np.array(cols["insutype"], dtype=str)
+    if event.any():
+        basic = np.array([INSUTYPE_OF.get(t, "") for t in cols["insurance_type"]], dtype=str)
+        insutype = np.where(event, basic, insutype)
+    disease = np.array([a or b for a, b in zip(cols["diag_code"], cols["ev_disease"],
+                                               strict=True)] if diseases else [""] * n, dtype=str)
     paths: dict[str, int] = {}
     org_index = np.fromiter((paths.setdefault(p, len(paths)) for p in cols["org_path"]),
                             np.int64, n)
@@ -260,15 +347,25 @@ def replay_read(*, code: str, period: Period, org_path: str = "", diseases: bool
         setl_date=cols["setl_date"], claim_date=cols["claim_date"],
         coverage_start=cols["coverage_start"], period_start=cols["period_start"],
         period_end=cols["period_end"], birth_date=cols["birth_date"],
-        gender=np.array(cols["gender"], dtype=str), insutype=np.array(cols["insutype"], dtype=str),
+        gender=np.array(cols["gender"], dtype=str), insutype=insutype,
         union_member=cols["union"] != 0, shares=np.where(enrolled, cols["shares"], 1),
         membership_years=np.where(enrolled, years, 1), first_time=cols["first_time"] != 0,
-        hospital_level=cols["hosp_lv"], disease=np.array(cols["diag_code"], dtype=str),
-        held=[held_of.get(int(m), ()) for m in member] if held else [()] * n, amounts=amounts)
+        hospital_level=cols["hosp_lv"], disease=disease,
+        held=[held_of.get(int(m), ()) for m in member] if held else [()] * n, amounts=amounts,
+        event_date=np.where(event, event_date, vector.NO_DATE),
+        claim_type=np.where(event, np.array(cols["claim_type"], dtype=str), ""),
+        subject=np.where(event, np.array(cols["subject"], dtype=str), ""),
+        flags=np.where(event, np.array(cols["flags"], dtype=str), ""),
+        outcome=np.array([vector.OUTCOMES.get(o or None, 0) for o in cols["outcome"]], np.int64),
+        grade=np.where(event, cols["grade"], 0), during_stay=event & (cols["during_stay"] != 0),
+        prior_paid=np.isin(member, np.fromiter(paid_before, np.int64, len(paid_before))),
+        lifetime={bid: np.array([per.get(int(m), 0) for m in member], np.int64)
+                  for bid, per in lifetime_of.items()})
     return Replay(
-        claim_ids=cols["id"], member_ids=member, recorded_fen=cols["payable"],
+        claim_ids=cols["id"], member_ids=member, recorded_fen=cols["payable"], kinds=kind,
         cost_fen=amounts.get("medfee_sumamt", np.zeros(n, np.int64)),
-        org_index=org_index, org_paths=list(paths), stays=stays, diseases=diseases, held=held)
+        org_index=org_index, org_paths=list(paths), stays=stays, diseases=diseases, held=held,
+        carried=carried)
 
 
 def replay_assess(replay: Replay, product: Product) -> np.ndarray:
@@ -278,8 +375,9 @@ def replay_assess(replay: Replay, product: Product) -> np.ndarray:
     vector run."""
     if not replay.n:
         return np.zeros(0, np.int64)
-    if (not replay.diseases and needs_diseases(product)) or (not replay.held
-                                                             and needs_held(product)):
+    if (not replay.diseases and needs_diseases(product)) or (
+            not replay.held and needs_held(product)) or (
+            not replay.carried and needs_carried(product)):
         raise ValueError("this replay was read without facts the product needs")
     key = vector.columns_key(product)
     cols = replay._columns.get(key)
@@ -293,7 +391,7 @@ def claims_reassess_rule(*, version: ProductVersion, period: Period, actor: Acto
     """Re-assess the period's claims of ``version.code`` under ``version`` (see module text)."""
     product = product_rules(version)
     replay = replay_read(code=version.code, period=period, diseases=needs_diseases(product),
-                         held=needs_held(product))
+                         held=needs_held(product), carried=needs_carried(product))
     report = ReassessReport(claims=replay.n)
     if not replay.n:
         return report
@@ -306,12 +404,13 @@ def claims_reassess_rule(*, version: ProductVersion, period: Period, actor: Acto
         return report  # a dry run: what the correction would change
     changed_members = set(replay.member_ids[moved].tolist())
     new_of = dict(zip(replay.claim_ids.tolist(), new.tolist(), strict=True))
+    index_of = {int(pk): i for i, pk in enumerate(replay.claim_ids.tolist())}
     claims = list(Claim.objects.filter(product_code=version.code, period=period,
                                        status__in=[*GRANTED, *OPEN])
                   .filter(among(Claim, "member", changed_members))
                   .select_related("member", "settlement", "event", "enrollment__period",
-                                  "enrollment__product_version", "assessment")
-                  .order_by("member_id", "settlement__enddate", "id"))
+                                  "enrollment__product_version", "assessment"))
+    claims.sort(key=_replay_order)  # the vector run's order: discharge, or the event's date
     held: dict[int, tuple[str, ...]] = defaultdict(tuple)
     for member_id, code in Enrollment.objects.filter(
             member_id__in=changed_members, period=period,
@@ -326,7 +425,7 @@ def claims_reassess_rule(*, version: ProductVersion, period: Period, actor: Acto
         for c, f, fen in zip(claims, facts, new_fen, strict=True):
             if c.member_id not in changed_members:
                 continue
-            before = usage.get(c.member_id, scalar.EMPTY_USAGE)
+            before = usage.get(c.member_id) or carried_usage(replay, index_of[c.pk])
             a = scalar.assess(f, product, before, days[c.pk])
             if a.payable_fen != fen:  # the engines disagree: never guess, stop here
                 raise AssertionError(f"理赔 {c.pk}: 标量 {a.payable_fen} ≠ 向量 {fen}")
@@ -358,6 +457,11 @@ def claims_reassess_rule(*, version: ProductVersion, period: Period, actor: Acto
                          after={"version": version.version, "payable_fen": fen,
                                 "was_fen": c.payable_fen, "engine": "vector"})
     return report
+
+
+def _replay_order(c: Claim) -> tuple[int, int, int]:
+    day = c.settlement.enddate if c.settlement is not None else c.event.event_date
+    return (c.member_id, day.toordinal(), c.pk)
 
 
 def _count(report: ReassessReport, pk: int, was: int, fen: int) -> None:

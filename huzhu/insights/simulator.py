@@ -25,9 +25,10 @@ from typing import Any
 import numpy as np
 from django.db.models import Count, Max, Sum
 
-from huzhu.claims.models import Claim
+from huzhu.claims.models import Claim, ClaimKind
 from huzhu.claims.reassess import (
     Replay,
+    needs_carried,
     needs_diseases,
     needs_held,
     replay_assess,
@@ -107,11 +108,12 @@ def _save(path: Path, stamp: tuple, r: Replay) -> None:
     arrays = {f"s.{k}": v for k, v in vars(s).items() if isinstance(v, np.ndarray)}
     arrays["s.disease"] = np.full(len(s.disease), "", dtype=str)
     arrays.update({f"a.{k}": v for k, v in s.amounts.items()})
+    arrays.update({f"l.{k}": v for k, v in s.lifetime.items()})
     arrays.update(
         stamp=np.array([str(x) for x in stamp]), held=np.array(["|".join(h) for h in s.held]),
         claim_ids=r.claim_ids, member_ids=r.member_ids, recorded_fen=r.recorded_fen,
-        cost_fen=r.cost_fen, org_index=r.org_index, org_paths=np.array(r.org_paths, dtype=str),
-        flags=np.array([False, r.held]))
+        kinds=r.kinds, cost_fen=r.cost_fen, org_index=r.org_index, org_paths=np.array(r.org_paths, dtype=str),
+        flags=np.array([False, r.held, r.carried]))
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp.npz")
     np.savez(str(tmp), **arrays)  # type: ignore[arg-type]
@@ -126,19 +128,22 @@ def _load(path: Path, stamp: tuple) -> Replay | None:
             data = {k: z[k] for k in z.files}
     except (OSError, ValueError, KeyError):
         return None
+    if "kinds" not in data or len(data["flags"]) != 3:  # written before event claims were
+        return None  # replayed
     fields = {k[2:]: v for k, v in data.items() if k.startswith("s.")}
     amounts = {k[2:]: v for k, v in data.items() if k.startswith("a.")}
+    lifetime = {k[2:]: v for k, v in data.items() if k.startswith("l.")}
     held = [tuple(h.split("|")) if h else () for h in data["held"].tolist()]
-    stays = vector.StayFacts(**fields, held=held, amounts=amounts)
-    diseases, has_held = (bool(x) for x in data["flags"])
+    stays = vector.StayFacts(**fields, held=held, amounts=amounts, lifetime=lifetime)
+    diseases, has_held, carried = (bool(x) for x in data["flags"])
     return Replay(claim_ids=data["claim_ids"], member_ids=data["member_ids"],
-                  recorded_fen=data["recorded_fen"], cost_fen=data["cost_fen"],
+                  recorded_fen=data["recorded_fen"], kinds=data["kinds"], cost_fen=data["cost_fen"],
                   org_index=data["org_index"], org_paths=data["org_paths"].tolist(),
-                  stays=stays, diseases=diseases, held=has_held)
+                  stays=stays, diseases=diseases, held=has_held, carried=carried)
 
 
 def replay_for(code: str, period: Period, org_path: str, diseases: bool = True,
-               held: bool = True) -> Replay:
+               held: bool = True, carried: bool = True) -> Replay:
     """The period's claims as replayed. Kept while nothing about them changed (their count,
     newest claim, newest assessment and total payable are checked on every call): in memory,
     and as a column file under ``VAR_DIR/simulator`` shared by every process (ADR 0020)."""
@@ -146,7 +151,8 @@ def replay_for(code: str, period: Period, org_path: str, diseases: bool = True,
     stamp = _stamp(code, period, org_path)
 
     def fits(r: Replay) -> bool:
-        return (r.diseases or not diseases) and (r.held or not held)
+        return (r.diseases or not diseases) and (r.held or not held) and (
+            r.carried or not carried)
 
     with _memo_lock:
         hit = _memo.get(key)
@@ -156,7 +162,7 @@ def replay_for(code: str, period: Period, org_path: str, diseases: bool = True,
     replay = _load(path, stamp) if path.exists() else None
     if replay is None or not fits(replay):
         replay = replay_read(code=code, period=period, org_path=org_path, diseases=diseases,
-                             held=held)
+                             held=held, carried=carried)
         _save(path, stamp, replay)
     with _memo_lock:
         if len(_memo) >= MEMO_SIZE:
@@ -291,6 +297,20 @@ def summarise(*, before: np.ndarray, after: np.ndarray, member_ids: np.ndarray,
     }
 
 
+def by_kind(kinds: np.ndarray, before: np.ndarray, after: np.ndarray) -> list[dict[str, Any]]:
+    """The claims replayed of each kind (hospital stays, and each kind of event claim), with
+    their totals before and after, in the kinds' order; kinds with no claim left out."""
+    out = []
+    for kind in ClaimKind:
+        here = kinds == kind.value
+        n = int(here.sum())
+        if n:
+            b, a = int(before[here].sum()), int(after[here].sum())
+            out.append({"kind": kind.value, "label": str(kind.label), "claims": n,
+                        "before_fen": b, "after_fen": a, "change_fen": a - b})
+    return out
+
+
 def _sum_by(index: np.ndarray, values: np.ndarray, size: int) -> np.ndarray:
     """Sums of int64 ``values`` per index, exact (two 32-bit halves through bincount)."""
     v = values.astype(np.int64)
@@ -318,7 +338,8 @@ def simulate(*, base: ProductVersion, period: Period, document: str, org_path: s
     start = product_rules(base)
     replay = replay_for(base.code, period, org_path,
                         diseases=needs_diseases(start) or needs_diseases(draft),
-                        held=needs_held(start) or needs_held(draft))
+                        held=needs_held(start) or needs_held(draft),
+                        carried=needs_carried(start) or needs_carried(draft))
     before = replay_assess(replay, start)
     after = before if document == base.document else replay_assess(replay, draft)
     region_index, region_names = _regions(replay.org_index, replay.org_paths, org_path)
@@ -333,6 +354,7 @@ def simulate(*, base: ProductVersion, period: Period, document: str, org_path: s
                         cost_fen=replay.cost_fen, region_index=region_index,
                         region_names=region_names, recorded_fen=replay.recorded_fen,
                         premiums=premiums, premium_after_fen=premium_after)
+    summary["kinds"] = by_kind(replay.kinds, before, after)
     summary["per_share_before_fen"] = per_before
     summary["per_share_after_fen"] = per_after
     return Run(base, period, org_path, summary, time.perf_counter() - t0)

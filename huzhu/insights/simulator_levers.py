@@ -1,8 +1,9 @@
 """The usual levers of a policy change, written into a product's TOML document.
 
 Levers are what the simulator's form offers for each ratio benefit (the rate of each band, the
-deductible, the per-claim and period caps, the claim limit), the product's period cap and the
-premium per share. Each is a string as a person types it ("60%", "1000.00", "不限" to remove a
+deductible, the per-claim and period caps, the claim limit), each lump sum's amount (a diagnosis
+lump sum per disease list: 重大疾病, 女职工特殊疾病, a spouse's or child's illness), the product's
+period cap and the premium per share. Each is a string as a person types it ("60%", "1000.00", "不限" to remove a
 cap or limit, empty to leave it as it is). :func:`apply_levers` writes them into the document
 (comments are lost: the document is re-written by ``tomli_w``); the result is read by the same
 catalog reader as any product file, so a lever can never make a document ``rules check`` would
@@ -41,6 +42,22 @@ class BenefitLevers:
     per_claim_cap: str
     period_cap: str
     claim_limit: str
+
+
+@dataclass(frozen=True)
+class LumpLever:
+    """A lump-sum benefit's amounts, one per disease list (row) in the product's order."""
+
+    id: str
+    name: str
+    rows: tuple[tuple[int, str, str], ...]  # (index, the list's name, amount in yuan)
+
+
+def lump_levers_of(product: Product) -> list[LumpLever]:
+    """The lump-sum benefits' current amounts, to fill the form."""
+    return [LumpLever(b.id, b.name, tuple((i, row.label, format_yuan(row.amount_fen))
+                                          for i, row in enumerate(b.amounts)))
+            for b in product.benefits if b.kind == "lump" and b.amounts]
 
 
 def _pct(bp: int) -> str:
@@ -90,8 +107,8 @@ def _yuan(text: str, where: str) -> str:
 def apply_levers(document: str, levers: dict[str, Any]) -> str:
     """Write ``levers`` into the TOML ``document``; return the new document (unchanged text
     when no lever is set). ``levers``: ``{"benefits": {id: {"rates": {band index: text},
-    "deductible", "per_claim_cap", "period_cap", "claim_limit"}}, "product_cap", "premium",
-    "version"}``; empty strings change nothing."""
+    "deductible", "per_claim_cap", "period_cap", "claim_limit"}}, "lumps": {id: {row index:
+    text}}, "product_cap", "premium", "version"}``; empty strings change nothing."""
     try:
         data = tomllib.loads(document)
     except tomllib.TOMLDecodeError as exc:
@@ -140,6 +157,27 @@ def apply_levers(document: str, levers: dict[str, Any]) -> str:
                 raise DomainError(f"{name} 每期次数：“{text}”须为正整数或“不限”", code="lever")
             if b.get("claim_limit") != int(text):
                 b["claim_limit"], changed = int(text), True
+    for bid, rows in (levers.get("lumps") or {}).items():
+        b = benefits.get(bid)
+        if b is None:
+            raise DomainError(f"产品没有责任 {bid}", code="lever")
+        found = b.get("amounts")
+        table: list[Any] = found if isinstance(found, list) else []
+        single = 1 if "disease_list" in b else 0
+        for index, text in rows.items():
+            if not str(text).strip():
+                continue
+            i = int(index)
+            value = _yuan(str(text), f"{b.get('name', bid)} 第 {i + 1} 项一次性给付额")
+            if single and i == 0:
+                if b.get("amount") != value:
+                    b["amount"], changed = value, True
+            elif 0 <= i - single < len(table):
+                row = table[i - single]
+                if row.get("amount") != value:
+                    row["amount"], changed = value, True
+            else:
+                raise DomainError(f"{b.get('name', bid)}：没有第 {i + 1} 项一次性给付", code="lever")
     cap = str(levers.get("product_cap") or "").strip()
     if cap:
         caps = data.setdefault("caps", {})

@@ -20,7 +20,7 @@ from huzhu.products.services import ancestor_paths, product_rules
 
 from .models_simulator import Scenario
 from .simulator import scenario_hand, scenario_save, simulate
-from .simulator_levers import BENEFIT_MONEY, levers_of
+from .simulator_levers import BENEFIT_MONEY, levers_of, lump_levers_of
 
 
 def _scope(user: Any) -> str:
@@ -74,7 +74,10 @@ def _levers_from(post: Any, base: ProductVersion) -> dict[str, Any]:
         for key in (*BENEFIT_MONEY, "claim_limit"):
             given[key] = post.get(f"{key}_{b.id}", "").strip()
         benefits[b.id] = given
-    return {"benefits": benefits, "product_cap": post.get("product_cap", "").strip(),
+    lumps = {b.id: {str(i): post.get(f"lump_{b.id}_{i}", "").strip() for i, _l, _a in b.rows}
+             for b in lump_levers_of(product_rules(base))}
+    return {"benefits": benefits, "lumps": lumps,
+            "product_cap": post.get("product_cap", "").strip(),
             "premium": post.get("premium", "").strip()}
 
 
@@ -96,6 +99,12 @@ def _changed_only(levers: dict[str, Any], base: ProductVersion) -> dict[str, Any
         if keep["rates"] or len(keep) > 1:
             out["benefits"][bid] = keep
     rules = product_rules(base)
+    for lump in lump_levers_of(rules):
+        now_amounts = {str(i): amount.replace(",", "") for i, _label, amount in lump.rows}
+        moved = {i: t for i, t in levers.get("lumps", {}).get(lump.id, {}).items()
+                 if t and t.replace(",", "") != now_amounts.get(i)}
+        if moved:
+            out.setdefault("lumps", {})[lump.id] = moved
     cap = "" if rules.period_cap_fen is None else f"{rules.period_cap_fen / 100:.2f}"
     if levers["product_cap"] and levers["product_cap"].replace(",", "") != cap:
         out["product_cap"] = levers["product_cap"]
@@ -121,7 +130,8 @@ def simulator(request: AuthedRequest) -> HttpResponse:
                                "post": request.POST}
     if base is not None:
         rules = product_rules(base)
-        context.update(levers=levers_of(rules), money_levers=BENEFIT_MONEY,
+        context.update(levers=levers_of(rules), lumps=lump_levers_of(rules),
+                       money_levers=BENEFIT_MONEY,
                        product_cap="" if rules.period_cap_fen is None
                        else f"{rules.period_cap_fen / 100:.2f}",
                        premium="" if rules.premium is None

@@ -434,9 +434,12 @@ _EPOCH = date(1970, 1, 1).toordinal()
 
 @dataclass
 class StayFacts:
-    """Many hospital-stay claims as stored (the shape :func:`huzhu.claims.facts.claim_facts`
-    gives: claim type ``hospital``, the member as subject, no flags, no event or diagnosis date,
-    no accident, no lapse), one array per fact, dates as ordinals (``NO_DATE`` when missing).
+    """Many stored claims (the shape :func:`huzhu.claims.facts.claim_facts` gives), one array
+    per fact, dates as ordinals (``NO_DATE`` when missing): hospital stays on a settlement
+    (claim type ``hospital``, the member as subject, no flags, no event date, no accident) and,
+    when the event columns are given, claims without a settlement (docs/adr/0016: an event
+    date, no stay, no amounts; their claim type, subject, flags, accident outcome and grade).
+    No lapse in either.
 
     :func:`columns_from_stays` turns them into the same columns as :func:`columns_from_facts`
     turns the equal :class:`ClaimFacts` (a property test holds them equal for every product of
@@ -461,10 +464,43 @@ class StayFacts:
     disease: np.ndarray  # str: code, '' when none
     held: list[tuple[str, ...]]  # products held in the period (read only when a product requires one)
     amounts: dict[str, np.ndarray]
+    # Event claims (None: every row is a hospital stay). For a stay: NO_DATE, '' (hospital,
+    # member, no flags), 0 (no outcome, no grade), False.
+    event_date: np.ndarray | None = None
+    claim_type: np.ndarray | None = None  # str: an engine claim type, '' for hospital
+    subject: np.ndarray | None = None  # str: member | spouse | child, '' for member
+    flags: np.ndarray | None = None  # str: the flags joined by '|', '' for none
+    outcome: np.ndarray | None = None  # index into OUTCOMES
+    grade: np.ndarray | None = None  # disability grade, 0 for none
+    during_stay: np.ndarray | None = None  # bool
+    # Carried in from the member's earlier periods (None: nothing): whether the product paid
+    # them anything (a benefit that requires it), and each benefit's counted claims in a life.
+    prior_paid: np.ndarray | None = None  # bool
+    lifetime: dict[str, np.ndarray] = field(default_factory=dict)  # benefit id -> claims
 
     @property
     def n(self) -> int:
         return len(self.member)
+
+
+def _indexes(values: np.ndarray | None, names: tuple[str, ...], n: int) -> np.ndarray:
+    """Each string's index in ``names`` ('' and None: the first)."""
+    if values is None or not n:
+        return np.zeros(n, np.int64)
+    codes, back = np.unique(values, return_inverse=True)
+    table = np.array([names.index(str(c)) if c else 0 for c in codes], np.int64)
+    return table[np.asarray(back).reshape(-1)]
+
+
+def _flag_bits(values: np.ndarray | None, product: Product, n: int) -> np.ndarray:
+    """Each row's flags ('|'-joined names) as the bitmask over the product's vocabulary."""
+    if values is None or not n:
+        return np.zeros(n, np.int64)
+    bit = {name: 1 << i for i, name in enumerate(flag_vocabulary(product))}
+    codes, back = np.unique(values, return_inverse=True)
+    table = np.array([sum(bit.get(f, 0) for f in set(str(c).split("|")) if f) for c in codes],
+                     np.int64)
+    return table[np.asarray(back).reshape(-1)]
 
 
 def factorize(keys: np.ndarray) -> np.ndarray:
@@ -498,8 +534,10 @@ def _map_dates(ords: np.ndarray, fn: Any, missing: int) -> np.ndarray:
 
 
 def columns_from_stays(s: StayFacts, product: Product, as_of: date | None = None) -> Columns:
-    """Columns of stored stays for ``product`` (usage from nothing): see :class:`StayFacts`."""
+    """Columns of stored claims for ``product`` (usage in the period from nothing; what
+    earlier periods carry in, when given): see :class:`StayFacts`."""
     t, elig, n = product.timing, product.eligibility, s.n
+    ev = s.event_date if s.event_date is not None else np.full(n, NO_DATE, np.int64)
     has = s.period_start != NO_DATE
     start = np.where(has, s.period_start, s.coverage_start)
     end = s.period_end.copy()
@@ -513,6 +551,7 @@ def columns_from_stays(s: StayFacts, product: Product, as_of: date | None = None
     end_or_never = np.where(end == NO_DATE, NEVER, end)
     if t.deadline == "days_after_settlement":
         ref = np.where(s.setl_date != NO_DATE, s.setl_date, s.enddate)
+        ref = np.where(ref != NO_DATE, ref, ev)
         deadline = np.where(ref == NO_DATE, NEVER, ref + t.deadline_days)
     elif t.deadline == "days_after_period_end":
         deadline = np.where(end == NO_DATE, NEVER, end + t.deadline_days)
@@ -526,9 +565,10 @@ def columns_from_stays(s: StayFacts, product: Product, as_of: date | None = None
     fallback = as_of.toordinal() if as_of is not None else NO_DATE
     claim_day = np.where(s.claim_date != NO_DATE, s.claim_date, fallback)
     claim_day = np.where(claim_day != NO_DATE, claim_day, s.enddate)
+    claim_day = np.where(claim_day != NO_DATE, claim_day, ev)
     claim_day = np.where(claim_day == NO_DATE, 0, claim_day)
     stay = s.enddate if t.event_date == "discharge" else s.begndate
-    event = np.where(stay != NO_DATE, stay, s.enddate)
+    event = np.where(ev != NO_DATE, ev, np.where(stay != NO_DATE, stay, s.enddate))
     both = (s.begndate != NO_DATE) & (s.enddate != NO_DATE)
     nights = s.enddate - s.begndate
     days = np.where(both, nights + 1 if t.stay_days == "inclusive" else np.maximum(nights, 1), 0)
@@ -569,14 +609,20 @@ def columns_from_stays(s: StayFacts, product: Product, as_of: date | None = None
     for b in product.benefits:
         for what in ("paid_fen", "claims", "base_fen", "lifetime_claims"):
             usage[f"{b.id}.{what}"] = z
+        if b.id in s.lifetime:
+            usage[f"{b.id}.lifetime_claims"] = s.lifetime[b.id].astype(np.int64)
     return make_columns(
         n, group=np.asarray(group, np.int64).reshape(-1),
-        order=np.where(s.enddate == NO_DATE, 0, s.enddate),
-        amounts=dict(s.amounts), claim_type=z + CLAIM_TYPES.index("hospital"),
-        subject=z + SUBJECTS.index("member"), flags=z, disease=disease, outcome=z, grade=z,
-        during_stay=np.zeros(n, bool), days=days, hospital_level=s.hospital_level,
+        order=np.where(s.enddate != NO_DATE, s.enddate, np.where(ev != NO_DATE, ev, 0)),
+        amounts=dict(s.amounts), claim_type=_indexes(s.claim_type, CLAIM_TYPES, n),
+        subject=_indexes(s.subject, SUBJECTS, n), flags=_flag_bits(s.flags, product, n),
+        disease=disease, outcome=z if s.outcome is None else s.outcome.astype(np.int64),
+        grade=z if s.grade is None else s.grade.astype(np.int64),
+        during_stay=(np.zeros(n, bool) if s.during_stay is None
+                     else s.during_stay.astype(bool)), days=days, hospital_level=s.hospital_level,
         membership_years=s.membership_years,
         shares=np.maximum(1, np.minimum(s.shares, elig.max_shares)),
         event_lump=event, event_other=event, cover_start=cover, period_end=end_or_never,
         deadline=deadline, claim_date=claim_day, waiting=waiting, eligible=~bad, usage=usage,
-        ended=np.zeros(n, bool), prior_paid=np.zeros(n, bool))
+        ended=np.zeros(n, bool),
+        prior_paid=np.zeros(n, bool) if s.prior_paid is None else s.prior_paid.astype(bool))
