@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 from huzhu.bulk import among
 
-from .models import Settlement
+from .models import Settlement, SettlementSource
 
 
 @dataclass(frozen=True)
@@ -38,6 +38,7 @@ class StayRow:
     setl_time: datetime.datetime
     medfee_fen: int
     member_id: int | None
+    keyed: bool = False  # keyed from papers (经办录入), not the bureau's own record
 
     @property
     def refund(self) -> bool:
@@ -45,11 +46,18 @@ class StayRow:
 
 
 _COLS = ("pk", "fund_region_id", "mdtrt_id", "certno_bidx", "fixmedins_code", "begndate",
-         "enddate", "setl_time", "medfee_sumamt_fen", "member_id")
+         "enddate", "setl_time", "medfee_sumamt_fen", "member_id", "source")
+
+
+def _row(values: tuple) -> StayRow:
+    return StayRow(*values[:10], keyed=values[10] == SettlementSource.AGENT)
 
 
 def effective(rows: list[StayRow]) -> int | None:
-    """The settlement of a stay that counts (see the module text), or None."""
+    """The settlement of a stay that counts (see the module text), or None. A stay keyed
+    from papers (经办录入) counts only until the bureau's own record of it arrives."""
+    if any(not r.keyed for r in rows):
+        rows = [r for r in rows if not r.keyed]
     live: list[StayRow] = []
     for r in sorted(rows, key=lambda r: (r.setl_time, r.pk)):
         if not r.refund:
@@ -66,7 +74,7 @@ def stays_of(ids: list[int]) -> dict[int, list[StayRow]]:
     """For each of settlements ``ids`` that is a refund or shares its stay with another current
     settlement of its fund region: the stay's current settlements (itself included). Two
     queries, whatever the number of ids (the 100,000-record delivery pays them once a part)."""
-    mine = [StayRow(*r) for r in Settlement.objects.filter(among(Settlement, "id", ids))
+    mine = [_row(r) for r in Settlement.objects.filter(among(Settlement, "id", ids))
             .values_list(*_COLS)]
     if not mine:
         return {}
@@ -75,23 +83,31 @@ def stays_of(ids: list[int]) -> dict[int, list[StayRow]]:
     for q in (among(Settlement, "certno_bidx", {r.certno_bidx for r in mine}, "text"),
               among(Settlement, "mdtrt_id", mdtrts, "text")):
         for r in Settlement.objects.filter(q, is_current=True).values_list(*_COLS):
-            found[r[0]] = StayRow(*r)
+            found[r[0]] = _row(r)
     by_mdtrt: dict[tuple, list[StayRow]] = defaultdict(list)
     by_person: dict[tuple, list[StayRow]] = defaultdict(list)
     for r in found.values():
         if r.mdtrt_id:
             by_mdtrt[(r.fund_region_id, r.mdtrt_id)].append(r)
-        if r.enddate > r.begndate:
-            by_person[(r.fund_region_id, r.certno_bidx, r.fixmedins_code, r.begndate,
-                       r.enddate)].append(r)
+        by_person[(r.fund_region_id, r.certno_bidx, r.begndate, r.enddate)].append(r)
     out = {}
     for r in mine:
         group = {x.pk: x for x in by_mdtrt.get((r.fund_region_id, r.mdtrt_id), [])
                  if r.mdtrt_id}
         group.update({x.pk: x for x in by_person.get((r.fund_region_id, r.certno_bidx,
-                                                      r.fixmedins_code, r.begndate,
-                                                      r.enddate), [])})
+                                                      r.begndate, r.enddate), [])
+                      if _same_stay(r, x)})
         group.setdefault(r.pk, r)
         if len(group) > 1 or r.refund:
             out[r.pk] = sorted(group.values(), key=lambda x: (x.setl_time, x.pk))
     return out
+
+
+def _same_stay(a: StayRow, b: StayRow) -> bool:
+    """Two settlements of one person with the same dates: the same stay when at the same
+    hospital and not a one-day visit (two visits of one day are two stays). A stay keyed from
+    papers (经办录入) is the bureau's stay of the same person and dates, one day or not, and at
+    the same hospital when the papers gave its code."""
+    if a.keyed or b.keyed:
+        return not a.fixmedins_code or not b.fixmedins_code or a.fixmedins_code == b.fixmedins_code
+    return a.fixmedins_code == b.fixmedins_code and a.enddate > a.begndate
