@@ -255,7 +255,8 @@ def keyed_file(*, member: Member, data: KeyedInput, actor: Actor,
     stay.entries = [{"by": actor.pk, "step": "first", "amounts": amounts,
                      "at": timezone.now().isoformat()}]
     stay.keyed_by = actor
-    stay.org_path, stay.fund_region_id = member.org_path, member.fund_region_id
+    stay.org_path = member.org_path
+    stay.fund_region_id = member.fund_region_id  # type: ignore[assignment]  # a member has one
     stay.save()
     documents_add(keyed=stay, files=data.files, actor=actor)
     event_record(action="claim.keyed", actor=actor, obj=stay,
@@ -329,7 +330,7 @@ def _accept(k: KeyedStay, amounts: dict[str, int], entries: list[dict[str, Any]]
     s = Settlement(**values, version=1, is_current=True, content_hash=content_hash(clean),
                    raw=raw_text(rec), certno_bidx=blind_index(clean["certno"], field="id_number"),
                    member=member, matched_at=now, org_path=member.org_path,
-                   fund_region_id=member.fund_region_id, source=SettlementSource.AGENT,
+                   fund_region=member.fund_region, source=SettlementSource.AGENT,
                    created_by=k.keyed_by)
     s.save(force_insert=True)
     # its claim is the one filed below: nothing is owed to the automatic road

@@ -52,7 +52,7 @@ def differences(keyed: dict[str, int], bureau: Settlement) -> list[dict[str, obj
     return out
 
 
-def keyed_reconcile(settlement_ids: list[int], bureau: Settlement, *, actor: Actor) -> int:
+def keyed_reconcile(settlement_ids: list[int | None], bureau: Settlement, *, actor: Actor) -> int:
     """The keyed stays whose settlements are among ``settlement_ids`` (their claims have just
     moved to ``bureau``): each confirmed or corrected, with its event. In the caller's
     transaction, under the member lock it holds. Returns how many."""
@@ -67,8 +67,7 @@ def keyed_reconcile(settlement_ids: list[int], bureau: Settlement, *, actor: Act
             reconciled_at=timezone.now())
         event_record(action="claim.keyed_contradicted" if diffs else "claim.keyed_confirmed",
                      actor=actor, obj=k,
-                     before={"status": k.status, "setl_id": k.settlement.setl_id
-                             if k.settlement_id else ""},
+                     before={"status": k.status, "setl_id": getattr(k.settlement, "setl_id", "")},
                      after={"status": status, "claim": k.claim_id, "setl_id": bureau.setl_id,
                             "differences": diffs})
         n += 1

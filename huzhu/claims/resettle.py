@@ -85,7 +85,7 @@ def _follow(pk: int, *, actor: Actor) -> int:
         held = set(Claim.objects.filter(setl_id=target.setl_id, status__in=LIVE_STATUSES)
                    .values_list("product_code", flat=True)) if target is not None else set()
         moved = []
-        was_on: list[int] = []
+        was_on: list[int | None] = []
         for claim in stale:
             if target is not None and claim.product_code not in held:
                 was_on.append(claim.settlement_id)
@@ -98,7 +98,7 @@ def _follow(pk: int, *, actor: Actor) -> int:
                                     "why": "resettled"})
             else:
                 _end(claim, refund=target is None, actor=actor)
-        if moved:
+        if moved and target is not None:
             claims_on_corrected_settlement(target, actor=actor,
                                            only=[c.pk for c in moved])
             # a stay keyed from papers: the bureau's record confirms or corrects it (ADR 0023)

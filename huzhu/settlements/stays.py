@@ -50,7 +50,9 @@ _COLS = ("pk", "fund_region_id", "mdtrt_id", "certno_bidx", "fixmedins_code", "b
 
 
 def _row(values: tuple) -> StayRow:
-    return StayRow(*values[:10], keyed=values[10] == SettlementSource.AGENT)
+    (pk, region, mdtrt, bidx, code, begin, end, setl_time, medfee, member, source) = values
+    return StayRow(pk, region, mdtrt, bidx, code, begin, end, setl_time, medfee, member,
+                   keyed=source == SettlementSource.AGENT)
 
 
 def effective(rows: list[StayRow]) -> int | None:

@@ -218,3 +218,93 @@ def test_bad_input_is_refused_naming_the_field_and_nothing_is_kept(w, changes, f
     assert words in exc.value.message, exc.value.message
     assert not KeyedStay.objects.exists() and not ClaimDocument.objects.exists()
     assert not Event.objects.filter(action="claim.keyed").exists()
+
+
+# --------------------------------------------------------------------------- pages
+
+
+def form_post(**changes):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    post = {"product": MEDICAL, "hospital_name": "上海交通大学医学院附属瑞金医院",
+            "begndate": "2026-03-01", "enddate": "2026-03-10", "out_of_region": "on",
+            "place": "上海市黄浦区", "diag_name": "急性阑尾炎", **slip(),
+            "slip": [SimpleUploadedFile("结算单.jpg", JPEG)]}
+    post.update(changes)
+    return post
+
+
+def test_pages_agent_keys_reviewer_checks_blind_and_the_claim_is_filed(w, client):
+    from django.urls import reverse
+
+    client.force_login(w.lisi)
+    page = client.get(reverse("claims:file_member", args=[w.zhangsan.pk])).content.decode()
+    assert reverse("claims:file_keyed", args=[w.zhangsan.pk]) in page
+    r = client.post(reverse("claims:file_keyed", args=[w.zhangsan.pk]), form_post())
+    k = KeyedStay.objects.get()
+    assert r.status_code == 302 and r.url == reverse("claims:keyed_detail", args=[k.pk])
+    assert k.amounts == {} and k.entries[0]["amounts"]["medfee_sumamt"] == 1_200_000
+    assert ClaimDocument.objects.get(keyed=k).kind == "settlement"
+    client.force_login(w.wangwu)
+    listing = client.get(reverse("claims:keyed_list")).content.decode()
+    assert "待您复核" in listing
+    page = client.get(reverse("claims:keyed_detail", args=[k.pk])).content.decode()
+    assert "keyed-check-form" in page and "keyed-entries" not in page
+    assert "12,000.00" not in page and "12000" not in page  # the first entry is never shown
+    doc = ClaimDocument.objects.get()
+    got = client.get(reverse("claims:keyed_document", args=[k.pk, doc.pk]))
+    assert got.content == JPEG
+    r = client.post(reverse("claims:keyed_detail", args=[k.pk]), slip())
+    claim = Claim.objects.get()
+    assert r.url == reverse("claims:detail", args=[claim.pk])
+    detail = client.get(r.url).content.decode()
+    assert "结算单.jpg" in detail
+    assert claim.documents.count() == 1
+
+
+def test_pages_a_held_entry_shows_both_entries_to_the_reviewer(w, client):
+    from django.urls import reverse
+
+    k = key(w)
+    client.force_login(w.wangwu)
+    r = client.post(reverse("claims:keyed_detail", args=[k.pk]),
+                    slip(medfee_sumamt="12100", fulamt_ownpay_amt="1100", psn_part_amt="5100",
+                         psn_cash_pay="5100"), follow=True)
+    page = r.content.decode()
+    assert "两次录入的金额不一致" in page and "keyed-entries" in page
+    assert page.count('data-differs="1"') == 4
+    assert "12,100.00" in page and "12,000.00" in page
+    assert not Claim.objects.exists()
+
+
+def test_pages_refuse_bad_input_in_chinese_naming_the_field(w, client):
+    from django.urls import reverse
+
+    client.force_login(w.lisi)
+    page = client.post(reverse("claims:file_keyed", args=[w.zhangsan.pk]),
+                       form_post(hifp_pay="13000")).content.decode()
+    assert 'data-field="hifp_pay"' in page and "统筹基金支付 13,000.00 元大于医疗费总额" in page
+    page = client.post(reverse("claims:file_keyed", args=[w.zhangsan.pk]),
+                       form_post(enddate="2026-02-01")).content.decode()
+    assert 'data-field="enddate"' in page and "早于入院日期" in page
+    assert not KeyedStay.objects.exists() and not ClaimDocument.objects.exists()
+
+
+def test_pages_another_regions_clerk_gets_404_and_nothing_changes(w, client):
+    from django.urls import reverse
+
+    k = key(w)
+    doc = ClaimDocument.objects.get()
+    client.force_login(w.clerk_b)
+    assert client.get(reverse("claims:file_keyed", args=[w.zhangsan.pk])).status_code == 404
+    assert client.post(reverse("claims:file_keyed", args=[w.zhangsan.pk]),
+                       form_post()).status_code == 404
+    assert client.get(reverse("claims:keyed_detail", args=[k.pk])).status_code == 404
+    assert client.post(reverse("claims:keyed_detail", args=[k.pk]), slip()).status_code == 404
+    assert client.get(reverse("claims:keyed_document", args=[k.pk, doc.pk])).status_code == 404
+    assert KeyedStay.objects.count() == 1 and not Claim.objects.exists()
+    k.refresh_from_db()
+    assert len(k.entries) == 1
+    # a member cannot key (files on the bureau's records, or sends the papers to the agent)
+    client.force_login(w.zhangsan_user)
+    assert client.get(reverse("claims:file_keyed", args=[w.zhangsan.pk])).status_code == 404
