@@ -134,9 +134,24 @@ def accepted(w):
     return keyed_check(keyed=k, amounts=slip(), actor=w.wangwu, as_of=AS_OF)
 
 
-def test_bureau_record_later_with_equal_amounts_confirms_and_pays_nothing_more(w):
+def pay_everything(w, tmp_path):
+    """The payout batch built, approved, sent and answered by the bank: every line paid."""
+    from tests.payouts.test_bankfile import lines_of, raw, row, sent_batch
+
+    from huzhu.payouts.services import result_import
+
+    batch = sent_batch(w, tmp_path, 1)
+    result_import(batch=batch, data=raw([row(ln) for ln in lines_of(batch)]), file_name="r.csv",
+                  actor=w.qianjiu)
+
+
+def test_bureau_record_later_with_equal_amounts_confirms_and_pays_nothing_more(w, tmp_path):
+    from huzhu.payouts.shown import ClaimState, claim_state
+
     k = accepted(w)
     claim = Claim.objects.get()
+    pay_everything(w, tmp_path)
+    assert claim_state(claim) == ClaimState.PAID
     payouts = list(claim.payouts.values_list("pk", "amount_fen"))
     b = bureau(w)
     claim.refresh_from_db()
@@ -148,7 +163,12 @@ def test_bureau_record_later_with_equal_amounts_confirms_and_pays_nothing_more(w
     assert k.differences == []
     assert not corrections_pending(Claim.objects.all()).exists()
     assert list(claim.payouts.values_list("pk", "amount_fen")) == payouts
+    assert claim_state(claim) == ClaimState.PAID
     assert actions()[-1] == "claim.keyed_confirmed"
+    # the same record again changes nothing either
+    bureau(w)
+    assert Claim.objects.count() == 1 and claim.payouts.count() == 1
+    assert not corrections_pending(Claim.objects.all()).exists()
 
 
 def test_bureau_record_later_with_a_bigger_cost_tops_up_the_difference_only(w):
@@ -308,3 +328,22 @@ def test_pages_another_regions_clerk_gets_404_and_nothing_changes(w, client):
     # a member cannot key (files on the bureau's records, or sends the papers to the agent)
     client.force_login(w.zhangsan_user)
     assert client.get(reverse("claims:file_keyed", args=[w.zhangsan.pk])).status_code == 404
+
+
+def test_the_bureaus_record_first_means_no_keying_and_one_stay_is_keyed_once(w):
+    from huzhu.errors import Conflict
+
+    k = key(w)
+    with pytest.raises(Conflict) as exc:
+        key(w)  # the same stay keyed twice
+    assert f"录入编号 {k.pk}" in exc.value.message
+    bureau(w)  # arrives before the second person checked: the bureau's record is the one
+    with pytest.raises(Conflict) as exc:
+        keyed_check(keyed=k, amounts=slip(), actor=w.wangwu, as_of=AS_OF)
+    assert "结算ID B1" in exc.value.message
+    assert KeyedStay.objects.get().status == KeyedStatus.AWAITING
+    assert not Claim.objects.filter(setl_id__startswith="JBLR").exists()
+    KeyedStay.objects.all().update(begndate=datetime.date(2026, 2, 1))  # not this stay now
+    with pytest.raises(Conflict) as exc:
+        key(w)  # the bureau's record of this stay is here: file on it instead
+    assert "结算ID B1" in exc.value.message and KeyedStay.objects.count() == 1
