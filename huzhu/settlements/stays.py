@@ -10,6 +10,10 @@ current ones of one fund region with the same ``mdtrt_id``, or of the same perso
   same total (else the latest one before it);
 - the latest settlement left counts (:func:`effective`); none when all were refunded.
 
+A stay keyed from papers (经办录入, ``source`` agent: docs/adr/0023) is one of the stay's
+settlements too (same person and dates, one-day or not, and the same hospital when the papers
+gave its code) but counts only until the bureau's own record of the stay arrives.
+
 Only that one may carry the stay's claims: the others are decided without claims, and claims
 made on one that no longer counts move to the one that does, or are withdrawn
 (:mod:`huzhu.claims.resettle`). Pure reading: no writes.
