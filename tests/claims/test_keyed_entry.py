@@ -136,9 +136,8 @@ def accepted(w):
 
 def pay_everything(w, tmp_path):
     """The payout batch built, approved, sent and answered by the bank: every line paid."""
-    from tests.payouts.test_bankfile import lines_of, raw, row, sent_batch
-
     from huzhu.payouts.services import result_import
+    from tests.payouts.test_bankfile import lines_of, raw, row, sent_batch
 
     batch = sent_batch(w, tmp_path, 1)
     result_import(batch=batch, data=raw([row(ln) for ln in lines_of(batch)]), file_name="r.csv",
