@@ -264,7 +264,10 @@ def test_pages_agent_keys_reviewer_checks_blind_and_the_claim_is_filed(w, client
     assert r.status_code == 302 and r.url == reverse("claims:keyed_detail", args=[k.pk])
     assert k.amounts == {} and k.entries[0]["amounts"]["medfee_sumamt"] == 1_200_000
     assert ClaimDocument.objects.get(keyed=k).kind == "settlement"
+    home = client.get(reverse("web:home")).content.decode()
+    assert "结算单待复核" not in home  # the keyer's own entry is not theirs to check
     client.force_login(w.wangwu)
+    assert "1 笔经办录入的结算单待复核" in client.get(reverse("web:home")).content.decode()
     listing = client.get(reverse("claims:keyed_list")).content.decode()
     assert "待您复核" in listing
     page = client.get(reverse("claims:keyed_detail", args=[k.pk])).content.decode()
