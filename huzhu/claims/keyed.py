@@ -279,6 +279,9 @@ def keyed_check(*, keyed: KeyedStay, amounts: dict[str, str], actor: Actor,
                 as_of: datetime.date | None = None) -> KeyedStay:
     """A second person keys the amounts again (see the module text): the stay is accepted
     and its claim filed when this entry equals another person's, else held."""
+    # The member's lock first, then the keyed stay's: the order the bureau's record takes
+    # them in when it reaches the stay (resettle → keyed_reconcile), so the two never deadlock.
+    Member.objects.select_for_update(no_key=True).filter(pk=keyed.member_id).first()
     k = KeyedStay.objects.select_for_update(of=("self",)).select_related(
         "member", "keyed_by").get(pk=keyed.pk)
     if actor is None or not getattr(actor, "is_authenticated", False):
