@@ -21,7 +21,7 @@ from huzhu.web.paging import paginate
 
 from .access import claim_get_for_user, claims_visible_to
 from .ingest import settlement_match_retry
-from .models import ClaimEvent, ClaimSource
+from .models import ClaimEvent, ClaimSource, KeyedStay
 from .risk import REASONS_ZH, ZH
 
 
@@ -147,6 +147,8 @@ def claim_detail(request: AuthedRequest, pk: int) -> HttpResponse:
         "story": story,
         "claim": claim, "s": claim.settlement, "a": a,
         "ev": ClaimEvent.objects.filter(claim=claim).first(), "lines": lines, "others": others,
+        "keyed": (KeyedStay.objects.filter(claim=claim).first()
+                  if request.user.role != "member" else None),
         "history": history, "risk_zh": ZH,
         "stopped_by": [REASONS_ZH.get(c, c) for c in (a.reasons if a else [])],
         **review_context(request.user, claim),

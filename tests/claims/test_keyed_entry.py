@@ -280,7 +280,7 @@ def test_pages_agent_keys_reviewer_checks_blind_and_the_claim_is_filed(w, client
     claim = Claim.objects.get()
     assert r.url == reverse("claims:detail", args=[claim.pk])
     detail = client.get(r.url).content.decode()
-    assert "结算单.jpg" in detail
+    assert "结算单.jpg" in detail and 'id="keyed-card"' in detail and "上海市黄浦区" in detail
     assert claim.documents.count() == 1
 
 
