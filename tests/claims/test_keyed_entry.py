@@ -349,3 +349,15 @@ def test_the_bureaus_record_first_means_no_keying_and_one_stay_is_keyed_once(w):
     with pytest.raises(Conflict) as exc:
         key(w)  # the bureau's record of this stay is here: file on it instead
     assert "结算ID B1" in exc.value.message and KeyedStay.objects.count() == 1
+
+
+def test_anonymising_the_member_clears_the_keyed_diagnosis_and_photos(w, settings):
+    from huzhu.privacy.anonymise import members_anonymise
+
+    k = key(w)
+    sealed = [p for p in settings.DOCUMENTS_DIR.rglob("*") if p.is_file()]
+    assert len(sealed) == 1 and KeyedStay.objects.get().diag_name == "急性阑尾炎"
+    assert members_anonymise(member_ids=[w.zhangsan.pk], actor=None) == 1
+    k.refresh_from_db()
+    assert k.diag_name is None and k.diag_code is None
+    assert not any(p.exists() for p in sealed)
