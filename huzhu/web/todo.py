@@ -55,10 +55,9 @@ def _agent(user: Any) -> list[Todo]:
 
 
 def _reviewer(user: Any) -> list[Todo]:
-    from huzhu.claims.review import review_queue
-
     from huzhu.claims.keyed import keyed_visible_to
     from huzhu.claims.models import KeyedStatus
+    from huzhu.claims.review import review_queue
 
     today = clock.today()
     out: list[Todo] = []
