@@ -218,6 +218,10 @@ def decide_part_here(settlement_ids: list[int], *, actor: Actor = None,
     policies = PolicyBook.load()  # every region's settings: one query for the part
     versions = {v.pk: v for v in ProductVersion.objects.filter(code__in=policies.auto_codes())}
     _process_chunk(pending, policies, versions, actor, as_of or clock.today(), counts)
+    # Once more after the part's locks: a stay keyed from papers whose check committed while
+    # this part waited on the member's lock (the first pass, unlocked, could not see it yet)
+    # gives its claim to the bureau's record now (docs/adr/0023). One query when none did.
+    stays_follow(pending, actor=actor)
     return dict(counts)
 
 

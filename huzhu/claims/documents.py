@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 from pathlib import Path
+from typing import Any
 
 from django.conf import settings
 
@@ -17,7 +18,7 @@ from huzhu.audit.services import atomic_events, event_record
 from huzhu.errors import DomainError
 from huzhu.pii.files import sealed_read, sealed_write
 
-from .models import Claim, ClaimDocument, DocumentKind
+from .models import Claim, ClaimDocument, DocumentKind, KeyedStay
 
 MAX_BYTES = 10 * 1024 * 1024
 MAX_PER_CLAIM = 20
@@ -64,16 +65,18 @@ def _path(storage_name: str) -> Path:
 
 
 @atomic_events()
-def documents_add(*, claim: Claim, files: list[tuple[str, str, bytes]], actor: Actor
-                  ) -> list[ClaimDocument]:
-    """Add ``(kind, file name, bytes)`` documents to a claim; all or none. The same content
-    twice on one claim is kept once."""
+def documents_add(*, claim: Claim | None = None, files: list[tuple[str, str, bytes]],
+                  actor: Actor, keyed: KeyedStay | None = None) -> list[ClaimDocument]:
+    """Add ``(kind, file name, bytes)`` documents to a claim (or to a stay keyed from papers,
+    before it has a claim); all or none. The same content twice on one claim is kept once."""
+    owner: Any = claim if claim is not None else keyed
+    assert owner is not None
     checked = []
     for kind, name, data in files:
         if kind not in DocumentKind.values:
             raise DocumentError(f"未知的材料类型：{kind}", field_errors={"kind": ["未知的材料类型"]})
         checked.append((kind, name, data, _check(name, data)))
-    have = claim.documents.count()
+    have = owner.documents.count()
     if have + len(checked) > MAX_PER_CLAIM:
         msg = f"每笔理赔最多 {MAX_PER_CLAIM} 份材料（已有 {have} 份）"
         raise DocumentError(msg, field_errors={"documents": [msg]})
@@ -81,7 +84,7 @@ def documents_add(*, claim: Claim, files: list[tuple[str, str, bytes]], actor: A
     try:
         for kind, name, data, content_type in checked:
             digest = hashlib.sha256(data).hexdigest()
-            same = claim.documents.filter(sha256=digest).first()
+            same = owner.documents.filter(sha256=digest).first()
             if same is not None:
                 out.append(same)
                 continue
@@ -90,10 +93,10 @@ def documents_add(*, claim: Claim, files: list[tuple[str, str, bytes]], actor: A
             sealed_write(path, data, label=f"{AAD}:{storage}")
             written.append(path)
             doc = ClaimDocument.objects.create(
-                claim=claim, kind=kind, file_name=Path(name).name[:200] or "材料",
+                claim=claim, keyed=keyed, kind=kind, file_name=Path(name).name[:200] or "材料",
                 content_type=content_type, size=len(data), sha256=digest, storage_name=storage,
                 uploaded_by=actor if getattr(actor, "pk", None) else None)
-            event_record(action="claim.document", actor=actor, obj=claim,
+            event_record(action="claim.document", actor=actor, obj=owner,
                          after={"document": doc.pk, "kind": kind, "size": len(data),
                                 "type": content_type})
             out.append(doc)
@@ -112,6 +115,7 @@ def document_read(*, document: ClaimDocument, actor: Actor) -> bytes:
     data = sealed_read(path, label=f"{AAD}:{document.storage_name}")
     if hashlib.sha256(data).hexdigest() != document.sha256:
         raise DomainError("材料文件校验失败", code="document_corrupt")
-    event_record(action="claim.document_viewed", actor=actor, obj=document.claim,
+    event_record(action="claim.document_viewed", actor=actor,
+                 obj=document.claim if document.claim_id else document.keyed,
                  after={"document": document.pk})
     return data

@@ -420,9 +420,15 @@ class DocumentKind(models.TextChoices):
 
 class ClaimDocument(models.Model):
     """A photo or PDF filed with a claim. The bytes live outside the web root, encrypted
-    (``settings.DOCUMENTS_DIR``), under a random name; the type is read from the content."""
+    (``settings.DOCUMENTS_DIR``), under a random name; the type is read from the content.
 
-    claim = models.ForeignKey("Claim", on_delete=models.PROTECT, related_name="documents")
+    The photos of a stay keyed from papers (:class:`KeyedStay`) are filed before there is a
+    claim: they belong to the keyed stay, and to its claim as well once it is filed."""
+
+    claim = models.ForeignKey("Claim", null=True, blank=True, on_delete=models.PROTECT,
+                              related_name="documents")
+    keyed = models.ForeignKey("KeyedStay", null=True, blank=True, on_delete=models.PROTECT,
+                              related_name="documents")
     kind = models.CharField("材料类型", max_length=12, choices=DocumentKind.choices)
     file_name = models.CharField("文件名", max_length=200)
     content_type = models.CharField(max_length=40)
@@ -439,6 +445,10 @@ class ClaimDocument(models.Model):
         verbose_name_plural = "理赔材料"
         constraints = [
             models.UniqueConstraint(fields=["claim", "sha256"], name="claim_document_once"),
+            models.UniqueConstraint(fields=["keyed", "sha256"], name="keyed_document_once"),
+            models.CheckConstraint(name="document_belongs",
+                                   condition=models.Q(claim__isnull=False)
+                                   | models.Q(keyed__isnull=False)),
         ]
 
     def __str__(self) -> str:
@@ -538,3 +548,76 @@ class Recovery(models.Model):
 
     def __str__(self) -> str:
         return f"追回 {self.pk}（理赔 {self.claim_id}）"
+
+
+class KeyedStatus(models.TextChoices):
+    AWAITING = "awaiting", "待复核录入"
+    HELD = "held", "两次录入不一致，暂停"
+    ACCEPTED = "accepted", "复核一致，已受理"
+    CONFIRMED = "confirmed", "医保结算记录一致，已确认"
+    CORRECTED = "corrected", "医保结算记录不一致，按医保结算更正"
+
+
+class KeyedStay(models.Model):
+    """A stay keyed from papers (经办录入, docs/adr/0023): an agent or an agency point enters
+    the settlement slip's amounts with photos of the papers; a second person at the county
+    keys the amounts again without seeing the first entry. Only when two people's entries
+    agree does the stay become a settlement (``source`` 经办录入) and its claim take the one
+    road; while they differ it is held. ``entries`` is every keying in order,
+    ``[{"by": user id, "step": first|check|resolve, "amounts": {field: fen}, "at": iso}]``;
+    ``amounts`` the figures two people agreed on. When the bureau's record of the same stay
+    arrives, the claim moves to it (:mod:`huzhu.claims.resettle`) and ``bureau_settlement``
+    with ``differences`` say whether the papers were right."""
+
+    member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="+")
+    product_code = models.CharField("申请的保障项目", max_length=80)
+    hospital_name = models.CharField("医疗机构名称", max_length=200)
+    hospital_code = models.CharField("定点医疗机构编码", max_length=30, blank=True)
+    mdtrt_id = models.CharField("就诊ID", max_length=60, blank=True)
+    hosp_lv = models.PositiveSmallIntegerField("医院等级", null=True, blank=True)
+    begndate = models.DateField("入院日期")
+    enddate = models.DateField("出院日期")
+    out_of_region = models.BooleanField("异地就医", default=False)
+    place = models.CharField("就医地", max_length=100, blank=True)
+    diag_name = EncryptedTextField("诊断", null=True, blank=True)
+    diag_code = EncryptedTextField("诊断编码", null=True, blank=True)
+    entries = models.JSONField(default=list)
+    amounts = models.JSONField(default=dict, blank=True)
+    status = models.CharField(max_length=10, choices=KeyedStatus.choices,
+                              default=KeyedStatus.AWAITING)
+    keyed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
+                                 related_name="+")
+    checked_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                                   on_delete=models.PROTECT, related_name="+")
+    settlement = models.ForeignKey(Settlement, null=True, blank=True, on_delete=models.PROTECT,
+                                   related_name="+")
+    claim = models.OneToOneField(Claim, null=True, blank=True, on_delete=models.PROTECT,
+                                 related_name="keyed")
+    bureau_settlement = models.ForeignKey(Settlement, null=True, blank=True,
+                                          on_delete=models.PROTECT, related_name="+")
+    differences = models.JSONField(default=list, blank=True)  # [{"field", "keyed", "bureau"}]
+    org_path = models.CharField(max_length=255)
+    fund_region = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    checked_at = models.DateTimeField(null=True, blank=True)
+    reconciled_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+        verbose_name = "经办录入的住院"
+        verbose_name_plural = "经办录入的住院"
+        indexes = [
+            models.Index(fields=["org_path", "id"], name="keyed_scope_idx"),
+            models.Index(fields=["member", "begndate"], name="keyed_member_idx"),
+        ]
+        constraints = [
+            # Four eyes: the figures are accepted only on a second person's entry.
+            models.CheckConstraint(
+                name="keyed_two_people",
+                condition=models.Q(status__in=["awaiting", "held"])
+                | (models.Q(checked_by__isnull=False)
+                   & ~models.Q(checked_by=models.F("keyed_by")))),
+        ]
+
+    def __str__(self) -> str:
+        return f"经办录入 {self.pk}"

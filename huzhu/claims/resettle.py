@@ -32,6 +32,7 @@ from huzhu.settlements.models import Settlement
 from huzhu.settlements.stays import effective, stays_of
 
 from .approval import claim_refuse, usage_lock
+from .keyed_match import keyed_reconcile
 from .models import Assessment, Claim, MemberPeriodUsage
 from .notify import claim_notice, yuan_text
 from .postings import post_payout_cancelled
@@ -87,8 +88,10 @@ def _follow(pk: int, *, actor: Actor) -> int:
         held = set(Claim.objects.filter(setl_id=target.setl_id, status__in=LIVE_STATUSES)
                    .values_list("product_code", flat=True)) if target is not None else set()
         moved = []
+        was_on: list[int | None] = []
         for claim in stale:
             if target is not None and claim.product_code not in held:
+                was_on.append(claim.settlement_id)
                 Claim.objects.filter(pk=claim.pk).update(setl_id=target.setl_id,
                                                          settlement=target)
                 held.add(claim.product_code)
@@ -98,9 +101,11 @@ def _follow(pk: int, *, actor: Actor) -> int:
                                     "why": "resettled"})
             else:
                 _end(claim, refund=target is None, actor=actor)
-        if moved:
+        if moved and target is not None:
             claims_on_corrected_settlement(target, actor=actor,
                                            only=[c.pk for c in moved])
+            # a stay keyed from papers: the bureau's record confirms or corrects it (ADR 0027)
+            keyed_reconcile(was_on, target, actor=actor)
         return len(stale)
 
 

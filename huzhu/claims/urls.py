@@ -2,7 +2,15 @@ from django.urls import path
 
 from huzhu.settlements import views as settlement_views
 
-from . import views, views_calendar, views_corrections, views_events, views_settings, views_work
+from . import (
+    views,
+    views_calendar,
+    views_corrections,
+    views_events,
+    views_keyed,
+    views_settings,
+    views_work,
+)
 
 app_name = "claims"
 
@@ -17,6 +25,11 @@ urlpatterns = [
     path("file/", views_work.file_start, name="file_start"),
     path("file/<int:member_id>/", views_work.file_member, name="file_member"),
     path("file/<int:member_id>/event/", views_events.file_event, name="file_event"),
+    path("file/<int:member_id>/keyed/", views_keyed.file_keyed, name="file_keyed"),
+    path("keyed/", views_keyed.keyed_list, name="keyed_list"),
+    path("keyed/<int:pk>/", views_keyed.keyed_detail, name="keyed_detail"),
+    path("keyed/<int:pk>/documents/<int:doc_id>/", views_keyed.keyed_document,
+         name="keyed_document"),
     path("<int:pk>/", views.claim_detail, name="detail"),
     path("<int:pk>/payee/", views_events.payee_card, name="payee_card"),
     path("<int:pk>/review/", views_work.review, name="review"),

@@ -21,7 +21,7 @@ from huzhu.web.paging import paginate
 
 from .access import claim_get_for_user, claims_visible_to
 from .ingest import settlement_match_retry
-from .models import ClaimEvent, ClaimSource
+from .models import ClaimEvent, ClaimSource, KeyedStay
 from .risk import REASONS_ZH, ZH
 
 
@@ -159,6 +159,8 @@ def claim_detail(request: AuthedRequest, pk: int) -> HttpResponse:
         "story": story,
         "claim": claim, "s": claim.settlement, "a": a,
         "ev": ev, "lines": lines, "others": others,
+        "keyed": (KeyedStay.objects.filter(claim=claim).first()
+                  if request.user.role != "member" else None),
         "history": history, "risk_zh": ZH,
         "can_fix_payee": can_fix_payee,
         "bank_options": _bank_options(can_fix_payee, ev),

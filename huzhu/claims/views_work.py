@@ -324,8 +324,11 @@ def file_member(request: AuthedRequest, member_id: int) -> HttpResponse:
             claim.refresh_from_db()
             messages.success(request, f"理赔 {claim.pk} 已提交：{claim_state_label(claim)}")
             return redirect("claims:detail", pk=claim.pk)
+    from .keyed import may_key
+
     return render(request, "claims/file.html", {
-        "form": form, "member": member, "settlements": settlements, "products": products})
+        "form": form, "member": member, "settlements": settlements, "products": products,
+        "may_key": may_key(request.user)})
 
 
 # --------------------------------------------------------------------------- the member's own

@@ -84,6 +84,9 @@ PI_INVENTORY: dict[str, PersonalField] = {
     "settlements.Settlement.brdy": _plain("出生日期", "医保结算数据原样保存"),
     "settlements.Settlement.diag_code": _enc("健康医疗信息", "重疾、特疾产品按诊断给付"),
     "settlements.Settlement.diag_name": _enc("健康医疗信息", "审核时核对诊断"),
+    # A stay keyed from the settlement slip (经办录入, ADR 0027): the diagnosis on the papers.
+    "claims.KeyedStay.diag_name": _enc("健康医疗信息", "复核与审核时核对诊断"),
+    "claims.KeyedStay.diag_code": _enc("健康医疗信息", "重疾、特疾产品按诊断给付"),
     # Payment: where the money went.
     "payouts.PayoutLine.account_no": _enc("银行账号", "代发明细，对账依据"),
     "payouts.PayoutLine.account_no_bidx": _bidx("按账号核对银行回盘"),
@@ -115,6 +118,7 @@ NOT_PERSONAL: dict[str, str] = {
     "settlements.SettlementImport.file_name": "上传文件的文件名",
     "settlements.Settlement.fixmedins_name": "医院名称",
     "claims.ReviewLevel.name": "审核级别名称",
+    "claims.KeyedStay.hospital_name": "医院名称",
     "claims.ClaimDocument.file_name": "上传材料的文件名（材料本身加密保存）",
     "claims.ClaimDocument.storage_name": "加密文件的随机存储名",
     "claims.Recovery.bank_ref": "银行流水号",

@@ -132,7 +132,13 @@ def _anonymise_one(member_id: int, actor: Actor) -> list[Path] | None:
             message.last_error = "会员已匿名化，不再发送"
     OutboxMessage.objects.bulk_update(messages, ["phone", "params", "status", "last_error"])
     files = []
-    for doc in ClaimDocument.objects.filter(claim__member_id=member.pk).exclude(
+    from django.db.models import Q
+
+    from huzhu.claims.models import KeyedStay
+
+    KeyedStay.objects.filter(member_id=member.pk).update(diag_name=None, diag_code=None)
+    for doc in ClaimDocument.objects.filter(
+            Q(claim__member_id=member.pk) | Q(keyed__member_id=member.pk)).exclude(
             file_name=PURGED_FILE_NAME):
         files.append(Path(settings.DOCUMENTS_DIR) / doc.storage_name[:2] / doc.storage_name)
         doc.file_name = PURGED_FILE_NAME

@@ -10,6 +10,10 @@ current ones of one fund region with the same ``mdtrt_id``, or of the same perso
   same total (else the latest one before it);
 - the latest settlement left counts (:func:`effective`); none when all were refunded.
 
+A stay keyed from papers (经办录入, ``source`` agent: docs/adr/0023) is one of the stay's
+settlements too (same person and dates, one-day or not, and the same hospital when the papers
+gave its code) but counts only until the bureau's own record of the stay arrives.
+
 Only that one may carry the stay's claims: the others are decided without claims, and claims
 made on one that no longer counts move to the one that does, or are withdrawn
 (:mod:`huzhu.claims.resettle`). Pure reading: no writes.
@@ -24,7 +28,7 @@ from dataclasses import dataclass, replace
 from huzhu.bulk import among
 from huzhu.pii.crypto import index_aliases, index_keyring
 
-from .models import Settlement
+from .models import Settlement, SettlementSource
 
 
 @dataclass(frozen=True)
@@ -39,6 +43,7 @@ class StayRow:
     setl_time: datetime.datetime
     medfee_fen: int
     member_id: int | None
+    keyed: bool = False  # keyed from papers (经办录入), not the bureau's own record
 
     @property
     def refund(self) -> bool:
@@ -46,11 +51,20 @@ class StayRow:
 
 
 _COLS = ("pk", "fund_region_id", "mdtrt_id", "certno_bidx", "fixmedins_code", "begndate",
-         "enddate", "setl_time", "medfee_sumamt_fen", "member_id")
+         "enddate", "setl_time", "medfee_sumamt_fen", "member_id", "source")
+
+
+def _row(values: tuple) -> StayRow:
+    (pk, region, mdtrt, bidx, code, begin, end, setl_time, medfee, member, source) = values
+    return StayRow(pk, region, mdtrt, bidx, code, begin, end, setl_time, medfee, member,
+                   keyed=source == SettlementSource.AGENT)
 
 
 def effective(rows: list[StayRow]) -> int | None:
-    """The settlement of a stay that counts (see the module text), or None."""
+    """The settlement of a stay that counts (see the module text), or None. A stay keyed
+    from papers (经办录入) counts only until the bureau's own record of it arrives."""
+    if any(not r.keyed for r in rows):
+        rows = [r for r in rows if not r.keyed]
     live: list[StayRow] = []
     for r in sorted(rows, key=lambda r: (r.setl_time, r.pk)):
         if not r.refund:
@@ -67,7 +81,7 @@ def stays_of(ids: list[int]) -> dict[int, list[StayRow]]:
     """For each of settlements ``ids`` that is a refund or shares its stay with another current
     settlement of its fund region: the stay's current settlements (itself included). Two
     queries, whatever the number of ids (the 100,000-record delivery pays them once a part)."""
-    mine = [StayRow(*r) for r in Settlement.objects.filter(among(Settlement, "id", ids))
+    mine = [_row(r) for r in Settlement.objects.filter(among(Settlement, "id", ids))
             .values_list(*_COLS)]
     if not mine:
         return {}
@@ -84,24 +98,32 @@ def stays_of(ids: list[int]) -> dict[int, list[StayRow]]:
     for q in (among(Settlement, "certno_bidx", alias, "text"),
               among(Settlement, "mdtrt_id", mdtrts, "text")):
         for r in Settlement.objects.filter(q, is_current=True).values_list(*_COLS):
-            row = StayRow(*r)
+            row = _row(r)
             found[r[0]] = replace(row, certno_bidx=alias.get(row.certno_bidx, row.certno_bidx))
     by_mdtrt: dict[tuple, list[StayRow]] = defaultdict(list)
     by_person: dict[tuple, list[StayRow]] = defaultdict(list)
     for r in found.values():
         if r.mdtrt_id:
             by_mdtrt[(r.fund_region_id, r.mdtrt_id)].append(r)
-        if r.enddate > r.begndate:
-            by_person[(r.fund_region_id, r.certno_bidx, r.fixmedins_code, r.begndate,
-                       r.enddate)].append(r)
+        by_person[(r.fund_region_id, r.certno_bidx, r.begndate, r.enddate)].append(r)
     out = {}
     for r in mine:
         group = {x.pk: x for x in by_mdtrt.get((r.fund_region_id, r.mdtrt_id), [])
                  if r.mdtrt_id}
         group.update({x.pk: x for x in by_person.get((r.fund_region_id, r.certno_bidx,
-                                                      r.fixmedins_code, r.begndate,
-                                                      r.enddate), [])})
+                                                      r.begndate, r.enddate), [])
+                      if _same_stay(r, x)})
         group.setdefault(r.pk, r)
         if len(group) > 1 or r.refund:
             out[r.pk] = sorted(group.values(), key=lambda x: (x.setl_time, x.pk))
     return out
+
+
+def _same_stay(a: StayRow, b: StayRow) -> bool:
+    """Two settlements of one person with the same dates: the same stay when at the same
+    hospital and not a one-day visit (two visits of one day are two stays). A stay keyed from
+    papers (经办录入) is the bureau's stay of the same person and dates, one day or not, and at
+    the same hospital when the papers gave its code."""
+    if a.keyed or b.keyed:
+        return not a.fixmedins_code or not b.fixmedins_code or a.fixmedins_code == b.fixmedins_code
+    return a.fixmedins_code == b.fixmedins_code and a.enddate > a.begndate

@@ -55,17 +55,25 @@ def _agent(user: Any) -> list[Todo]:
 
 
 def _reviewer(user: Any) -> list[Todo]:
+    from huzhu.claims.keyed import keyed_visible_to
+    from huzhu.claims.models import KeyedStatus
     from huzhu.claims.review import review_queue
 
     today = clock.today()
+    out: list[Todo] = []
+    # Stays keyed from papers waiting for a second person's keying (never the keyer's own).
+    keyed = (keyed_visible_to(user).filter(status__in=[KeyedStatus.AWAITING, KeyedStatus.HELD])
+             .exclude(keyed_by=user).count())
+    if keyed:
+        out.append(Todo(f"{keyed} 笔经办录入的结算单待复核", reverse("claims:keyed_list")))
     queue = review_queue(user)
     total = queue.count()
     if not total:
-        return []
+        return out
     url = reverse("claims:queue")
     overdue = queue.filter(due_on__lt=today).count()
     due = queue.filter(due_on=today).count()
-    out = [Todo(f"{total} 件理赔待您审核", url)]
+    out.insert(0, Todo(f"{total} 件理赔待您审核", url))
     if overdue:
         out.append(Todo(f"其中 {overdue} 件已超过审核时限", url, True))
     if due:
