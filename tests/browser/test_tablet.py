@@ -71,7 +71,9 @@ LAYOUT_PROBLEMS = """() => {
     const r = el.getBoundingClientRect();
     if (r.right > vw + 1 || r.left < -1) out.push("控件伸出屏幕 " + name(el));
     else if (el.matches("input, select, textarea") && !["checkbox", "radio"].includes(el.type)
-             && r.width < 60) out.push("输入框太窄 " + name(el) + " " + Math.round(r.width) + "px");
+             && (r.width < 24 || el.scrollWidth > el.clientWidth + 1)) {
+      out.push("输入框太窄 " + name(el) + " " + Math.round(r.width) + "px");
+    }
     else if (el.matches("button, .btn") && el.scrollWidth > el.clientWidth + 1
              && getComputedStyle(el).overflowX !== "visible") out.push("按钮文字被截断 " + name(el));
   }

@@ -121,6 +121,9 @@ def walk(client: Client, start: str = "/", per_route: int = PER_ROUTE,
             continue
         walked[route] += 1
         response = client.get(path)
+        if response.status_code in (301, 302) and response["Location"].startswith("/"):
+            queue.append(response["Location"])  # a menu item that leads on (驾驶舱 → a region's)
+            continue
         if response.status_code != 200 or "text/html" not in response.get("Content-Type", ""):
             continue
         pages += 1
