@@ -114,7 +114,7 @@ def signed_in(browser: Any, live_server: Any, user: Any) -> tuple[Any, Client]:
     return context, client
 
 
-def test_every_staff_page_fits_a_tablet(browser, live_server, busy_world, shots):
+def test_every_staff_page_fits_a_tablet(browser, live_server, busy_world, shots):  # noqa: F811
     w = busy_world
     problems: dict[str, list[str]] = {}
     seen: set[tuple[str, str]] = set()   # (role, route): each role's pages, once
