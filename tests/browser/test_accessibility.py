@@ -1,6 +1,6 @@
 """Accessibility (issue 17 part 3): axe-core, the checker the field uses, run in Chromium on the
-pages of an agent, a member, a reviewer and a finance officer, at a phone's size and at a
-desktop's. No critical and no serious finding is allowed (unlabelled controls, contrast below
+pages of an agent, a member, a reviewer and a finance officer, at a phone's size, a tablet's
+and a desktop's. No critical and no serious finding is allowed (unlabelled controls, contrast below
 4.5:1, duplicate ids, …). axe-core comes from npm (package.json, installed by `make setup`)."""
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
 
 AXE = Path(__file__).resolve().parents[2] / "node_modules" / "axe-core" / "axe.min.js"
 PHONE = {"width": 390, "height": 844}
+TABLET = {"width": 768, "height": 1024}   # the menu wraps into rows above the page
 DESKTOP = {"width": 1366, "height": 860}
 
 
@@ -47,7 +48,7 @@ def test_axe_core_finds_nothing_serious(browser, live_server, filed_world):  # n
     }
     problems: dict[str, list[str]] = {}
     for username, paths in pages.items():
-        for viewport in (PHONE, DESKTOP):
+        for viewport in (PHONE, TABLET, DESKTOP):
             # The page forbids inline scripts (CSP); the checker is injected past it.
             context = browser.new_context(locale="zh-CN", viewport=viewport, bypass_csp=True)
             page = context.new_page()

@@ -98,10 +98,13 @@ def route_of(path: str) -> str | None:
         return None
 
 
-def walk(client: Client, start: str = "/") -> tuple[dict[str, list[str]], int]:
-    """Every page reachable by links from ``start``: {path: code-like tokens}."""
+def walk(client: Client, start: str = "/", per_route: int = PER_ROUTE,
+         visited: list[str] | None = None) -> tuple[dict[str, list[str]], int]:
+    """Every page reachable by links from ``start``: {path: code-like tokens}. The pages walked
+    (HTML answered 200) are appended to ``visited`` when given (tests/browser/test_tablet.py
+    shows each to Chromium)."""
     seen: set[str] = set()
-    per_route: Counter[str] = Counter()
+    walked: Counter[str] = Counter()
     first = client.get(start)
     if first.status_code == 302 and first["Location"].startswith("/"):
         start = first["Location"]  # a member's home is the portal's 我的保障
@@ -114,13 +117,18 @@ def walk(client: Client, start: str = "/") -> tuple[dict[str, list[str]], int]:
             continue
         seen.add(path)
         route = route_of(path)
-        if route is None or per_route[route] >= PER_ROUTE:
+        if route is None or walked[route] >= per_route:
             continue
-        per_route[route] += 1
+        walked[route] += 1
         response = client.get(path)
+        if response.status_code in (301, 302) and response["Location"].startswith("/"):
+            queue.append(response["Location"])  # a menu item that leads on (驾驶舱 → a region's)
+            continue
         if response.status_code != 200 or "text/html" not in response.get("Content-Type", ""):
             continue
         pages += 1
+        if visited is not None:
+            visited.append(path)
         parser = VisibleText()
         parser.feed(response.content.decode())
         tokens = code_tokens(" ".join(" ".join(parser.parts).split()))
