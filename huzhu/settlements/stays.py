@@ -85,7 +85,9 @@ def stays_of(ids: list[int]) -> dict[int, list[StayRow]]:
               among(Settlement, "mdtrt_id", mdtrts, "text")):
         for r in Settlement.objects.filter(q, is_current=True).values_list(*_COLS):
             row = StayRow(*r)
-            found[r[0]] = replace(row, certno_bidx=alias.get(row.certno_bidx, row.certno_bidx))
+            bidx = alias.get(row.certno_bidx, row.certno_bidx)
+            # Indexed under the current key (every row but during a rotation): as read.
+            found[row.pk] = row if bidx == row.certno_bidx else replace(row, certno_bidx=bidx)
     by_mdtrt: dict[tuple, list[StayRow]] = defaultdict(list)
     by_person: dict[tuple, list[StayRow]] = defaultdict(list)
     for r in found.values():
