@@ -475,6 +475,10 @@ def _csv(text: str) -> Iterator[tuple[int, dict[str, Any] | SettlementError]]:
         yield n, {k: v for k, v in row.items() if not _blank(v)}
 
 
+# One decoder for every line (json.loads with an argument builds a new one each call).
+_DECODER = json.JSONDecoder(parse_float=Decimal)
+
+
 def _json(text: str) -> Iterator[tuple[int, dict[str, Any] | SettlementError]]:
     stripped = text.lstrip()
     if stripped.startswith("["):
@@ -499,7 +503,7 @@ def _json(text: str) -> Iterator[tuple[int, dict[str, Any] | SettlementError]]:
             continue
         n += 1
         try:
-            obj = json.loads(line, parse_float=Decimal)
+            obj = _DECODER.decode(line)
         except json.JSONDecodeError as exc:
             yield n, SettlementError("", f"不是有效的 JSON：{exc.msg}")
             continue
