@@ -387,6 +387,13 @@ def file_many(plan: list[tuple[Setl, CoverRow]], *, member_ids: list[int],
                                 first.name)
         return entry[region_id]
 
+    stamps: dict[int, str] = {}  # a policy's stamp, as stored: one text per policy row
+
+    def stamp_of(policy: Any) -> str:
+        if id(policy) not in stamps:
+            stamps[id(policy)] = dumps(policy_stamp(policy))
+        return stamps[id(policy)]
+
     today = clock.today()
     actor_id = getattr(actor, "pk", None)
     members = {row[0]: row for row in Member.objects.filter(among(Member, "id", member_ids)).values_list(
@@ -466,7 +473,7 @@ def file_many(plan: list[tuple[Setl, CoverRow]], *, member_ids: list[int],
         claims.append((cid, mid, s.pk, s.setl_id, kind, code, e.version_id, e.pk, period.pk,
                        s.begndate, source, to, fen, dumps(found), aid, path,
                        region_id, actor_id, now, now if to != ClaimStatus.IN_REVIEW else None,
-                       level, due, today if level else None, dumps(policy_stamp(policy))))
+                       level, due, today if level else None, stamp_of(policy)))
         assessments.append((aid, cid, s.pk, e.version_id, fen, dumps(lines),
                             dumps(reasons), dumps(trace_doc(result)),
                             dumps(usage_doc(before)), result.input_hash, as_of, "scalar",
