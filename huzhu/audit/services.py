@@ -138,6 +138,11 @@ def event_record(
     return event
 
 
+# json.dumps(…, sort_keys=True, ensure_ascii=False, separators=(",", ":")), built once
+# (json.dumps builds an encoder each call given any option).
+_CANONICAL = json.JSONEncoder(sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+
+
 def _text(value: Any) -> str:
     """``json.dumps(value, ensure_ascii=False)``; a string (every field but the ids) by the
     encoder's own string function, without a ``dumps`` call's setup (six a bulk event)."""
@@ -188,10 +193,9 @@ def events_record_many(rows: list[dict[str, Any]], *, actor: Actor = None) -> No
             row_actor_id = getattr(r["actor"], "pk", None)
             row_label = (r.get("actor_label") or getattr(r["actor"], "username", "")
                          or (str(r["actor"]) if r["actor"] is not None else ""))[:150]
-        before_text = (dump(r["before"], sort_keys=True, ensure_ascii=False,
-                            separators=(",", ":")) if r.get("before") is not None else None)
-        after_text = (dump(r["after"], sort_keys=True, ensure_ascii=False,
-                           separators=(",", ":")) if r.get("after") is not None else None)
+        before_text = (_CANONICAL.encode(r["before"]) if r.get("before") is not None
+                       else None)
+        after_text = (_CANONICAL.encode(r["after"]) if r.get("after") is not None else None)
         row = (row_actor_id, row_label, r.get("org_path", ""), r["action"],
                r.get("object_type", ""), str(r.get("object_id", "")), before_text, after_text,
                r.get("outcome", "ok"))

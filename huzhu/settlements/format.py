@@ -422,13 +422,17 @@ def _jsonable(v: Any) -> Any:
 
 def content_hash(clean: dict[str, Any]) -> str:
     """The same record in any spelling (``"100"``, ``100.00``) hashes the same."""
-    text = json.dumps(clean, sort_keys=True, ensure_ascii=False, default=_jsonable,
-                      separators=(",", ":"))
-    return hashlib.sha256(text.encode()).hexdigest()
+    return hashlib.sha256(_HASHED.encode(clean).encode()).hexdigest()
+
+
+# The encoders of content_hash and raw_text, built once (json.dumps builds one each call).
+_HASHED = json.JSONEncoder(sort_keys=True, ensure_ascii=False, default=_jsonable,
+                           separators=(",", ":"))
+_RAW = json.JSONEncoder(ensure_ascii=False, default=_jsonable, separators=(",", ":"))
 
 
 def raw_text(raw: dict[str, Any]) -> str:
-    return json.dumps(raw, ensure_ascii=False, default=_jsonable, separators=(",", ":"))
+    return _RAW.encode(raw)
 
 
 def _decode(data: bytes) -> str:
