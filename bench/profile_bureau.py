@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import cProfile
 import datetime
+import gc
 import json
 import os
 import pstats
@@ -69,6 +70,16 @@ def child(mode: str, records: int, out: str) -> None:
     path = VAR / "national.jsonl"
     n = sum(1 for _ in path.open())
     prof = cProfile.Profile()
+    gc_time = [0.0, 0.0, 0]  # seconds in the cyclic collector, its start, collections of gen 2
+
+    def gc_timer(phase: str, info: dict) -> None:
+        if phase == "start":
+            gc_time[1] = time.perf_counter()
+        else:
+            gc_time[0] += time.perf_counter() - gc_time[1]
+            gc_time[2] += info["generation"] == 2
+
+    gc.callbacks.append(gc_timer)
     with CaptureQueriesContext(connection) as queries:
         t, cpu = time.perf_counter(), time.process_time()
         prof.enable()
@@ -76,6 +87,7 @@ def child(mode: str, records: int, out: str) -> None:
                                         as_of=datetime.date(2026, 12, 20))
         prof.disable()
         seconds, cpu = time.perf_counter() - t, time.process_time() - cpu
+    gc.callbacks.remove(gc_timer)
     assert not report.errors and report.created == n, report.lines_zh()[:2]
     prof.dump_stats(out)
     kinds: Counter = Counter()
@@ -83,7 +95,8 @@ def child(mode: str, records: int, out: str) -> None:
         kinds[" ".join(q["sql"].split()[:6])[:110]] += 1
     calls = sum(v[1] for v in pstats.Stats(out).stats.values())  # type: ignore[attr-defined]
     print(f"code {os.environ['PYTHONPATH']}: {cpu / n * 1000:.3f} ms CPU a record"
-          f" ({cpu:.2f} s), {calls / n:.0f} Python calls a record")
+          f" ({cpu:.2f} s), {calls / n:.0f} Python calls a record; garbage collector"
+          f" {gc_time[0]:.2f} s ({gc_time[2]} full collections)")
     print(f"records {n}: {seconds:.2f} s, {seconds / n * 1000:.3f} ms a record;"
           f" {len(queries)} statements ({len(queries) / n:.3f} a record); {report.lines_zh()[1]}")
     for sql, count in kinds.most_common(25):

@@ -23,7 +23,7 @@ from django.utils import timezone
 from huzhu import clock
 from huzhu.actors import Actor
 from huzhu.audit.services import events_last, events_record_many
-from huzhu.bulk import among, insert_rows, pg_array, reserve_ids
+from huzhu.bulk import among, fewer_collections, insert_rows, pg_array, reserve_ids
 from huzhu.enrollment.models import Enrollment, EnrollmentStatus
 from huzhu.members.models import Member
 from huzhu.notices.services import notices_enqueue_many
@@ -206,6 +206,12 @@ def decide_part_here(settlement_ids: list[int], *, actor: Actor = None,
     """One part of :func:`settlements_decide` (whole members), in this process: a new
     version's claims assessed again, then the part's automatic claims, each settlement marked
     decided with them. What was decided meanwhile is left alone."""
+    with fewer_collections():
+        return _decide_part(settlement_ids, actor=actor, as_of=as_of)
+
+
+def _decide_part(settlement_ids: list[int], *, actor: Actor,
+                 as_of: datetime.date | None) -> dict[str, int]:
     counts: dict[str, int] = defaultdict(int)
     pending = _pending(settlement_ids)
     if not pending:
