@@ -68,19 +68,19 @@ def effective(rows: list[StayRow]) -> int | None:
     return live[-1].pk if live else None
 
 
-def _person_match(person: set[tuple[str, str, datetime.date, datetime.date]]) -> Any:
-    """A filter of the current settlements with one of ``person``'s (index, hospital,
-    admission, discharge): on PostgreSQL the index lookup by ``certno_bidx`` and the exact
-    four, else by ``certno_bidx`` only (the caller drops the others)."""
+def _person_match(person: set[tuple[str, datetime.date, datetime.date]]) -> Any:
+    """A filter of the current settlements with one of ``person``'s (index, admission,
+    discharge): on PostgreSQL the index lookup by ``certno_bidx`` and the exact three, else
+    by ``certno_bidx`` only (the caller drops the others)."""
     keys = sorted(person)
     by_index = among(Settlement, "certno_bidx", {k[0] for k in keys}, "text")
     if connection.vendor != "postgresql" or not keys:
         return by_index
     table = connection.ops.quote_name(Settlement._meta.db_table)
     cols = ", ".join(f"{table}.{connection.ops.quote_name(c)}"
-                     for c in ("certno_bidx", "fixmedins_code", "begndate", "enddate"))
-    exact = RawSQL(f"({cols}) IN (SELECT * FROM unnest(%s::text[], %s::text[], %s::date[],"
-                   " %s::date[]))", [pg_array(k[i] for k in keys) for i in range(4)],
+                     for c in ("certno_bidx", "begndate", "enddate"))
+    exact = RawSQL(f"({cols}) IN (SELECT * FROM unnest(%s::text[], %s::date[], %s::date[]))",
+                   [pg_array(k[i] for k in keys) for i in range(3)],
                    output_field=BooleanField())
     return Q(by_index) & Q(exact)
 
@@ -103,18 +103,18 @@ def stays_of(ids: list[int]) -> dict[int, list[StayRow]]:
         alias = index_aliases(set(Settlement.objects.filter(among(Settlement, "id", ids))
                                   .values_list("certno", flat=True)), field="id_number")
         mine = [replace(r, certno_bidx=alias.get(r.certno_bidx, r.certno_bidx)) for r in mine]
-    # By person only the rows of the same hospital and dates as one of ``mine`` (a stay of
-    # more than a day) can join its group, under any key of the person's index: only those
-    # are read, not every settlement the person ever had (by stay, every row of its mdtrt_id).
+    # By person only the rows of the same dates as one of ``mine`` can join its group (the
+    # hospital and the length of the stay are checked below), under any key of the person's
+    # index: only those are read, not every settlement the person ever had (by stay, every
+    # row of its mdtrt_id).
     keys_of: dict[str, list[str]] = defaultdict(list)
     for key, current in alias.items():
         keys_of[current].append(key)
-    person = {(key, r.fixmedins_code, r.begndate, r.enddate) for r in mine
-              if r.enddate > r.begndate for key in keys_of[r.certno_bidx]}
+    person = {(key, r.begndate, r.enddate) for r in mine for key in keys_of[r.certno_bidx]}
     for by_person_q, q in ((True, _person_match(person)),
                            (False, among(Settlement, "mdtrt_id", mdtrts, "text"))):
         for r in Settlement.objects.filter(q, is_current=True).values_list(*_COLS):
-            if by_person_q and (r[3], r[4], r[5], r[6]) not in person:
+            if by_person_q and (r[3], r[5], r[6]) not in person:
                 continue  # another stay of the person (read on SQLite only): no group
             row = StayRow(*r)
             bidx = alias.get(row.certno_bidx, row.certno_bidx)
