@@ -8,6 +8,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from json.encoder import encode_basestring
 from typing import Any
 
 from django.db import connection, transaction
@@ -137,6 +138,19 @@ def event_record(
     return event
 
 
+# json.dumps(…, sort_keys=True, ensure_ascii=False, separators=(",", ":")), built once
+# (json.dumps builds an encoder each call given any option).
+_CANONICAL = json.JSONEncoder(sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+
+
+def _text(value: Any) -> str:
+    """``json.dumps(value, ensure_ascii=False)``; a string (every field but the ids) by the
+    encoder's own string function, without a ``dumps`` call's setup (six a bulk event)."""
+    if type(value) is str:
+        return encode_basestring(value)
+    return json.dumps(value, ensure_ascii=False)
+
+
 EVENT_COLS = ("seq", "created_at", "actor_id", "actor_label", "org_path", "action",
               "object_type", "object_id", "before", "after", "outcome", "request_id", "ip",
               "prev_hash", "hash")
@@ -179,22 +193,21 @@ def events_record_many(rows: list[dict[str, Any]], *, actor: Actor = None) -> No
             row_actor_id = getattr(r["actor"], "pk", None)
             row_label = (r.get("actor_label") or getattr(r["actor"], "username", "")
                          or (str(r["actor"]) if r["actor"] is not None else ""))[:150]
-        before_text = (dump(r["before"], sort_keys=True, ensure_ascii=False,
-                            separators=(",", ":")) if r.get("before") is not None else None)
-        after_text = (dump(r["after"], sort_keys=True, ensure_ascii=False,
-                           separators=(",", ":")) if r.get("after") is not None else None)
+        before_text = (_CANONICAL.encode(r["before"]) if r.get("before") is not None
+                       else None)
+        after_text = (_CANONICAL.encode(r["after"]) if r.get("after") is not None else None)
         row = (row_actor_id, row_label, r.get("org_path", ""), r["action"],
                r.get("object_type", ""), str(r.get("object_id", "")), before_text, after_text,
                r.get("outcome", "ok"))
         head_part = "".join((
-            '{"action":', dump(row[3], ensure_ascii=False),
+            '{"action":', _text(row[3]),
             ',"actor_id":', dump(row_actor_id),
-            ',"actor_label":', dump(row_label, ensure_ascii=False),
+            ',"actor_label":', _text(row_label),
             ',"after":', after_text or "null", ',"before":', before_text or "null",
-            ',"created_at":', created, tail_ip, dump(row[5], ensure_ascii=False),
-            ',"object_type":', dump(row[4], ensure_ascii=False),
-            ',"org_path":', dump(row[2], ensure_ascii=False),
-            ',"outcome":', dump(row[8], ensure_ascii=False), ',"prev_hash":'))
+            ',"created_at":', created, tail_ip, _text(row[5]),
+            ',"object_type":', _text(row[4]),
+            ',"org_path":', _text(row[2]),
+            ',"outcome":', _text(row[8]), ',"prev_hash":'))
         prepared.append((row, head_part, middle))
     with transaction.atomic():
         if connection.vendor == "postgresql":

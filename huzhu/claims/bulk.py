@@ -23,7 +23,7 @@ from django.utils import timezone
 from huzhu import clock
 from huzhu.actors import Actor
 from huzhu.audit.services import events_last, events_record_many
-from huzhu.bulk import among, insert_rows, pg_array, reserve_ids
+from huzhu.bulk import among, fewer_collections, insert_rows, pg_array, reserve_ids
 from huzhu.enrollment.models import Enrollment, EnrollmentStatus
 from huzhu.members.models import Member
 from huzhu.notices.services import notices_enqueue_many
@@ -206,6 +206,12 @@ def decide_part_here(settlement_ids: list[int], *, actor: Actor = None,
     """One part of :func:`settlements_decide` (whole members), in this process: a new
     version's claims assessed again, then the part's automatic claims, each settlement marked
     decided with them. What was decided meanwhile is left alone."""
+    with fewer_collections():
+        return _decide_part(settlement_ids, actor=actor, as_of=as_of)
+
+
+def _decide_part(settlement_ids: list[int], *, actor: Actor,
+                 as_of: datetime.date | None) -> dict[str, int]:
     counts: dict[str, int] = defaultdict(int)
     pending = _pending(settlement_ids)
     if not pending:
@@ -220,7 +226,7 @@ def decide_part_here(settlement_ids: list[int], *, actor: Actor = None,
     _process_chunk(pending, policies, versions, actor, as_of or clock.today(), counts)
     # Once more after the part's locks: a stay keyed from papers whose check committed while
     # this part waited on the member's lock (the first pass, unlocked, could not see it yet)
-    # gives its claim to the bureau's record now (docs/adr/0023). One query when none did.
+    # gives its claim to the bureau's record now (docs/adr/0027). One query when none did.
     stays_follow(pending, actor=actor)
     return dict(counts)
 
@@ -391,6 +397,13 @@ def file_many(plan: list[tuple[Setl, CoverRow]], *, member_ids: list[int],
                                 first.name)
         return entry[region_id]
 
+    stamps: dict[int, str] = {}  # a policy's stamp, as stored: one text per policy row
+
+    def stamp_of(policy: Any) -> str:
+        if id(policy) not in stamps:
+            stamps[id(policy)] = dumps(policy_stamp(policy))
+        return stamps[id(policy)]
+
     today = clock.today()
     actor_id = getattr(actor, "pk", None)
     members = {row[0]: row for row in Member.objects.filter(among(Member, "id", member_ids)).values_list(
@@ -470,7 +483,7 @@ def file_many(plan: list[tuple[Setl, CoverRow]], *, member_ids: list[int],
         claims.append((cid, mid, s.pk, s.setl_id, kind, code, e.version_id, e.pk, period.pk,
                        s.begndate, source, to, fen, dumps(found), aid, path,
                        region_id, actor_id, now, now if to != ClaimStatus.IN_REVIEW else None,
-                       level, due, today if level else None, dumps(policy_stamp(policy))))
+                       level, due, today if level else None, stamp_of(policy)))
         assessments.append((aid, cid, s.pk, e.version_id, fen, dumps(lines),
                             dumps(reasons), dumps(trace_doc(result)),
                             dumps(usage_doc(before)), result.input_hash, as_of, "scalar",

@@ -21,7 +21,7 @@ from django.db.models import Count
 
 from huzhu.actors import Actor
 from huzhu.audit.services import events_record_many
-from huzhu.bulk import among
+from huzhu.bulk import among, fewer_collections
 from huzhu.organisations.models import Organisation
 from huzhu.settlements.format import SettlementError, iter_records
 from huzhu.settlements.intake import (
@@ -105,6 +105,14 @@ def settlement_import_file(*, path_or_bytes: str | Path | bytes, file_name: str 
     """Import a JSON / JSON-lines / CSV file and report on each record: the one road
     (:func:`settlements_take`) whatever its size, plus one ``settlement.imported`` event
     for the file. ``decide=False``: store only; the worker makes the claims."""
+    with fewer_collections():
+        return _import_file(path_or_bytes, file_name=file_name, actor=actor,
+                            fund_region=fund_region, as_of=as_of, decide=decide)
+
+
+def _import_file(path_or_bytes: str | Path | bytes, *, file_name: str, actor: Actor,
+                 fund_region: Organisation | None, as_of: datetime.date | None,
+                 decide: bool) -> ImportReport:
     if isinstance(path_or_bytes, bytes):
         data = path_or_bytes
     else:

@@ -422,13 +422,17 @@ def _jsonable(v: Any) -> Any:
 
 def content_hash(clean: dict[str, Any]) -> str:
     """The same record in any spelling (``"100"``, ``100.00``) hashes the same."""
-    text = json.dumps(clean, sort_keys=True, ensure_ascii=False, default=_jsonable,
-                      separators=(",", ":"))
-    return hashlib.sha256(text.encode()).hexdigest()
+    return hashlib.sha256(_HASHED.encode(clean).encode()).hexdigest()
+
+
+# The encoders of content_hash and raw_text, built once (json.dumps builds one each call).
+_HASHED = json.JSONEncoder(sort_keys=True, ensure_ascii=False, default=_jsonable,
+                           separators=(",", ":"))
+_RAW = json.JSONEncoder(ensure_ascii=False, default=_jsonable, separators=(",", ":"))
 
 
 def raw_text(raw: dict[str, Any]) -> str:
-    return json.dumps(raw, ensure_ascii=False, default=_jsonable, separators=(",", ":"))
+    return _RAW.encode(raw)
 
 
 def _decode(data: bytes) -> str:
@@ -475,6 +479,10 @@ def _csv(text: str) -> Iterator[tuple[int, dict[str, Any] | SettlementError]]:
         yield n, {k: v for k, v in row.items() if not _blank(v)}
 
 
+# One decoder for every line (json.loads with an argument builds a new one each call).
+_DECODER = json.JSONDecoder(parse_float=Decimal)
+
+
 def _json(text: str) -> Iterator[tuple[int, dict[str, Any] | SettlementError]]:
     stripped = text.lstrip()
     if stripped.startswith("["):
@@ -499,7 +507,7 @@ def _json(text: str) -> Iterator[tuple[int, dict[str, Any] | SettlementError]]:
             continue
         n += 1
         try:
-            obj = json.loads(line, parse_float=Decimal)
+            obj = _DECODER.decode(line)
         except json.JSONDecodeError as exc:
             yield n, SettlementError("", f"不是有效的 JSON：{exc.msg}")
             continue

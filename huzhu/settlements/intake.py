@@ -25,7 +25,7 @@ from huzhu import clock
 from huzhu.accounts.roles import Perm
 from huzhu.actors import Actor
 from huzhu.audit.services import event_record, events_record_many
-from huzhu.bulk import among, insert_rows, reserve_ids
+from huzhu.bulk import among, fewer_collections, insert_rows, reserve_ids
 from huzhu.errors import DomainError, NotAllowed
 from huzhu.members.models import Member
 from huzhu.organisations.models import Organisation
@@ -200,11 +200,12 @@ def ingest_blob(blob_id: int, **common: Any) -> tuple[list, list, list, list]:
     token = payload_get(blob_id)
     if token is None:
         return [], [], [], []
-    items = json.loads(zlib.decompress(cipher().decrypt_bytes(token, field=BLOB_FIELD)))
-    records = {i: raw for i, _n, raw in items}
-    numbers = {i: n for i, n, _raw in items}
-    return _ingest_part([i for i, _n, _raw in items], records=records, numbers=numbers,
-                        **common)
+    with fewer_collections():
+        items = json.loads(zlib.decompress(cipher().decrypt_bytes(token, field=BLOB_FIELD)))
+        records = {i: raw for i, _n, raw in items}
+        numbers = {i: n for i, n, _raw in items}
+        return _ingest_part([i for i, _n, _raw in items], records=records, numbers=numbers,
+                            **common)
 
 
 def _received(s: dict[str, Any], region_path: str) -> dict[str, Any]:

@@ -24,8 +24,13 @@ from __future__ import annotations
 import datetime
 from collections import defaultdict
 from dataclasses import dataclass, replace
+from typing import Any
 
-from huzhu.bulk import among
+from django.db import connection
+from django.db.models import BooleanField, Q
+from django.db.models.expressions import RawSQL
+
+from huzhu.bulk import among, pg_array
 from huzhu.pii.crypto import index_aliases, index_keyring
 
 from .models import Settlement, SettlementSource
@@ -77,9 +82,26 @@ def effective(rows: list[StayRow]) -> int | None:
     return live[-1].pk if live else None
 
 
+def _person_match(person: set[tuple[str, datetime.date, datetime.date]]) -> Any:
+    """A filter of the current settlements with one of ``person``'s (index, admission,
+    discharge): on PostgreSQL the index lookup by ``certno_bidx`` and the exact three, else
+    by ``certno_bidx`` only (the caller drops the others)."""
+    keys = sorted(person)
+    by_index = among(Settlement, "certno_bidx", {k[0] for k in keys}, "text")
+    if connection.vendor != "postgresql" or not keys:
+        return by_index
+    table = connection.ops.quote_name(Settlement._meta.db_table)
+    cols = ", ".join(f"{table}.{connection.ops.quote_name(c)}"
+                     for c in ("certno_bidx", "begndate", "enddate"))
+    exact = RawSQL(f"({cols}) IN (SELECT * FROM unnest(%s::text[], %s::date[], %s::date[]))",
+                   [pg_array(k[i] for k in keys) for i in range(3)],
+                   output_field=BooleanField())
+    return Q(by_index) & Q(exact)
+
+
 def stays_of(ids: list[int]) -> dict[int, list[StayRow]]:
     """For each of settlements ``ids`` that is a refund or shares its stay with another current
-    settlement of its fund region: the stay's current settlements (itself included). Two
+    settlement of its fund region: the stay's current settlements (itself included). Three
     queries, whatever the number of ids (the 100,000-record delivery pays them once a part)."""
     mine = [_row(r) for r in Settlement.objects.filter(among(Settlement, "id", ids))
             .values_list(*_COLS)]
@@ -95,11 +117,23 @@ def stays_of(ids: list[int]) -> dict[int, list[StayRow]]:
         alias = index_aliases(set(Settlement.objects.filter(among(Settlement, "id", ids))
                                   .values_list("certno", flat=True)), field="id_number")
         mine = [replace(r, certno_bidx=alias.get(r.certno_bidx, r.certno_bidx)) for r in mine]
-    for q in (among(Settlement, "certno_bidx", alias, "text"),
-              among(Settlement, "mdtrt_id", mdtrts, "text")):
+    # By person only the rows of the same dates as one of ``mine`` can join its group (the
+    # hospital and the length of the stay are checked below), under any key of the person's
+    # index: only those are read, not every settlement the person ever had (by stay, every
+    # row of its mdtrt_id).
+    keys_of: dict[str, list[str]] = defaultdict(list)
+    for key, current in alias.items():
+        keys_of[current].append(key)
+    person = {(key, r.begndate, r.enddate) for r in mine for key in keys_of[r.certno_bidx]}
+    for by_person_q, q in ((True, _person_match(person)),
+                           (False, among(Settlement, "mdtrt_id", mdtrts, "text"))):
         for r in Settlement.objects.filter(q, is_current=True).values_list(*_COLS):
+            if by_person_q and (r[3], r[5], r[6]) not in person:
+                continue  # another stay of the person (read on SQLite only): no group
             row = _row(r)
-            found[r[0]] = replace(row, certno_bidx=alias.get(row.certno_bidx, row.certno_bidx))
+            bidx = alias.get(row.certno_bidx, row.certno_bidx)
+            # Indexed under the current key (every row but during a rotation): as read.
+            found[row.pk] = row if bidx == row.certno_bidx else replace(row, certno_bidx=bidx)
     by_mdtrt: dict[tuple, list[StayRow]] = defaultdict(list)
     by_person: dict[tuple, list[StayRow]] = defaultdict(list)
     for r in found.values():
