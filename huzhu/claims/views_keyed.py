@@ -23,7 +23,6 @@ from huzhu.members.access import member_get_for_user
 from huzhu.payouts.shown import claim_state_label
 from huzhu.web.paging import paginate
 
-from .documents import document_read
 from .keyed import (
     KeyedInput,
     keyed_check,
@@ -35,7 +34,7 @@ from .keyed import (
 from .keyed_match import KEYED_AMOUNTS
 from .models import ClaimDocument, DocumentKind, KeyedStatus
 from .views_events import _files
-from .views_work import MultiFileField, MultiFileInput
+from .views_work import MultiFileField, MultiFileInput, document_response
 
 MONEY = {"inputmode": "decimal", "autocomplete": "off", "placeholder": "元"}
 ACCEPT = {"accept": "image/jpeg,image/png,application/pdf"}
@@ -213,10 +212,5 @@ def keyed_document(request: AuthedRequest, pk: int, doc_id: int) -> HttpResponse
     doc = ClaimDocument.objects.filter(pk=doc_id, keyed=k).first() if k else None
     if doc is None:
         raise Http404
-    data = document_read(document=doc, actor=request.user)
-    response = HttpResponse(data, content_type=doc.content_type)
-    response["Content-Disposition"] = f"inline; filename=document-{doc.pk}"
-    response["Cache-Control"] = "no-store"
-    response["X-Content-Type-Options"] = "nosniff"
-    return response
+    return document_response(doc, request.user)
 

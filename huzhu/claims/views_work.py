@@ -213,7 +213,13 @@ def document(request: AuthedRequest, pk: int, doc_id: int) -> HttpResponse:
     doc = ClaimDocument.objects.filter(pk=doc_id, claim=claim).first()
     if doc is None:
         raise Http404
-    data = document_read(document=doc, actor=request.user)
+    return document_response(doc, request.user)
+
+
+def document_response(doc: ClaimDocument, user: Any) -> HttpResponse:
+    """A claim document (or a keyed stay's photo) decrypted for ``user``, recorded as seen,
+    shown inline and never cached."""
+    data = document_read(document=doc, actor=user)
     response = HttpResponse(data, content_type=doc.content_type)
     response["Content-Disposition"] = f"inline; filename=document-{doc.pk}"
     response["Cache-Control"] = "no-store"
